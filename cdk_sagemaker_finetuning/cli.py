@@ -1,0 +1,42 @@
+"""``cdk-finetune``: the interactive side of cdk-sagemaker-finetuning.
+
+Each command group lives in its own module under ``commands/`` and exposes ``register(subparsers)``; the
+function it sets as ``handler`` takes the parsed arguments and returns the exit code.
+Exit codes: 0 success, 1 the operation failed (AWS error, job failed), 2 invalid input (spec, flags, data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .commands import validate
+
+COMMAND_MODULES = (validate,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cdk-finetune",
+        description="Validate, plan and run SageMaker serverless fine-tuning projects.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (also used by the console script)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Command groups of the ``cdk-finetune`` CLI, one module each."""

@@ -1,0 +1,370 @@
+"""The fine-tuning spec: one typed, validated description of a fine-tuning project.
+
+The same spec drives the CDK constructs, the training workflow's preflight, the notebook helper and the CLI.
+Load it with :func:`load_spec` (YAML or JSON) or :meth:`FineTuningSpec.from_dict`; any problem raises
+:class:`SpecError`, which lists every problem found with its dotted field path, the bad value and the rule.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
+
+from .runtime import models
+
+S3_URI_RE = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\s]*)?$"
+DATASET_ARN_RE = r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:hub-content/[^/]+/DataSet/[^/]+/\d{1,4}\.\d{1,4}\.\d{1,4}$"
+EVALUATOR_ARN_RE = r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:hub-content/[^/]+/JsonDoc/[^/]+/\d{1,4}\.\d{1,4}\.\d{1,4}$"
+MODEL_PACKAGE_GROUP_ARN_RE = r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:model-package-group/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+MLFLOW_ARN_RE = r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:(mlflow-app|mlflow-tracking-server)/[a-zA-Z0-9\-]{1,256}$"
+KMS_KEY_RE = r"^(arn:aws[a-z\-]*:kms:[^:]+:\d{12}:(key|alias)/.+|alias/.+|[0-9a-f\-]{36})$"
+RESOURCE_NAME = models.RESOURCE_NAME_RE.pattern
+HYPERPARAMETER_VALUE_RE = re.compile(r"^[a-zA-Z0-9/_.:,\-\s'\"\[\]]*$")
+MAX_HYPERPARAMETERS = 100
+
+SLUG_RE = r"^[a-z0-9](-?[a-z0-9])*$"
+Slug = Annotated[StrictStr, Field(pattern=SLUG_RE, min_length=1, max_length=40)]
+ResourceName = Annotated[StrictStr, Field(pattern=RESOURCE_NAME, max_length=63)]
+S3Uri = Annotated[StrictStr, Field(pattern=S3_URI_RE, max_length=1024)]
+HyperparameterValue = StrictInt | StrictFloat | StrictBool | StrictStr
+
+
+class SpecError(ValueError):
+    """An invalid fine-tuning spec. ``problems`` lists every ``(field, message)``; ``field`` is the first one."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        self.field = problems[0][0]
+        lines = "\n".join(f"  - {field}: {message}" for field, message in problems)
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"invalid fine-tuning spec ({len(problems)} {noun}):\n{lines}")
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class _Block(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DataSpec(_Block):
+    """Training and validation data: S3 URIs or AI Registry dataset ARNs, or keys in a stack-created bucket."""
+
+    create_bucket: StrictBool = False
+    """Create an encrypted, retained data bucket; ``train``/``validation`` are then object keys or prefixes in it."""
+    train: StrictStr = Field(min_length=1, max_length=1024)
+    validation: StrictStr | None = Field(default=None, min_length=1, max_length=1024)
+
+
+class OutputSpec(_Block):
+    """Where the job writes its output. Default: a stack-created, encrypted, retained bucket."""
+
+    s3_uri: S3Uri | None = None
+    kms_key_arn: Annotated[StrictStr, Field(pattern=KMS_KEY_RE)] | None = None
+
+
+class ModelPackageGroupSpec(_Block):
+    """The model package group trained models are registered in."""
+
+    name: ResourceName | None = None
+    """Default: the project name."""
+    existing: StrictBool = False
+    """Import an existing group of that name instead of creating one."""
+
+
+class MlflowSpec(_Block):
+    """MLflow tracking. Every field is optional."""
+
+    resource_arn: Annotated[StrictStr, Field(pattern=MLFLOW_ARN_RE)] | None = None
+    experiment_name: Annotated[StrictStr, Field(min_length=1, max_length=256)] | None = None
+    run_name: Annotated[StrictStr, Field(min_length=1, max_length=256)] | None = None
+
+
+class RewardSpec(_Block):
+    """RLVR reward: exactly one of a built-in reward, user reward code, or an existing evaluator ARN."""
+
+    builtin: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")] | None = None
+    code: Annotated[StrictStr, Field(min_length=1)] | None = None
+    """Path to a Python module defining ``reward(sample) -> float | dict`` (relative to the spec file)."""
+    evaluator_arn: Annotated[StrictStr, Field(pattern=EVALUATOR_ARN_RE)] | None = None
+    options: dict[StrictStr, Any] = Field(default_factory=dict)
+    """Keyword options for a built-in reward."""
+    score_range: tuple[StrictInt | StrictFloat, StrictInt | StrictFloat] = (-1.0, 1.0)
+    """Scores are clamped into this range; a failing sample scores the lower bound."""
+
+
+class RlaifSpec(_Block):
+    """RLAIF judge: a Bedrock judge model id and a built-in or custom (``.jinja``) prompt."""
+
+    judge_model_id: StrictStr
+    prompt: Annotated[StrictStr, Field(min_length=1)]
+
+
+Technique = Literal["sft", "dpo", "rlvr", "rlaif"]
+
+
+class FineTuningSpec(_Block):
+    """A fine-tuning project. See the README's "The spec" section for every field."""
+
+    name: Slug
+    technique: Technique
+    base_model: Annotated[StrictStr, Field(pattern=r"^[a-zA-Z0-9]([-.]*[a-zA-Z0-9]){0,63}$")]
+    """SageMaker Hub model id (hub content name), or a Nova Bedrock alias such as ``amazon.nova-lite-v1``."""
+    base_model_version: Annotated[StrictStr, Field(pattern=r"^\d{1,4}\.\d{1,4}\.\d{1,4}$")] | None = None
+    hub: ResourceName = models.PUBLIC_HUB
+    training_type: Literal["lora", "full"] = "lora"
+    accept_eula: StrictBool = False
+    region: Annotated[StrictStr, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] | None = None
+    """Target region, when known; enables region checks at validation time."""
+    data: DataSpec
+    output: OutputSpec = OutputSpec()
+    model_package_group: ModelPackageGroupSpec = ModelPackageGroupSpec()
+    hyperparameters: dict[Annotated[StrictStr, Field(min_length=1, max_length=256)], HyperparameterValue] = Field(
+        default_factory=dict
+    )
+    sequence_length: Annotated[StrictStr, Field(pattern=r"^\d{1,3}K$")] | None = None
+    max_runtime_hours: Annotated[StrictInt | StrictFloat, Field(gt=0, le=672)] = 24
+    mlflow: MlflowSpec = MlflowSpec()
+    tags: dict[
+        Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[\w\s.:/=+\-@]+$")],
+        Annotated[StrictStr, Field(max_length=256, pattern=r"^[\w\s.:/=+\-@]*$")],
+    ] = Field(default_factory=dict)
+    reward: RewardSpec | None = None
+    rlaif: RlaifSpec | None = None
+    base_dir: Path = Field(default=Path("."), exclude=True)
+    """Directory that relative paths (reward code, judge prompt) are resolved against."""
+
+    # -- construction -------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Any, *, base_dir: str | Path = ".") -> FineTuningSpec:
+        """Validate a mapping into a spec; raise :class:`SpecError` listing every problem."""
+        if not isinstance(data, Mapping):
+            raise SpecError([("<root>", f"{_show(data)} is not a mapping; a spec is a mapping of fields")])
+        if "base_dir" in data:
+            raise SpecError([("base_dir", "is not a spec field (it is set from the spec file's location)")])
+        try:
+            spec = cls.model_validate({**data, "base_dir": Path(base_dir)})
+        except ValidationError as exc:
+            raise SpecError(_merge([_problem(err) for err in exc.errors()])) from None
+        problems = list(spec._cross_field_problems())
+        if problems:
+            raise SpecError(problems)
+        return spec
+
+    # -- derived values -----------------------------------------------------------------------------------
+
+    @property
+    def hub_content_name(self) -> str:
+        """The base model's hub content name (Nova Bedrock aliases translated)."""
+        return models.hub_content_name(self.base_model)
+
+    @property
+    def is_nova(self) -> bool:
+        return models.is_nova(self.base_model)
+
+    @property
+    def model_package_group_name(self) -> str:
+        return self.model_package_group.name or self.name
+
+    @property
+    def reward_code_path(self) -> Path | None:
+        """Absolute path of the user's reward module, when the spec names one."""
+        return (self.base_dir / self.reward.code).resolve() if self.reward and self.reward.code else None
+
+    @property
+    def judge_prompt_path(self) -> Path | None:
+        """Absolute path of the custom RLAIF judge prompt, or None for a built-in prompt."""
+        if self.rlaif is None or self.rlaif.prompt.startswith("Builtin."):
+            return None
+        return (self.base_dir / self.rlaif.prompt).resolve()
+
+    def check_region(self, region: str) -> list[tuple[str, str]]:
+        """Problems with deploying this spec to ``region`` (model family and judge allow-lists)."""
+        problems = []
+        allowed = models.allowed_regions(self.base_model)
+        if region not in allowed:
+            problems.append(
+                ("region", f"{region!r} does not offer serverless customization of {self.base_model!r}; "
+                 f"allowed: {', '.join(allowed)}")
+            )
+        if self.rlaif and self.rlaif.judge_model_id in models.JUDGE_MODEL_REGIONS:
+            judge_regions = models.JUDGE_MODEL_REGIONS[self.rlaif.judge_model_id]
+            if region not in judge_regions:
+                problems.append(
+                    ("rlaif.judge_model_id", f"{self.rlaif.judge_model_id!r} is not allowed in {region!r}; "
+                     f"allowed regions: {', '.join(judge_regions)}")
+                )
+        return problems
+
+    # -- cross-field rules --------------------------------------------------------------------------------
+
+    def _cross_field_problems(self) -> Iterator[tuple[str, str]]:
+        yield from self._technique_block_problems()
+        yield from self._eula_problems()
+        yield from self._data_problems()
+        yield from self._hyperparameter_problems()
+        yield from self._path_problems()
+        for key in self.tags:
+            if key.lower().startswith("aws:"):
+                yield (f"tags.{key}", "must not start with 'aws:' (reserved by AWS)")
+        if self.region:
+            yield from self.check_region(self.region)
+
+    def _technique_block_problems(self) -> Iterator[tuple[str, str]]:
+        if self.technique == "rlvr":
+            preset = self.hyperparameters.get("preset_reward_function")
+            if self.reward is None and not preset:
+                yield ("reward", "is required for technique 'rlvr' (a builtin, code or evaluator_arn), "
+                       "unless hyperparameters.preset_reward_function is set")
+        elif self.reward is not None:
+            yield ("reward", f"is only allowed for technique 'rlvr', not {self.technique!r}")
+        if self.reward is not None:
+            chosen = [k for k in ("builtin", "code", "evaluator_arn") if getattr(self.reward, k) is not None]
+            if len(chosen) != 1:
+                yield ("reward", f"needs exactly one of builtin, code or evaluator_arn; got {chosen or 'none'}")
+            low, high = self.reward.score_range
+            if not low < high:
+                yield ("reward.score_range", f"{[low, high]!r} must be [low, high] with low < high")
+        if self.technique == "rlaif":
+            if self.rlaif is None:
+                yield ("rlaif", "is required for technique 'rlaif' (judge_model_id and prompt)")
+            else:
+                yield from self._rlaif_problems(self.rlaif)
+        elif self.rlaif is not None:
+            yield ("rlaif", f"is only allowed for technique 'rlaif', not {self.technique!r}")
+
+    def _rlaif_problems(self, rlaif: RlaifSpec) -> Iterator[tuple[str, str]]:
+        if rlaif.judge_model_id not in models.JUDGE_MODEL_REGIONS:
+            yield ("rlaif.judge_model_id", f"{_show(rlaif.judge_model_id)} is not an allowed judge model; "
+                   f"allowed: {', '.join(models.JUDGE_MODEL_REGIONS)}")
+        prompt = rlaif.prompt
+        if prompt.startswith("Builtin."):
+            if prompt not in models.BUILTIN_JUDGE_PROMPTS:
+                yield ("rlaif.prompt", f"{_show(prompt)} is not a built-in prompt; "
+                       f"built-ins: {', '.join(models.BUILTIN_JUDGE_PROMPTS)} (or a path to a .jinja file)")
+        elif not prompt.endswith(".jinja"):
+            yield ("rlaif.prompt", f"{_show(prompt)} must be a Builtin.* name or a path to a .jinja file")
+
+    def _eula_problems(self) -> Iterator[tuple[str, str]]:
+        if "." in self.hub_content_name:
+            yield ("base_model", f"{self.base_model!r} is not a hub content name; the only dotted ids accepted are "
+                   f"the Nova aliases {', '.join(models.NOVA_ALIASES)}")
+        if models.is_gated(self.base_model) and not self.accept_eula:
+            lic = models.license_for(self.hub_content_name)
+            terms = f"{lic.name} license ({lic.url})" if lic else "model's license"
+            yield ("accept_eula", f"must be true for the gated model {self.base_model!r}: read and accept the "
+                   f"{terms}, then set accept_eula: true")
+
+    def _data_problems(self) -> Iterator[tuple[str, str]]:
+        for channel in ("train", "validation"):
+            value = getattr(self.data, channel)
+            if value is None:
+                continue
+            field = f"data.{channel}"
+            if self.data.create_bucket:
+                if value.startswith(("s3://", "arn:")):
+                    yield (field, f"{_show(value)} must be an object key or prefix in the created data bucket "
+                           "when data.create_bucket is true")
+            elif not (re.match(S3_URI_RE, value) or re.match(DATASET_ARN_RE, value)):
+                yield (field, f"{_show(value)} must be an S3 URI (s3://bucket/key) or a versioned AI Registry "
+                       "dataset ARN (arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/DataSet/<name>/<x.y.z>)")
+
+    def _hyperparameter_problems(self) -> Iterator[tuple[str, str]]:
+        hps = self.hyperparameters
+        if len(hps) > MAX_HYPERPARAMETERS:
+            yield ("hyperparameters", f"has {len(hps)} entries; the API allows at most {MAX_HYPERPARAMETERS}")
+        for key, value in hps.items():
+            field = f"hyperparameters.{key}"
+            if key in models.SERVICE_FILLED_HYPERPARAMETERS or (key == "reward_lambda_arn"):
+                yield (field, "is filled by the service; remove it")
+            elif self.is_nova and key in models.NOVA_FORBIDDEN_HYPERPARAMETERS:
+                yield (field, f"is not a Nova hyperparameter ({self.base_model!r} recipes have no {key})")
+            text = str(value)
+            if len(text) > 2500 or not HYPERPARAMETER_VALUE_RE.match(text):
+                yield (field, f"{_show(value)} must be at most 2500 characters of letters, digits, spaces and "
+                       "/_.:,-'\"[]")
+            if isinstance(value, float) and not math.isfinite(value):
+                yield (field, f"{_show(value)} must be a finite number")
+        if "preset_reward_function" in hps and not str(hps["preset_reward_function"]).strip():
+            yield ("hyperparameters.preset_reward_function", "must not be empty (the service rejects it)")
+        if self.technique != "rlaif":
+            for key in ("judge_model_id", "judge_prompt_template"):
+                if key in hps:
+                    yield (f"hyperparameters.{key}", "is only used by technique 'rlaif'")
+        elif "judge_model_id" in hps or "judge_prompt_template" in hps:
+            yield ("hyperparameters", "set the RLAIF judge with the rlaif block, not judge_* hyperparameters")
+
+    def _path_problems(self) -> Iterator[tuple[str, str]]:
+        if self.reward_code_path is not None:
+            if self.reward_code_path.suffix != ".py":
+                yield ("reward.code", f"{_show(self.reward.code)} must be a .py file")
+            elif not self.reward_code_path.is_file():
+                yield ("reward.code", f"{_show(self.reward.code)} does not exist (resolved to {self.reward_code_path})")
+        if self.judge_prompt_path is not None and self.rlaif.prompt.endswith(".jinja"):
+            if not self.judge_prompt_path.is_file():
+                yield ("rlaif.prompt", f"{_show(self.rlaif.prompt)} does not exist (resolved to {self.judge_prompt_path})")
+
+
+_PATTERN_RULES = {
+    SLUG_RE: "lower-case letters, digits and single hyphens, 1-40 characters",
+    RESOURCE_NAME: "letters, digits and single hyphens, starting and ending with a letter or digit, at most 63 "
+    "characters (no '_' or '.')",
+    S3_URI_RE: "an S3 URI such as s3://bucket/prefix/",
+}
+
+
+def _merge(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Join the per-member messages pydantic gives for one union-typed field into one problem."""
+    merged: dict[str, list[str]] = {}
+    for field, message in problems:
+        merged.setdefault(field, []).append(message)
+    result = []
+    for field, messages in merged.items():
+        head, _, _ = messages[0].partition(" is invalid: ")
+        rules = [m.partition(" is invalid: ")[2] for m in messages]
+        if len(messages) > 1 and all(rules):
+            result.append((field, f"{head} is invalid: " + "; or ".join(rules)))
+        else:
+            result.extend((field, m) for m in messages)
+    return result
+
+
+def _problem(err: Mapping[str, Any]) -> tuple[str, str]:
+    """Turn one pydantic error into ``(dotted field, message naming the value and the rule)``."""
+    loc = [str(part) for part in err["loc"] if not str(part).startswith(("function-", "union["))]
+    # pydantic tags union members and dict keys; keep the user's path only
+    loc = [part for part in loc if part not in ("[key]", "str", "int", "float", "bool") and "Strict" not in part]
+    field = ".".join(loc) or "<root>"
+    if err["type"] == "missing":
+        return field, "is required"
+    if err["type"] == "extra_forbidden":
+        return field, "is not a known field"
+    if err["type"] == "string_pattern_mismatch" and err["ctx"]["pattern"] in _PATTERN_RULES:
+        return field, f"{_show(err['input'])} is invalid: must be {_PATTERN_RULES[err['ctx']['pattern']]}"
+    if err["type"] == "literal_error":
+        return field, f"{_show(err['input'])} is not allowed: {err['msg'].lower()}"
+    return field, f"{_show(err['input'])} is invalid: {err['msg']}"
+
+
+def load_spec(path: str | Path) -> FineTuningSpec:
+    """Load a spec from a YAML (``.yaml``/``.yml``) or JSON file; relative paths resolve against its folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError([("<file>", f"cannot read {str(path)!r}: {exc.strerror or exc}")]) from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise SpecError([("<file>", f"{str(path)!r} is not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}")]) from None
+    return FineTuningSpec.from_dict(data, base_dir=path.parent)
