@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""The default app: one FineTuningStack per spec file listed in cdk.json (context key below).
+
+Override on the command line: ``cdk synth -c cdk-sagemaker-finetuning:specs='["my-spec.yaml"]'``.
+Stacks are environment-agnostic, so synth needs no AWS credentials and no region.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from cdk_sagemaker_finetuning.spec import SpecError, load_spec
+from cdk_sagemaker_finetuning.stack import FineTuningStack
+
+SPECS_CONTEXT_KEY = "cdk-sagemaker-finetuning:specs"
+
+
+def spec_paths(app: cdk.App) -> list[str]:
+    value = app.node.try_get_context(SPECS_CONTEXT_KEY) or []
+    return json.loads(value) if isinstance(value, str) else list(value)
+
+
+def build_app(app: cdk.App) -> cdk.App:
+    """Add one stack per listed spec and the cdk-nag AwsSolutions checks to ``app``."""
+    for path in spec_paths(app):
+        spec = load_spec(path)
+        FineTuningStack(app, f"FineTuning-{spec.name}", spec=spec)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
+
+
+if __name__ == "__main__":
+    try:
+        build_app(cdk.App()).synth()
+    except SpecError as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(2)

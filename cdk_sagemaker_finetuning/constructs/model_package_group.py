@@ -1,0 +1,129 @@
+"""``ModelPackageGroup``: the SageMaker model package group fine-tuned models are registered in."""
+
+from __future__ import annotations
+
+from aws_cdk import Arn, ArnFormat, RemovalPolicy, Resource, Stack, Token
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from ..runtime.models import RESOURCE_NAME_RE
+from .errors import ConstructValidationError
+
+READ_ACTIONS = (
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:ListModelPackages",
+)
+REGISTER_ACTIONS = (
+    *READ_ACTIONS,
+    "sagemaker:CreateModelPackage",
+    "sagemaker:UpdateModelPackage",
+    "sagemaker:AddTags",
+)
+
+
+class IModelPackageGroup(Resource):
+    """A model package group, created by this stack or imported. Do not instantiate: use the subclasses."""
+
+    model_package_group_name: str
+    model_package_group_arn: str
+
+    @property
+    def model_package_arn_pattern(self) -> str:
+        """ARN pattern matching every model package (version) in the group."""
+        return Stack.of(self).format_arn(
+            service="sagemaker",
+            resource="model-package",
+            resource_name=f"{_lower(self.model_package_group_name)}/*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow describing the group and listing and describing its model packages."""
+        return self._grant(grantee, READ_ACTIONS)
+
+    def grant_register(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow registering, tagging and updating model packages in the group (what a training job does)."""
+        return self._grant(grantee, REGISTER_ACTIONS)
+
+    def _grant(self, grantee: iam.IGrantable, actions: tuple[str, ...]) -> iam.Grant:
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(actions),
+            resource_arns=[self.model_package_group_arn, self.model_package_arn_pattern],
+        )
+
+
+def _lower(name: str) -> str:
+    """SageMaker writes model package ARNs in lower case; tokens are left alone."""
+    return name if Token.is_unresolved(name) else name.lower()
+
+
+def _check_name(scope: Construct, name: str) -> None:
+    if not Token.is_unresolved(name) and not RESOURCE_NAME_RE.match(name):
+        raise ConstructValidationError(
+            f"model_package_group_name {name!r} is invalid: use 1-63 letters, digits and single hyphens, "
+            "starting and ending with a letter or digit",
+            scope,
+        )
+
+
+class _ImportedModelPackageGroup(IModelPackageGroup):
+    def __init__(self, scope: Construct, id: str, *, name: str, arn: str) -> None:
+        super().__init__(scope, id)
+        self.model_package_group_name = name
+        self.model_package_group_arn = arn
+
+
+class ModelPackageGroup(IModelPackageGroup):
+    """A SageMaker model package group, retained on stack deletion unless ``removal_policy`` says otherwise.
+
+    :param model_package_group_name: group name (API rule ``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}``).
+    :param description: group description. Default: none.
+    :param removal_policy: what happens to the group (and so the registry entries of every trained model) when
+        it leaves the stack. Default: ``RemovalPolicy.RETAIN``: trained models are never deleted with a stack.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        model_package_group_name: str,
+        description: str | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, id, physical_name=model_package_group_name)
+        _check_name(self, model_package_group_name)
+        if description is not None and not Token.is_unresolved(description) and len(description) > 1024:
+            raise ConstructValidationError(f"description is {len(description)} characters; at most 1024 are allowed", self)
+        self.resource = sagemaker.CfnModelPackageGroup(
+            self,
+            "Resource",
+            model_package_group_name=model_package_group_name,
+            model_package_group_description=description,
+        )
+        self.resource.apply_removal_policy(removal_policy)
+        self.model_package_group_name = model_package_group_name
+        self.model_package_group_arn = self.resource.attr_model_package_group_arn
+
+    @classmethod
+    def from_model_package_group_name(cls, scope: Construct, id: str, name: str) -> IModelPackageGroup:
+        """Import an existing group of this stack's account and region by name."""
+        _check_name(scope, name)
+        arn = Stack.of(scope).format_arn(
+            service="sagemaker",
+            resource="model-package-group",
+            resource_name=name,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        return _ImportedModelPackageGroup(scope, id, name=name, arn=arn)
+
+    @classmethod
+    def from_model_package_group_arn(cls, scope: Construct, id: str, arn: str) -> IModelPackageGroup:
+        """Import an existing group by ARN (``arn:aws:sagemaker:<region>:<account>:model-package-group/<name>``)."""
+        name = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME).resource_name
+        if name is None:
+            raise ConstructValidationError(f"{arn!r} is not a model package group ARN", scope)
+        return _ImportedModelPackageGroup(scope, id, name=name, arn=arn)

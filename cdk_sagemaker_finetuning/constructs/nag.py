@@ -1,0 +1,34 @@
+"""cdk-nag v3 acknowledgments with their reasons, kept next to the construct they concern."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from aws_cdk import Acknowledgment, Stack, Validations
+from constructs import IConstruct
+
+
+def acknowledge(scope: IConstruct, reasons: Mapping[str, str]) -> None:
+    """Acknowledge each cdk-nag finding id (e.g. ``AwsSolutions-IAM5[Resource::*]``) on ``scope`` with its reason."""
+    Validations.of(scope).acknowledge(*(Acknowledgment(id=rule, reason=reason) for rule, reason in reasons.items()))
+
+
+def acknowledge_wildcard_resources(scope: IConstruct, resources: Iterable[str], reason: str) -> None:
+    """Acknowledge ``AwsSolutions-IAM5`` for each (possibly token) resource ARN, as cdk-nag spells it."""
+    stack = Stack.of(scope)
+    acknowledge(scope, {f"AwsSolutions-IAM5[Resource::{nag_text(stack.resolve(arn))}]": reason for arn in resources})
+
+
+def nag_text(value: Any) -> str:
+    """Render a resolved CloudFormation value the way cdk-nag names it in finding ids."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Ref" in value:
+        return f"<{value['Ref']}>"
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return f"<{'.'.join(value['Fn::GetAtt'])}>"
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(nag_text(part) for part in parts)
+    raise ValueError(f"cannot render {value!r} as a cdk-nag resource id")

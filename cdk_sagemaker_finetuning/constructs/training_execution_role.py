@@ -1,0 +1,243 @@
+"""``TrainingExecutionRole``: the least-privilege role a serverless fine-tuning job runs as.
+
+Statements follow ``shared/reference/iam.md`` §2. The only ``*`` resources are those the APIs force:
+``cloudwatch:PutMetricData`` and ``ecr:GetAuthorizationToken`` have no resource-level permissions, and the
+service's training images live in AWS-owned accounts that are not published, so image pulls keep the account
+and region wildcarded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Arn, ArnFormat, Aws, Stack, Token
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ..runtime.models import PUBLIC_HUB, hub_content_name
+from .errors import ConstructValidationError
+from .model_package_group import IModelPackageGroup
+from .nag import acknowledge, acknowledge_wildcard_resources
+
+SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
+S3_READ_ACTIONS = ("s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation")
+MLFLOW_ACTIONS = tuple(
+    f"sagemaker-mlflow:{action}"
+    for action in (
+        "AccessUI CreateExperiment CreateModelVersion CreateRegisteredModel CreateRun DeleteTag FinalizeLoggedModel "
+        "Get* ListArtifacts ListLoggedModelArtifacts LogBatch LogInputs LogLoggedModelParams LogMetric LogModel "
+        "LogOutputs LogParam RenameRegisteredModel RestoreExperiment RestoreRun Search* SetExperimentTag "
+        "SetLoggedModelTags SetRegisteredModelAlias SetRegisteredModelTag SetTag TransitionModelVersionStage "
+        "UpdateExperiment UpdateModelVersion UpdateRegisteredModel"
+    ).split()
+)
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/key/prefix`` -> ``("bucket", "key/prefix")``."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+class TrainingExecutionRole(Construct):
+    """The IAM role passed as ``RoleArn`` to ``CreateTrainingJob``.
+
+    :param model_package_group: the group the job registers its output model package in.
+    :param base_model: hub model id of the base model (its hub content is readable by the role).
+    :param hub_name: hub holding the base model. Default: ``SageMakerPublicHub``.
+    :param data_bucket: a bucket the job reads training data from. Default: none.
+    :param data_uris: S3 URIs (objects or prefixes) the job reads, in buckets this stack does not own.
+        Default: none.
+    :param output_bucket: bucket the job writes output to. Default: none (then ``output_uri`` is required).
+    :param output_uri: S3 URI prefix the job writes output to, in a bucket this stack does not own.
+    :param kms_keys: KMS key ARNs of encrypted data or output. Default: none.
+    :param mlflow_resource_arn: MLflow app or tracking server the job logs to. Default: no MLflow access.
+    :param wildcard_hub_read: read every hub and hub content instead of the base model's (the SDK template's
+        grant), for accounts where the narrowed form is not enough. Default: False.
+    :param source_arn_condition: also require ``aws:SourceArn`` to be one of this account's training jobs in
+        the trust policy (unconfirmed that serverless jobs send it). Default: False.
+    :param role_name: physical role name. Default: generated (contains ``SageMaker`` when the construct id does).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        model_package_group: IModelPackageGroup,
+        base_model: str,
+        hub_name: str = PUBLIC_HUB,
+        data_bucket: s3.IBucket | None = None,
+        data_uris: Sequence[str] = (),
+        output_bucket: s3.IBucket | None = None,
+        output_uri: str | None = None,
+        kms_keys: Sequence[str] = (),
+        mlflow_resource_arn: str | None = None,
+        wildcard_hub_read: bool = False,
+        source_arn_condition: bool = False,
+        role_name: str | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        if output_bucket is None and output_uri is None:
+            raise ConstructValidationError("TrainingExecutionRole needs output_bucket or output_uri", self)
+        for uri in [*data_uris, *([output_uri] if output_uri else [])]:
+            if not Token.is_unresolved(uri) and not uri.startswith("s3://"):
+                raise ConstructValidationError(f"{uri!r} is not an S3 URI (s3://bucket/prefix)", self)
+        self._stack = Stack.of(self)
+        conditions: dict[str, dict[str, str]] = {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+        if source_arn_condition:
+            conditions["ArnLike"] = {"aws:SourceArn": self._arn("sagemaker", "training-job", "*")}
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=role_name,
+            description="Execution role of SageMaker serverless fine-tuning jobs (cdk-sagemaker-finetuning)",
+            assumed_by=iam.ServicePrincipal(SAGEMAKER_SERVICE, conditions=conditions),
+        )
+        self.role_arn = self.role.role_arn
+        self.role_name = self.role.role_name
+        self.grant_principal = self.role.grant_principal
+
+        self._add_service_basics()
+        model_package_group.grant_register(self.role)
+        acknowledge_wildcard_resources(
+            self.role, [model_package_group.model_package_arn_pattern],
+            "The job registers a new model package version in its group; versions are numbered at run time.",
+        )
+        self._add_base_model_read(hub_name, base_model, wildcard_hub_read)
+        if data_bucket is not None:
+            self.add_s3_read(data_bucket)
+        for index, uri in enumerate(data_uris):
+            bucket, key = split_s3_uri(uri)
+            self.add_s3_read(s3.Bucket.from_bucket_name(self, f"DataBucket{index}", bucket), key or None)
+        if output_bucket is not None:
+            self.add_s3_read_write(output_bucket)
+        if output_uri is not None:
+            bucket, key = split_s3_uri(output_uri)
+            self.add_s3_read_write(s3.Bucket.from_bucket_name(self, "OutputBucket", bucket), key or None)
+        for index, key_arn in enumerate(kms_keys):
+            self.add_kms_key(kms.Key.from_key_arn(self, f"Key{index}", key_arn))
+        if mlflow_resource_arn is not None:
+            self._add_mlflow(mlflow_resource_arn)
+        acknowledge(
+            self.role,
+            {
+                "AwsSolutions-IAM5[Resource::*]": "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no "
+                "resource-level permissions (iam.md §2).",
+                "AwsSolutions-IAM5[Resource::arn:aws:ecr:*:*:repository/*]": "Serverless training images live in "
+                "AWS-owned ECR repositories whose accounts are not published (iam.md §2).",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+                "/aws/sagemaker/TrainingJobs*]": "Training jobs log to streams named after the job, created at run "
+                "time under /aws/sagemaker/TrainingJobs.",
+            },
+        )
+
+    # -- grants used by other constructs -------------------------------------------------------------------
+
+    def grant_pass_role(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to pass this role to SageMaker only (``iam:PassedToService``)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["iam:PassRole"],
+            resource_arns=[self.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER_SERVICE}},
+        )
+
+    def add_reward_function(self, function: lambda_.IFunction) -> iam.Grant:
+        """Let the job invoke an RLVR reward Lambda (the function and its qualified versions/aliases only)."""
+        return self._allow(["lambda:InvokeFunction"], [function.function_arn, f"{function.function_arn}:*"])
+
+    def add_judge_model(self, model_id: str) -> iam.Grant:
+        """Let the job call an RLAIF Bedrock judge model (that foundation model only)."""
+        arn = f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}::foundation-model/{model_id}"
+        return self._allow(["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"], [arn])
+
+    def add_hub_content_read(self, hub_name: str, content_type: str, content_name: str) -> iam.Grant:
+        """Let the job read every version of one hub content (evaluator, dataset or model) of this account."""
+        return self._allow(
+            ["sagemaker:DescribeHubContent"],
+            [self._arn("sagemaker", "hub-content", f"{hub_name}/{content_type}/{content_name}/*")],
+        )
+
+    def add_s3_read(self, bucket: s3.IBucket, prefix: str | None = None) -> iam.Grant:
+        """Let the job list ``bucket`` and read objects under ``prefix`` (default: the whole bucket)."""
+        self._allow(["s3:ListBucket", "s3:GetBucketLocation"], [bucket.bucket_arn])
+        if bucket.encryption_key is not None:
+            self.add_kms_key(bucket.encryption_key)
+        return self._allow(["s3:GetObject"], [self._objects(bucket, prefix)])
+
+    def add_s3_read_write(self, bucket: s3.IBucket, prefix: str | None = None) -> iam.Grant:
+        """Let the job read and write objects under ``prefix`` of ``bucket`` (default: the whole bucket)."""
+        self.add_s3_read(bucket, prefix)
+        return self._allow(["s3:PutObject"], [self._objects(bucket, prefix)])
+
+    def add_kms_key(self, key: kms.IKey) -> iam.Grant:
+        """Let the job encrypt and decrypt with ``key`` (its key policy must delegate to IAM)."""
+        return self._allow(["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], [key.key_arn])
+
+    # -- internals ----------------------------------------------------------------------------------------
+
+    def _objects(self, bucket: s3.IBucket, prefix: str | None) -> str:
+        arn = bucket.arn_for_objects(f"{prefix or ''}*")
+        acknowledge_wildcard_resources(
+            self.role, [arn], "Objects under the project's data/output location; their keys are chosen at run time."
+        )
+        return arn
+
+    def _allow(self, actions: list[str], resources: list[str]) -> iam.Grant:
+        return iam.Grant.add_to_principal(grantee=self.role, actions=actions, resource_arns=resources)
+
+    def _arn(self, service: str, resource: str, name: str, account: str | None = None) -> str:
+        return self._stack.format_arn(
+            service=service, resource=resource, resource_name=name, account=account,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    def _add_service_basics(self) -> None:
+        log_group = self._stack.format_arn(
+            service="logs", resource="log-group", resource_name="/aws/sagemaker/TrainingJobs*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self._allow(
+            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            [log_group],
+        )
+        self._allow(["cloudwatch:PutMetricData", "ecr:GetAuthorizationToken"], ["*"])
+        self._allow(
+            ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            ["arn:aws:ecr:*:*:repository/*"],
+        )
+
+    def _add_base_model_read(self, hub_name: str, base_model: str, wildcard: bool) -> None:
+        actions = ["sagemaker:DescribeHub", "sagemaker:ListHubContents", "sagemaker:DescribeHubContent"]
+        if wildcard:
+            self._allow(actions, [self._arn("sagemaker", "hub", "*"), self._arn("sagemaker", "hub-content", "*")])
+            acknowledge(self.role, {
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:hub/*]":
+                "wildcard_hub_read=True was requested (the SDK template's hub grant).",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
+                "hub-content/*]": "wildcard_hub_read=True was requested (the SDK template's hub grant).",
+            })
+            return
+        account = "aws" if hub_name == PUBLIC_HUB else None
+        content = self._arn("sagemaker", "hub-content", f"{hub_name}/Model/{hub_content_name(base_model)}/*", account)
+        self._allow(actions, [self._arn("sagemaker", "hub", hub_name, account), content])
+        acknowledge_wildcard_resources(
+            self.role, [content], "Every version of the one base model: the service floats to the latest version."
+        )
+
+    def _add_mlflow(self, arn: str) -> None:
+        if not Token.is_unresolved(arn):
+            Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME)  # raises on a malformed ARN
+        self._allow(
+            [*MLFLOW_ACTIONS, "sagemaker:DescribeMlflowApp", "sagemaker:DescribeMlflowTrackingServer"], [arn]
+        )
+        acknowledge(self.role, {
+            "AwsSolutions-IAM5[Action::sagemaker-mlflow:Get*]": "MLflow read actions of the one tracking resource "
+            "the job logs to (iam.md §2).",
+            "AwsSolutions-IAM5[Action::sagemaker-mlflow:Search*]": "MLflow search actions of the one tracking "
+            "resource the job logs to (iam.md §2).",
+        })

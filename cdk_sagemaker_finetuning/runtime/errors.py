@@ -1,0 +1,55 @@
+"""Named preflight errors (standard library only).
+
+Each subclass's ``__name__`` is ``PreflightError.<Kind>``. The Lambda runtime reports a raised exception's class
+name as ``errorType``, so a Step Functions ``Catch`` can match e.g. ``"PreflightError.EulaNotAccepted"`` and the
+failed execution shows that name. ``error_name`` is the same string for callers outside Lambda.
+"""
+
+from __future__ import annotations
+
+
+class PreflightError(Exception):
+    """A request that would fail (or waste money) if submitted. ``field`` names the input at fault, if any."""
+
+    error_name = "PreflightError"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict[str, str]:
+        """The structured form used in Lambda answers and CLI output."""
+        body = {"error": self.error_name, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        return body
+
+
+def _kind(name: str, doc: str) -> type[PreflightError]:
+    full = f"PreflightError.{name}"
+    cls = type(full, (PreflightError,), {"__doc__": doc, "error_name": full, "__module__": __name__})
+    cls.__qualname__ = full
+    return cls
+
+
+InvalidInput = _kind("InvalidInput", "The event, execution input or baked configuration is malformed.")
+UnsupportedTechnique = _kind("UnsupportedTechnique", "The model has no serverless recipe for the technique/type.")
+UnknownHyperparameter = _kind("UnknownHyperparameter", "A hyperparameter is not in the recipe's spec.")
+HyperparameterOutOfRange = _kind("HyperparameterOutOfRange", "A value is outside the recipe's min/max.")
+InvalidHyperparameter = _kind("InvalidHyperparameter", "A value has the wrong type, enum value or characters.")
+DatasetNotFound = _kind("DatasetNotFound", "Training or validation data does not exist.")
+DatasetFormat = _kind("DatasetFormat", "The data's first records do not match the technique's format.")
+EulaNotAccepted = _kind("EulaNotAccepted", "The base model is gated and accept_eula is false.")
+ModelNotFound = _kind("ModelNotFound", "The base model or source model package does not exist or is unusable.")
+ModelPackageGroupNotFound = _kind("ModelPackageGroupNotFound", "The model package group does not exist.")
+ModelPackageNotFound = _kind("ModelPackageNotFound", "No (approved) model package to continue from.")
+EvaluatorNotAvailable = _kind("EvaluatorNotAvailable", "The reward/prompt evaluator is missing or not Available.")
+RewardMissing = _kind("RewardMissing", "RLVR without an evaluator ARN or a preset reward function.")
+InvalidJudgeModel = _kind("InvalidJudgeModel", "The RLAIF judge model or prompt is not allowed.")
+RecipeSpecUnavailable = _kind("RecipeSpecUnavailable", "The recipe's hyperparameter spec cannot be read.")
+AwsError = _kind("AwsError", "An AWS call failed for another reason (access denied, throttling, ...).")
+
+ALL_ERRORS: tuple[type[PreflightError], ...] = tuple(
+    cls for cls in list(globals().values()) if isinstance(cls, type) and issubclass(cls, PreflightError)
+)

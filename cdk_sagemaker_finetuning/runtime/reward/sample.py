@@ -1,0 +1,134 @@
+"""Read the response, reference answer and prompt out of a sample, whatever row format it came in.
+
+A sample is a dataset row plus whatever the training container adds (``hub-content-registration.md`` §6):
+open-weight verl rows (``prompt`` list, ``reward_model.ground_truth``), Nova rows (``messages`` with
+``nova_assistant`` turns, list or dict content, ``reference_answer`` as a dict, JSON string or plain string).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+#: Top-level fields that may carry the generated response, most specific first.
+RESPONSE_FIELDS = ("response", "completion", "model_response", "generated_text", "output", "solution_str")
+#: Keys of a dict-shaped reference answer that hold the answer itself, in order of preference.
+REFERENCE_KEYS = ("ground_truth", "answer", "label", "reference", "expected", "target", "solution", "value")
+ASSISTANT_ROLES = ("assistant", "nova_assistant", "model", "bot")
+USER_ROLES = ("user", "human")
+
+
+def content_text(content: Any) -> str:
+    """Flatten message content (a string, a list of ``{type, text}`` parts, or a dict) into text."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Mapping):
+        for key in ("text", "content", "value"):
+            if key in content:
+                return content_text(content[key])
+        return ""
+    if isinstance(content, list):
+        return "".join(content_text(part) for part in content)
+    return str(content)
+
+
+def _messages(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    for key in ("messages", "prompt", "conversation"):
+        value = row.get(key)
+        if isinstance(value, list):
+            return [m for m in value if isinstance(m, Mapping)]
+    return []
+
+
+def _last_with_role(messages: list[Mapping[str, Any]], roles: tuple[str, ...]) -> str | None:
+    for message in reversed(messages):
+        if str(message.get("role", "")).lower() in roles:
+            return content_text(message.get("content"))
+    return None
+
+
+def response_text(row: Mapping[str, Any]) -> str:
+    """The generated response: a service-appended field, else the last assistant turn, else empty."""
+    for key in RESPONSE_FIELDS:
+        value = row.get(key)
+        if value is not None and not isinstance(value, bool):
+            return content_text(value)
+    return _last_with_role(_messages(row), ASSISTANT_ROLES) or ""
+
+
+def prompt_text(row: Mapping[str, Any]) -> str:
+    """The prompt the response answers: the last user turn, or a string ``prompt``/``question`` field."""
+    found = _last_with_role(_messages(row), USER_ROLES)
+    if found is not None:
+        return found
+    for key in ("prompt", "question", "query", "input"):
+        if isinstance(row.get(key), str):
+            return row[key]
+    return ""
+
+
+def _from_reference(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        for key in REFERENCE_KEYS:
+            if key in value and value[key] is not None:
+                return _from_reference(value[key])
+        return None
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped[:1] in ("{", "[", '"'):
+            try:
+                decoded = json.loads(stripped)
+            except ValueError:
+                return value
+            if isinstance(decoded, (Mapping, str)):
+                return _from_reference(decoded)
+            return decoded
+    return value
+
+
+def reference_answer(row: Mapping[str, Any]) -> Any:
+    """The reference answer: ``reward_model.ground_truth``, ``reference_answer`` (dict, JSON or plain), or None.
+
+    Returns a string for scalar answers and a list when the row lists several accepted answers.
+    """
+    candidates = []
+    reward_model = row.get("reward_model")
+    if isinstance(reward_model, Mapping):
+        candidates.append(reward_model)
+    candidates += [row.get(k) for k in ("reference_answer", "ground_truth", "answer", "label")]
+    extra = row.get("extra_info")
+    if isinstance(extra, Mapping):
+        candidates.append(extra)
+    for candidate in candidates:
+        found = _from_reference(candidate)
+        if found is not None and found != "":
+            return [str(v) for v in found] if isinstance(found, list) else str(found)
+    return None
+
+
+class Sample:
+    """One sample as a reward sees it. ``row`` is the raw dict; ``sample["field"]`` reads it too."""
+
+    __slots__ = ("row", "id", "response", "reference", "prompt")
+
+    def __init__(self, row: Mapping[str, Any], index: int) -> None:
+        self.row = row
+        self.id = row.get("id", index)
+        self.response = response_text(row)
+        self.reference = reference_answer(row)
+        self.prompt = prompt_text(row)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.row[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.row.get(key, default)
+
+    def references(self) -> list[str]:
+        """Every accepted reference answer (empty when the row has none)."""
+        if self.reference is None:
+            return []
+        return list(self.reference) if isinstance(self.reference, list) else [self.reference]
