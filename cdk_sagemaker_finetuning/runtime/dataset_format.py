@@ -81,9 +81,7 @@ def formats_for(technique: str, nova: bool) -> tuple[str, ...]:
     try:
         open_weight, nova_formats = _TECHNIQUE_FORMATS[technique.lower()]
     except KeyError:
-        raise ValueError(
-            f"technique {technique!r} is not one of {', '.join(_TECHNIQUE_FORMATS)}"
-        ) from None
+        raise ValueError(f"technique {technique!r} is not one of {', '.join(_TECHNIQUE_FORMATS)}") from None
     return nova_formats if nova else open_weight
 
 
@@ -147,10 +145,11 @@ def classify(record: dict[str, Any]) -> str | None:
 
 
 def _classify_messages(record: dict[str, Any]) -> str:
+    """List content (or a Nova ``schemaVersion``) means Nova; anything else is checked as GPT-OSS strings."""
     messages = record["messages"]
     first = messages[0] if isinstance(messages, list) and messages else None
     content = first.get("content") if isinstance(first, dict) else None
-    if isinstance(content, str) or (content is None and "schemaVersion" not in record):
+    if "schemaVersion" not in record and not isinstance(content, list):
         return "gpt_oss_sft"
     last = messages[-1] if isinstance(messages, list) and messages else None
     return "nova_dpo" if isinstance(last, dict) and "candidates" in last else "nova_sft"

@@ -107,63 +107,212 @@ def test_classification_rules(record: dict, expected: str | None) -> None:
 
 
 INVALID = [
-    ("open_weights_sft", {"prompt": "p", "completion": 4}, "invalid_structure", "'completion' must be a string"),
-    ("open_weights_sft_conv", {"prompt": [{"role": "bot", "content": "x"}], "completion": []}, "invalid_structure",
-     "'prompt[0].role' is 'bot'"),
-    ("open_weights_sft_conv", {"prompt": [{"content": "x"}], "completion": MSG}, "missing_field",
-     "'prompt[0].role' is missing"),
-    ("nova_sft", {"messages": NOVA_MSGS, "schemaVersion": "v"}, "invalid_structure", "'schemaVersion' is 'v'"),
-    ("gpt_oss_sft", {"messages": [{"role": "user", "content": "x"}, {"role": "assistant"}]}, "missing_field",
-     "'messages[1].content' is missing"),
-    ("gpt_oss_sft", {"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": ["y"]}]},
-     "invalid_structure", "'messages[1].content' must be a string"),
-    ("open_weights_dpo", {"prompt": "p", "chosen": "c", "rejected": None}, "invalid_structure",
-     "'rejected' must be a string, got null"),
-    ("gpt_oss_dpo", {"prompt": MSG, "chosen": "c", "rejected": MSG}, "invalid_structure",
-     "'chosen' must be a non-empty list"),
-    ("verl", {"prompt": [{"role": "user"}], "reward_model": {"ground_truth": "1"}}, "missing_field",
-     "'prompt[0].content' is missing"),
-    ("verl", {"prompt": ["just text"], "reward_model": {}}, "invalid_structure",
-     "'prompt[0]' must be an object"),
+    (
+        "open_weights_sft",
+        {"prompt": "p", "completion": 4},
+        "invalid_structure",
+        "'completion' must be a string",
+    ),
+    (
+        "open_weights_sft_conv",
+        {"prompt": [{"role": "bot", "content": "x"}], "completion": []},
+        "invalid_structure",
+        "'prompt[0].role' is 'bot'",
+    ),
+    (
+        "open_weights_sft_conv",
+        {"prompt": [{"content": "x"}], "completion": MSG},
+        "missing_field",
+        "'prompt[0].role' is missing",
+    ),
+    (
+        "nova_sft",
+        {"messages": NOVA_MSGS, "schemaVersion": "v"},
+        "invalid_structure",
+        "'schemaVersion' is 'v'",
+    ),
+    (
+        "gpt_oss_sft",
+        {"messages": [{"role": "user", "content": "x"}, {"role": "assistant"}]},
+        "missing_field",
+        "'messages[1].content' is missing",
+    ),
+    (
+        "gpt_oss_sft",
+        {"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": ["y"]}]},
+        "invalid_structure",
+        "'messages[1].content' must be a string",
+    ),
+    (
+        "open_weights_dpo",
+        {"prompt": "p", "chosen": "c", "rejected": None},
+        "invalid_structure",
+        "'rejected' must be a string, got null",
+    ),
+    (
+        "gpt_oss_dpo",
+        {"prompt": MSG, "chosen": "c", "rejected": MSG},
+        "invalid_structure",
+        "'chosen' must be a non-empty list",
+    ),
+    (
+        "verl",
+        {"prompt": [{"role": "user"}], "reward_model": {"ground_truth": "1"}},
+        "missing_field",
+        "'prompt[0].content' is missing",
+    ),
+    (
+        "verl",
+        {"prompt": ["just text"], "reward_model": {}},
+        "invalid_structure",
+        "'prompt[0]' must be an object",
+    ),
     ("verl", {"prompt": MSG, "reward_model": "4"}, "invalid_structure", "'reward_model' must be an object"),
-    ("verl_legacy", {"prompt": {"q": 1}, "reward_model": {}}, "invalid_structure", "'prompt' must be a string"),
-    ("nova_sft", {"messages": [{"role": "user", "content": [{"text": 1}]}]}, "invalid_structure",
-     "'messages[0].content[0].text' must be a string"),
-    ("nova_sft", {"messages": [{"content": [{"text": "x"}]}]}, "missing_field", "'messages[0].role' is missing"),
-    ("nova_sft", {"system": [{"txt": "x"}], "messages": NOVA_MSGS}, "missing_field", "'system[0].text' is missing"),
-    ("nova_sft", {"system": "be nice", "messages": NOVA_MSGS}, "invalid_structure", "'system' must be a list"),
-    ("nova_sft", {"system": ["be nice"], "messages": NOVA_MSGS}, "invalid_structure",
-     "'system[0]' must be an object"),
-    ("nova_sft", {"schemaVersion": "x", "messages": [{"role": "user", "content": "x"}]}, "invalid_structure",
-     "'messages[0].content' must be a non-empty list"),
-    ("nova_dpo", {"messages": [NOVA_MSGS[0], {"role": "assistant", "candidates": [
-        {"content": [{"text": "a"}], "preferenceLabel": "best"},
-        {"content": [{"text": "b"}], "preferenceLabel": "non-preferred"}]}]},
-     "invalid_structure", "'messages[1].candidates[0].preferenceLabel' is 'best'"),
-    ("nova_dpo", {"messages": [NOVA_MSGS[0], {"role": "assistant", "candidates": [
-        {"content": [{"text": "a"}], "preferenceLabel": "preferred"}]}]},
-     "invalid_structure", "needs a preferred and a non-preferred answer"),
-    ("nova_dpo", {"messages": [NOVA_MSGS[0], {"role": "assistant", "candidates": [
-        {"content": "a", "preferenceLabel": "preferred"}, {"preferenceLabel": "non-preferred"}]}]},
-     "invalid_structure", "'messages[1].candidates[0].content' must be a non-empty list"),
-    ("nova_dpo", {"messages": [NOVA_MSGS[0], {"role": "assistant", "candidates": [
-        {"content": [{"text": "a"}]}, {"content": [{"text": "b"}], "preferenceLabel": "non-preferred"}]}]},
-     "missing_field", "'messages[1].candidates[0].preferenceLabel' is missing"),
-    ("nova_dpo", {"messages": [NOVA_MSGS[0], {"role": "assistant", "candidates": {"a": 1}}]},
-     "invalid_structure", "'messages[1].candidates' must be a list"),
-    ("nova_rlvr", {"messages": [{"role": "user", "content": [{"text": "x"}]}], "reference_answer": {}},
-     "invalid_structure", "'messages[0].content' must be a string"),
-    ("nova_rlvr", {"messages": MSG, "reference_answer": "4"}, "invalid_structure",
-     "'reference_answer' must be an object"),
-    ("nova_rlvr", {"messages": [], "reference_answer": {}}, "invalid_structure", "'messages' must be a non-empty"),
+    (
+        "verl_legacy",
+        {"prompt": {"q": 1}, "reward_model": {}},
+        "invalid_structure",
+        "'prompt' must be a string",
+    ),
+    (
+        "nova_sft",
+        {"messages": [{"role": "user", "content": [{"text": 1}]}]},
+        "invalid_structure",
+        "'messages[0].content[0].text' must be a string",
+    ),
+    (
+        "nova_sft",
+        {"messages": [{"content": [{"text": "x"}]}]},
+        "missing_field",
+        "'messages[0].role' is missing",
+    ),
+    (
+        "nova_sft",
+        {"system": [{"txt": "x"}], "messages": NOVA_MSGS},
+        "missing_field",
+        "'system[0].text' is missing",
+    ),
+    (
+        "nova_sft",
+        {"system": "be nice", "messages": NOVA_MSGS},
+        "invalid_structure",
+        "'system' must be a list",
+    ),
+    (
+        "nova_sft",
+        {"system": ["be nice"], "messages": NOVA_MSGS},
+        "invalid_structure",
+        "'system[0]' must be an object",
+    ),
+    (
+        "nova_sft",
+        {"schemaVersion": "x", "messages": [{"role": "user", "content": "x"}]},
+        "invalid_structure",
+        "'messages[0].content' must be a non-empty list",
+    ),
+    (
+        "nova_dpo",
+        {
+            "messages": [
+                NOVA_MSGS[0],
+                {
+                    "role": "assistant",
+                    "candidates": [
+                        {"content": [{"text": "a"}], "preferenceLabel": "best"},
+                        {"content": [{"text": "b"}], "preferenceLabel": "non-preferred"},
+                    ],
+                },
+            ]
+        },
+        "invalid_structure",
+        "'messages[1].candidates[0].preferenceLabel' is 'best'",
+    ),
+    (
+        "nova_dpo",
+        {
+            "messages": [
+                NOVA_MSGS[0],
+                {
+                    "role": "assistant",
+                    "candidates": [{"content": [{"text": "a"}], "preferenceLabel": "preferred"}],
+                },
+            ]
+        },
+        "invalid_structure",
+        "needs a preferred and a non-preferred answer",
+    ),
+    (
+        "nova_dpo",
+        {
+            "messages": [
+                NOVA_MSGS[0],
+                {
+                    "role": "assistant",
+                    "candidates": [
+                        {"content": "a", "preferenceLabel": "preferred"},
+                        {"preferenceLabel": "non-preferred"},
+                    ],
+                },
+            ]
+        },
+        "invalid_structure",
+        "'messages[1].candidates[0].content' must be a non-empty list",
+    ),
+    (
+        "nova_dpo",
+        {
+            "messages": [
+                NOVA_MSGS[0],
+                {
+                    "role": "assistant",
+                    "candidates": [
+                        {"content": [{"text": "a"}]},
+                        {"content": [{"text": "b"}], "preferenceLabel": "non-preferred"},
+                    ],
+                },
+            ]
+        },
+        "missing_field",
+        "'messages[1].candidates[0].preferenceLabel' is missing",
+    ),
+    (
+        "nova_dpo",
+        {"messages": [NOVA_MSGS[0], {"role": "assistant", "candidates": {"a": 1}}]},
+        "invalid_structure",
+        "'messages[1].candidates' must be a list",
+    ),
+    (
+        "nova_rlvr",
+        {"messages": [{"role": "user", "content": [{"text": "x"}]}], "reference_answer": {}},
+        "invalid_structure",
+        "'messages[0].content' must be a string",
+    ),
+    (
+        "nova_rlvr",
+        {"messages": MSG, "reference_answer": "4"},
+        "invalid_structure",
+        "'reference_answer' must be an object",
+    ),
+    (
+        "nova_rlvr",
+        {"messages": [], "reference_answer": {}},
+        "invalid_structure",
+        "'messages' must be a non-empty",
+    ),
     ("sagemaker_eval", {"query": "q", "response": ["r"]}, "invalid_structure", "'response' must be a string"),
-    ("sagemaker_eval", {"query": "q", "response": "r", "metadata": "m"}, "invalid_structure",
-     "'metadata' must be an object"),
+    (
+        "sagemaker_eval",
+        {"query": "q", "response": "r", "metadata": "m"},
+        "invalid_structure",
+        "'metadata' must be an object",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("name", "record", "error_type", "message"), INVALID)
-def test_invalid_records_name_line_field_and_rule(name: str, record: dict, error_type: str, message: str) -> None:
+def test_invalid_records_name_line_field_and_rule(
+    name: str, record: dict, error_type: str, message: str
+) -> None:
     report = check_sample(jsonl(VALID[name], record), complete=True)
     assert report.format == name
     assert report.confidence == "LOW"
@@ -174,11 +323,15 @@ def test_invalid_records_name_line_field_and_rule(name: str, record: dict, error
 
 
 def test_every_record_must_match_the_first() -> None:
-    data = jsonl(VALID["open_weights_sft"], VALID["open_weights_dpo"], VALID["open_weights_sft"], VALID["verl"])
+    data = jsonl(
+        VALID["open_weights_sft"], VALID["open_weights_dpo"], VALID["open_weights_sft"], VALID["verl"]
+    )
     report = check_sample(data, complete=True)
     assert report.format == "open_weights_sft"
     assert kinds(report) == [(2, "schema_mismatch"), (4, "schema_mismatch")]
-    assert report.errors[0].message == "record looks like open_weights_dpo, earlier records are open_weights_sft"
+    assert (
+        report.errors[0].message == "record looks like open_weights_dpo, earlier records are open_weights_sft"
+    )
     assert report.confidence == "LOW"
 
 
@@ -271,7 +424,9 @@ def test_file_without_trailing_newline() -> None:
 @pytest.mark.parametrize("data", [b"", b"\n\n", b"   \r\n"])
 def test_empty_data_is_an_error(data: bytes) -> None:
     report = check_sample(data, complete=True)
-    assert report == FormatReport(None, 0, [RecordError(0, "parse_error", "no records: the data is empty")], "NONE")
+    assert report == FormatReport(
+        None, 0, [RecordError(0, "parse_error", "no records: the data is empty")], "NONE"
+    )
 
 
 def test_a_single_record_longer_than_the_sample() -> None:
@@ -346,10 +501,34 @@ def test_every_training_format_maps_back_to_its_techniques() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(
-        ["prompt", "completion", "messages", "role", "content", "chosen", "rejected", "reward_model", "query",
-         "response", "reference_answer", "candidates", "preferenceLabel", "text", "system", "schemaVersion",
-         "extra_info"]), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "prompt",
+                    "completion",
+                    "messages",
+                    "role",
+                    "content",
+                    "chosen",
+                    "rejected",
+                    "reward_model",
+                    "query",
+                    "response",
+                    "reference_answer",
+                    "candidates",
+                    "preferenceLabel",
+                    "text",
+                    "system",
+                    "schemaVersion",
+                    "extra_info",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
     max_leaves=12,
 )
 
@@ -357,8 +536,10 @@ json_values = st.recursive(
 def _assert_well_formed(report: FormatReport) -> None:
     assert report.format is None or report.format in FORMATS
     assert report.confidence in ("HIGH", "LOW", "NONE")
-    assert all(e.type in ("parse_error", "missing_field", "invalid_structure", "schema_mismatch")
-               for e in report.errors)
+    assert all(
+        e.type in ("parse_error", "missing_field", "invalid_structure", "schema_mismatch")
+        for e in report.errors
+    )
     assert (report.confidence == "HIGH") == (not report.errors and report.format is not None)
 
 
