@@ -1,8 +1,8 @@
 """Named preflight errors (standard library only).
 
-Each subclass's ``__name__`` is ``PreflightError.<Kind>``. The Lambda runtime reports a raised exception's class
-name as ``errorType``, so a Step Functions ``Catch`` can match e.g. ``"PreflightError.EulaNotAccepted"`` and the
-failed execution shows that name. ``error_name`` is the same string for callers outside Lambda.
+Each subclass's ``__name__`` is ``PreflightError.<Kind>``. The Lambda runtime reports a raised exception's
+class name as ``errorType``, so a Step Functions ``Catch`` can match e.g. ``"PreflightError.EulaNotAccepted"``
+and the failed execution shows that name. ``error_name`` is the same string for callers outside Lambda.
 """
 
 from __future__ import annotations
@@ -34,17 +34,25 @@ def _kind(name: str, doc: str) -> type[PreflightError]:
 
 
 InvalidInput = _kind("InvalidInput", "The event, execution input or baked configuration is malformed.")
-UnsupportedTechnique = _kind("UnsupportedTechnique", "The model has no serverless recipe for the technique/type.")
+UnsupportedTechnique = _kind(
+    "UnsupportedTechnique", "The model has no serverless recipe for the technique/type."
+)
 UnknownHyperparameter = _kind("UnknownHyperparameter", "A hyperparameter is not in the recipe's spec.")
 HyperparameterOutOfRange = _kind("HyperparameterOutOfRange", "A value is outside the recipe's min/max.")
-InvalidHyperparameter = _kind("InvalidHyperparameter", "A value has the wrong type, enum value or characters.")
+InvalidHyperparameter = _kind(
+    "InvalidHyperparameter", "A value has the wrong type, enum value or characters."
+)
 DatasetNotFound = _kind("DatasetNotFound", "Training or validation data does not exist.")
 DatasetFormat = _kind("DatasetFormat", "The data's first records do not match the technique's format.")
 EulaNotAccepted = _kind("EulaNotAccepted", "The base model is gated and accept_eula is false.")
-ModelNotFound = _kind("ModelNotFound", "The base model or source model package does not exist or is unusable.")
+ModelNotFound = _kind(
+    "ModelNotFound", "The base model or source model package does not exist or is unusable."
+)
 ModelPackageGroupNotFound = _kind("ModelPackageGroupNotFound", "The model package group does not exist.")
 ModelPackageNotFound = _kind("ModelPackageNotFound", "No (approved) model package to continue from.")
-EvaluatorNotAvailable = _kind("EvaluatorNotAvailable", "The reward/prompt evaluator is missing or not Available.")
+EvaluatorNotAvailable = _kind(
+    "EvaluatorNotAvailable", "The reward/prompt evaluator is missing or not Available."
+)
 RewardMissing = _kind("RewardMissing", "RLVR without an evaluator ARN or a preset reward function.")
 InvalidJudgeModel = _kind("InvalidJudgeModel", "The RLAIF judge model or prompt is not allowed.")
 RecipeSpecUnavailable = _kind("RecipeSpecUnavailable", "The recipe's hyperparameter spec cannot be read.")

@@ -1,0 +1,118 @@
+"""The training workflow's configuration: a JSON-serializable dict made from a spec plus deploy-time values.
+
+The stack bakes it into the preflight Lambda (environment variable ``WORKFLOW_CONFIG``); ``cdk-finetune plan``
+and the notebook helper build the same dict and pass it to
+``cdk_sagemaker_finetuning.runtime.request.build_create_training_job_request``. Values may be CDK tokens
+(role and group ARNs, bucket URIs); the construct serializes them with ``Stack.to_json_string``.
+
+Keys (camelCase, read by ``runtime/request.py`` and ``runtime/preflight.py``):
+
+=========================== ================================================================================
+``version``                 ``1``
+``projectName``             spec ``name``
+``jobNamePrefix``           training job name prefix (<= 26 characters), ``training-job/<prefix>*`` in IAM
+``technique``               ``SFT`` | ``DPO`` | ``RLVR`` | ``RLAIF``
+``trainingType``            ``LORA`` | ``FULL``
+``hubName``                 hub holding the base model (``SageMakerPublicHub``)
+``baseModel``               hub content name (Nova aliases translated)
+``baseModelVersion``        pinned hub content version, or ``None`` for the latest at run time
+``acceptEula``              spec ``accept_eula``
+``roleArn``                 training execution role ARN
+``modelPackageGroupName``   model package group name; ``modelPackageGroupArn`` its ARN
+``trainUri``                S3 URI or dataset ARN of the training data; ``validationUri`` likewise or ``None``
+``outputUri``               ``S3OutputPath``; ``kmsKeyId`` its KMS key or ``None``
+``hyperparameters``         the spec's hyperparameter values (typed as in the spec)
+``hyperparameterMode``      ``defaults`` (send every non-null recipe default, as the SDK does) or ``explicit``
+``sequenceLength``          e.g. ``"8K"`` or ``None``
+``maxRuntimeSeconds``       ``StoppingCondition.MaxRuntimeInSeconds``
+``mlflow``                  ``{"resourceArn", "experimentName", "runName"}`` or ``None``
+``tags``                    user tags ``{key: value}``
+``evaluatorArn``            RLVR reward evaluator ARN or ``None``
+``judgeModelId``            RLAIF Bedrock judge id or ``None``; ``judgePrompt`` a ``Builtin.*`` name or ``None``;
+                            ``judgePromptEvaluatorArn`` a custom prompt's evaluator ARN or ``None``
+``checkData``               check that data exists and its first records match the technique's format
+``approvedOnly``            continuous customization from ``"latest"`` uses only Approved packages
+=========================== ================================================================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .spec import FineTuningSpec
+
+CONFIG_VERSION = 1
+MAX_PREFIX = 26
+
+
+def job_name_prefix(spec: FineTuningSpec) -> str:
+    """The training job name prefix: the project name cut to 26 characters (room for the execution name)."""
+    return spec.name[:MAX_PREFIX].rstrip("-")
+
+
+def runtime_config(
+    spec: FineTuningSpec,
+    *,
+    role_arn: str,
+    model_package_group_arn: str,
+    output_uri: str,
+    train_uri: str | None = None,
+    validation_uri: str | None = None,
+    evaluator_arn: str | None = None,
+    judge_prompt_evaluator_arn: str | None = None,
+    hyperparameter_mode: str = "defaults",
+    check_data: bool = True,
+    approved_only: bool = False,
+) -> dict[str, Any]:
+    """The configuration for one spec; resolved values (ARNs, URIs) come from the stack or the user.
+
+    ``train_uri``/``validation_uri`` default to the spec's values (needed when ``data.create_bucket`` is true,
+    where the spec holds keys). ``evaluator_arn`` defaults to ``spec.reward.evaluator_arn``.
+    """
+    if hyperparameter_mode not in ("defaults", "explicit"):
+        raise ValueError(f"hyperparameter_mode {hyperparameter_mode!r} must be 'defaults' or 'explicit'")
+    if spec.data.create_bucket and train_uri is None:
+        raise ValueError("train_uri is required when data.create_bucket is true (the spec holds a key)")
+    rlaif = spec.rlaif
+    builtin_prompt = rlaif.prompt if rlaif and rlaif.prompt.startswith("Builtin.") else None
+    if rlaif and not builtin_prompt and not judge_prompt_evaluator_arn:
+        raise ValueError("judge_prompt_evaluator_arn is required for a custom RLAIF prompt (rlaif.prompt)")
+    mlflow = spec.mlflow
+    return {
+        "version": CONFIG_VERSION,
+        "projectName": spec.name,
+        "jobNamePrefix": job_name_prefix(spec),
+        "technique": spec.technique.upper(),
+        "trainingType": spec.training_type.upper(),
+        "hubName": spec.hub,
+        "baseModel": spec.hub_content_name,
+        "baseModelVersion": spec.base_model_version,
+        "acceptEula": spec.accept_eula,
+        "roleArn": role_arn,
+        "modelPackageGroupName": spec.model_package_group_name,
+        "modelPackageGroupArn": model_package_group_arn,
+        "trainUri": train_uri if train_uri is not None else spec.data.train,
+        "validationUri": validation_uri if validation_uri is not None else spec.data.validation,
+        "outputUri": output_uri,
+        "kmsKeyId": spec.output.kms_key_arn,
+        "hyperparameters": dict(spec.hyperparameters),
+        "hyperparameterMode": hyperparameter_mode,
+        "sequenceLength": spec.sequence_length,
+        "maxRuntimeSeconds": int(spec.max_runtime_hours * 3600),
+        "mlflow": (
+            {
+                "resourceArn": mlflow.resource_arn,
+                "experimentName": mlflow.experiment_name or spec.model_package_group_name,
+                "runName": mlflow.run_name,
+            }
+            if mlflow.resource_arn
+            else None
+        ),
+        "tags": dict(spec.tags),
+        "evaluatorArn": evaluator_arn or (spec.reward.evaluator_arn if spec.reward else None),
+        "judgeModelId": rlaif.judge_model_id if rlaif else None,
+        "judgePrompt": builtin_prompt,
+        "judgePromptEvaluatorArn": judge_prompt_evaluator_arn,
+        "checkData": check_data,
+        "approvedOnly": approved_only,
+    }
