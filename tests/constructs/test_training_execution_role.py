@@ -1,0 +1,158 @@
+"""TrainingExecutionRole: trust, least-privilege statements and the grants other constructs use."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+
+from cdk_sagemaker_finetuning.constructs import ModelPackageGroup, TrainingExecutionRole
+from cdk_sagemaker_finetuning.constructs.errors import ConstructValidationError
+from tests.constructs.helpers import actions_of, flat, iam_statements, nag_errors, resources_of, statements_with
+
+MODEL = "meta-textgeneration-llama-3-2-1b-instruct"
+MLFLOW = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/app-ABC"
+
+
+def make_role(stack: cdk.Stack, **kwargs) -> TrainingExecutionRole:
+    group = ModelPackageGroup(stack, "Group", model_package_group_name="my-group")
+    kwargs.setdefault("output_uri", "s3://out-bucket/runs/")
+    return TrainingExecutionRole(stack, "SageMakerRole", model_package_group=group, base_model=MODEL, **kwargs)
+
+
+@pytest.fixture
+def stack() -> cdk.Stack:
+    return cdk.Stack(cdk.App(), "Stack")
+
+
+def test_trust_is_sagemaker_with_source_account(stack):
+    make_role(stack)
+    Template.from_stack(stack).has_resource_properties("AWS::IAM::Role", {"AssumeRolePolicyDocument": {"Statement": [{
+        "Action": "sts:AssumeRole",
+        "Effect": "Allow",
+        "Principal": {"Service": "sagemaker.amazonaws.com"},
+        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+    }]}})
+
+
+def test_optional_source_arn_condition(stack):
+    make_role(stack, source_arn_condition=True)
+    [role] = Template.from_stack(stack).find_resources("AWS::IAM::Role").values()
+    condition = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+    assert ":training-job/*" in flat(condition["ArnLike"]["aws:SourceArn"])
+
+
+def test_wildcard_resources_only_where_the_api_forces_them(stack):
+    make_role(stack, data_uris=["s3://data-bucket/train/"], mlflow_resource_arn=MLFLOW)
+    template = Template.from_stack(stack)
+    star_actions = sorted(a for s in iam_statements(template) if "*" in resources_of(s) for a in actions_of(s))
+    assert star_actions == ["cloudwatch:PutMetricData", "ecr:GetAuthorizationToken"]
+
+
+def test_logs_scoped_to_training_job_log_group(stack):
+    make_role(stack)
+    [statement] = statements_with(Template.from_stack(stack), "logs:PutLogEvents")
+    assert ":log-group:/aws/sagemaker/TrainingJobs*" in flat(statement["Resource"])
+
+
+def test_hub_read_scoped_to_the_base_model(stack):
+    make_role(stack)
+    [statement] = statements_with(Template.from_stack(stack), "sagemaker:DescribeHubContent")
+    resources = flat(statement["Resource"])
+    assert f":aws:hub-content/SageMakerPublicHub/Model/{MODEL}/*" in resources
+    assert ":aws:hub/SageMakerPublicHub" in resources
+
+
+def test_private_hub_uses_own_account(stack):
+    make_role(stack, hub_name="MyHub")
+    [statement] = statements_with(Template.from_stack(stack), "sagemaker:DescribeHubContent")
+    assert '{"Ref": "AWS::AccountId"}, ":hub-content/MyHub/Model/' in flat(statement["Resource"])
+
+
+def test_wildcard_hub_read_is_opt_in(stack):
+    make_role(stack, wildcard_hub_read=True)
+    [statement] = statements_with(Template.from_stack(stack), "sagemaker:DescribeHubContent")
+    assert ":hub-content/*" in flat(statement["Resource"])
+
+
+def test_model_registration_scoped_to_its_group(stack):
+    make_role(stack)
+    [statement] = statements_with(Template.from_stack(stack), "sagemaker:CreateModelPackage")
+    assert "model-package/my-group/*" in flat(statement["Resource"])
+
+
+def test_s3_scoped_to_data_and_output_prefixes(stack):
+    make_role(stack, data_uris=["s3://data-bucket/train/"])
+    template = Template.from_stack(stack)
+    reads = flat([s["Resource"] for s in statements_with(template, "s3:GetObject")])
+    writes = flat([s["Resource"] for s in statements_with(template, "s3:PutObject")])
+    assert "data-bucket/train/*" in reads and "out-bucket/runs/*" in reads
+    assert "out-bucket/runs/*" in writes and "data-bucket" not in writes
+
+
+def test_stack_owned_buckets_are_granted(stack):
+    data, out = s3.Bucket(stack, "Data"), s3.Bucket(stack, "Out")
+    make_role(stack, data_bucket=data, output_bucket=out, output_uri=None)
+    [put] = statements_with(Template.from_stack(stack), "s3:PutObject")
+    assert stack.get_logical_id(out.node.default_child) in flat(put["Resource"])
+
+
+def test_kms_keys_are_granted(stack):
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    make_role(stack, kms_keys=[key])
+    [statement] = statements_with(Template.from_stack(stack), "kms:Decrypt")
+    assert statement["Resource"] == key
+
+
+def test_mlflow_access_only_when_configured(stack):
+    make_role(stack)
+    assert statements_with(Template.from_stack(stack), "sagemaker-mlflow:LogMetric") == []
+    other = cdk.Stack(cdk.App(), "Other")
+    make_role(other, mlflow_resource_arn=MLFLOW)
+    [statement] = statements_with(Template.from_stack(other), "sagemaker-mlflow:LogMetric")
+    assert statement["Resource"] == MLFLOW
+    assert "sagemaker:DescribeMlflowApp" in statement["Action"]
+
+
+def test_reward_function_invoke_grant(stack):
+    role = make_role(stack)
+    fn = lambda_.Function.from_function_arn(stack, "Fn", "arn:aws:lambda:us-east-1:123456789012:function:SageMaker-r")
+    assert isinstance(role.add_reward_function(fn), iam.Grant)
+    [statement] = statements_with(Template.from_stack(stack), "lambda:InvokeFunction")
+    assert statement["Resource"] == [fn.function_arn, f"{fn.function_arn}:*"]
+
+
+def test_judge_model_grant_is_exactly_that_model(stack):
+    make_role(stack).add_judge_model("openai.gpt-oss-120b-1:0")
+    [statement] = statements_with(Template.from_stack(stack), "bedrock:InvokeModel")
+    assert flat(statement["Resource"]).endswith('"::foundation-model/openai.gpt-oss-120b-1:0"]]}')
+
+
+def test_pass_role_grant_carries_passed_to_service(stack):
+    role = make_role(stack)
+    caller = iam.Role(stack, "Caller", assumed_by=iam.ServicePrincipal("states.amazonaws.com"))
+    role.grant_pass_role(caller)
+    [statement] = statements_with(Template.from_stack(stack), "iam:PassRole")
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    assert statement["Resource"] == stack.resolve(role.role_arn)
+
+
+def test_requires_an_output_location(stack):
+    with pytest.raises(ConstructValidationError, match="needs output_bucket or output_uri"):
+        make_role(stack, output_uri=None)
+
+
+def test_rejects_non_s3_data_uri(stack):
+    with pytest.raises(ConstructValidationError, match="'https://x' is not an S3 URI"):
+        make_role(stack, data_uris=["https://x"])
+
+
+def test_cdk_nag_clean_with_every_option(tmp_path):
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Stack")
+    role = make_role(stack, data_uris=["s3://data-bucket/train/"], mlflow_resource_arn=MLFLOW, wildcard_hub_read=True)
+    role.add_judge_model("qwen.qwen3-32b-v1:0")
+    assert nag_errors(app) == []
