@@ -11,9 +11,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .commands import validate
+from .commands import discovery, validate
 
-COMMAND_MODULES = (validate,)
+COMMAND_MODULES = (validate, discovery)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,83 @@
+"""Terminal output for ``cdk-finetune``: 80-column text, tables, progress bars and interactive questions.
+
+Long unbreakable tokens (ARNs, URLs) go on a line of their own; every other line fits ``WIDTH`` columns.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Sequence
+
+WIDTH = 80
+
+
+def wrap(text: str, indent: str = "", subsequent: str | None = None) -> str:
+    """Fill ``text`` to ``WIDTH`` columns without breaking words, ARNs or URLs."""
+    return textwrap.fill(
+        text,
+        WIDTH,
+        initial_indent=indent,
+        subsequent_indent=indent if subsequent is None else subsequent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def field(label: str, value: object, width: int = 0) -> str:
+    """``label  value`` on one line, or the value on its own indented line when it does not fit."""
+    head = f"{label + ':':<{width + 1}} "
+    text = str(value)
+    if len(head) + len(text) <= WIDTH:
+        return head + text
+    if " " not in text:
+        return head.rstrip() + "\n" + ("  " + text if len(text) + 2 <= WIDTH else text)
+    return wrap(text, head, " " * min(len(head), 8))
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str = "") -> str:
+    """A left-aligned table; the widest columns are shortened with ``...`` until it fits ``WIDTH``."""
+    cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    budget = WIDTH - len(indent) - 2 * (len(widths) - 1)
+    while sum(widths) > budget and max(widths) > 8:
+        widest = widths.index(max(widths))
+        widths[widest] -= 1
+    lines = []
+    for number, row in enumerate(cells):
+        parts = [_cut(cell, widths[i]).ljust(widths[i]) for i, cell in enumerate(row)]
+        lines.append((indent + "  ".join(parts)).rstrip())
+        if number == 0:
+            lines.append(indent + "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def progress_bar(percent: float, width: int = 40) -> str:
+    """``[#######.......]  42.5%``; the percent is clamped to 0-100."""
+    percent = max(0.0, min(100.0, percent))
+    filled = round(width * percent / 100)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {percent:5.1f}%"
+
+
+def interactive() -> bool:
+    """True when questions can be asked (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
+def ask(question: str, choices: Sequence[str] = (), default: str | None = None) -> str:
+    """Ask until the answer is non-empty (and one of ``choices`` when given)."""
+    hint = f" [{'/'.join(choices)}]" if choices else ""
+    hint += f" (default {default})" if default else ""
+    while True:
+        answer = input(f"{question}{hint}: ").strip() or (default or "")
+        if answer and (not choices or answer in choices):
+            return answer
+        print(f"  please answer {' or '.join(choices)}" if choices else "  please answer")
+
+
+def ask_yes_no(question: str) -> bool:
+    return ask(question, ("y", "n")) == "y"
