@@ -15,15 +15,32 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 
 from .runtime import models
 
 S3_URI_RE = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\s]*)?$"
-DATASET_ARN_RE = r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:hub-content/[^/]+/DataSet/[^/]+/\d{1,4}\.\d{1,4}\.\d{1,4}$"
-EVALUATOR_ARN_RE = r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:hub-content/[^/]+/JsonDoc/[^/]+/\d{1,4}\.\d{1,4}\.\d{1,4}$"
-MODEL_PACKAGE_GROUP_ARN_RE = r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:model-package-group/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
-MLFLOW_ARN_RE = r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:(mlflow-app|mlflow-tracking-server)/[a-zA-Z0-9\-]{1,256}$"
+DATASET_ARN_RE = (
+    r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:hub-content/[^/]+/DataSet/[^/]+/\d{1,4}\.\d{1,4}\.\d{1,4}$"
+)
+EVALUATOR_ARN_RE = (
+    r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:hub-content/[^/]+/JsonDoc/[^/]+/\d{1,4}\.\d{1,4}\.\d{1,4}$"
+)
+MODEL_PACKAGE_GROUP_ARN_RE = (
+    r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:model-package-group/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+)
+MLFLOW_ARN_RE = (
+    r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:(mlflow-app|mlflow-tracking-server)/[a-zA-Z0-9\-]{1,256}$"
+)
 KMS_KEY_RE = r"^(arn:aws[a-z\-]*:kms:[^:]+:\d{12}:(key|alias)/.+|alias/.+|[0-9a-f\-]{36})$"
 RESOURCE_NAME = models.RESOURCE_NAME_RE.pattern
 HYPERPARAMETER_VALUE_RE = re.compile(r"^[a-zA-Z0-9/_.:,\-\s'\"\[\]]*$")
@@ -128,8 +145,8 @@ class FineTuningSpec(_Block):
     data: DataSpec
     output: OutputSpec = OutputSpec()
     model_package_group: ModelPackageGroupSpec = ModelPackageGroupSpec()
-    hyperparameters: dict[Annotated[StrictStr, Field(min_length=1, max_length=256)], HyperparameterValue] = Field(
-        default_factory=dict
+    hyperparameters: dict[Annotated[StrictStr, Field(min_length=1, max_length=256)], HyperparameterValue] = (
+        Field(default_factory=dict)
     )
     sequence_length: Annotated[StrictStr, Field(pattern=r"^\d{1,3}K$")] | None = None
     max_runtime_hours: Annotated[StrictInt | StrictFloat, Field(gt=0, le=672)] = 24
@@ -152,14 +169,37 @@ class FineTuningSpec(_Block):
             raise SpecError([("<root>", f"{_show(data)} is not a mapping; a spec is a mapping of fields")])
         if "base_dir" in data:
             raise SpecError([("base_dir", "is not a spec field (it is set from the spec file's location)")])
+        data = {**data, "base_dir": Path(base_dir)}
         try:
-            spec = cls.model_validate({**data, "base_dir": Path(base_dir)})
+            spec = cls.model_validate(data)
         except ValidationError as exc:
-            raise SpecError(_merge([_problem(err) for err in exc.errors()])) from None
+            problems = _merge([_problem(err) for err in exc.errors()])
+            raise SpecError(problems + cls._cross_field_problems_despite(data, exc)) from None
         problems = list(spec._cross_field_problems())
         if problems:
             raise SpecError(problems)
         return spec
+
+    @classmethod
+    def _cross_field_problems_despite(
+        cls, data: dict[str, Any], exc: ValidationError
+    ) -> list[tuple[str, str]]:
+        """Cross-field problems of the fields that are valid, so one run reports as much as it can."""
+        failed = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
+        if failed & {"technique", "base_model", "data"} or not all(isinstance(k, str) for k in data):
+            return []  # the cross-field rules hinge on these; guessing them would mislead
+        repaired = {key: value for key, value in data.items() if key not in failed}
+        if "name" in failed:
+            repaired["name"] = "placeholder"
+        try:
+            spec = cls.model_validate(repaired)
+        except ValidationError:
+            return []
+        return [
+            (field, message)
+            for field, message in spec._cross_field_problems()
+            if field.split(".")[0] not in failed
+        ]
 
     # -- derived values -----------------------------------------------------------------------------------
 
@@ -194,15 +234,21 @@ class FineTuningSpec(_Block):
         allowed = models.allowed_regions(self.base_model)
         if region not in allowed:
             problems.append(
-                ("region", f"{region!r} does not offer serverless customization of {self.base_model!r}; "
-                 f"allowed: {', '.join(allowed)}")
+                (
+                    "region",
+                    f"{region!r} does not offer serverless customization of {self.base_model!r}; "
+                    f"allowed: {', '.join(allowed)}",
+                )
             )
         if self.rlaif and self.rlaif.judge_model_id in models.JUDGE_MODEL_REGIONS:
             judge_regions = models.JUDGE_MODEL_REGIONS[self.rlaif.judge_model_id]
             if region not in judge_regions:
                 problems.append(
-                    ("rlaif.judge_model_id", f"{self.rlaif.judge_model_id!r} is not allowed in {region!r}; "
-                     f"allowed regions: {', '.join(judge_regions)}")
+                    (
+                        "rlaif.judge_model_id",
+                        f"{self.rlaif.judge_model_id!r} is not allowed in {region!r}; "
+                        f"allowed regions: {', '.join(judge_regions)}",
+                    )
                 )
         return problems
 
@@ -224,14 +270,20 @@ class FineTuningSpec(_Block):
         if self.technique == "rlvr":
             preset = self.hyperparameters.get("preset_reward_function")
             if self.reward is None and not preset:
-                yield ("reward", "is required for technique 'rlvr' (a builtin, code or evaluator_arn), "
-                       "unless hyperparameters.preset_reward_function is set")
+                yield (
+                    "reward",
+                    "is required for technique 'rlvr' (a builtin, code or evaluator_arn), "
+                    "unless hyperparameters.preset_reward_function is set",
+                )
         elif self.reward is not None:
             yield ("reward", f"is only allowed for technique 'rlvr', not {self.technique!r}")
         if self.reward is not None:
             chosen = [k for k in ("builtin", "code", "evaluator_arn") if getattr(self.reward, k) is not None]
             if len(chosen) != 1:
-                yield ("reward", f"needs exactly one of builtin, code or evaluator_arn; got {chosen or 'none'}")
+                yield (
+                    "reward",
+                    f"needs exactly one of builtin, code or evaluator_arn; got {chosen or 'none'}",
+                )
             low, high = self.reward.score_range
             if not low < high:
                 yield ("reward.score_range", f"{[low, high]!r} must be [low, high] with low < high")
@@ -245,25 +297,37 @@ class FineTuningSpec(_Block):
 
     def _rlaif_problems(self, rlaif: RlaifSpec) -> Iterator[tuple[str, str]]:
         if rlaif.judge_model_id not in models.JUDGE_MODEL_REGIONS:
-            yield ("rlaif.judge_model_id", f"{_show(rlaif.judge_model_id)} is not an allowed judge model; "
-                   f"allowed: {', '.join(models.JUDGE_MODEL_REGIONS)}")
+            yield (
+                "rlaif.judge_model_id",
+                f"{_show(rlaif.judge_model_id)} is not an allowed judge model; "
+                f"allowed: {', '.join(models.JUDGE_MODEL_REGIONS)}",
+            )
         prompt = rlaif.prompt
         if prompt.startswith("Builtin."):
             if prompt not in models.BUILTIN_JUDGE_PROMPTS:
-                yield ("rlaif.prompt", f"{_show(prompt)} is not a built-in prompt; "
-                       f"built-ins: {', '.join(models.BUILTIN_JUDGE_PROMPTS)} (or a path to a .jinja file)")
+                yield (
+                    "rlaif.prompt",
+                    f"{_show(prompt)} is not a built-in prompt; "
+                    f"built-ins: {', '.join(models.BUILTIN_JUDGE_PROMPTS)} (or a path to a .jinja file)",
+                )
         elif not prompt.endswith(".jinja"):
             yield ("rlaif.prompt", f"{_show(prompt)} must be a Builtin.* name or a path to a .jinja file")
 
     def _eula_problems(self) -> Iterator[tuple[str, str]]:
         if "." in self.hub_content_name:
-            yield ("base_model", f"{self.base_model!r} is not a hub content name; the only dotted ids accepted are "
-                   f"the Nova aliases {', '.join(models.NOVA_ALIASES)}")
+            yield (
+                "base_model",
+                f"{self.base_model!r} is not a hub content name; the only dotted ids accepted are "
+                f"the Nova aliases {', '.join(models.NOVA_ALIASES)}",
+            )
         if models.is_gated(self.base_model) and not self.accept_eula:
             lic = models.license_for(self.hub_content_name)
             terms = f"{lic.name} license ({lic.url})" if lic else "model's license"
-            yield ("accept_eula", f"must be true for the gated model {self.base_model!r}: read and accept the "
-                   f"{terms}, then set accept_eula: true")
+            yield (
+                "accept_eula",
+                f"must be true for the gated model {self.base_model!r}: read and accept the "
+                f"{terms}, then set accept_eula: true",
+            )
 
     def _data_problems(self) -> Iterator[tuple[str, str]]:
         for channel in ("train", "validation"):
@@ -273,11 +337,17 @@ class FineTuningSpec(_Block):
             field = f"data.{channel}"
             if self.data.create_bucket:
                 if value.startswith(("s3://", "arn:")):
-                    yield (field, f"{_show(value)} must be an object key or prefix in the created data bucket "
-                           "when data.create_bucket is true")
+                    yield (
+                        field,
+                        f"{_show(value)} must be an object key or prefix in the created data bucket "
+                        "when data.create_bucket is true",
+                    )
             elif not (re.match(S3_URI_RE, value) or re.match(DATASET_ARN_RE, value)):
-                yield (field, f"{_show(value)} must be an S3 URI (s3://bucket/key) or a versioned AI Registry "
-                       "dataset ARN (arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/DataSet/<name>/<x.y.z>)")
+                yield (
+                    field,
+                    f"{_show(value)} must be an S3 URI (s3://bucket/key) or a versioned AI Registry "
+                    "dataset ARN (arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/DataSet/<name>/<x.y.z>)",
+                )
 
     def _hyperparameter_problems(self) -> Iterator[tuple[str, str]]:
         hps = self.hyperparameters
@@ -291,8 +361,11 @@ class FineTuningSpec(_Block):
                 yield (field, f"is not a Nova hyperparameter ({self.base_model!r} recipes have no {key})")
             text = str(value)
             if len(text) > 2500 or not HYPERPARAMETER_VALUE_RE.match(text):
-                yield (field, f"{_show(value)} must be at most 2500 characters of letters, digits, spaces and "
-                       "/_.:,-'\"[]")
+                yield (
+                    field,
+                    f"{_show(value)} must be at most 2500 characters of letters, digits, spaces and "
+                    "/_.:,-'\"[]",
+                )
             if isinstance(value, float) and not math.isfinite(value):
                 yield (field, f"{_show(value)} must be a finite number")
         if "preset_reward_function" in hps and not str(hps["preset_reward_function"]).strip():
@@ -309,10 +382,13 @@ class FineTuningSpec(_Block):
             if self.reward_code_path.suffix != ".py":
                 yield ("reward.code", f"{_show(self.reward.code)} must be a .py file")
             elif not self.reward_code_path.is_file():
-                yield ("reward.code", f"{_show(self.reward.code)} does not exist (resolved to {self.reward_code_path})")
-        if self.judge_prompt_path is not None and self.rlaif.prompt.endswith(".jinja"):
-            if not self.judge_prompt_path.is_file():
-                yield ("rlaif.prompt", f"{_show(self.rlaif.prompt)} does not exist (resolved to {self.judge_prompt_path})")
+                yield (
+                    "reward.code",
+                    f"{_show(self.reward.code)} does not exist (resolved to {self.reward_code_path})",
+                )
+        prompt = self.judge_prompt_path
+        if prompt is not None and prompt.suffix == ".jinja" and not prompt.is_file():
+            yield ("rlaif.prompt", f"{_show(self.rlaif.prompt)} does not exist (resolved to {prompt})")
 
 
 _PATTERN_RULES = {
@@ -343,7 +419,9 @@ def _problem(err: Mapping[str, Any]) -> tuple[str, str]:
     """Turn one pydantic error into ``(dotted field, message naming the value and the rule)``."""
     loc = [str(part) for part in err["loc"] if not str(part).startswith(("function-", "union["))]
     # pydantic tags union members and dict keys; keep the user's path only
-    loc = [part for part in loc if part not in ("[key]", "str", "int", "float", "bool") and "Strict" not in part]
+    loc = [
+        part for part in loc if part not in ("[key]", "str", "int", "float", "bool") and "Strict" not in part
+    ]
     field = ".".join(loc) or "<root>"
     if err["type"] == "missing":
         return field, "is required"
@@ -366,5 +444,7 @@ def load_spec(path: str | Path) -> FineTuningSpec:
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise SpecError([("<file>", f"{str(path)!r} is not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}")]) from None
+        raise SpecError(
+            [("<file>", f"{str(path)!r} is not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}")]
+        ) from None
     return FineTuningSpec.from_dict(data, base_dir=path.parent)

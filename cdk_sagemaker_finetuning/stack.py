@@ -23,7 +23,9 @@ class FineTuningStack(Stack):
     """
 
     def __init__(self, scope: Construct, id: str, *, spec: FineTuningSpec, **kwargs: Any) -> None:
-        super().__init__(scope, id, description=f"SageMaker serverless fine-tuning project {spec.name}", **kwargs)
+        super().__init__(
+            scope, id, description=f"SageMaker serverless fine-tuning project {spec.name}", **kwargs
+        )
         self.spec = spec
         for key, value in spec.tags.items():
             Tags.of(self).add(key, value)
@@ -41,7 +43,9 @@ class FineTuningStack(Stack):
             base_model=spec.base_model,
             hub_name=spec.hub,
             data_bucket=self.data_bucket,
-            data_uris=[uri for uri in (spec.data.train, spec.data.validation) if uri and uri.startswith("s3://")]
+            data_uris=[
+                uri for uri in (spec.data.train, spec.data.validation) if uri and uri.startswith("s3://")
+            ]
             if not spec.data.create_bucket
             else (),
             output_bucket=self.output_bucket,
@@ -56,7 +60,9 @@ class FineTuningStack(Stack):
         if self.spec.model_package_group.existing:
             return ModelPackageGroup.from_model_package_group_name(self, "ModelPackageGroup", name)
         return ModelPackageGroup(
-            self, "ModelPackageGroup", model_package_group_name=name,
+            self,
+            "ModelPackageGroup",
+            model_package_group_name=name,
             description=f"Fine-tuned {self.spec.hub_content_name} models of project {self.spec.name}",
         )
 
@@ -64,13 +70,22 @@ class FineTuningStack(Stack):
         """An encrypted, TLS-only, private, versioned bucket with access logs, retained on stack deletion."""
         if self.access_logs_bucket is None:
             self.access_logs_bucket = s3.Bucket(
-                self, "AccessLogsBucket", **_SECURE_BUCKET, object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED
+                self,
+                "AccessLogsBucket",
+                **_SECURE_BUCKET,
+                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
             )
-            acknowledge(self.access_logs_bucket, {
-                "AwsSolutions-S1": "This is the server access log bucket; logging it to itself would loop.",
-            })
+            acknowledge(
+                self.access_logs_bucket,
+                {
+                    "AwsSolutions-S1": "This is the server access log bucket; logging to itself would loop.",
+                },
+            )
         return s3.Bucket(
-            self, id, **_SECURE_BUCKET, server_access_logs_bucket=self.access_logs_bucket,
+            self,
+            id,
+            **_SECURE_BUCKET,
+            server_access_logs_bucket=self.access_logs_bucket,
             server_access_logs_prefix=f"{id}/",
         )
 

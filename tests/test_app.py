@@ -1,4 +1,4 @@
-"""The default app: one stack per example spec, cdk-nag clean, cfn-lint clean, synthesizable by the real CLI."""
+"""The default app: a stack per example spec, cdk-nag clean, cfn-lint clean, synthesizable by the CDK CLI."""
 
 from __future__ import annotations
 
@@ -68,7 +68,11 @@ def test_cdk_cli_synthesizes_offline(tmp_path):
     env.update(CDK_DISABLE_CLI_TELEMETRY="true", PATH=f"{Path(os.sys.executable).parent}:{env['PATH']}")
     result = subprocess.run(
         [str(cdk_bin), "synth", "--quiet", "--no-notices", "--output", str(tmp_path)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     configured = json.loads((REPO / "cdk.json").read_text())["context"][SPECS_CONTEXT_KEY]
@@ -85,7 +89,11 @@ def stack_for(data: dict, **kwargs) -> tuple[FineTuningStack, Template]:
 def test_stack_outputs_the_values_the_notebook_reads(sft_spec_dict):
     _, template = stack_for(sft_spec_dict)
     assert set(template.to_json()["Outputs"]) == {
-        "ExecutionRoleArn", "ModelPackageGroupName", "ModelPackageGroupArn", "TrainUri", "OutputUri",
+        "ExecutionRoleArn",
+        "ModelPackageGroupName",
+        "ModelPackageGroupArn",
+        "TrainUri",
+        "OutputUri",
     }
 
 
@@ -111,7 +119,9 @@ def test_existing_group_and_external_locations_create_nothing_stateful(sft_spec_
     stack, template = stack_for(data)
     template.resource_count_is("AWS::S3::Bucket", 0)
     template.resource_count_is("AWS::SageMaker::ModelPackageGroup", 0)
-    assert "model-package-group/shared-group" in flat(stack.resolve(stack.model_package_group.model_package_group_arn))
+    assert "model-package-group/shared-group" in flat(
+        stack.resolve(stack.model_package_group.model_package_group_arn)
+    )
     reads = flat([s["Resource"] for s in statements_with(template, "s3:GetObject")])
     assert "demo-data/train.jsonl*" in reads and "their-out/prefix/*" in reads
 

@@ -76,7 +76,11 @@ def test_spec_is_frozen(sft_spec_dict):
         ({"tags": {"team": "a|b"}}, "tags.team", "'a|b'"),
         ({"hyperparameters": {"learning_rate": [1]}}, "hyperparameters.learning_rate", "valid number"),
         ({"hyperparameters": {"data_path": "s3://x"}}, "hyperparameters.data_path", "filled by the service"),
-        ({"hyperparameters": {"reward_lambda_arn": "x"}}, "hyperparameters.reward_lambda_arn", "filled by the service"),
+        (
+            {"hyperparameters": {"reward_lambda_arn": "x"}},
+            "hyperparameters.reward_lambda_arn",
+            "filled by the service",
+        ),
         ({"hyperparameters": {"note": "a;b"}}, "hyperparameters.note", "'a;b'"),
         ({"hyperparameters": {"lr": float("nan")}}, "hyperparameters.lr", "finite"),
         ({"hyperparameters": {"judge_model_id": "x"}}, "hyperparameters.judge_model_id", "only used by"),
@@ -92,23 +96,32 @@ def test_field_rules_name_the_field_value_and_rule(sft_spec_dict, change, field,
 def test_meta_models_require_eula_with_license_and_url(sft_spec_dict):
     problems = problems_of(with_(sft_spec_dict, accept_eula=False))
     assert "Llama 3.2 Community" in problems["accept_eula"]
-    assert "https://huggingface.co/meta-llama/Llama-3.2-1B-Instruct/blob/main/LICENSE.txt" in problems["accept_eula"]
+    assert (
+        "https://huggingface.co/meta-llama/Llama-3.2-1B-Instruct/blob/main/LICENSE.txt"
+        in problems["accept_eula"]
+    )
 
 
 def test_non_gated_models_need_no_eula(sft_spec_dict):
-    spec = FineTuningSpec.from_dict(with_(sft_spec_dict, base_model="huggingface-reasoning-qwen3-8b", accept_eula=False))
+    spec = FineTuningSpec.from_dict(
+        with_(sft_spec_dict, base_model="huggingface-reasoning-qwen3-8b", accept_eula=False)
+    )
     assert not spec.accept_eula
 
 
 @pytest.mark.parametrize("key", ["max_epochs", "lr_warmup_steps_ratio"])
 def test_nova_models_cannot_set_oss_only_hyperparameters(sft_spec_dict, key):
-    data = with_(sft_spec_dict, base_model="amazon.nova-2-lite-v1", accept_eula=False, hyperparameters={key: 1})
+    data = with_(
+        sft_spec_dict, base_model="amazon.nova-2-lite-v1", accept_eula=False, hyperparameters={key: 1}
+    )
     problems = problems_of(data)
     assert "not a Nova hyperparameter" in problems[f"hyperparameters.{key}"]
 
 
 def test_nova_alias_resolves_to_hub_content_name(sft_spec_dict):
-    spec = FineTuningSpec.from_dict(with_(sft_spec_dict, base_model="amazon.nova-2-lite-v1", accept_eula=False))
+    spec = FineTuningSpec.from_dict(
+        with_(sft_spec_dict, base_model="amazon.nova-2-lite-v1", accept_eula=False)
+    )
     assert spec.hub_content_name == "nova-textgeneration-lite-v2"
     assert spec.is_nova
 
@@ -123,13 +136,17 @@ def test_rlvr_requires_a_reward_or_preset(sft_spec_dict):
 
 
 def test_empty_preset_reward_is_rejected(sft_spec_dict):
-    problems = problems_of(with_(sft_spec_dict, technique="rlvr", hyperparameters={"preset_reward_function": " "}))
+    problems = problems_of(
+        with_(sft_spec_dict, technique="rlvr", hyperparameters={"preset_reward_function": " "})
+    )
     assert "must not be empty" in problems["hyperparameters.preset_reward_function"]
 
 
 def test_reward_needs_exactly_one_source(sft_spec_dict):
     arn = "arn:aws:sagemaker:us-east-1:123456789012:hub-content/HUB/JsonDoc/my-eval/1.0.0"
-    problems = problems_of(with_(sft_spec_dict, technique="rlvr", reward={"evaluator_arn": arn, "builtin": "x"}))
+    problems = problems_of(
+        with_(sft_spec_dict, technique="rlvr", reward={"evaluator_arn": arn, "builtin": "x"})
+    )
     assert "exactly one of" in problems["reward"]
 
 
@@ -140,16 +157,22 @@ def test_reward_evaluator_arn_needs_a_version(sft_spec_dict):
 
 
 def test_reward_code_must_exist_relative_to_the_spec(sft_spec_dict, tmp_path):
-    problems = problems_of(with_(sft_spec_dict, technique="rlvr", reward={"code": "missing.py"}), base_dir=tmp_path)
+    problems = problems_of(
+        with_(sft_spec_dict, technique="rlvr", reward={"code": "missing.py"}), base_dir=tmp_path
+    )
     assert str(tmp_path / "missing.py") in problems["reward.code"]
     (tmp_path / "mine.py").write_text("def reward(sample):\n    return 1.0\n")
-    spec = FineTuningSpec.from_dict(with_(sft_spec_dict, technique="rlvr", reward={"code": "mine.py"}), base_dir=tmp_path)
+    spec = FineTuningSpec.from_dict(
+        with_(sft_spec_dict, technique="rlvr", reward={"code": "mine.py"}), base_dir=tmp_path
+    )
     assert spec.reward_code_path == tmp_path / "mine.py"
 
 
 def test_reward_score_range_must_be_ordered(sft_spec_dict):
     arn = "arn:aws:sagemaker:us-east-1:123456789012:hub-content/HUB/JsonDoc/my-eval/1.0.0"
-    problems = problems_of(with_(sft_spec_dict, technique="rlvr", reward={"evaluator_arn": arn, "score_range": [1, 0]}))
+    problems = problems_of(
+        with_(sft_spec_dict, technique="rlvr", reward={"evaluator_arn": arn, "score_range": [1, 0]})
+    )
     assert "low < high" in problems["reward.score_range"]
 
 
@@ -171,12 +194,20 @@ def test_rlaif_block_only_for_rlaif(sft_spec_dict):
 
 def test_rlaif_judge_and_prompt_rules(sft_spec_dict):
     problems = problems_of(
-        with_(sft_spec_dict, technique="rlaif", rlaif={"judge_model_id": "anthropic.claude", "prompt": "judge.txt"})
+        with_(
+            sft_spec_dict,
+            technique="rlaif",
+            rlaif={"judge_model_id": "anthropic.claude", "prompt": "judge.txt"},
+        )
     )
     assert "not an allowed judge model" in problems["rlaif.judge_model_id"]
     assert "Builtin.* name or a path to a .jinja file" in problems["rlaif.prompt"]
     problems = problems_of(
-        with_(sft_spec_dict, technique="rlaif", rlaif={"judge_model_id": "qwen.qwen3-32b-v1:0", "prompt": "Builtin.X"})
+        with_(
+            sft_spec_dict,
+            technique="rlaif",
+            rlaif={"judge_model_id": "qwen.qwen3-32b-v1:0", "prompt": "Builtin.X"},
+        )
     )
     assert "not a built-in prompt" in problems["rlaif.prompt"]
 
@@ -234,14 +265,21 @@ def test_every_example_spec_is_valid(path):
     assert load_spec(path).name
 
 
-# -- property-based: malformed specs only ever raise SpecError ------------------------------------------------
+# -- property-based: malformed specs only ever raise SpecError --
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30),
-    st.sampled_from(["sft", "rlvr", "rlaif", "s3://b/k", "meta-x", "amazon.nova-lite-v1", "Builtin.Summarize"]),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=30),
+    st.sampled_from(
+        ["sft", "rlvr", "rlaif", "s3://b/k", "meta-x", "amazon.nova-lite-v1", "Builtin.Summarize"]
+    ),
 )
 values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
     max_leaves=8,
 )
 FIELDS = list(FineTuningSpec.model_fields)
@@ -250,9 +288,13 @@ FIELDS = list(FineTuningSpec.model_fields)
 @st.composite
 def malformed_specs(draw):
     base = {
-        "name": "demo", "technique": "rlvr", "base_model": "meta-textgeneration-llama-3-2-1b-instruct",
-        "accept_eula": True, "data": {"train": "s3://demo/train.jsonl"},
-        "reward": {"builtin": "exact_match"}, "rlaif": {"judge_model_id": "qwen.qwen3-32b-v1:0", "prompt": "x.jinja"},
+        "name": "demo",
+        "technique": "rlvr",
+        "base_model": "meta-textgeneration-llama-3-2-1b-instruct",
+        "accept_eula": True,
+        "data": {"train": "s3://demo/train.jsonl"},
+        "reward": {"builtin": "exact_match"},
+        "rlaif": {"judge_model_id": "qwen.qwen3-32b-v1:0", "prompt": "x.jinja"},
     }
     for key in draw(st.lists(st.sampled_from(FIELDS + ["extra", 3]), max_size=4)):
         if draw(st.booleans()):

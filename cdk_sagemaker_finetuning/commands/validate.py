@@ -36,7 +36,10 @@ def summary(spec: FineTuningSpec) -> str:
         ("model", model),
         ("license", f"{lic.name} - {lic.url}" if lic else "unknown (check the model card)"),
         ("technique", f"{spec.technique.upper()} ({spec.training_type.upper()})"),
-        ("model package group", spec.model_package_group_name + (" (existing)" if spec.model_package_group.existing else "")),
+        (
+            "model package group",
+            spec.model_package_group_name + (" (existing)" if spec.model_package_group.existing else ""),
+        ),
         ("train data", f"{data.train} [{where}]"),
         ("validation data", data.validation or "none"),
         ("output", spec.output.s3_uri or "created output bucket"),

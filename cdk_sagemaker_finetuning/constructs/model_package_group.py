@@ -97,7 +97,9 @@ class ModelPackageGroup(IModelPackageGroup):
         super().__init__(scope, id, physical_name=model_package_group_name)
         _check_name(self, model_package_group_name)
         if description is not None and not Token.is_unresolved(description) and len(description) > 1024:
-            raise ConstructValidationError(f"description is {len(description)} characters; at most 1024 are allowed", self)
+            raise ConstructValidationError(
+                f"description is {len(description)} characters; at most 1024 are allowed", self
+            )
         self.resource = sagemaker.CfnModelPackageGroup(
             self,
             "Resource",

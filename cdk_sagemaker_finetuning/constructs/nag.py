@@ -11,13 +11,17 @@ from constructs import IConstruct
 
 def acknowledge(scope: IConstruct, reasons: Mapping[str, str]) -> None:
     """Acknowledge each cdk-nag finding id (e.g. ``AwsSolutions-IAM5[Resource::*]``) on ``scope`` with its reason."""
-    Validations.of(scope).acknowledge(*(Acknowledgment(id=rule, reason=reason) for rule, reason in reasons.items()))
+    Validations.of(scope).acknowledge(
+        *(Acknowledgment(id=rule, reason=reason) for rule, reason in reasons.items())
+    )
 
 
 def acknowledge_wildcard_resources(scope: IConstruct, resources: Iterable[str], reason: str) -> None:
     """Acknowledge ``AwsSolutions-IAM5`` for each (possibly token) resource ARN, as cdk-nag spells it."""
     stack = Stack.of(scope)
-    acknowledge(scope, {f"AwsSolutions-IAM5[Resource::{nag_text(stack.resolve(arn))}]": reason for arn in resources})
+    acknowledge(
+        scope, {f"AwsSolutions-IAM5[Resource::{nag_text(stack.resolve(arn))}]": reason for arn in resources}
+    )
 
 
 def nag_text(value: Any) -> str:

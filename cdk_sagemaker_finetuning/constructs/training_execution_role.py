@@ -24,15 +24,37 @@ from .nag import acknowledge, acknowledge_wildcard_resources
 
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 S3_READ_ACTIONS = ("s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation")
-MLFLOW_ACTIONS = tuple(
-    f"sagemaker-mlflow:{action}"
-    for action in (
-        "AccessUI CreateExperiment CreateModelVersion CreateRegisteredModel CreateRun DeleteTag FinalizeLoggedModel "
-        "Get* ListArtifacts ListLoggedModelArtifacts LogBatch LogInputs LogLoggedModelParams LogMetric LogModel "
-        "LogOutputs LogParam RenameRegisteredModel RestoreExperiment RestoreRun Search* SetExperimentTag "
-        "SetLoggedModelTags SetRegisteredModelAlias SetRegisteredModelTag SetTag TransitionModelVersionStage "
-        "UpdateExperiment UpdateModelVersion UpdateRegisteredModel"
-    ).split()
+MLFLOW_ACTIONS = (
+    "sagemaker-mlflow:AccessUI",
+    "sagemaker-mlflow:CreateExperiment",
+    "sagemaker-mlflow:CreateModelVersion",
+    "sagemaker-mlflow:CreateRegisteredModel",
+    "sagemaker-mlflow:CreateRun",
+    "sagemaker-mlflow:DeleteTag",
+    "sagemaker-mlflow:FinalizeLoggedModel",
+    "sagemaker-mlflow:Get*",
+    "sagemaker-mlflow:ListArtifacts",
+    "sagemaker-mlflow:ListLoggedModelArtifacts",
+    "sagemaker-mlflow:LogBatch",
+    "sagemaker-mlflow:LogInputs",
+    "sagemaker-mlflow:LogLoggedModelParams",
+    "sagemaker-mlflow:LogMetric",
+    "sagemaker-mlflow:LogModel",
+    "sagemaker-mlflow:LogOutputs",
+    "sagemaker-mlflow:LogParam",
+    "sagemaker-mlflow:RenameRegisteredModel",
+    "sagemaker-mlflow:RestoreExperiment",
+    "sagemaker-mlflow:RestoreRun",
+    "sagemaker-mlflow:Search*",
+    "sagemaker-mlflow:SetExperimentTag",
+    "sagemaker-mlflow:SetLoggedModelTags",
+    "sagemaker-mlflow:SetRegisteredModelAlias",
+    "sagemaker-mlflow:SetRegisteredModelTag",
+    "sagemaker-mlflow:SetTag",
+    "sagemaker-mlflow:TransitionModelVersionStage",
+    "sagemaker-mlflow:UpdateExperiment",
+    "sagemaker-mlflow:UpdateModelVersion",
+    "sagemaker-mlflow:UpdateRegisteredModel",
 )
 
 
@@ -104,7 +126,8 @@ class TrainingExecutionRole(Construct):
         self._add_service_basics()
         model_package_group.grant_register(self.role)
         acknowledge_wildcard_resources(
-            self.role, [model_package_group.model_package_arn_pattern],
+            self.role,
+            [model_package_group.model_package_arn_pattern],
             "The job registers a new model package version in its group; versions are numbered at run time.",
         )
         self._add_base_model_read(hub_name, base_model, wildcard_hub_read)
@@ -183,7 +206,9 @@ class TrainingExecutionRole(Construct):
     def _objects(self, bucket: s3.IBucket, prefix: str | None) -> str:
         arn = bucket.arn_for_objects(f"{prefix or ''}*")
         acknowledge_wildcard_resources(
-            self.role, [arn], "Objects under the project's data/output location; their keys are chosen at run time."
+            self.role,
+            [arn],
+            "Objects under the project's data/output location; their keys are chosen at run time.",
         )
         return arn
 
@@ -192,13 +217,18 @@ class TrainingExecutionRole(Construct):
 
     def _arn(self, service: str, resource: str, name: str, account: str | None = None) -> str:
         return self._stack.format_arn(
-            service=service, resource=resource, resource_name=name, account=account,
+            service=service,
+            resource=resource,
+            resource_name=name,
+            account=account,
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
 
     def _add_service_basics(self) -> None:
         log_group = self._stack.format_arn(
-            service="logs", resource="log-group", resource_name="/aws/sagemaker/TrainingJobs*",
+            service="logs",
+            resource="log-group",
+            resource_name="/aws/sagemaker/TrainingJobs*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         self._allow(
@@ -214,19 +244,27 @@ class TrainingExecutionRole(Construct):
     def _add_base_model_read(self, hub_name: str, base_model: str, wildcard: bool) -> None:
         actions = ["sagemaker:DescribeHub", "sagemaker:ListHubContents", "sagemaker:DescribeHubContent"]
         if wildcard:
-            self._allow(actions, [self._arn("sagemaker", "hub", "*"), self._arn("sagemaker", "hub-content", "*")])
-            acknowledge(self.role, {
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:hub/*]":
-                "wildcard_hub_read=True was requested (the SDK template's hub grant).",
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
-                "hub-content/*]": "wildcard_hub_read=True was requested (the SDK template's hub grant).",
-            })
+            self._allow(
+                actions, [self._arn("sagemaker", "hub", "*"), self._arn("sagemaker", "hub-content", "*")]
+            )
+            acknowledge(
+                self.role,
+                {
+                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:hub/*]": "wildcard_hub_read=True was requested (the SDK template's hub grant).",
+                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
+                    "hub-content/*]": "wildcard_hub_read=True was requested (the SDK template's hub grant).",
+                },
+            )
             return
         account = "aws" if hub_name == PUBLIC_HUB else None
-        content = self._arn("sagemaker", "hub-content", f"{hub_name}/Model/{hub_content_name(base_model)}/*", account)
+        content = self._arn(
+            "sagemaker", "hub-content", f"{hub_name}/Model/{hub_content_name(base_model)}/*", account
+        )
         self._allow(actions, [self._arn("sagemaker", "hub", hub_name, account), content])
         acknowledge_wildcard_resources(
-            self.role, [content], "Every version of the one base model: the service floats to the latest version."
+            self.role,
+            [content],
+            "Every version of the one base model: the service floats to the latest version.",
         )
 
     def _add_mlflow(self, arn: str) -> None:
@@ -235,9 +273,12 @@ class TrainingExecutionRole(Construct):
         self._allow(
             [*MLFLOW_ACTIONS, "sagemaker:DescribeMlflowApp", "sagemaker:DescribeMlflowTrackingServer"], [arn]
         )
-        acknowledge(self.role, {
-            "AwsSolutions-IAM5[Action::sagemaker-mlflow:Get*]": "MLflow read actions of the one tracking resource "
-            "the job logs to (iam.md §2).",
-            "AwsSolutions-IAM5[Action::sagemaker-mlflow:Search*]": "MLflow search actions of the one tracking "
-            "resource the job logs to (iam.md §2).",
-        })
+        acknowledge(
+            self.role,
+            {
+                "AwsSolutions-IAM5[Action::sagemaker-mlflow:Get*]": "MLflow read actions of the one tracking resource "
+                "the job logs to (iam.md §2).",
+                "AwsSolutions-IAM5[Action::sagemaker-mlflow:Search*]": "MLflow search actions of the one tracking "
+                "resource the job logs to (iam.md §2).",
+            },
+        )

@@ -34,7 +34,9 @@ def test_group_is_retained_by_default(stack):
 
 
 def test_removal_policy_opt_out(stack):
-    ModelPackageGroup(stack, "Group", model_package_group_name="my-group", removal_policy=cdk.RemovalPolicy.DESTROY)
+    ModelPackageGroup(
+        stack, "Group", model_package_group_name="my-group", removal_policy=cdk.RemovalPolicy.DESTROY
+    )
     Template.from_stack(stack).has_resource("AWS::SageMaker::ModelPackageGroup", {"DeletionPolicy": "Delete"})
 
 
@@ -76,7 +78,9 @@ def test_import_rejects_invalid_name(stack):
         ModelPackageGroup.from_model_package_group_name(stack, "Imported", "bad_name")
 
 
-@pytest.mark.parametrize(("grant", "actions"), [("grant_read", READ_ACTIONS), ("grant_register", REGISTER_ACTIONS)])
+@pytest.mark.parametrize(
+    ("grant", "actions"), [("grant_read", READ_ACTIONS), ("grant_register", REGISTER_ACTIONS)]
+)
 def test_grants_scope_actions_to_the_group_and_its_packages(stack, grant, actions):
     group = ModelPackageGroup(stack, "Group", model_package_group_name="My-Group")
     role = iam.Role(stack, "Role", assumed_by=iam.AccountRootPrincipal())
@@ -96,7 +100,15 @@ def test_register_grant_does_not_allow_deleting(stack):
     group.grant_register(iam.Role(stack, "Role", assumed_by=iam.AccountRootPrincipal()))
     Template.from_stack(stack).has_resource_properties(
         "AWS::IAM::Policy",
-        {"PolicyDocument": {"Statement": Match.array_with([
-            Match.object_like({"Action": Match.not_(Match.array_with(["sagemaker:DeleteModelPackage"]))})
-        ])}},
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Action": Match.not_(Match.array_with(["sagemaker:DeleteModelPackage"]))}
+                        )
+                    ]
+                )
+            }
+        },
     )

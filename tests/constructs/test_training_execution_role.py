@@ -11,7 +11,14 @@ from aws_cdk.assertions import Template
 
 from cdk_sagemaker_finetuning.constructs import ModelPackageGroup, TrainingExecutionRole
 from cdk_sagemaker_finetuning.constructs.errors import ConstructValidationError
-from tests.constructs.helpers import actions_of, flat, iam_statements, nag_errors, resources_of, statements_with
+from tests.constructs.helpers import (
+    actions_of,
+    flat,
+    iam_statements,
+    nag_errors,
+    resources_of,
+    statements_with,
+)
 
 MODEL = "meta-textgeneration-llama-3-2-1b-instruct"
 MLFLOW = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/app-ABC"
@@ -20,7 +27,9 @@ MLFLOW = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/app-ABC"
 def make_role(stack: cdk.Stack, **kwargs) -> TrainingExecutionRole:
     group = ModelPackageGroup(stack, "Group", model_package_group_name="my-group")
     kwargs.setdefault("output_uri", "s3://out-bucket/runs/")
-    return TrainingExecutionRole(stack, "SageMakerRole", model_package_group=group, base_model=MODEL, **kwargs)
+    return TrainingExecutionRole(
+        stack, "SageMakerRole", model_package_group=group, base_model=MODEL, **kwargs
+    )
 
 
 @pytest.fixture
@@ -30,12 +39,21 @@ def stack() -> cdk.Stack:
 
 def test_trust_is_sagemaker_with_source_account(stack):
     make_role(stack)
-    Template.from_stack(stack).has_resource_properties("AWS::IAM::Role", {"AssumeRolePolicyDocument": {"Statement": [{
-        "Action": "sts:AssumeRole",
-        "Effect": "Allow",
-        "Principal": {"Service": "sagemaker.amazonaws.com"},
-        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
-    }]}})
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "sts:AssumeRole",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sagemaker.amazonaws.com"},
+                        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                    }
+                ]
+            }
+        },
+    )
 
 
 def test_optional_source_arn_condition(stack):
@@ -48,7 +66,9 @@ def test_optional_source_arn_condition(stack):
 def test_wildcard_resources_only_where_the_api_forces_them(stack):
     make_role(stack, data_uris=["s3://data-bucket/train/"], mlflow_resource_arn=MLFLOW)
     template = Template.from_stack(stack)
-    star_actions = sorted(a for s in iam_statements(template) if "*" in resources_of(s) for a in actions_of(s))
+    star_actions = sorted(
+        a for s in iam_statements(template) if "*" in resources_of(s) for a in actions_of(s)
+    )
     assert star_actions == ["cloudwatch:PutMetricData", "ecr:GetAuthorizationToken"]
 
 
@@ -119,7 +139,9 @@ def test_mlflow_access_only_when_configured(stack):
 
 def test_reward_function_invoke_grant(stack):
     role = make_role(stack)
-    fn = lambda_.Function.from_function_arn(stack, "Fn", "arn:aws:lambda:us-east-1:123456789012:function:SageMaker-r")
+    fn = lambda_.Function.from_function_arn(
+        stack, "Fn", "arn:aws:lambda:us-east-1:123456789012:function:SageMaker-r"
+    )
     assert isinstance(role.add_reward_function(fn), iam.Grant)
     [statement] = statements_with(Template.from_stack(stack), "lambda:InvokeFunction")
     assert statement["Resource"] == [fn.function_arn, f"{fn.function_arn}:*"]
@@ -153,6 +175,8 @@ def test_rejects_non_s3_data_uri(stack):
 def test_cdk_nag_clean_with_every_option(tmp_path):
     app = cdk.App(outdir=str(tmp_path))
     stack = cdk.Stack(app, "Stack")
-    role = make_role(stack, data_uris=["s3://data-bucket/train/"], mlflow_resource_arn=MLFLOW, wildcard_hub_read=True)
+    role = make_role(
+        stack, data_uris=["s3://data-bucket/train/"], mlflow_resource_arn=MLFLOW, wildcard_hub_read=True
+    )
     role.add_judge_model("qwen.qwen3-32b-v1:0")
     assert nag_errors(app) == []
