@@ -1,0 +1,523 @@
+"""Notebook and script helper: the SageMaker Python SDK v3 code that runs a spec's fine-tuning job interactively.
+
+:func:`render_notebook` and :func:`render_script` turn a :class:`~.spec.FineTuningSpec` (plus, optionally, the
+deployed stack's outputs) into a Jupyter notebook or a plain Python script that builds the same serverless
+training job as the project's training workflow, with the SDK's ``SFTTrainer``, ``DPOTrainer``, ``RLVRTrainer``
+or ``RLAIFTrainer``. The code comes from the jinja2 templates in ``code_templates/`` (one per technique, sharing
+``base.py.j2``); cells are separated by ``# Cell: <label>`` / ``# Cell [markdown]: <label>`` lines.
+
+``outputs`` is what ``cdk deploy --outputs-file`` writes (``{stack name: {output key: value}}``) or one stack's
+``{output key: value}``. Values a missing output would provide become ``"<fill in: ...>"`` placeholders that the
+generated code refuses to run with; where the spec leaves a value open the SDK's default applies.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import nbformat
+
+from .runtime import models
+from .spec import FineTuningSpec
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "code_templates"
+LINE_LENGTH = 110
+"""Longest generated line (the project's ruff setting); longer string values are wrapped in parentheses."""
+
+OUTPUT_KEYS = (
+    "ExecutionRoleArn",
+    "ModelPackageGroupName",
+    "ModelPackageGroupArn",
+    "TrainUri",
+    "ValidationUri",
+    "OutputUri",
+    "EvaluatorArn",
+    "StateMachineArn",
+)
+TRAINER_CLASSES = {"sft": "SFTTrainer", "dpo": "DPOTrainer", "rlvr": "RLVRTrainer", "rlaif": "RLAIFTrainer"}
+PLOT_METRICS = {
+    "sft": ("total_loss", "val_eval_total_loss"),
+    "dpo": ("loss_per_batch", "rewards/chosen", "rewards/rejected", "rewards/margins", "acc_per_batch"),
+    "rlvr": (
+        "critic/rewards/mean",
+        "response_length/mean",
+        "actor/entropy_loss",
+        "actor/grad_norm",
+        "critic/advantages/mean",
+    ),
+}
+PLOT_METRICS["rlaif"] = PLOT_METRICS["rlvr"]
+SUGGESTED_OVERRIDES: dict[str, tuple[tuple[str, Any], ...]] = {
+    "sft": (("learning_rate", 0.0002), ("global_batch_size", 16), ("max_epochs", 5), ("lr_warmup_steps_ratio", 0.05)),
+    "rlvr": (("learning_rate", 0.0002), ("global_batch_size", 16)),
+}
+SUGGESTED_OVERRIDES["dpo"] = SUGGESTED_OVERRIDES["sft"] + (("adam_beta", 0.01),)
+SUGGESTED_OVERRIDES["rlaif"] = SUGGESTED_OVERRIDES["rlvr"]
+PLACEHOLDER_PREFIX = "<fill in"
+
+_CELL_RE = re.compile(r"^# Cell(?: \d+)?(?P<markdown> \[markdown\])?: (?P<label>.*?)(?P<only> # NOTEBOOK_ONLY_SECTION)?$")
+_NOTEBOOK_ONLY = "# NOTEBOOK_ONLY"
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """A value the stack provides, missing from the given outputs."""
+
+    output_key: str
+
+    def __str__(self) -> str:
+        return f"{PLACEHOLDER_PREFIX}: stack output {self.output_key}>"
+
+
+@dataclass(frozen=True)
+class Ref:
+    """Python code (a variable name) used as a value."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    value: Any
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Cell:
+    kind: str  # "code" or "markdown"
+    label: str
+    source: str
+    notebook_only: bool
+
+
+# -- stack outputs --------------------------------------------------------------------------------------------
+
+
+def stack_outputs(outputs: Mapping[str, Any] | None, spec: FineTuningSpec) -> dict[str, str]:
+    """The spec's stack outputs from a whole ``--outputs-file`` document or from one stack's mapping."""
+    if not outputs:
+        return {}
+    if not isinstance(outputs, Mapping):
+        raise ValueError(f"stack outputs must be a JSON object, got {type(outputs).__name__}")
+    if any(key in OUTPUT_KEYS for key in outputs):
+        return _flat_outputs(outputs, "the outputs")
+    stacks = {name: value for name, value in outputs.items() if isinstance(value, Mapping)}
+    preferred = f"FineTuning-{spec.name}"
+    if preferred in stacks:
+        return _flat_outputs(stacks[preferred], preferred)
+    matching = [
+        name for name, value in stacks.items() if value.get("ModelPackageGroupName") == spec.model_package_group_name
+    ]
+    if len(matching) == 1:
+        return _flat_outputs(stacks[matching[0]], matching[0])
+    if len(stacks) == 1:
+        name = next(iter(stacks))
+        return _flat_outputs(stacks[name], name)
+    raise ValueError(
+        f"cannot tell which stack's outputs belong to spec {spec.name!r}: expected a stack named {preferred!r} "
+        f"or one whose ModelPackageGroupName is {spec.model_package_group_name!r}; found {sorted(stacks) or 'none'}"
+    )
+
+
+def _flat_outputs(values: Mapping[str, Any], where: str) -> dict[str, str]:
+    result = {}
+    for key in OUTPUT_KEYS:
+        if key in values:
+            if not isinstance(values[key], str) or not values[key]:
+                raise ValueError(f"stack output {key} in {where} must be a non-empty string, got {values[key]!r}")
+            result[key] = values[key]
+    return result
+
+
+def load_outputs(path: str | Path) -> dict[str, Any]:
+    """Read a ``cdk deploy --outputs-file`` JSON document."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read stack outputs {str(path)!r}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"stack outputs {str(path)!r} are not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"stack outputs {str(path)!r} must hold a JSON object")
+    return data
+
+
+# -- python literals ------------------------------------------------------------------------------------------
+
+
+def py(value: Any) -> str:
+    """A Python literal for ``value`` (strings in double quotes)."""
+    if isinstance(value, Ref):
+        return value.code
+    if isinstance(value, Placeholder):
+        return json.dumps(str(value))
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(py(item) for item in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{py(k)}: {py(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"no Python literal for {value!r}")
+
+
+def assign(target: str, value: Any, indent: int = 0) -> str:
+    """``target = <literal>``, wrapped over several lines when it would exceed :data:`LINE_LENGTH`."""
+    line = f"{target} = {py(value)}"
+    if indent + len(line) <= LINE_LENGTH:
+        return line
+    pad = " " * 4
+    if isinstance(value, list | tuple):
+        return "\n".join([f"{target} = [", *(f"{pad}{py(item)}," for item in value), "]"])
+    return f"{target} = (\n{pad}{py(value)}\n)"
+
+
+# -- render context -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """Everything the templates need, derived from the spec and the stack outputs."""
+
+    spec: FineTuningSpec
+    outputs: dict[str, str]
+    validate_role: bool
+    settings: list[Setting] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.settings = self._settings()
+
+    # -- plain values --
+    project = property(lambda self: self.spec.name)
+    technique = property(lambda self: self.spec.technique)
+    technique_label = property(lambda self: self.spec.technique.upper())
+    trainer_class = property(lambda self: TRAINER_CLASSES[self.spec.technique])
+    model = property(lambda self: self.spec.hub_content_name)
+    model_alias = property(lambda self: self.spec.base_model if self.spec.base_model != self.model else None)
+    hub = property(lambda self: self.spec.hub)
+    public_hub = models.PUBLIC_HUB
+    license = property(lambda self: models.license_for(self.model))
+    gated = property(lambda self: models.is_gated(self.spec.base_model))
+    nova = property(lambda self: self.spec.is_nova)
+    region = property(lambda self: self.spec.region)
+    training_type = property(lambda self: self.spec.training_type.upper())
+    training_type_label = property(lambda self: "LoRA" if self.spec.training_type == "lora" else "full fine-tuning")
+    outputs_used = property(lambda self: bool(self.outputs))
+    has_validation = property(lambda self: self.spec.data.validation is not None)
+    kms_key_arn = property(lambda self: self.spec.output.kms_key_arn)
+    mlflow_resource_arn = property(lambda self: self.spec.mlflow.resource_arn)
+    mlflow_experiment_name = property(lambda self: self.spec.mlflow.experiment_name)
+    mlflow_run_name = property(lambda self: self.spec.mlflow.run_name)
+    sequence_length = property(lambda self: self.spec.sequence_length)
+    max_runtime_hours = property(lambda self: self.spec.max_runtime_hours)
+    tags = property(lambda self: self.spec.tags)
+    plot_metrics = property(lambda self: list(PLOT_METRICS[self.spec.technique]))
+    overrides = property(lambda self: dict(self.spec.hyperparameters))
+
+    @property
+    def model_package_group_name(self) -> str:
+        return self.outputs.get("ModelPackageGroupName", self.spec.model_package_group_name)
+
+    @property
+    def group_create(self) -> bool:
+        """Without stack outputs (and unless the spec imports an existing group) the code creates the group."""
+        return not self.outputs and not self.spec.model_package_group.existing
+
+    @property
+    def needs_os(self) -> bool:
+        return not self.validate_role or self.hub != models.PUBLIC_HUB
+
+    @property
+    def placeholders(self) -> list[str]:
+        return [s.name for s in self.settings if isinstance(s.value, Placeholder)] + [
+            name for name, value in self._technique_values().items() if isinstance(value, Placeholder)
+        ]
+
+    # -- technique values --
+    @property
+    def reward_evaluator(self) -> str | Placeholder | None:
+        reward = self.spec.reward
+        if self.technique != "rlvr" or reward is None:
+            return None
+        return reward.evaluator_arn or self._output("EvaluatorArn")
+
+    @property
+    def reward_description(self) -> str:
+        reward = self.spec.reward
+        if reward.evaluator_arn:
+            return "The spec names an existing reward evaluator (`RewardFunction` hub content)."
+        source = f"the built-in reward `{reward.builtin}`" if reward.builtin else f"the project's reward code `{reward.code}`"
+        return (
+            f"The stack deploys a reward Lambda running {source} and registers it as a `RewardFunction`\n"
+            "evaluator (stack output EvaluatorArn)."
+        )
+
+    @property
+    def preset_reward_function(self) -> Any:
+        return self.spec.hyperparameters.get("preset_reward_function")
+
+    @property
+    def skip_reward_validation(self) -> bool:
+        """The SDK's reward preflight cannot read samples from a DataSet ARN string."""
+        train = self._data("train", "TrainUri")
+        return isinstance(train, str) and train.startswith("arn:")
+
+    judge_model_id = property(lambda self: self.spec.rlaif.judge_model_id if self.spec.rlaif else None)
+    judge_prompt = property(lambda self: self.spec.rlaif.prompt if self.spec.rlaif else None)
+    judge_prompt_file = judge_prompt
+
+    @property
+    def judge_evaluator_arn(self) -> str | None:
+        return self.outputs.get("EvaluatorArn") if self.spec.judge_prompt_path else None
+
+    @property
+    def judge_prompt_registration(self) -> bool:
+        """Custom judge prompt and no stack-registered evaluator: the code registers the prompt itself."""
+        return self.spec.judge_prompt_path is not None and self.judge_evaluator_arn is None
+
+    @property
+    def judge_evaluator_name(self) -> str:
+        return f"{self.project[:14].rstrip('-')}-judge"
+
+    # -- overrides --
+    def overrides_for(self, variable: str, indent: int = 0) -> list[str]:
+        lines = []
+        for name, value in self.spec.hyperparameters.items():
+            if name.isidentifier() and not keyword.iskeyword(name):
+                lines.extend(assign(f"{variable}.hyperparameters.{name}", value, indent).splitlines())
+            else:
+                lines.append(f"setattr({variable}.hyperparameters, {py(name)}, {py(value)})")
+        return lines
+
+    def suggestions_for(self, variable: str) -> list[str]:
+        forbidden = set(self.spec.hyperparameters)
+        if self.nova:
+            forbidden.update(models.NOVA_FORBIDDEN_HYPERPARAMETERS)
+        return [
+            f"{variable}.hyperparameters.{name} = {py(value)}"
+            for name, value in SUGGESTED_OVERRIDES[self.technique]
+            if name not in forbidden
+        ]
+
+    # -- helpers --
+    def _output(self, key: str) -> str | Placeholder:
+        return self.outputs.get(key) or Placeholder(key)
+
+    def _data(self, channel: str, key: str) -> str | Placeholder | None:
+        value = getattr(self.spec.data, channel)
+        if value is None:
+            return None
+        if key in self.outputs:
+            return self.outputs[key]
+        return Placeholder(key) if self.spec.data.create_bucket else value
+
+    def _technique_values(self) -> dict[str, Any]:
+        if self.technique == "rlvr":
+            return {"REWARD_EVALUATOR_ARN": self.reward_evaluator}
+        return {}
+
+    def _settings(self) -> list[Setting]:
+        spec = self.spec
+        from_stack = "stack output {}" if self.outputs else "stack output {} (cdk deploy --outputs-file)"
+        group_value: Any = self.outputs.get("ModelPackageGroupArn") or Ref("MODEL_PACKAGE_GROUP_NAME")
+        output_path = self.outputs.get("OutputUri") or spec.output.s3_uri
+        settings = [
+            Setting("BASE_MODEL", self.model, "SageMaker Hub model id (hub content name)"),
+            Setting("ROLE_ARN", self._output("ExecutionRoleArn"), "Training execution role: " + from_stack.format("ExecutionRoleArn")),
+            Setting("MODEL_PACKAGE_GROUP_NAME", self.model_package_group_name),
+            Setting(
+                "MODEL_PACKAGE_GROUP",
+                group_value,
+                "Stack output ModelPackageGroupArn" if isinstance(group_value, str) else "The SDK resolves the name",
+            ),
+            Setting("TRAIN_DATA", self._data("train", "TrainUri"), "Training data: S3 URI or AI Registry DataSet ARN"),
+        ]
+        if self.has_validation:
+            settings.append(Setting("VALIDATION_DATA", self._data("validation", "ValidationUri")))
+        settings.append(
+            Setting(
+                "S3_OUTPUT_PATH",
+                output_path,
+                "Job output location" if output_path else "None: the SDK default s3://sagemaker-<region>-<account>/output",
+            )
+        )
+        if spec.output.kms_key_arn:
+            settings.append(Setting("KMS_KEY_ARN", spec.output.kms_key_arn, "KMS key for the job output"))
+        for name, value in (
+            ("MLFLOW_RESOURCE_ARN", spec.mlflow.resource_arn),
+            ("MLFLOW_EXPERIMENT_NAME", spec.mlflow.experiment_name),
+            ("MLFLOW_RUN_NAME", spec.mlflow.run_name),
+        ):
+            if value:
+                settings.append(Setting(name, value))
+        settings.append(
+            Setting("MAX_RUNTIME_SECONDS", int(spec.max_runtime_hours * 3600), f"{spec.max_runtime_hours} h (spec max_runtime_hours)")
+        )
+        if spec.tags:
+            settings.append(Setting("TAGS", [{"key": k, "value": v} for k, v in spec.tags.items()], "Added to the SDK's tags"))
+        return settings
+
+
+# -- rendering ------------------------------------------------------------------------------------------------
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["py"] = py
+    env.filters["assign"] = assign
+    return env
+
+
+def template_name(spec: FineTuningSpec) -> str:
+    """The technique template for ``spec``."""
+    if spec.technique == "rlaif":
+        return "rlaif_custom.py.j2" if spec.judge_prompt_path else "rlaif_builtin.py.j2"
+    return f"{spec.technique}.py.j2"
+
+
+def render_cells(
+    spec: FineTuningSpec, outputs: Mapping[str, Any] | None = None, *, validate_role: bool = False
+) -> list[Cell]:
+    """Render the technique template and split it into cells.
+
+    ``validate_role=False`` (the default, matching the construct's role, which lacks the EC2/ECR wildcard actions
+    the SDK simulates) makes the code set ``SAGEMAKER_VALIDATE_ROLE=false``.
+    """
+    context = Context(spec, stack_outputs(outputs, spec), validate_role)
+    text = _environment().get_template(template_name(spec)).render(c=context)
+    return _split_cells(text)
+
+
+def _split_cells(text: str) -> list[Cell]:
+    cells: list[Cell] = []
+    header: re.Match[str] | None = None
+    lines: list[str] = []
+
+    def close() -> None:
+        if header is None:
+            if "".join(lines).strip():
+                raise ValueError("template text before the first '# Cell' marker")
+            return
+        source = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+        if source.strip():
+            kind = "markdown" if header["markdown"] else "code"
+            cells.append(Cell(kind, header["label"], source, bool(header["only"])))
+
+    for line in text.splitlines():
+        match = _CELL_RE.match(line)
+        if match:
+            close()
+            header, lines = match, []
+        else:
+            lines.append(line.rstrip())
+    close()
+    return cells
+
+
+def render_notebook(
+    spec: FineTuningSpec, outputs: Mapping[str, Any] | None = None, *, validate_role: bool = False
+) -> nbformat.NotebookNode:
+    """The spec's fine-tuning notebook (nbformat 4.4), validated with ``nbformat.validate``."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.nbformat_minor = 4
+    notebook.metadata = nbformat.NotebookNode(
+        kernelspec={"display_name": "Python 3", "language": "python", "name": "python3"},
+        language_info={"name": "python"},
+    )
+    for cell in render_cells(spec, outputs, validate_role=validate_role):
+        if cell.kind == "markdown":
+            node = nbformat.v4.new_markdown_cell(cell.source)
+        else:
+            source = "\n".join(_strip_marker(line) for line in cell.source.splitlines())
+            node = nbformat.v4.new_code_cell(source)
+        node.pop("id", None)  # cell ids arrived with nbformat 4.5
+        notebook.cells.append(node)
+    nbformat.validate(notebook)
+    return notebook
+
+
+def _strip_marker(line: str) -> str:
+    return line[: -len(_NOTEBOOK_ONLY)].rstrip() if line.endswith(_NOTEBOOK_ONLY) else line
+
+
+def render_script(
+    spec: FineTuningSpec, outputs: Mapping[str, Any] | None = None, *, validate_role: bool = False
+) -> str:
+    """The spec's fine-tuning code as a plain Python script with ``# %%`` cell markers and a top docstring."""
+    cells = [cell for cell in render_cells(spec, outputs, validate_role=validate_role) if not cell.notebook_only]
+    title, rest = cells[0], cells[1:]
+    docstring = [
+        *_wrap(title.source.splitlines(), LINE_LENGTH),
+        "",
+        "Install the SDK first (pip install 'sagemaker>=3.27,<4'), then run: python3 <this file>.",
+    ]
+    parts = ['"""' + "\n".join(docstring).replace("\\", "\\\\").replace('"""', '\\"\\"\\"') + '\n"""']
+    for cell in rest:
+        if cell.kind == "markdown":
+            body = [f"# {line}".rstrip() for line in _wrap(cell.source.splitlines(), LINE_LENGTH - 2)]
+            parts.append(f"# %% [markdown] {cell.label}\n" + "\n".join(body))
+            continue
+        code = [line for line in cell.source.splitlines() if not line.endswith(_NOTEBOOK_ONLY)]
+        code_text = "\n".join(code).strip("\n")
+        if code_text.strip():
+            parts.append(f"# %% {cell.label}\n{code_text}")
+    return "\n\n".join(parts) + "\n"
+
+
+def _wrap(lines: list[str], width: int) -> list[str]:
+    """Reflow markdown paragraphs that have a line longer than ``width`` (list items stay items)."""
+    result: list[str] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if any(len(line) > width for line in paragraph):
+            items: list[list[str]] = []
+            for line in paragraph:
+                if not items or line.lstrip().startswith(("- ", "#", "|")):
+                    items.append([line])
+                else:
+                    items[-1].append(line)
+            for item in items:
+                indent = " " * (len(item[0]) - len(item[0].lstrip()))
+                hanging = indent + ("  " if item[0].lstrip().startswith("- ") else "")
+                text = " ".join(line.strip() for line in item)
+                result.extend(
+                    textwrap.wrap(
+                        text,
+                        width,
+                        initial_indent=indent,
+                        subsequent_indent=hanging,
+                        break_long_words=False,
+                        break_on_hyphens=False,
+                    )
+                )
+        else:
+            result.extend(paragraph)
+        paragraph.clear()
+
+    for line in lines:
+        if line.strip():
+            paragraph.append(line)
+        else:
+            flush()
+            result.append(line)
+    flush()
+    return result
