@@ -28,8 +28,9 @@ Keys (camelCase, read by ``runtime/request.py`` and ``runtime/preflight.py``):
 ``mlflow``                  ``{"resourceArn", "experimentName", "runName"}`` or ``None``
 ``tags``                    user tags ``{key: value}``
 ``evaluatorArn``            RLVR reward evaluator ARN or ``None``
-``judgeModelId``            RLAIF Bedrock judge id or ``None``; ``judgePrompt`` a ``Builtin.*`` name or ``None``;
-                            ``judgePromptEvaluatorArn`` a custom prompt's evaluator ARN or ``None``
+``judgeModelId``            RLAIF Bedrock judge id or ``None``
+``judgePrompt``             RLAIF ``Builtin.*`` prompt name or ``None``
+``judgePromptEvaluatorArn`` RLAIF custom prompt's evaluator ARN or ``None``
 ``checkData``               check that data exists and its first records match the technique's format
 ``approvedOnly``            continuous customization from ``"latest"`` uses only Approved packages
 =========================== ================================================================================

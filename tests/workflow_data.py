@@ -18,6 +18,7 @@ LLAMA = "meta-textgeneration-llama-3-2-1b-instruct"
 QWEN = "huggingface-reasoning-qwen3-06b"
 NOVA = "nova-textgeneration-lite-v2"
 RECIPE_BUCKET = "jumpstart-cache-prod-us-east-1"
+PUBLIC_MODEL_ARN = f"arn:aws:sagemaker:{REGION}:aws:hub-content/SageMakerPublicHub/Model"
 PROMPT_DIR = "/opt/ml/code/verl/prompts"
 
 _COMMON = {
@@ -80,7 +81,9 @@ def spec_key(model: str, technique: str, lora: bool = True) -> str:
     return f"recipes/{model}/{technique.lower()}-{'lora' if lora else 'full'}-override-params.json"
 
 
-def recipe(model: str, technique: str, *, lora: bool = True, sequence: str | None = "8K", **extra: Any) -> dict:
+def recipe(
+    model: str, technique: str, *, lora: bool = True, sequence: str | None = "8K", **extra: Any
+) -> dict:
     entry = {
         "Name": f"{model}-{technique.lower()}-{'lora' if lora else 'full'}",
         "CustomizationTechnique": technique,
@@ -114,7 +117,7 @@ def hub_content(
     }
     return {
         "HubContentName": model,
-        "HubContentArn": f"arn:aws:sagemaker:{REGION}:aws:hub-content/SageMakerPublicHub/Model/{model}/{version}",
+        "HubContentArn": f"{PUBLIC_MODEL_ARN}/{model}/{version}",
         "HubContentVersion": version,
         "HubContentType": "Model",
         "DocumentSchemaVersion": "2.0.0",

@@ -11,10 +11,18 @@ from hypothesis import strategies as st
 from cdk_sagemaker_finetuning.runtime import errors, request
 from tests import workflow_data as wd
 
-SHAPE = botocore.session.get_session().get_service_model("sagemaker").operation_model("CreateTrainingJob").input_shape
+PUBLIC_MODEL_ARN = "arn:aws:sagemaker:us-east-1:aws:hub-content/SageMakerPublicHub/Model"
+SHAPE = (
+    botocore.session.get_session()
+    .get_service_model("sagemaker")
+    .operation_model("CreateTrainingJob")
+    .input_shape
+)
 
 
-def build(technique="SFT", model=wd.LLAMA, *, hub=None, spec=None, name="run-1", input=None, source=None, **cfg):
+def build(
+    technique="SFT", model=wd.LLAMA, *, hub=None, spec=None, name="run-1", input=None, source=None, **cfg
+):
     return request.build_create_training_job_request(
         wd.config(technique, model, **cfg),
         hub or wd.hub_content(model),
@@ -68,7 +76,7 @@ def test_sft_request_matches_reference_example():
         "OutputDataConfig": {"S3OutputPath": "s3://demo-output/out/"},
         "ServerlessJobConfig": {
             "JobType": "FineTuning",
-            "BaseModelArn": f"arn:aws:sagemaker:us-east-1:aws:hub-content/SageMakerPublicHub/Model/{wd.LLAMA}/1.2.3",
+            "BaseModelArn": f"{PUBLIC_MODEL_ARN}/{wd.LLAMA}/1.2.3",
             "CustomizationTechnique": "SFT",
             "Peft": "LORA",
             "AcceptEula": True,
@@ -89,7 +97,9 @@ def test_sdk_stringification_of_defaults():
 
 
 def test_execution_input_overrides_spec_overrides_default():
-    req = build(hyperparameters={"learning_rate": 0.0002}, input={"hyperparameters": {"learning_rate": 0.0003}})
+    req = build(
+        hyperparameters={"learning_rate": 0.0002}, input={"hyperparameters": {"learning_rate": 0.0003}}
+    )
     assert req["HyperParameters"]["learning_rate"] == "0.0003"
 
 
@@ -215,7 +225,9 @@ def test_continuous_customization_sets_source_and_forces_eula():
 
 def test_unsupported_technique_and_training_type():
     hub = wd.hub_content(techniques=("SFT",))
-    with pytest.raises(errors.UnsupportedTechnique, match="no DPO recipe; serverless techniques offered: SFT"):
+    with pytest.raises(
+        errors.UnsupportedTechnique, match="no DPO recipe; serverless techniques offered: SFT"
+    ):
         build("DPO", hub=hub)
     only_lora = wd.hub_content(recipes=[wd.recipe(wd.LLAMA, "SFT", lora=True)])
     with pytest.raises(errors.UnsupportedTechnique, match="no full SFT recipe") as info:
@@ -247,7 +259,9 @@ def test_recipe_selection_by_sequence_length_and_subscription():
 
 
 def test_subscription_spec_keys_are_settable_but_unset():
-    merged = request.merge_subscription_spec({"a": {"default": 1}}, {"a": {"default": 9}, "b": {"default": 2}})
+    merged = request.merge_subscription_spec(
+        {"a": {"default": 1}}, {"a": {"default": 9}, "b": {"default": 2}}
+    )
     assert merged == {"a": {"default": 1}, "b": {"default": None}}
 
 
@@ -258,7 +272,10 @@ def test_spec_uri_replaces_customer_id():
 
 
 def test_mlflow_tags_kms_and_input_data_override():
-    mlflow = {"resourceArn": f"arn:aws:sagemaker:us-east-1:{wd.ACCOUNT}:mlflow-app/app-1", "experimentName": "demo"}
+    mlflow = {
+        "resourceArn": f"arn:aws:sagemaker:us-east-1:{wd.ACCOUNT}:mlflow-app/app-1",
+        "experimentName": "demo",
+    }
     req = build(
         mlflow=mlflow,
         tags={"team": "ml"},

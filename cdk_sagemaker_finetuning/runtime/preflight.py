@@ -1,0 +1,403 @@
+"""Preflight Lambda of the training workflow (standard library + boto3 only).
+
+Two actions, chosen by the event's ``action`` key:
+
+``preflight`` (default)
+    Event ``{"executionName": str, "input": <execution input or null>}``. Looks up the model package group,
+    the source model package (continuous customization), the base model's hub content and recipe spec, the
+    evaluators and the data, then returns ``{"request": <CreateTrainingJob request>, "trainingJobName": str,
+    "hasHyperParameters": bool, "dataFormats": {channel: format}}``. Anything that would make the job fail
+    raises a named :class:`errors.PreflightError` (``errorType`` ``PreflightError.<Kind>``), never a bare
+    ``KeyError``/``TypeError``.
+``result``
+    Event ``{"action": "result", "trainingJobName": str}``. Returns the workflow's output for a finished job:
+    ``{trainingJobName, trainingJobArn, status, secondaryStatus, outputModelPackageArn, billableTokenCount,
+    mlflowRunId, failureReason}`` (absent fields are ``null``; ``failureReason`` is always a string).
+
+The configuration comes from the ``WORKFLOW_CONFIG`` environment variable (``workflow_config.py``).
+``cdk-finetune plan`` calls :func:`plan` with its own clients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+try:
+    from . import dataset_format, errors, models, request
+except ImportError:  # inside the Lambda the runtime folder is the code root
+    import dataset_format  # type: ignore[no-redef]
+    import errors  # type: ignore[no-redef]
+    import models  # type: ignore[no-redef]
+    import request  # type: ignore[no-redef]
+
+NOT_FOUND = ("ResourceNotFound", "ResourceNotFoundException", "NoSuchKey", "NoSuchBucket", "404", "NotFound")
+
+
+class Clients:
+    """The AWS clients a preflight needs; tests pass Stubber-wrapped clients."""
+
+    def __init__(
+        self, sagemaker: Any = None, s3: Any = None, sts: Any = None, region: str | None = None
+    ) -> None:
+        session = boto3.session.Session(region_name=region)
+        self.sagemaker = sagemaker or session.client("sagemaker")
+        self.s3 = s3 or session.client("s3")
+        self._sts = sts
+        self._session = session
+        self.region = self.sagemaker.meta.region_name
+
+    def account(self) -> str:
+        sts = self._sts or self._session.client("sts")
+        return sts.get_caller_identity()["Account"]
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _not_found(exc: ClientError) -> bool:
+    message = str(exc.response.get("Error", {}).get("Message", "")).lower()
+    return (
+        _code(exc) in NOT_FOUND
+        or (_code(exc) == "ValidationException" and "not found" in message)
+        or (_code(exc) == "ValidationException" and "does not exist" in message)
+    )
+
+
+def _aws_error(exc: Exception, doing: str) -> errors.PreflightError:
+    if isinstance(exc, ClientError):
+        return errors.AwsError(
+            f"{doing} failed: {_code(exc)}: {exc.response.get('Error', {}).get('Message', '')}"
+        )
+    return errors.AwsError(f"{doing} failed: {exc}")
+
+
+def load_config(raw: str | None = None) -> dict[str, Any]:
+    """Parse the baked configuration (``WORKFLOW_CONFIG``)."""
+    text = os.environ.get("WORKFLOW_CONFIG") if raw is None else raw
+    try:
+        config = json.loads(text or "")
+    except json.JSONDecodeError as exc:
+        raise errors.InvalidInput(f"WORKFLOW_CONFIG is not valid JSON: {exc}", field="config") from None
+    if not isinstance(config, dict) or config.get("version") != 1:
+        raise errors.InvalidInput(
+            "WORKFLOW_CONFIG must be a version 1 workflow configuration", field="config"
+        )
+    return config
+
+
+# -- lookups -----------------------------------------------------------------------------------------------
+
+
+def check_model_package_group(clients: Clients, config: Mapping[str, Any]) -> None:
+    name = config.get("modelPackageGroupName")
+    try:
+        clients.sagemaker.describe_model_package_group(ModelPackageGroupName=name)
+    except ClientError as exc:
+        if _not_found(exc):
+            raise errors.ModelPackageGroupNotFound(
+                f"model package group {name!r} does not exist; deploy the stack or set "
+                "model_package_group.existing: false",
+                field="model_package_group.name",
+            ) from None
+        raise _aws_error(exc, "DescribeModelPackageGroup") from None
+
+
+def source_model_package(clients: Clients, config: Mapping[str, Any], execution_input: Mapping[str, Any]):
+    """``(source package ARN, base model hub content name)`` for continuous customization, else ``(None, None)``."""
+    base = execution_input.get("baseModel")
+    if not base:
+        return None, None
+    group = config.get("modelPackageGroupName")
+    if base == "latest":
+        approved = execution_input.get("approvedOnly", config.get("approvedOnly", False))
+        args = {
+            "ModelPackageGroupName": group,
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+            "MaxResults": 1,
+        }
+        if approved:
+            args["ModelApprovalStatus"] = "Approved"
+        try:
+            packages = clients.sagemaker.list_model_packages(**args).get("ModelPackageSummaryList", [])
+        except ClientError as exc:
+            raise _aws_error(exc, "ListModelPackages") from None
+        if not packages:
+            which = "approved model package" if approved else "model package"
+            raise errors.ModelPackageNotFound(
+                f"no {which} in {group!r} to continue from; run a first training without baseModel",
+                field="input.baseModel",
+            )
+        base = packages[0]["ModelPackageArn"]
+    try:
+        package = clients.sagemaker.describe_model_package(ModelPackageName=base)
+    except ClientError as exc:
+        if _not_found(exc):
+            raise errors.ModelPackageNotFound(
+                f"model package {base} does not exist", field="input.baseModel"
+            ) from None
+        raise _aws_error(exc, "DescribeModelPackage") from None
+    containers = (package.get("InferenceSpecification") or {}).get("Containers") or [{}]
+    name = ((containers[0] or {}).get("BaseModel") or {}).get("HubContentName")
+    if not name:
+        raise errors.ModelNotFound(
+            f"{base} has no BaseModel.HubContentName: continued fine-tuning is only allowed on model packages "
+            "fine-tuned from SageMaker Hub models",
+            field="input.baseModel",
+        )
+    return package.get("ModelPackageArn", base), name
+
+
+def describe_base_model(clients: Clients, hub: str, name: str, version: str | None) -> dict[str, Any]:
+    args = {"HubName": hub, "HubContentType": "Model", "HubContentName": name}
+    if version:
+        args["HubContentVersion"] = version
+    try:
+        return clients.sagemaker.describe_hub_content(**args)
+    except ClientError as exc:
+        if _not_found(exc):
+            pinned = f" version {version}" if version else ""
+            raise errors.ModelNotFound(
+                f"base model {name!r}{pinned} is not in hub {hub!r} in {clients.region}", field="base_model"
+            ) from None
+        raise _aws_error(exc, "DescribeHubContent") from None
+
+
+def _get_json(clients: Clients, uri: str) -> dict[str, Any]:
+    bucket, key = request.split_s3_uri(uri)
+    body = clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    spec = json.loads(body)
+    if not isinstance(spec, dict):
+        raise ValueError("not a JSON object")
+    return spec
+
+
+def recipe_spec(
+    clients: Clients, config: Mapping[str, Any], document: Mapping[str, Any], account: str
+) -> dict:
+    """The selected recipe's hyperparameter spec, with subscription keys merged as the SDK does."""
+    recipe, subscription = request.select_recipe(
+        document,
+        config["technique"],
+        config["trainingType"],
+        config.get("sequenceLength"),
+        model=config.get("baseModel", "the base model"),
+    )
+    uri = request.spec_uri(recipe, account)
+    if not uri:
+        return {}
+    try:
+        spec = _get_json(clients, uri)
+    except (ClientError, BotoCoreError, ValueError) as exc:
+        raise errors.RecipeSpecUnavailable(
+            f"cannot read the recipe's hyperparameter spec {uri}: {exc}"
+        ) from None
+    sub_uri = request.spec_uri(subscription, account) if subscription else None
+    if sub_uri:
+        with contextlib.suppress(ClientError, BotoCoreError, ValueError):  # the SDK ignores it too
+            spec = request.merge_subscription_spec(spec, _get_json(clients, sub_uri))
+    return spec
+
+
+def check_evaluator(clients: Clients, arn: str | None, field: str) -> None:
+    """An evaluator ARN must name hub content that exists and is ``Available``."""
+    if not arn:
+        return
+    hub, kind, name, version = arn.split(":", 5)[5].split("/")[1:5]
+    try:
+        status = clients.sagemaker.describe_hub_content(
+            HubName=hub, HubContentType=kind, HubContentName=name, HubContentVersion=version
+        ).get("HubContentStatus")
+    except ClientError as exc:
+        if _not_found(exc):
+            raise errors.EvaluatorNotAvailable(f"evaluator {arn} does not exist", field=field) from None
+        raise _aws_error(exc, "DescribeHubContent (evaluator)") from None
+    if status != "Available":
+        raise errors.EvaluatorNotAvailable(f"evaluator {arn} is {status}, not Available", field=field)
+
+
+# -- data --------------------------------------------------------------------------------------------------
+
+
+def _first_object(clients: Clients, uri: str, field: str) -> tuple[str, str, int]:
+    bucket, prefix = request.split_s3_uri(uri)
+    try:
+        listed = clients.s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=100).get("Contents", [])
+    except ClientError as exc:
+        if _not_found(exc):
+            raise errors.DatasetNotFound(f"bucket of {uri} does not exist", field=field) from None
+        raise _aws_error(exc, f"ListObjectsV2 on {uri}") from None
+    objects = [o for o in listed if o.get("Size", 0) > 0 and not o["Key"].endswith("/")]
+    exact = [o for o in objects if o["Key"] == prefix]
+    chosen = (exact or sorted(objects, key=lambda o: o["Key"]) or [None])[0]
+    if chosen is None:
+        raise errors.DatasetNotFound(
+            f"no data at {uri} (no non-empty object under that key or prefix)", field=field
+        )
+    return bucket, chosen["Key"], int(chosen["Size"])
+
+
+def _dataset_location(clients: Clients, arn: str, field: str) -> str | None:
+    """Check an AI Registry dataset is Available; return its ``s3://`` source when the document names it."""
+    hub, kind, name, version = arn.split(":", 5)[5].split("/")[1:5]
+    try:
+        content = clients.sagemaker.describe_hub_content(
+            HubName=hub, HubContentType=kind, HubContentName=name, HubContentVersion=version
+        )
+    except ClientError as exc:
+        if _not_found(exc):
+            raise errors.DatasetNotFound(f"dataset {arn} does not exist", field=field) from None
+        raise _aws_error(exc, "DescribeHubContent (dataset)") from None
+    if content.get("HubContentStatus") != "Available":
+        raise errors.DatasetNotFound(
+            f"dataset {arn} is {content.get('HubContentStatus')}, not Available", field=field
+        )
+    try:
+        doc = request.hub_document(content)
+    except errors.PreflightError:
+        return None
+    bucket, key = doc.get("DatasetS3Bucket"), doc.get("DatasetS3Prefix")
+    return f"s3://{bucket}/{key}" if bucket and key else None
+
+
+def check_data(clients: Clients, channel: str, source: str, technique: str, nova: bool) -> str | None:
+    """Data exists and its first records (<= 1 MB) match the technique's formats; return the format found."""
+    field = f"data.{channel}"
+    uri = source if source.startswith("s3://") else _dataset_location(clients, source, field)
+    if uri is None:
+        return None
+    bucket, key, size = _first_object(clients, uri, field)
+    try:
+        body = clients.s3.get_object(
+            Bucket=bucket, Key=key, Range=f"bytes=0-{dataset_format.SAMPLE_BYTES - 1}"
+        )
+        sample = body["Body"].read()
+    except ClientError as exc:
+        raise _aws_error(exc, f"GetObject s3://{bucket}/{key}") from None
+    report = dataset_format.check_sample(sample, complete=size <= dataset_format.SAMPLE_BYTES)
+    accepted = dataset_format.formats_for(technique.lower(), nova)
+    where = f"s3://{bucket}/{key}"
+    if report.format not in accepted:
+        fits = dataset_format.techniques_for(report.format) if report.format else ()
+        hint = f"; it fits {', '.join(fits).upper()}" if fits else ""
+        first = f" ({report.errors[0].message})" if report.errors else ""
+        raise errors.DatasetFormat(
+            f"{where} looks like {report.format or 'no known format'}{first}{hint}; {technique} on "
+            f"{'Nova' if nova else 'open-weight'} models needs {' or '.join(accepted)}",
+            field=field,
+        )
+    if report.errors:
+        bad = report.errors[0]
+        raise errors.DatasetFormat(
+            f"{where} line {bad.line}: {bad.type}: {bad.message} ({len(report.errors)} problem(s) in the first "
+            f"{report.records} records)",
+            field=field,
+        )
+    return report.format
+
+
+# -- entry points ------------------------------------------------------------------------------------------
+
+
+def plan(
+    config: Mapping[str, Any], event: Mapping[str, Any], clients: Clients, *, check: bool = True
+) -> dict:
+    """Run every lookup and build the request; ``check=False`` skips the evaluator and data checks."""
+    if not isinstance(event, Mapping):
+        raise errors.InvalidInput(
+            f"the event must be a JSON object, got {type(event).__name__}", field="event"
+        )
+    execution_input = request.parse_execution_input(event.get("input"))
+    name = event.get("executionName")
+    if not isinstance(name, str) or not name:
+        raise errors.InvalidInput(
+            "the event lacks executionName (use $$.Execution.Name)", field="executionName"
+        )
+    try:
+        account = clients.account()
+    except (ClientError, BotoCoreError) as exc:
+        raise _aws_error(exc, "GetCallerIdentity") from None
+    check_model_package_group(clients, config)
+    source_arn, source_model = source_model_package(clients, config, execution_input)
+    model = source_model or config.get("baseModel")
+    version = None if source_model else config.get("baseModelVersion")
+    hub = describe_base_model(clients, config.get("hubName") or models.PUBLIC_HUB, model, version)
+    document = request.hub_document(hub)
+    spec = recipe_spec(clients, {**config, "baseModel": model}, document, account)
+    execution = {"name": name, "input": execution_input, "sourceModelPackageArn": source_arn}
+    req = request.build_create_training_job_request(
+        config, hub, spec, execution, account=account, region=clients.region
+    )
+    formats: dict[str, str | None] = {}
+    if check:
+        evaluator = req["ServerlessJobConfig"].get("EvaluatorArn")
+        check_evaluator(
+            clients, evaluator, "reward.evaluator_arn" if config["technique"] == "RLVR" else "rlaif.prompt"
+        )
+        if config.get("checkData", True):
+            for channel in req["InputDataConfig"]:
+                source = _channel_source(channel)
+                formats[channel["ChannelName"]] = check_data(
+                    clients, channel["ChannelName"], source, config["technique"], models.is_nova(model)
+                )
+    return {
+        "request": req,
+        "trainingJobName": req["TrainingJobName"],
+        "hasHyperParameters": "HyperParameters" in req,
+        "dataFormats": formats,
+    }
+
+
+def _channel_source(channel: Mapping[str, Any]) -> str:
+    data = channel["DataSource"]
+    return data["S3DataSource"]["S3Uri"] if "S3DataSource" in data else data["DatasetSource"]["DatasetArn"]
+
+
+def job_result(clients: Clients, job_name: str) -> dict[str, Any]:
+    """The workflow output for a finished job; absent fields are null, ``failureReason`` always a string."""
+    if not isinstance(job_name, str) or not job_name:
+        raise errors.InvalidInput("the event lacks trainingJobName", field="trainingJobName")
+    try:
+        job = clients.sagemaker.describe_training_job(TrainingJobName=job_name)
+    except ClientError as exc:
+        raise _aws_error(exc, "DescribeTrainingJob") from None
+    status = job.get("TrainingJobStatus")
+    reason = job.get("FailureReason") or ("" if status == "Completed" else f"the training job is {status}")
+    return {
+        "trainingJobName": job.get("TrainingJobName", job_name),
+        "trainingJobArn": job.get("TrainingJobArn"),
+        "status": status,
+        "secondaryStatus": job.get("SecondaryStatus"),
+        "outputModelPackageArn": job.get("OutputModelPackageArn"),
+        "billableTokenCount": job.get("BillableTokenCount"),
+        "mlflowRunId": (job.get("MlflowDetails") or {}).get("MlflowRunId"),
+        "failureReason": reason,
+    }
+
+
+def handler(event: Any, context: Any = None, clients: Clients | None = None) -> dict[str, Any]:
+    """Lambda entry point; every failure is a named ``PreflightError``."""
+    try:
+        clients = clients or Clients()
+        if isinstance(event, Mapping) and event.get("action") == "result":
+            return job_result(clients, event.get("trainingJobName"))
+        if isinstance(event, Mapping) and event.get("action", "preflight") != "preflight":
+            raise errors.InvalidInput(
+                f"unknown action {event.get('action')!r}; use preflight or result", field="action"
+            )
+        return plan(load_config(), event, clients)
+    except errors.PreflightError as exc:
+        print(json.dumps({"level": "ERROR", **exc.to_dict()}))
+        raise
+    except (ClientError, BotoCoreError) as exc:
+        raise _aws_error(exc, "an AWS call") from None
+    except Exception as exc:  # a bug must still surface as a named, catchable error
+        raise errors.PreflightError(f"internal error: {type(exc).__name__}: {exc}") from None
