@@ -11,13 +11,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .commands import discovery, validate
+from .commands import _term, data, discovery, validate
 
-COMMAND_MODULES = (validate, discovery)
+COMMAND_MODULES = (validate, discovery, data)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _term.Parser(
         prog="cdk-finetune",
         description="Validate, plan and run SageMaker serverless fine-tuning projects.",
     )

@@ -5,9 +5,11 @@ Long unbreakable tokens (ARNs, URLs) go on a line of their own; every other line
 
 from __future__ import annotations
 
+import argparse
 import sys
 import textwrap
 from collections.abc import Sequence
+from typing import NoReturn
 
 WIDTH = 80
 
@@ -81,3 +83,11 @@ def ask(question: str, choices: Sequence[str] = (), default: str | None = None) 
 
 def ask_yes_no(question: str) -> bool:
     return ask(question, ("y", "n")) == "y"
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are wrapped to ``WIDTH`` columns (sub-commands inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, wrap(f"{self.prog}: error: {message}", "", "  ") + "\n")

@@ -59,11 +59,15 @@ def stubs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Stubber]]
 
 
 @pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    """Run ``cdk-finetune ARGS`` through cli.main; check that the output fits 80 columns."""
+def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """Run ``cdk-finetune ARGS`` through cli.main in an 80-column terminal; check that the output fits."""
+    monkeypatch.setenv("COLUMNS", str(_term.WIDTH))
 
     def invoke(*argv: str) -> Result:
-        code = cli.main(list(argv))
+        try:
+            code = cli.main(list(argv))
+        except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
+            code = int(exc.code or 0)
         captured = capsys.readouterr()
         assert_fits(captured.out)
         assert_fits(captured.err)

@@ -1,0 +1,224 @@
+"""``cdk-finetune data check PATH|S3URI``: detect a dataset's format from a bounded sample and check it.
+
+Reads at most ``SAMPLE_BYTES`` (a local read or one ranged S3 ``GetObject``; the data is never copied),
+checks every complete record with ``runtime.dataset_format`` and says whether the data fits the chosen
+technique and model family, or which technique it would fit instead (``workflow-features.md`` §6).
+Exit code 2 when the sample has problems or does not fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..runtime import models
+from ..runtime.dataset_format import SAMPLE_BYTES, FormatReport, check_sample, formats_for, techniques_for
+from . import _aws, _term
+
+#: The service rejected a 5-row dataset with "Number of samples 5 out of bounds between 32 and inf".
+MIN_SAMPLES = 32
+S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/?(?P<key>.*)$")
+
+DESCRIPTIONS = {
+    "open_weights_sft": "prompt/completion strings",
+    "open_weights_sft_conv": "prompt/completion message lists",
+    "gpt_oss_sft": "GPT-OSS messages with string content",
+    "open_weights_dpo": "prompt/chosen/rejected strings",
+    "gpt_oss_dpo": "GPT-OSS prompt/chosen/rejected message lists",
+    "verl": "verl: prompt messages + reward_model",
+    "verl_legacy": "legacy verl: string prompt + reward_model",
+    "nova_sft": "Nova bedrock-conversation messages",
+    "nova_dpo": "Nova conversation with preference candidates",
+    "nova_rlvr": "Nova messages + reference_answer",
+    "sagemaker_eval": "evaluation query/response, not training data",
+}
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The bytes read, where from, and whether they are the whole file."""
+
+    source: str
+    data: bytes
+    total: int
+    bucket_region: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return len(self.data) >= self.total
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    data = subparsers.add_parser(
+        "data", help="check training data", description="Check training data before spending money on a job."
+    )
+    commands = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
+    check = commands.add_parser(
+        "check",
+        help="detect a JSONL dataset's format and check its records",
+        description="Detect the format of a JSONL dataset from its first MiB (a local file or one ranged S3 "
+        "read), check every record in that sample, and say whether it fits the technique and model.",
+    )
+    check.add_argument(
+        "source", metavar="PATH|S3URI", help="local .jsonl file, or s3://bucket/key (or prefix)"
+    )
+    check.add_argument(
+        "--technique", choices=models.TECHNIQUES, type=str.lower, help="technique to check for"
+    )
+    check.add_argument("--model", help="base model hub content name (decides Nova vs open-weight formats)")
+    check.add_argument(
+        "--max-errors", type=int, default=20, metavar="N", help="problems to show (default 20)"
+    )
+    _aws.add_aws_options(check)
+    check.set_defaults(handler=run_check)
+
+
+@_aws.friendly_errors
+def run_check(args: argparse.Namespace) -> int:
+    sample = read_s3(args, args.source) if args.source.startswith("s3://") else read_local(args.source)
+    report = check_sample(sample.data, complete=sample.complete)
+    print(describe_sample(sample, report))
+    ok = print_report(report, args.max_errors)
+    if report.format is not None:
+        ok = print_fit(report.format, args.technique, args.model) and ok
+    warn_region(args, sample)
+    if sample.complete and report.format is not None and report.records < MIN_SAMPLES:
+        print(_term.wrap(f"warning: {report.records} records; the service needs at least {MIN_SAMPLES}."))
+    return 0 if ok else _aws.INVALID
+
+
+# --- reading ---------------------------------------------------------------------------------------------
+
+
+def read_local(source: str) -> Sample:
+    path = Path(source)
+    if path.is_dir():
+        raise _aws.CommandError(f"{source} is a directory; pass a .jsonl file.", _aws.INVALID)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(SAMPLE_BYTES)
+            total = path.stat().st_size
+    except OSError as exc:
+        raise _aws.CommandError(f"Cannot read {source}: {exc.strerror or exc}.", _aws.INVALID) from None
+    return Sample(str(path), data, max(total, len(data)))
+
+
+def read_s3(args: argparse.Namespace, uri: str) -> Sample:
+    """One ranged GetObject of at most SAMPLE_BYTES; a prefix reads its first .jsonl object."""
+    match = S3_URI.match(uri)
+    if not match or not match["bucket"]:
+        raise _aws.CommandError(f"{uri!r} is not an S3 URI (s3://bucket/key).", _aws.INVALID)
+    bucket, key = match["bucket"], match["key"]
+    s3 = _aws.client(args, "s3")
+    bucket_region = _bucket_region(s3, bucket)
+    if key and not key.endswith("/"):
+        try:
+            return _ranged_get(s3, bucket, key, bucket_region)
+        except _aws.ClientError as exc:
+            if _aws.error_code(exc) not in ("NoSuchKey", "404"):
+                raise
+        key += "/"
+    return _ranged_get(s3, bucket, _first_object(s3, bucket, key), bucket_region)
+
+
+def _bucket_region(s3: Any, bucket: str) -> str | None:
+    """The bucket's region, or None when HeadBucket is not allowed (the check is then skipped)."""
+    try:
+        return s3.head_bucket(Bucket=bucket).get("BucketRegion")
+    except _aws.ClientError as exc:
+        if _aws.error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
+            raise _aws.CommandError(f"Bucket {bucket!r} does not exist.", _aws.INVALID) from None
+        if _aws.error_code(exc) in ("403", "AccessDenied"):
+            return None
+        raise
+
+
+def _first_object(s3: Any, bucket: str, prefix: str) -> str:
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1000)
+    objects = [o for o in listing.get("Contents", []) if o.get("Size", 0) > 0 and not o["Key"].endswith("/")]
+    if not objects:
+        raise _aws.CommandError(f"No object at s3://{bucket}/{prefix}.", _aws.INVALID)
+    jsonl = [o for o in objects if o["Key"].endswith(".jsonl")]
+    return (jsonl or objects)[0]["Key"]
+
+
+def _ranged_get(s3: Any, bucket: str, key: str, bucket_region: str | None) -> Sample:
+    source = f"s3://{bucket}/{key}"
+    try:
+        response = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{SAMPLE_BYTES - 1}")
+    except _aws.ClientError as exc:
+        if _aws.error_code(exc) == "InvalidRange":  # an empty object
+            return Sample(source, b"", 0, bucket_region)
+        raise
+    data = response["Body"].read(SAMPLE_BYTES)
+    total = response.get("ContentLength", len(data))
+    content_range = response.get("ContentRange") or ""
+    if "/" in content_range and content_range.rsplit("/", 1)[1].isdigit():
+        total = int(content_range.rsplit("/", 1)[1])
+    return Sample(source, data, max(total, len(data)), bucket_region)
+
+
+# --- reporting -------------------------------------------------------------------------------------------
+
+
+def describe_sample(sample: Sample, report: FormatReport) -> str:
+    extent = (
+        f"all {sample.total:,} bytes"
+        if sample.complete
+        else f"first {len(sample.data):,} of {sample.total:,} bytes"
+    )
+    return _term.wrap(f"Checked {sample.source}: {extent}, {report.records:,} records.", "", "  ")
+
+
+def print_report(report: FormatReport, max_errors: int) -> bool:
+    if report.format:
+        print(_term.field("Format", f"{report.format} ({DESCRIPTIONS[report.format]})", 10))
+    else:
+        print(_term.field("Format", "not detected", 10))
+    print(_term.field("Confidence", report.confidence, 10))
+    if not report.errors:
+        return report.format is not None
+    shown = report.errors[: max(max_errors, 0)]
+    more = f", first {len(shown)} shown" if len(shown) < len(report.errors) else ""
+    print(f"\nProblems ({len(report.errors):,}{more}):")
+    for error in shown:
+        where = f"line {error.line}" if error.line else "data"
+        print(_term.wrap(f"{where}: {error.type}: {error.message}", "  ", "      "))
+    return False
+
+
+def print_fit(fmt: str, technique: str | None, model: str | None) -> bool:
+    """Say which techniques the format fits; with --technique/--model, whether it fits those."""
+    fits = techniques_for(fmt)
+    family = "Nova" if fmt.startswith("nova_") else "open-weight"
+    if not fits:
+        print(_term.field("Fits", "no training technique (evaluation data)", 10))
+        return technique is None and model is None
+    print(_term.field("Fits", f"{', '.join(t.upper() for t in fits)} on {family} models", 10))
+    if technique is None and model is None:
+        return True
+    nova = models.is_nova(model) if model else fmt.startswith("nova_")
+    target_family = "Nova" if nova else "open-weight"
+    target = f"{technique.upper() if technique else 'training'} on {model or target_family + ' models'}"
+    wanted = formats_for(technique, nova) if technique else sum((formats_for(t, nova) for t in fits), ())
+    if fmt in wanted:
+        print(_term.wrap(f"OK: the data fits {target}."))
+        return True
+    reason = f"it needs {' or '.join(wanted)}" if wanted else f"{fmt} is {family} data"
+    if model and nova != fmt.startswith("nova_"):
+        reason = f"{model} is a{'' if nova else 'n'} {target_family} model but this is {family} data"
+    print(_term.wrap(f"Does not fit {target}: {reason}."))
+    return False
+
+
+def warn_region(args: argparse.Namespace, sample: Sample) -> None:
+    if sample.bucket_region and sample.bucket_region != _aws.region(args):
+        print(
+            _term.wrap(
+                f"warning: the bucket is in {sample.bucket_region}, not {_aws.region(args)}; training data "
+                "must be in the training region."
+            )
+        )
