@@ -1,0 +1,71 @@
+"""Stop the training job of a Step Functions execution that was aborted or timed out (boto3 only).
+
+Triggered by an EventBridge rule on "Step Functions Execution Status Change" (``ABORTED``, ``TIMED_OUT``) for
+the workflow's state machine. The job name is derived from the execution name exactly as the preflight does
+(``request.job_name`` with the ``JOB_NAME_PREFIX`` environment variable), so no lookup table is needed.
+A missing or already finished job is not an error. Returns ``{"trainingJobName", "action", "status"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+try:
+    from . import errors, request
+except ImportError:  # inside the Lambda the runtime folder is the code root
+    import errors  # type: ignore[no-redef]
+    import request  # type: ignore[no-redef]
+
+RUNNING = ("InProgress",)
+
+
+def _missing(exc: ClientError) -> bool:
+    error = exc.response.get("Error", {})
+    return (
+        error.get("Code") in ("ResourceNotFound", "ValidationException")
+        and "not found" in str(error.get("Message", "")).lower()
+    )
+
+
+def stop_job_for_execution(sagemaker: Any, prefix: str, event: Any) -> dict[str, Any]:
+    detail = event.get("detail") if isinstance(event, Mapping) else None
+    if not isinstance(detail, Mapping) or not isinstance(detail.get("name"), str):
+        raise errors.InvalidInput(
+            "expected a 'Step Functions Execution Status Change' event with detail.name"
+        )
+    name = request.job_name(prefix, detail["name"])
+    try:
+        status = sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]
+    except ClientError as exc:
+        if _missing(exc):
+            return {"trainingJobName": name, "action": "none", "status": "NotFound"}
+        raise
+    if status not in RUNNING:
+        return {"trainingJobName": name, "action": "none", "status": status}
+    try:
+        sagemaker.stop_training_job(TrainingJobName=name)
+    except ClientError as exc:
+        if _missing(exc) or exc.response.get("Error", {}).get("Code") == "ValidationException":
+            return {"trainingJobName": name, "action": "none", "status": "NotStoppable"}
+        raise
+    return {"trainingJobName": name, "action": "stopped", "status": status}
+
+
+def handler(event: Any, context: Any = None, sagemaker: Any = None) -> dict[str, Any]:
+    """Lambda entry point; logs one JSON line per event."""
+    result = stop_job_for_execution(
+        sagemaker or boto3.client("sagemaker"), os.environ.get("JOB_NAME_PREFIX", ""), event
+    )
+    detail = event.get("detail", {}) if isinstance(event, Mapping) else {}
+    print(
+        json.dumps(
+            {"executionArn": detail.get("executionArn"), "executionStatus": detail.get("status"), **result}
+        )
+    )
+    return result
