@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from .runtime import models
+from .runtime.reward.builtins import BUILTIN_REWARDS, option_problems
 
 S3_URI_RE = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\s]*)?$"
 DATASET_ARN_RE = (
@@ -42,6 +43,11 @@ MLFLOW_ARN_RE = (
     r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:(mlflow-app|mlflow-tracking-server)/[a-zA-Z0-9\-]{1,256}$"
 )
 KMS_KEY_RE = r"^(arn:aws[a-z\-]*:kms:[^:]+:\d{12}:(key|alias)/.+|alias/.+|[0-9a-f\-]{36})$"
+CONNECTION_ARN_RE = (
+    r"^arn:aws[a-z\-]*:(codestar-connections|codeconnections):[^:]+:\d{12}:connection/[\w\-]+$"
+)
+EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+SCHEDULE_RE = r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$"
 RESOURCE_NAME = models.RESOURCE_NAME_RE.pattern
 HYPERPARAMETER_VALUE_RE = re.compile(r"^[a-zA-Z0-9/_.:,\-\s'\"\[\]]*$")
 MAX_HYPERPARAMETERS = 100
@@ -126,7 +132,54 @@ class RlaifSpec(_Block):
     prompt: Annotated[StrictStr, Field(min_length=1)]
 
 
+class NewDataTriggerSpec(_Block):
+    """Start a training when an object is created under ``prefix`` of the data bucket (EventBridge)."""
+
+    prefix: Annotated[StrictStr, Field(min_length=1, max_length=1024)] | None = None
+    """Key prefix to watch. Default: the folder of ``data.train``."""
+
+
+class RepositorySpec(_Block):
+    """A CodeConnections repository whose changes also start the retraining pipeline."""
+
+    connection_arn: Annotated[StrictStr, Field(pattern=CONNECTION_ARN_RE)]
+    owner: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    repo: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    branch: Annotated[StrictStr, Field(min_length=1, max_length=255)] = "main"
+
+
+class PipelineSpec(_Block):
+    """A CodePipeline (V2): data source -> optional manual approval -> training -> report."""
+
+    source_key: Annotated[StrictStr, Field(min_length=1, max_length=1024)] | None = None
+    """Object key (in the data bucket) whose new versions start the pipeline. Default: ``data.train``."""
+    manual_approval: StrictBool = False
+    repository: RepositorySpec | None = None
+
+
+class RetrainingSpec(_Block):
+    """How the project retrains: triggers and continuous customization."""
+
+    on_new_data: NewDataTriggerSpec | None = None
+    schedule: Annotated[StrictStr, Field(pattern=SCHEDULE_RE)] | None = None
+    """An EventBridge schedule expression, e.g. ``rate(7 days)`` or ``cron(0 3 ? * MON *)``."""
+    pipeline: PipelineSpec | None = None
+    continue_from_latest: StrictBool = False
+    """Train from the newest model package in the group; the first run uses the hub base model."""
+    approved_only: StrictBool = True
+    """With ``continue_from_latest``: consider only ``Approved`` packages."""
+
+
+class NotificationsSpec(_Block):
+    """Where training and approval events go: an SNS topic, with optional e-mail subscriptions."""
+
+    emails: list[Annotated[StrictStr, Field(pattern=EMAIL_RE)]] = Field(default_factory=list)
+    alarm_on_failure: StrictBool = True
+    """A CloudWatch alarm on failed workflow executions, notifying the topic."""
+
+
 Technique = Literal["sft", "dpo", "rlvr", "rlaif"]
+ApprovalStatus = Literal["PendingManualApproval", "Approved", "Rejected"]
 
 
 class FineTuningSpec(_Block):
@@ -157,6 +210,10 @@ class FineTuningSpec(_Block):
     ] = Field(default_factory=dict)
     reward: RewardSpec | None = None
     rlaif: RlaifSpec | None = None
+    approval_status: ApprovalStatus = "PendingManualApproval"
+    """Approval status the workflow sets on each model package it registers."""
+    retraining: RetrainingSpec | None = None
+    notifications: NotificationsSpec | None = None
     base_dir: Path = Field(default=Path("."), exclude=True)
     """Directory that relative paths (reward code, judge prompt) are resolved against."""
 
@@ -260,6 +317,7 @@ class FineTuningSpec(_Block):
         yield from self._data_problems()
         yield from self._hyperparameter_problems()
         yield from self._path_problems()
+        yield from self._retraining_problems()
         for key in self.tags:
             if key.lower().startswith("aws:"):
                 yield (f"tags.{key}", "must not start with 'aws:' (reserved by AWS)")
@@ -287,6 +345,17 @@ class FineTuningSpec(_Block):
             low, high = self.reward.score_range
             if not low < high:
                 yield ("reward.score_range", f"{[low, high]!r} must be [low, high] with low < high")
+            if self.reward.builtin is not None and self.reward.builtin not in BUILTIN_REWARDS:
+                yield (
+                    "reward.builtin",
+                    f"{_show(self.reward.builtin)} is not a built-in reward; "
+                    f"built-ins: {', '.join(BUILTIN_REWARDS)}",
+                )
+            elif self.reward.builtin is not None:
+                for key, message in option_problems(self.reward.builtin, self.reward.options):
+                    yield (f"reward.options.{key}", message)
+            elif self.reward.options:
+                yield ("reward.options", "only applies to reward.builtin (reward code reads no options)")
         if self.technique == "rlaif":
             if self.rlaif is None:
                 yield ("rlaif", "is required for technique 'rlaif' (judge_model_id and prompt)")
@@ -377,6 +446,23 @@ class FineTuningSpec(_Block):
         elif "judge_model_id" in hps or "judge_prompt_template" in hps:
             yield ("hyperparameters", "set the RLAIF judge with the rlaif block, not judge_* hyperparameters")
 
+    def _retraining_problems(self) -> Iterator[tuple[str, str]]:
+        retraining = self.retraining
+        if retraining is None:
+            return
+        if not (retraining.on_new_data or retraining.schedule or retraining.pipeline):
+            yield ("retraining", "needs at least one trigger: on_new_data, schedule or pipeline")
+        data_is_s3 = self.data.create_bucket or self.data.train.startswith("s3://")
+        for field, used in (("on_new_data", retraining.on_new_data), ("pipeline", retraining.pipeline)):
+            if used is not None and not data_is_s3:
+                yield (
+                    f"retraining.{field}",
+                    "watches S3, but data.train is a dataset ARN; use an S3 location",
+                )
+        pipeline = retraining.pipeline
+        if pipeline and pipeline.source_key and pipeline.source_key.startswith("s3://"):
+            yield ("retraining.pipeline.source_key", f"{_show(pipeline.source_key)} must be a key, not a URI")
+
     def _path_problems(self) -> Iterator[tuple[str, str]]:
         if self.reward_code_path is not None:
             if self.reward_code_path.suffix != ".py":
@@ -396,6 +482,8 @@ _PATTERN_RULES = {
     RESOURCE_NAME: "letters, digits and single hyphens, starting and ending with a letter or digit, at most 63 "
     "characters (no '_' or '.')",
     S3_URI_RE: "an S3 URI such as s3://bucket/prefix/",
+    SCHEDULE_RE: "an EventBridge schedule expression such as rate(7 days) or cron(0 3 ? * MON *)",
+    EMAIL_RE: "an e-mail address",
 }
 
 
@@ -430,7 +518,7 @@ def _problem(err: Mapping[str, Any]) -> tuple[str, str]:
     if err["type"] == "string_pattern_mismatch" and err["ctx"]["pattern"] in _PATTERN_RULES:
         return field, f"{_show(err['input'])} is invalid: must be {_PATTERN_RULES[err['ctx']['pattern']]}"
     if err["type"] == "literal_error":
-        return field, f"{_show(err['input'])} is not allowed: {err['msg'].lower()}"
+        return field, f"{_show(err['input'])} is not allowed: {err['msg'][:1].lower()}{err['msg'][1:]}"
     return field, f"{_show(err['input'])} is invalid: {err['msg']}"
 
 
