@@ -90,7 +90,7 @@ def _from_reference(value: Any) -> Any:
 
 
 def reference_answer(row: Mapping[str, Any]) -> Any:
-    """The reference answer: ``reward_model.ground_truth``, ``reference_answer`` (dict, JSON or plain), or None.
+    """The reference: ``reward_model.ground_truth``, ``reference_answer`` (dict, JSON or plain), or None.
 
     Returns a string for scalar answers and a list when the row lists several accepted answers.
     """
