@@ -217,7 +217,13 @@ class Context:
     has_validation = property(lambda self: self.spec.data.validation is not None)
     kms_key_arn = property(lambda self: self.spec.output.kms_key_arn)
     mlflow_resource_arn = property(lambda self: self.spec.mlflow.resource_arn)
-    mlflow_experiment_name = property(lambda self: self.spec.mlflow.experiment_name)
+
+    @property
+    def mlflow_experiment_name(self) -> str | None:
+        """With a tracking server the experiment defaults to the group name (as in the training workflow)."""
+        mlflow = self.spec.mlflow
+        return mlflow.experiment_name or (self.spec.model_package_group_name if mlflow.resource_arn else None)
+
     mlflow_run_name = property(lambda self: self.spec.mlflow.run_name)
     sequence_length = property(lambda self: self.spec.sequence_length)
     max_runtime_hours = property(lambda self: self.spec.max_runtime_hours)
@@ -334,6 +340,7 @@ class Context:
         output_path = self.outputs.get("OutputUri") or spec.output.s3_uri
         settings = [
             Setting("BASE_MODEL", self.model, "SageMaker Hub model id (hub content name)"),
+            Setting("JOB_NAME_PREFIX", self.project, "Training job names: <prefix>-<timestamp>"),
             Setting("ROLE_ARN", self._output("ExecutionRoleArn"), "Training execution role: " + from_stack.format("ExecutionRoleArn")),
             Setting("MODEL_PACKAGE_GROUP_NAME", self.model_package_group_name),
             Setting(
@@ -356,7 +363,7 @@ class Context:
             settings.append(Setting("KMS_KEY_ARN", spec.output.kms_key_arn, "KMS key for the job output"))
         for name, value in (
             ("MLFLOW_RESOURCE_ARN", spec.mlflow.resource_arn),
-            ("MLFLOW_EXPERIMENT_NAME", spec.mlflow.experiment_name),
+            ("MLFLOW_EXPERIMENT_NAME", self.mlflow_experiment_name),
             ("MLFLOW_RUN_NAME", spec.mlflow.run_name),
         ):
             if value:

@@ -144,6 +144,8 @@ class FakeAws:
     mlflow_apps: tuple[str, ...] = (MLFLOW_ARN,)
     groups: set[str] = field(default_factory=set)
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    unanswered: list[str] = field(default_factory=list)
+    """Operations the fake does not know (the SDK swallows some errors, so tests assert this is empty)."""
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def install(self, monkeypatch: Any) -> FakeAws:
@@ -161,6 +163,7 @@ class FakeAws:
         monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
         monkeypatch.setattr(socket.socket, "connect", no_network)
         monkeypatch.setattr(socket, "create_connection", no_network)
+        monkeypatch.setattr(socket, "getaddrinfo", no_network)
         monkeypatch.setattr("sagemaker.core.telemetry.telemetry_logging._send_telemetry_request", lambda *a, **k: None)
         return self
 
@@ -172,6 +175,7 @@ class FakeAws:
     def answer(self, service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         handler = getattr(self, f"_{service.replace('-', '_')}_{operation}", None)
         if handler is None:
+            self.unanswered.append(f"{service}:{operation}")
             raise AssertionError(f"the fake AWS does not answer {service}:{operation} {params}")
         return handler(params)
 
@@ -204,6 +208,12 @@ class FakeAws:
         if uri in self.data:
             return {"Body": _body(self.data[uri]), "ContentLength": len(self.data[uri])}
         raise _error("NoSuchKey", f"{uri} does not exist", "GetObject", 404)
+
+    def _s3_HeadObject(self, params: dict) -> dict:
+        uri = f"s3://{params['Bucket']}/{params['Key']}"
+        if uri not in self.data:
+            raise _error("404", "Not Found", "HeadObject", 404)
+        return {"ContentLength": len(self.data[uri])}
 
     def _s3_HeadBucket(self, params: dict) -> dict:
         return {}
@@ -309,15 +319,19 @@ class FakeAws:
     # Training jobs: created jobs complete at once
     def _sagemaker_CreateTrainingJob(self, params: dict) -> dict:
         name = params["TrainingJobName"]
+        if name in self.jobs:
+            raise _error("ResourceInUse", f"Training job {name} already exists", "CreateTrainingJob")
         self.jobs[name] = copy.deepcopy(params)
+        group = params["ModelPackageConfig"]["ModelPackageGroupArn"].rsplit("/", 1)[1]
+        package_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{group}/{len(self.jobs)}"
+        self.jobs[name]["_package"] = package_arn
+        self.model_packages[package_arn] = params["ServerlessJobConfig"]["BaseModelArn"].split("/")[3]
         return {"TrainingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/{name}"}
 
     def _sagemaker_DescribeTrainingJob(self, params: dict) -> dict:
         name = params["TrainingJobName"]
         request = self.jobs[name]
-        group = request["ModelPackageConfig"]["ModelPackageGroupArn"].rsplit("/", 1)[1]
-        package_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{group}/{len(self.jobs)}"
-        self.model_packages[package_arn] = request["ServerlessJobConfig"]["BaseModelArn"].split("/")[3]
+        package_arn = request["_package"]
         now = dt.datetime(2026, 11, 22, 1, 0, tzinfo=dt.UTC)
         response = {
             "TrainingJobName": name,

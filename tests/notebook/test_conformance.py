@@ -1,0 +1,172 @@
+"""The generated code, run against the real SageMaker SDK v3 offline, sends the training workflow's request.
+
+Each case renders the script for a spec and the stack outputs, executes it unchanged with every botocore call
+answered by :class:`FakeAws` (fabricated hub content and recipe specs, no network), and compares the
+``CreateTrainingJob`` request the SDK sent with the one ``runtime/request.py`` builds for the same spec.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cdk_sagemaker_finetuning.notebook import render_script
+from cdk_sagemaker_finetuning.runtime.request import build_create_training_job_request
+from cdk_sagemaker_finetuning.spec import FineTuningSpec
+from cdk_sagemaker_finetuning.workflow_config import runtime_config
+from tests.notebook.cases import (
+    CASES,
+    EVALUATOR_ARN,
+    REWARD_LAMBDA_ARN,
+    load_case,
+    outputs_for,
+    training_data,
+)
+from tests.notebook.fake_aws import (
+    ACCOUNT,
+    REGION,
+    FakeAws,
+    describe_hub_content_response,
+    override_spec,
+)
+
+#: Request members the SDK and the workflow must agree on (the job name differs by design).
+COMPARED = (
+    "RoleArn",
+    "ServerlessJobConfig",
+    "ModelPackageConfig",
+    "HyperParameters",
+    "InputDataConfig",
+    "OutputDataConfig",
+    "StoppingCondition",
+    "Tags",
+)
+
+
+def run_generated(code: str, fake: FakeAws, monkeypatch: pytest.MonkeyPatch, workdir: Path) -> dict[str, Any]:
+    """Execute generated code as ``python3 script.py`` would, with the fake AWS and no waiting."""
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    monkeypatch.chdir(workdir)
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    exec(compile(code, str(workdir / "generated.py"), "exec"), namespace)  # noqa: S102 - the code under test
+    assert fake.unanswered == []
+    return namespace
+
+
+def fake_for(spec: FineTuningSpec, outputs: dict[str, dict[str, str]]) -> FakeAws:
+    values = next(iter(outputs.values()))
+    evaluators = {EVALUATOR_ARN: REWARD_LAMBDA_ARN} if spec.technique == "rlvr" else {}
+    return FakeAws(
+        models=(spec.hub_content_name,),
+        data=training_data(spec),
+        evaluators=evaluators,
+        groups={values["ModelPackageGroupName"]},
+    )
+
+
+def workflow_request(
+    spec: FineTuningSpec, outputs: dict[str, dict[str, str]], execution: dict[str, Any]
+) -> dict[str, Any]:
+    """The training workflow's request for the spec, from the same hub content and recipe spec."""
+    values = next(iter(outputs.values()))
+    config = runtime_config(
+        spec,
+        role_arn=values["ExecutionRoleArn"],
+        model_package_group_arn=values["ModelPackageGroupArn"],
+        output_uri=values["OutputUri"],
+        train_uri=values["TrainUri"],
+        validation_uri=values.get("ValidationUri"),
+        evaluator_arn=values.get("EvaluatorArn") if spec.technique == "rlvr" else None,
+        judge_prompt_evaluator_arn=values.get("EvaluatorArn") if spec.judge_prompt_path else None,
+    )
+    model = spec.hub_content_name
+    return build_create_training_job_request(
+        config,
+        describe_hub_content_response(model, spec.hub),
+        override_spec(model, spec.technique.upper(), spec.training_type == "lora"),
+        execution,
+        account=ACCOUNT,
+        region=REGION,
+    )
+
+
+def assert_same_job(sdk: dict[str, Any], workflow: dict[str, Any], spec: FineTuningSpec) -> None:
+    for member in COMPARED:
+        assert sdk.get(member) == workflow.get(member), member
+    if spec.mlflow.resource_arn:
+        assert sdk["MlflowConfig"] == workflow["MlflowConfig"]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_generated_code_sends_the_workflow_request(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = load_case(case, tmp_path)
+    outputs = outputs_for(spec)
+    fake = fake_for(spec, outputs).install(monkeypatch)
+
+    namespace = run_generated(render_script(spec, outputs), fake, monkeypatch, tmp_path)
+
+    [sdk] = fake.requests("CreateTrainingJob")
+    assert_same_job(sdk, workflow_request(spec, outputs, {"name": "run-1", "input": None}), spec)
+    serverless = sdk["ServerlessJobConfig"]
+    assert serverless["CustomizationTechnique"] == spec.technique.upper()
+    assert serverless["BaseModelArn"].split("/")[3] == spec.hub_content_name
+    assert ("Peft" in serverless) == (spec.training_type == "lora")
+    assert serverless.get("AcceptEula", False) == spec.hub_content_name.startswith("meta-")
+    for name, value in spec.hyperparameters.items():
+        assert sdk["HyperParameters"][name] == str(value)
+    assert namespace["MODEL_PACKAGE_ARN"] == namespace["training_job"].output_model_package_arn
+
+
+@pytest.mark.parametrize("case", ["sft-meta", "rlvr-deepseek"])
+def test_next_round_trains_from_the_output_package(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = load_case(case, tmp_path)
+    outputs = outputs_for(spec)
+    fake = fake_for(spec, outputs)
+    next_data = spec.data.train.replace(".jsonl", "-round-2.jsonl")
+    fake.data[next_data] = fake.data[spec.data.train]
+    fake.install(monkeypatch)
+    code = render_script(spec, outputs)
+    assert code.count('NEXT_ROUND_TRAIN_DATA = ""') == 1
+    code = code.replace('NEXT_ROUND_TRAIN_DATA = ""', f'NEXT_ROUND_TRAIN_DATA = "{next_data}"')
+
+    run_generated(code, fake, monkeypatch, tmp_path)
+
+    first, second = fake.requests("CreateTrainingJob")
+    package = next(iter(fake.model_packages))
+    assert second["ModelPackageConfig"]["SourceModelPackageArn"] == package
+    execution = {"name": "run-2", "input": {"trainUri": next_data, "baseModel": package}, "sourceModelPackageArn": package}
+    assert_same_job(second, workflow_request(spec, outputs, execution), spec)
+    assert second["ServerlessJobConfig"]["BaseModelArn"] == first["ServerlessJobConfig"]["BaseModelArn"]
+
+
+def test_placeholders_stop_the_code_before_any_aws_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = FineTuningSpec.from_dict({**CASES["sft-meta"], "data": {"create_bucket": True, "train": "train.jsonl"}})
+    fake = FakeAws(models=(spec.hub_content_name,)).install(monkeypatch)
+
+    with pytest.raises(RuntimeError, match="ROLE_ARN, TRAIN_DATA"):
+        run_generated(render_script(spec), fake, monkeypatch, tmp_path)
+    assert fake.calls == []
+
+
+def test_without_outputs_the_code_creates_the_group_and_uses_sdk_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = load_case("rlaif-builtin", tmp_path)
+    fake = FakeAws(models=(spec.hub_content_name,), data=training_data(spec)).install(monkeypatch)
+    role = f"arn:aws:iam::{ACCOUNT}:role/my-finetuning-role"
+    code = render_script(spec).replace('"<fill in: stack output ExecutionRoleArn>"', f'"{role}"')
+
+    run_generated(code, fake, monkeypatch, tmp_path)
+
+    assert fake.requests("CreateModelPackageGroup") == [{"ModelPackageGroupName": "summary-rlaif"}]
+    [sdk] = fake.requests("CreateTrainingJob")
+    assert sdk["RoleArn"] == role
+    assert sdk["OutputDataConfig"] == {"S3OutputPath": f"s3://sagemaker-{REGION}-{ACCOUNT}/output"}
+    assert sdk["ModelPackageConfig"]["ModelPackageGroupArn"].endswith(":model-package-group/summary-rlaif")
+    assert sdk["HyperParameters"]["judge_model_id"] == "bedrock/openai.gpt-oss-120b-1:0"
+    assert sdk["HyperParameters"]["judge_prompt_template"].endswith("/summarize.jinja")
