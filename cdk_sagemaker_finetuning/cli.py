@@ -11,9 +11,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .commands import _term, data, discovery, validate
+from .commands import _term, data, discovery, runs, validate
 
-COMMAND_MODULES = (validate, discovery, data)
+COMMAND_MODULES = (validate, discovery, data, runs)
 
 
 def build_parser() -> argparse.ArgumentParser:
