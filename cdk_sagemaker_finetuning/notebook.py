@@ -56,14 +56,21 @@ PLOT_METRICS = {
 }
 PLOT_METRICS["rlaif"] = PLOT_METRICS["rlvr"]
 SUGGESTED_OVERRIDES: dict[str, tuple[tuple[str, Any], ...]] = {
-    "sft": (("learning_rate", 0.0002), ("global_batch_size", 16), ("max_epochs", 5), ("lr_warmup_steps_ratio", 0.05)),
+    "sft": (
+        ("learning_rate", 0.0002),
+        ("global_batch_size", 16),
+        ("max_epochs", 5),
+        ("lr_warmup_steps_ratio", 0.05),
+    ),
     "rlvr": (("learning_rate", 0.0002), ("global_batch_size", 16)),
 }
 SUGGESTED_OVERRIDES["dpo"] = SUGGESTED_OVERRIDES["sft"] + (("adam_beta", 0.01),)
 SUGGESTED_OVERRIDES["rlaif"] = SUGGESTED_OVERRIDES["rlvr"]
 PLACEHOLDER_PREFIX = "<fill in"
 
-_CELL_RE = re.compile(r"^# Cell(?: \d+)?(?P<markdown> \[markdown\])?: (?P<label>.*?)(?P<only> # NOTEBOOK_ONLY_SECTION)?$")
+_CELL_RE = re.compile(
+    r"^# Cell(?: \d+)?(?P<markdown> \[markdown\])?: (?P<label>.*?)(?P<only> # NOTEBOOK_ONLY_SECTION)?$"
+)
 _NOTEBOOK_ONLY = "# NOTEBOOK_ONLY"
 
 
@@ -115,7 +122,9 @@ def stack_outputs(outputs: Mapping[str, Any] | None, spec: FineTuningSpec) -> di
     if preferred in stacks:
         return _flat_outputs(stacks[preferred], preferred)
     matching = [
-        name for name, value in stacks.items() if value.get("ModelPackageGroupName") == spec.model_package_group_name
+        name
+        for name, value in stacks.items()
+        if value.get("ModelPackageGroupName") == spec.model_package_group_name
     ]
     if len(matching) == 1:
         return _flat_outputs(stacks[matching[0]], matching[0])
@@ -133,7 +142,9 @@ def _flat_outputs(values: Mapping[str, Any], where: str) -> dict[str, str]:
     for key in OUTPUT_KEYS:
         if key in values:
             if not isinstance(values[key], str) or not values[key]:
-                raise ValueError(f"stack output {key} in {where} must be a non-empty string, got {values[key]!r}")
+                raise ValueError(
+                    f"stack output {key} in {where} must be a non-empty string, got {values[key]!r}"
+                )
             result[key] = values[key]
     return result
 
@@ -212,7 +223,9 @@ class Context:
     nova = property(lambda self: self.spec.is_nova)
     region = property(lambda self: self.spec.region)
     training_type = property(lambda self: self.spec.training_type.upper())
-    training_type_label = property(lambda self: "LoRA" if self.spec.training_type == "lora" else "full fine-tuning")
+    training_type_label = property(
+        lambda self: "LoRA" if self.spec.training_type == "lora" else "full fine-tuning"
+    )
     outputs_used = property(lambda self: bool(self.outputs))
     has_validation = property(lambda self: self.spec.data.validation is not None)
     kms_key_arn = property(lambda self: self.spec.output.kms_key_arn)
@@ -263,7 +276,11 @@ class Context:
         reward = self.spec.reward
         if reward.evaluator_arn:
             return "The spec names an existing reward evaluator (`RewardFunction` hub content)."
-        source = f"the built-in reward `{reward.builtin}`" if reward.builtin else f"the project's reward code `{reward.code}`"
+        source = (
+            f"the built-in reward `{reward.builtin}`"
+            if reward.builtin
+            else f"the project's reward code `{reward.code}`"
+        )
         return (
             f"The stack deploys a reward Lambda running {source} and registers it as a `RewardFunction`\n"
             "evaluator (stack output EvaluatorArn)."
@@ -341,14 +358,24 @@ class Context:
         settings = [
             Setting("BASE_MODEL", self.model, "SageMaker Hub model id (hub content name)"),
             Setting("JOB_NAME_PREFIX", self.project, "Training job names: <prefix>-<timestamp>"),
-            Setting("ROLE_ARN", self._output("ExecutionRoleArn"), "Training execution role: " + from_stack.format("ExecutionRoleArn")),
+            Setting(
+                "ROLE_ARN",
+                self._output("ExecutionRoleArn"),
+                "Training execution role: " + from_stack.format("ExecutionRoleArn"),
+            ),
             Setting("MODEL_PACKAGE_GROUP_NAME", self.model_package_group_name),
             Setting(
                 "MODEL_PACKAGE_GROUP",
                 group_value,
-                "Stack output ModelPackageGroupArn" if isinstance(group_value, str) else "The SDK resolves the name",
+                "Stack output ModelPackageGroupArn"
+                if isinstance(group_value, str)
+                else "The SDK resolves the name",
             ),
-            Setting("TRAIN_DATA", self._data("train", "TrainUri"), "Training data: S3 URI or AI Registry DataSet ARN"),
+            Setting(
+                "TRAIN_DATA",
+                self._data("train", "TrainUri"),
+                "Training data: S3 URI or AI Registry DataSet ARN",
+            ),
         ]
         if self.has_validation:
             settings.append(Setting("VALIDATION_DATA", self._data("validation", "ValidationUri")))
@@ -356,7 +383,9 @@ class Context:
             Setting(
                 "S3_OUTPUT_PATH",
                 output_path,
-                "Job output location" if output_path else "None: the SDK default s3://sagemaker-<region>-<account>/output",
+                "Job output location"
+                if output_path
+                else "None: the SDK default s3://sagemaker-<region>-<account>/output",
             )
         )
         if spec.output.kms_key_arn:
@@ -369,10 +398,18 @@ class Context:
             if value:
                 settings.append(Setting(name, value))
         settings.append(
-            Setting("MAX_RUNTIME_SECONDS", int(spec.max_runtime_hours * 3600), f"{spec.max_runtime_hours} h (spec max_runtime_hours)")
+            Setting(
+                "MAX_RUNTIME_SECONDS",
+                int(spec.max_runtime_hours * 3600),
+                f"{spec.max_runtime_hours} h (spec max_runtime_hours)",
+            )
         )
         if spec.tags:
-            settings.append(Setting("TAGS", [{"key": k, "value": v} for k, v in spec.tags.items()], "Added to the SDK's tags"))
+            settings.append(
+                Setting(
+                    "TAGS", [{"key": k, "value": v} for k, v in spec.tags.items()], "Added to the SDK's tags"
+                )
+            )
         return settings
 
 
@@ -469,7 +506,9 @@ def render_script(
     spec: FineTuningSpec, outputs: Mapping[str, Any] | None = None, *, validate_role: bool = False
 ) -> str:
     """The spec's fine-tuning code as a plain Python script with ``# %%`` cell markers and a top docstring."""
-    cells = [cell for cell in render_cells(spec, outputs, validate_role=validate_role) if not cell.notebook_only]
+    cells = [
+        cell for cell in render_cells(spec, outputs, validate_role=validate_role) if not cell.notebook_only
+    ]
     title, rest = cells[0], cells[1:]
     docstring = [
         *_wrap(title.source.splitlines(), LINE_LENGTH),

@@ -13,7 +13,9 @@ EVALUATOR_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/AIRegistry/Js
 PROMPT_EVALUATOR_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/AIRegistry/JsonDoc/demo-judge/1.0.0"
 REWARD_LAMBDA_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:SageMaker-demo-reward"
 TRAIN_DATASET_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/AIRegistry/DataSet/demo-train/1.0.0"
-JUDGE_PROMPT = "Score the response to {{ prompt }}:\n{{ response }}\nReturn JSON with a score from 0.0 to 1.0.\n"
+JUDGE_PROMPT = (
+    "Score the response to {{ prompt }}:\n{{ response }}\nReturn JSON with a score from 0.0 to 1.0.\n"
+)
 
 CASES: dict[str, dict[str, Any]] = {
     "sft-meta": {
@@ -21,10 +23,16 @@ CASES: dict[str, dict[str, Any]] = {
         "technique": "sft",
         "base_model": "meta-textgeneration-llama-3-2-1b-instruct",
         "accept_eula": True,
-        "data": {"train": "s3://demo-data/sft/train.jsonl", "validation": "s3://demo-data/sft/validation.jsonl"},
+        "data": {
+            "train": "s3://demo-data/sft/train.jsonl",
+            "validation": "s3://demo-data/sft/validation.jsonl",
+        },
         "hyperparameters": {"learning_rate": 0.0002, "max_epochs": 2},
         "max_runtime_hours": 12,
-        "mlflow": {"resource_arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/app-TEAM", "run_name": "run-1"},
+        "mlflow": {
+            "resource_arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/app-TEAM",
+            "run_name": "run-1",
+        },
         "tags": {"project": "support-assistant"},
     },
     "dpo-qwen-full": {

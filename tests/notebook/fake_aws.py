@@ -27,7 +27,8 @@ RECIPE_BUCKET = "jumpstart-recipes-fake"
 MLFLOW_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/app-FAKE"
 TECHNIQUES = ("SFT", "DPO", "RLVR", "RLAIF")
 JUDGE_TEMPLATES = [
-    f"/opt/ml/code/verl/prompts/{name}.jinja" for name in ("summarize", "faithfulness", "chainofthought", "evaluation")
+    f"/opt/ml/code/verl/prompts/{name}.jinja"
+    for name in ("summarize", "faithfulness", "chainofthought", "evaluation")
 ]
 
 
@@ -49,11 +50,19 @@ def _open_weight_spec(technique: str) -> dict[str, Any]:
         spec["max_response_length"] = {"default": 2048, "type": "integer", "min": 128, "max": 8192}
         spec["kl_loss_coef"] = {"default": 0.001, "type": "float", "min": 0.0, "max": 1.0}
     if technique == "RLVR":
-        spec["preset_reward_function"] = {"default": None, "type": "string", "enum": ["prime_code", "prime_math"]}
+        spec["preset_reward_function"] = {
+            "default": None,
+            "type": "string",
+            "enum": ["prime_code", "prime_math"],
+        }
         spec["reward_lambda_arn"] = {"default": "", "type": "string"}
     if technique == "RLAIF":
         spec["judge_model_id"] = {"default": "bedrock/openai.gpt-oss-120b-1:0", "type": "string"}
-        spec["judge_prompt_template"] = {"default": JUDGE_TEMPLATES[0], "type": "string", "enum": JUDGE_TEMPLATES}
+        spec["judge_prompt_template"] = {
+            "default": JUDGE_TEMPLATES[0],
+            "type": "string",
+            "enum": JUDGE_TEMPLATES,
+        }
     return spec
 
 
@@ -99,7 +108,11 @@ def hub_document(model: str) -> dict[str, Any]:
                     "SmtjOverrideParamsS3Uri": f"s3://{RECIPE_BUCKET}/{spec_key(model, technique, peft)}",
                 }
             )
-    return {"GatedBucket": model.startswith("meta-"), "RecipeCollection": recipes, "TrainingArtifactUri": "s3://x/y"}
+    return {
+        "GatedBucket": model.startswith("meta-"),
+        "RecipeCollection": recipes,
+        "TrainingArtifactUri": "s3://x/y",
+    }
 
 
 def hub_content_arn(model: str, hub: str = "SageMakerPublicHub") -> str:
@@ -127,7 +140,10 @@ def _body(data: bytes) -> StreamingBody:
 
 
 def _error(code: str, message: str, operation: str, status: int = 400) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
+    return ClientError(
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        operation,
+    )
 
 
 @dataclass
@@ -164,7 +180,9 @@ class FakeAws:
         monkeypatch.setattr(socket.socket, "connect", no_network)
         monkeypatch.setattr(socket, "create_connection", no_network)
         monkeypatch.setattr(socket, "getaddrinfo", no_network)
-        monkeypatch.setattr("sagemaker.core.telemetry.telemetry_logging._send_telemetry_request", lambda *a, **k: None)
+        monkeypatch.setattr(
+            "sagemaker.core.telemetry.telemetry_logging._send_telemetry_request", lambda *a, **k: None
+        )
         return self
 
     def requests(self, operation: str) -> list[dict[str, Any]]:
@@ -184,7 +202,15 @@ class FakeAws:
 
     def _iam_GetRole(self, params: dict) -> dict:
         name = params["RoleName"]
-        trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        trust = {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "sagemaker.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ]
+        }
         return {
             "Role": {
                 "RoleName": name,
@@ -232,7 +258,10 @@ class FakeAws:
         if kind == "JsonDoc":
             for arn, lambda_arn in self.evaluators.items():
                 if f"/JsonDoc/{name}/" in arn:
-                    document = {"JsonContent": json.dumps({"Reference": lambda_arn}), "SubType": "AWS/Evaluator"}
+                    document = {
+                        "JsonContent": json.dumps({"Reference": lambda_arn}),
+                        "SubType": "AWS/Evaluator",
+                    }
                     return {
                         "HubContentName": name,
                         "HubContentArn": arn,
@@ -258,23 +287,35 @@ class FakeAws:
                 "HubContentStatus": "Available",
                 "CreationTime": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
             }
-        raise _error("ResourceNotFound", f"Hub content {kind}/{name} does not exist in {hub}", "DescribeHubContent")
+        raise _error(
+            "ResourceNotFound", f"Hub content {kind}/{name} does not exist in {hub}", "DescribeHubContent"
+        )
 
     # Model package groups and packages
     def _group_arn(self, name: str) -> str:
-        return name if name.startswith("arn:") else f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/{name}"
+        return (
+            name
+            if name.startswith("arn:")
+            else f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/{name}"
+        )
 
     def _sagemaker_CreateModelPackageGroup(self, params: dict) -> dict:
         name = params["ModelPackageGroupName"]
         if name in self.groups:
-            raise _error("ResourceInUse", f"Model Package Group already exists: {name}", "CreateModelPackageGroup")
+            raise _error(
+                "ResourceInUse", f"Model Package Group already exists: {name}", "CreateModelPackageGroup"
+            )
         self.groups.add(name)
         return {"ModelPackageGroupArn": self._group_arn(name)}
 
     def _sagemaker_DescribeModelPackageGroup(self, params: dict) -> dict:
         name = params["ModelPackageGroupName"].rsplit("/", 1)[-1]
         if name not in self.groups:
-            raise _error("ValidationException", f"ModelPackageGroup {name} does not exist.", "DescribeModelPackageGroup")
+            raise _error(
+                "ValidationException",
+                f"ModelPackageGroup {name} does not exist.",
+                "DescribeModelPackageGroup",
+            )
         return {
             "ModelPackageGroupName": name,
             "ModelPackageGroupArn": self._group_arn(name),
@@ -308,7 +349,12 @@ class FakeAws:
     def _sagemaker_ListMlflowApps(self, params: dict) -> dict:
         return {
             "Summaries": [
-                {"Arn": arn, "Name": arn.rsplit("/", 1)[1], "Status": "Created", "AccountDefaultStatus": "ENABLED"}
+                {
+                    "Arn": arn,
+                    "Name": arn.rsplit("/", 1)[1],
+                    "Status": "Created",
+                    "AccountDefaultStatus": "ENABLED",
+                }
                 for arn in self.mlflow_apps
             ]
         }

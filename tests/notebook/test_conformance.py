@@ -123,7 +123,9 @@ def test_generated_code_sends_the_workflow_request(
 
 
 @pytest.mark.parametrize("case", ["sft-meta", "rlvr-deepseek"])
-def test_next_round_trains_from_the_output_package(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_next_round_trains_from_the_output_package(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = load_case(case, tmp_path)
     outputs = outputs_for(spec)
     fake = fake_for(spec, outputs)
@@ -139,13 +141,21 @@ def test_next_round_trains_from_the_output_package(case: str, tmp_path: Path, mo
     first, second = fake.requests("CreateTrainingJob")
     package = next(iter(fake.model_packages))
     assert second["ModelPackageConfig"]["SourceModelPackageArn"] == package
-    execution = {"name": "run-2", "input": {"trainUri": next_data, "baseModel": package}, "sourceModelPackageArn": package}
+    execution = {
+        "name": "run-2",
+        "input": {"trainUri": next_data, "baseModel": package},
+        "sourceModelPackageArn": package,
+    }
     assert_same_job(second, workflow_request(spec, outputs, execution), spec)
     assert second["ServerlessJobConfig"]["BaseModelArn"] == first["ServerlessJobConfig"]["BaseModelArn"]
 
 
-def test_placeholders_stop_the_code_before_any_aws_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = FineTuningSpec.from_dict({**CASES["sft-meta"], "data": {"create_bucket": True, "train": "train.jsonl"}})
+def test_placeholders_stop_the_code_before_any_aws_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = FineTuningSpec.from_dict(
+        {**CASES["sft-meta"], "data": {"create_bucket": True, "train": "train.jsonl"}}
+    )
     fake = FakeAws(models=(spec.hub_content_name,)).install(monkeypatch)
 
     with pytest.raises(RuntimeError, match="ROLE_ARN, TRAIN_DATA"):
