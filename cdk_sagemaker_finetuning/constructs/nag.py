@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -35,4 +36,4 @@ def nag_text(value: Any) -> str:
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
         return separator.join(nag_text(part) for part in parts)
-    raise ValueError(f"cannot render {value!r} as a cdk-nag resource id")
+    return json.dumps(value, separators=(",", ":"))  # other intrinsics appear as compact JSON

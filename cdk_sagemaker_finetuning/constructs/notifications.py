@@ -1,0 +1,115 @@
+"""``TrainingNotifications``: training job and model package events, and failed runs, to an SNS topic."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+TERMINAL_JOB_STATUSES = ("Completed", "Failed", "Stopped")
+
+
+class TrainingNotifications(Construct):
+    """Publishes a project's training and approval events to one encrypted SNS topic.
+
+    Rules: "SageMaker Training Job State Change" for this project's jobs (name prefix) reaching a terminal
+    status, and "SageMaker Model Package State Change" for its model package group (registration and
+    approval changes). Optionally a CloudWatch alarm on failed, timed-out or aborted workflow executions.
+
+    :param job_name_prefix: training job name prefix of the project.
+    :param model_package_group_name: the project's model package group.
+    :param state_machine: the training workflow, for the failure alarm. Default: no alarm.
+    :param emails: e-mail addresses to subscribe (each must confirm). Default: none.
+    :param topic: an existing topic to publish to (its key policy must allow EventBridge and CloudWatch).
+        Default: a new topic encrypted with a new rotating KMS key.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        job_name_prefix: str,
+        model_package_group_name: str,
+        state_machine: sfn.IStateMachine | None = None,
+        emails: Sequence[str] = (),
+        topic: sns.ITopic | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        self.topic = topic or self._encrypted_topic()
+        self.topic_arn = self.topic.topic_arn
+        for email in emails:
+            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+        self.training_job_rule = events.Rule(
+            self,
+            "TrainingJobStateChange",
+            description=f"Training jobs {job_name_prefix}-* reached a terminal status",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Training Job State Change"],
+                detail={
+                    "TrainingJobName": events.Match.prefix(f"{job_name_prefix}-"),
+                    "TrainingJobStatus": list(TERMINAL_JOB_STATUSES),
+                },
+            ),
+            targets=[targets.SnsTopic(self.topic)],
+        )
+        self.model_package_rule = events.Rule(
+            self,
+            "ModelPackageStateChange",
+            description=f"Model packages of {model_package_group_name} registered or approved",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Model Package State Change"],
+                detail={"ModelPackageGroupName": [model_package_group_name]},
+            ),
+            targets=[targets.SnsTopic(self.topic)],
+        )
+        self.failure_alarm = self._failure_alarm(state_machine) if state_machine is not None else None
+
+    def _encrypted_topic(self) -> sns.Topic:
+        key = kms.Key(
+            self, "TopicKey", enable_key_rotation=True, description="Encrypts training notifications"
+        )
+        for service in ("events.amazonaws.com", "cloudwatch.amazonaws.com"):
+            key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    principals=[iam.ServicePrincipal(service)],
+                    resources=["*"],  # in a key policy "*" means this key
+                )
+            )
+        return sns.Topic(self, "Topic", master_key=key, enforce_ssl=True)
+
+    def _failure_alarm(self, state_machine: sfn.IStateMachine) -> cloudwatch.Alarm:
+        failed = cloudwatch.MathExpression(
+            expression="failed + timedOut + aborted",
+            using_metrics={
+                "failed": state_machine.metric_failed(statistic="Sum"),
+                "timedOut": state_machine.metric_timed_out(statistic="Sum"),
+                "aborted": state_machine.metric_aborted(statistic="Sum"),
+            },
+            period=Duration.minutes(5),
+        )
+        alarm = cloudwatch.Alarm(
+            self,
+            "FailedExecutions",
+            alarm_description="A fine-tuning workflow execution failed, timed out or was aborted",
+            metric=failed,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
+        return alarm

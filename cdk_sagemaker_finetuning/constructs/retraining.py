@@ -1,0 +1,288 @@
+"""Retraining triggers: EventBridge rules (new data, schedule) and a CodePipeline (V2) retraining pipeline.
+
+Every trigger starts the training workflow with the execution input it understands (``trainUri`` and, for
+continuous customization, ``baseModel: "latest"`` and ``approvedOnly``). The workflow itself skips a run
+when another one of the same project is still running, so triggers never start a second job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Arn, ArnFormat, Duration, Stack
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from .asset_staging import RUNTIME_DIR, stage_directory
+from .nag import acknowledge, acknowledge_wildcard_resources
+
+
+def training_input(
+    train_uri: str | None, *, continue_from_latest: bool, approved_only: bool
+) -> dict[str, Any]:
+    """The workflow execution input a trigger sends."""
+    data: dict[str, Any] = {} if train_uri is None else {"trainUri": train_uri}
+    if continue_from_latest:
+        data.update(baseModel="latest", approvedOnly=approved_only)
+    return data
+
+
+def object_created_pattern(bucket: s3.IBucket, key_prefix: str) -> events.EventPattern:
+    """S3 "Object Created" events (EventBridge notifications) for keys under ``key_prefix``."""
+    return events.EventPattern(
+        source=["aws.s3"],
+        detail_type=["Object Created"],
+        detail={"bucket": {"name": [bucket.bucket_name]}, "object": {"key": events.Match.prefix(key_prefix)}},
+    )
+
+
+class RetrainingTriggers(Construct):
+    """EventBridge rules that start the training workflow on new data and/or on a schedule.
+
+    :param state_machine: the training workflow.
+    :param data_bucket: bucket to watch; it must send events to EventBridge (``event_bridge_enabled``).
+    :param new_data_prefix: start a run with ``trainUri`` = the new object when an object is created under
+        this key prefix. Default: no new-data rule.
+    :param schedule: start a run (with the spec's data) on this schedule. Default: no schedule.
+    :param continue_from_latest: train from the newest model package in the group. Default: False.
+    :param approved_only: with ``continue_from_latest``, only ``Approved`` packages. Default: True.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        state_machine: sfn.IStateMachine,
+        data_bucket: s3.IBucket | None = None,
+        new_data_prefix: str | None = None,
+        schedule: events.Schedule | None = None,
+        continue_from_latest: bool = False,
+        approved_only: bool = True,
+    ) -> None:
+        super().__init__(scope, id)
+        self.new_data_rule: events.Rule | None = None
+        self.schedule_rule: events.Rule | None = None
+        base = training_input(None, continue_from_latest=continue_from_latest, approved_only=approved_only)
+        if new_data_prefix is not None:
+            if data_bucket is None:
+                raise ValueError(f"{self.node.path}: new_data_prefix needs data_bucket")
+            new_object = (
+                f"s3://{events.EventField.from_path('$.detail.bucket.name')}/"
+                f"{events.EventField.from_path('$.detail.object.key')}"
+            )
+            self.new_data_rule = events.Rule(
+                self,
+                "NewData",
+                description="Retrain when new training data arrives",
+                event_pattern=object_created_pattern(data_bucket, new_data_prefix),
+                targets=[self._target(state_machine, {**base, "trainUri": new_object})],
+            )
+        if schedule is not None:
+            self.schedule_rule = events.Rule(
+                self,
+                "Schedule",
+                description="Retrain on a schedule",
+                schedule=schedule,
+                targets=[self._target(state_machine, base)],
+            )
+
+    @staticmethod
+    def _target(state_machine: sfn.IStateMachine, data: dict[str, Any]) -> targets.SfnStateMachine:
+        return targets.SfnStateMachine(
+            state_machine,
+            input=events.RuleTargetInput.from_object(data),
+            retry_attempts=3,
+            max_event_age=Duration.hours(2),
+        )
+
+
+class RetrainingPipeline(Construct):
+    """A CodePipeline (V2): Source (data object, optional repository) -> [Approve] -> Train -> Report.
+
+    A new version of ``source_key`` in ``data_bucket`` (EventBridge "Object Created") or a push to the
+    optional repository starts the pipeline; the Train stage runs the training workflow with that object as
+    ``trainUri`` and waits for it; the Report stage publishes ``status``, ``modelPackageArn``,
+    ``trainingJobName`` and ``billableTokenCount`` as output variables of the ``Report`` namespace.
+
+    :param state_machine: the training workflow.
+    :param data_bucket: versioned bucket holding the source object, sending events to EventBridge.
+    :param source_key: the object whose new versions start the pipeline.
+    :param artifact_bucket: encrypted bucket for pipeline artifacts.
+    :param manual_approval: add a manual approval before training. Default: False.
+    :param approval_topic: topic notified when an approval is pending. Default: none.
+    :param repository: ``{"connection_arn", "owner", "repo", "branch"}`` of a CodeConnections repository
+        (for example the one holding the spec) whose pushes also start the pipeline. Default: none.
+    :param continue_from_latest: train from the newest model package in the group. Default: False.
+    :param approved_only: with ``continue_from_latest``, only ``Approved`` packages. Default: True.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        state_machine: sfn.IStateMachine,
+        data_bucket: s3.IBucket,
+        source_key: str,
+        artifact_bucket: s3.IBucket,
+        manual_approval: bool = False,
+        approval_topic: sns.ITopic | None = None,
+        repository: dict[str, str] | None = None,
+        continue_from_latest: bool = False,
+        approved_only: bool = True,
+    ) -> None:
+        super().__init__(scope, id)
+        data = codepipeline.Artifact("Data")
+        sources: list[codepipeline.IAction] = [
+            actions.S3SourceAction(
+                action_name="Data",
+                bucket=data_bucket,
+                bucket_key=source_key,
+                output=data,
+                trigger=actions.S3Trigger.NONE,  # started by the EventBridge rule below
+                variables_namespace="Source",
+            )
+        ]
+        if repository is not None:
+            sources.append(
+                actions.CodeStarConnectionsSourceAction(
+                    action_name="Repository",
+                    connection_arn=repository["connection_arn"],
+                    owner=repository["owner"],
+                    repo=repository["repo"],
+                    branch=repository.get("branch", "main"),
+                    output=codepipeline.Artifact("Repository"),
+                )
+            )
+        stages = [codepipeline.StageProps(stage_name="Source", actions=sources)]
+        if manual_approval:
+            approve = actions.ManualApprovalAction(
+                action_name="ApproveTraining",
+                notification_topic=approval_topic,
+                additional_information=f"Approve fine-tuning on s3://{data_bucket.bucket_name}/{source_key}",
+            )
+            stages.append(codepipeline.StageProps(stage_name="Approve", actions=[approve]))
+        train_uri = f"s3://{data_bucket.bucket_name}/{source_key}"
+        train = actions.StepFunctionInvokeAction(
+            action_name="Train",
+            state_machine=state_machine,
+            state_machine_input=actions.StateMachineInput.literal(
+                training_input(
+                    train_uri, continue_from_latest=continue_from_latest, approved_only=approved_only
+                )
+            ),
+            execution_name_prefix="pipeline",
+            variables_namespace="Train",
+        )
+        stages.append(codepipeline.StageProps(stage_name="Train", actions=[train]))
+        self.report_function = self._report_function(state_machine)
+        report = actions.LambdaInvokeAction(
+            action_name="Report",
+            lambda_=self.report_function,
+            user_parameters={"executionArn": "#{Train.ExecutionArn}"},
+            variables_namespace="Report",
+        )
+        stages.append(codepipeline.StageProps(stage_name="Report", actions=[report]))
+        self.pipeline = codepipeline.Pipeline(
+            self,
+            "Pipeline",
+            pipeline_type=codepipeline.PipelineType.V2,
+            artifact_bucket=artifact_bucket,
+            stages=stages,
+            restart_execution_on_update=False,
+        )
+        self.pipeline_arn = self.pipeline.pipeline_arn
+        self.pipeline_name = self.pipeline.pipeline_name
+        self.source_rule = events.Rule(
+            self,
+            "NewSourceVersion",
+            description=f"Start the retraining pipeline when {source_key} changes",
+            event_pattern=object_created_pattern(data_bucket, source_key),
+            targets=[targets.CodePipeline(self.pipeline)],
+        )
+        self._acknowledge(artifact_bucket, data_bucket, state_machine)
+
+    def _report_function(self, state_machine: sfn.IStateMachine) -> lambda_.Function:
+        code = stage_directory(
+            {"pipeline_report.py": RUNTIME_DIR / "pipeline_report.py"}, prefix="pipeline-report"
+        )
+        function = lambda_.Function(
+            self,
+            "ReportFunction",
+            description="Publishes the fine-tuning workflow's result to CodePipeline",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="pipeline_report.handler",
+            code=lambda_.Code.from_asset(str(code)),
+            timeout=Duration.seconds(30),
+            memory_size=256,
+            log_group=logs.LogGroup(self, "ReportLogs", retention=logs.RetentionDays.ONE_MONTH),
+        )
+        executions = Stack.of(self).format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{state_machine.state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions])
+        )
+        acknowledge_wildcard_resources(
+            function,
+            [executions],
+            "Executions of this project's workflow; their names are chosen at run time.",
+        )
+        acknowledge(
+            function,
+            {
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]": "The AWS managed basic execution policy only allows writing "
+                "the function's own CloudWatch logs.",
+                "AwsSolutions-IAM5[Resource::*]": "codepipeline:PutJobSuccessResult/PutJobFailureResult have no "
+                "resource-level permissions.",
+            },
+        )
+        return function
+
+    def _acknowledge(
+        self, artifact_bucket: s3.IBucket, data_bucket: s3.IBucket, state_machine: sfn.IStateMachine
+    ) -> None:
+        acknowledge_wildcard_resources(
+            self.pipeline,
+            [artifact_bucket.arn_for_objects("*"), data_bucket.arn_for_objects("*")],
+            "CodePipeline reads and writes its artifacts and reads source object versions; keys are per run.",
+        )
+        arn = Arn.split(state_machine.state_machine_arn, ArnFormat.COLON_RESOURCE_NAME)
+        acknowledge_wildcard_resources(
+            self.pipeline,
+            [
+                f"arn:{arn.partition}:states:{arn.region}:{arn.account}:execution:{arn.resource_name}:pipeline*",
+                f"{self.report_function.function_arn}:*",
+            ],
+            "The Train action describes the executions it starts (named pipeline-<id>); the Report action "
+            "invokes its function's versions.",
+        )
+        acknowledge(
+            self.pipeline,
+            {
+                "AwsSolutions-IAM5[Action::s3:GetObject*]": "CDK's S3 grants for the pipeline's artifact and "
+                "source buckets (object versions and tags).",
+                "AwsSolutions-IAM5[Action::s3:GetBucket*]": "CDK's S3 grants for the pipeline's buckets.",
+                "AwsSolutions-IAM5[Action::s3:List*]": "CDK's S3 grants for the pipeline's buckets.",
+                "AwsSolutions-IAM5[Action::s3:DeleteObject*]": "CodePipeline replaces its own artifacts.",
+                "AwsSolutions-IAM5[Action::s3:Abort*]": "CodePipeline aborts its own multipart artifact uploads.",
+                "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]": "The approval action publishes to the "
+                "project's encrypted notification topic.",
+                "AwsSolutions-IAM5[Resource::*]": "CodePipeline's Lambda action lists functions "
+                "(lambda:ListFunctions has no resource-level permissions).",
+            },
+        )
