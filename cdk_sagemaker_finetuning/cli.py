@@ -11,9 +11,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .commands import _term, data, discovery, runs, validate
+from .commands import _term, data, discovery, metrics, runs, validate
 
-COMMAND_MODULES = (validate, discovery, data, runs)
+COMMAND_MODULES = (validate, discovery, data, runs, metrics)
 
 
 def build_parser() -> argparse.ArgumentParser:
