@@ -259,9 +259,7 @@ class Context:
 
     @property
     def placeholders(self) -> list[str]:
-        return [s.name for s in self.settings if isinstance(s.value, Placeholder)] + [
-            name for name, value in self._technique_values().items() if isinstance(value, Placeholder)
-        ]
+        return [s.name for s in self.settings if isinstance(s.value, Placeholder)]
 
     # -- technique values --
     @property
@@ -345,11 +343,6 @@ class Context:
             return self.outputs[key]
         return Placeholder(key) if self.spec.data.create_bucket else value
 
-    def _technique_values(self) -> dict[str, Any]:
-        if self.technique == "rlvr":
-            return {"REWARD_EVALUATOR_ARN": self.reward_evaluator}
-        return {}
-
     def _settings(self) -> list[Setting]:
         spec = self.spec
         from_stack = "stack output {}" if self.outputs else "stack output {} (cdk deploy --outputs-file)"
@@ -388,6 +381,10 @@ class Context:
                 else "None: the SDK default s3://sagemaker-<region>-<account>/output",
             )
         )
+        if self.reward_evaluator:
+            settings.append(
+                Setting("REWARD_EVALUATOR_ARN", self.reward_evaluator, "RLVR reward function evaluator")
+            )
         if spec.output.kms_key_arn:
             settings.append(Setting("KMS_KEY_ARN", spec.output.kms_key_arn, "KMS key for the job output"))
         for name, value in (
