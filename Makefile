@@ -29,8 +29,14 @@ $(NPM_INSTALLED): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The example specs of the default app (cdk.json); `make synth` also writes each one's SDK notebook.
+SPECS = $(shell $(PY) -c "import json; print(' '.join(json.load(open('cdk.json'))['context']['cdk-sagemaker-finetuning:specs']))")
+
 synth: install
 	PATH="$(abspath $(VENV))/bin:$$PATH" node_modules/.bin/cdk synth --quiet --no-notices --output cdk.out
+	for spec in $(SPECS); do \
+	  $(VENV)/bin/cdk-finetune notebook "$$spec" --force -o "cdk.out/notebooks/$$(basename "$${spec%.*}").ipynb" || exit $$?; \
+	done
 
 test: install
 	$(PY) -m pytest

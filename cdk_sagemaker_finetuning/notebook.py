@@ -128,9 +128,6 @@ def stack_outputs(outputs: Mapping[str, Any] | None, spec: FineTuningSpec) -> di
     ]
     if len(matching) == 1:
         return _flat_outputs(stacks[matching[0]], matching[0])
-    if len(stacks) == 1:
-        name = next(iter(stacks))
-        return _flat_outputs(stacks[name], name)
     raise ValueError(
         f"cannot tell which stack's outputs belong to spec {spec.name!r}: expected a stack named {preferred!r} "
         f"or one whose ModelPackageGroupName is {spec.model_package_group_name!r}; found {sorted(stacks) or 'none'}"

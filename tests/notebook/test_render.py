@@ -266,7 +266,6 @@ def test_outputs_accept_the_whole_outputs_file_or_one_stack(tmp_path: Path) -> N
     assert stack_outputs({**other, **whole}, spec) == one
     renamed = {"MyStack": one, **other}
     assert stack_outputs(renamed, spec) == one  # matched by model package group name
-    assert stack_outputs({"Unrelated": {"Foo": "bar"}}, spec) == {}
 
 
 def test_outputs_that_match_no_stack_or_are_malformed_are_rejected(tmp_path: Path) -> None:
@@ -276,6 +275,8 @@ def test_outputs_that_match_no_stack_or_are_malformed_are_rejected(tmp_path: Pat
         stack_outputs(
             {"A": {**one, "ModelPackageGroupName": "a"}, "B": {**one, "ModelPackageGroupName": "b"}}, spec
         )
+    with pytest.raises(ValueError, match="found \\['Unrelated'\\]"):
+        stack_outputs({"Unrelated": {**one, "ModelPackageGroupName": "other"}}, spec)
     with pytest.raises(ValueError, match="stack output TrainUri in the outputs must be a non-empty string"):
         stack_outputs({**one, "TrainUri": 3}, spec)
     with pytest.raises(ValueError, match="must be a JSON object"):
