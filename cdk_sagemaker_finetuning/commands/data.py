@@ -182,8 +182,8 @@ def print_report(report: FormatReport, max_errors: int) -> bool:
     if not report.errors:
         return report.format is not None
     shown = report.errors[: max(max_errors, 0)]
-    more = f", first {len(shown)} shown" if len(shown) < len(report.errors) else ""
-    print(f"\nProblems ({len(report.errors):,}{more}):")
+    more = f", first {len(shown)} shown" if len(shown) < report.error_count else ""
+    print(f"\nProblems ({report.error_count:,}{more}):")
     for error in shown:
         where = f"line {error.line}" if error.line else "data"
         print(_term.wrap(f"{where}: {error.type}: {error.message}", "  ", "      "))

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SAMPLE_BYTES = 1_048_576
+#: Problems listed in a report; the rest are only counted (``FormatReport.unlisted``).
+MAX_ERRORS = 1000
 
 FORMATS = (
     "open_weights_sft",
@@ -63,13 +65,19 @@ class FormatReport:
 
     ``format`` is the detected format name, or None when no record could be classified. ``records`` counts
     the complete non-blank lines examined. ``confidence`` is ``HIGH`` (no errors), ``LOW`` (field or schema
-    errors) or ``NONE`` (a parse error, or no format detected).
+    errors) or ``NONE`` (a parse error, or no format detected). ``errors`` lists at most ``MAX_ERRORS``
+    problems in line order; ``unlisted`` counts the others.
     """
 
     format: str | None
     records: int
     errors: list[RecordError] = field(default_factory=list)
     confidence: str = "NONE"
+    unlisted: int = 0
+
+    @property
+    def error_count(self) -> int:
+        return len(self.errors) + self.unlisted
 
     @property
     def ok(self) -> bool:
@@ -100,7 +108,7 @@ def is_nova_format(format: str) -> bool:
 
 def check_sample(data: bytes, *, complete: bool) -> FormatReport:
     """Detect the format of a JSONL sample and check every complete record in it."""
-    errors: list[RecordError] = []
+    errors = _Errors()
     detected: str | None = None
     records = 0
     for number, raw in _lines(data, complete):
@@ -111,17 +119,18 @@ def check_sample(data: bytes, *, complete: bool) -> FormatReport:
         kind = classify(record)
         if detected is None:
             if kind is None:
-                errors.append(RecordError(number, INVALID_STRUCTURE, _unknown_message(record)))
+                errors.add(number, INVALID_STRUCTURE, _unknown_message(record))
                 continue
             detected = kind
         elif kind != detected:
             message = f"record looks like {kind or 'no known format'}, earlier records are {detected}"
-            errors.append(RecordError(number, SCHEMA_MISMATCH, message))
+            errors.add(number, SCHEMA_MISMATCH, message)
             continue
-        errors.extend(RecordError(number, kind_, msg) for kind_, msg in _CHECKS[detected](record))
+        for kind_, message in _CHECKS[detected](record):
+            errors.add(number, kind_, message)
     if records == 0:
-        errors.append(RecordError(0, PARSE_ERROR, _empty_message(data, complete)))
-    return FormatReport(detected, records, errors, _confidence(detected, errors))
+        errors.add(0, PARSE_ERROR, _empty_message(data, complete))
+    return FormatReport(detected, records, errors.listed, errors.confidence(detected), errors.unlisted)
 
 
 def classify(record: dict[str, Any]) -> str | None:
@@ -174,22 +183,43 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _parse(number: int, raw: bytes, errors: list[RecordError]) -> dict[str, Any] | None:
+class _Errors:
+    """Collects problems: lists the first ``MAX_ERRORS``, counts the rest, remembers parse errors."""
+
+    def __init__(self) -> None:
+        self.listed: list[RecordError] = []
+        self.unlisted = 0
+        self.parse_error = False
+
+    def add(self, line: int, kind: str, message: str) -> None:
+        self.parse_error = self.parse_error or kind == PARSE_ERROR
+        if len(self.listed) < MAX_ERRORS:
+            self.listed.append(RecordError(line, kind, message))
+        else:
+            self.unlisted += 1
+
+    def confidence(self, detected: str | None) -> str:
+        if detected is None or self.parse_error:
+            return "NONE"
+        return "LOW" if self.listed else "HIGH"
+
+
+def _parse(number: int, raw: bytes, errors: _Errors) -> dict[str, Any] | None:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        errors.append(RecordError(number, PARSE_ERROR, f"not valid UTF-8 at byte {exc.start} of the line"))
+        errors.add(number, PARSE_ERROR, f"not valid UTF-8 at byte {exc.start} of the line")
         return None
     try:
         value = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        errors.append(RecordError(number, PARSE_ERROR, f"invalid JSON: {exc.msg} (column {exc.colno})"))
+        errors.add(number, PARSE_ERROR, f"invalid JSON: {exc.msg} (column {exc.colno})")
         return None
     except (ValueError, RecursionError) as exc:
-        errors.append(RecordError(number, PARSE_ERROR, f"invalid JSON: {exc}"))
+        errors.add(number, PARSE_ERROR, f"invalid JSON: {exc}")
         return None
     if not isinstance(value, dict):
-        errors.append(RecordError(number, INVALID_STRUCTURE, f"expected a JSON object, got {_type(value)}"))
+        errors.add(number, INVALID_STRUCTURE, f"expected a JSON object, got {_type(value)}")
         return None
     return value
 
@@ -200,12 +230,6 @@ def _empty_message(data: bytes, complete: bool) -> str:
     if not complete:
         return f"no complete line in the first {len(data):,} bytes; a record this long cannot be checked"
     return "no records found"
-
-
-def _confidence(detected: str | None, errors: list[RecordError]) -> str:
-    if detected is None or any(e.type == PARSE_ERROR for e in errors):
-        return "NONE"
-    return "LOW" if errors else "HIGH"
 
 
 def _unknown_message(record: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from cdk_sagemaker_finetuning.runtime.dataset_format import (
     FORMATS,
+    MAX_ERRORS,
     SAMPLE_BYTES,
     FormatReport,
     RecordError,
@@ -449,6 +450,29 @@ def test_blank_lines_crlf_and_bom_are_tolerated_and_lines_keep_their_numbers() -
 def test_bool_is_not_a_string_or_number() -> None:
     report = check_sample(jsonl({"prompt": True, "completion": "c"}), complete=True)
     assert report.errors[0].message == "'prompt' must be a string, got a boolean"
+
+
+def test_problems_beyond_the_cap_are_counted_not_listed() -> None:
+    data = (
+        jsonl(VALID["open_weights_sft"])
+        + b"{broken\n"
+        + b'{"prompt": 1, "completion": "c"}\n' * (MAX_ERRORS + 5)
+    )
+    report = check_sample(data, complete=True)
+    assert len(report.errors) == MAX_ERRORS
+    assert report.unlisted == 6 and report.error_count == MAX_ERRORS + 6
+    assert report.errors[0] == RecordError(
+        2, "parse_error", "invalid JSON: Expecting property name enclosed in double quotes (column 2)"
+    )
+    assert report.errors[-1].line == MAX_ERRORS + 1
+    assert report.confidence == "NONE"
+
+
+def test_a_parse_error_beyond_the_cap_still_sets_confidence_none() -> None:
+    data = jsonl(VALID["open_weights_dpo"]) + b'{"prompt": 1, "chosen": "c", "rejected": "r"}\n' * MAX_ERRORS
+    assert check_sample(data, complete=True).confidence == "LOW"
+    report = check_sample(data + b"not json\n", complete=True)
+    assert report.unlisted == 1 and report.confidence == "NONE"
 
 
 def test_sample_bytes_is_one_mebibyte() -> None:
