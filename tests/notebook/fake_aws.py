@@ -135,6 +135,20 @@ def describe_hub_content_response(model: str, hub: str = "SageMakerPublicHub") -
     }
 
 
+def _snapshot(params: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the request; streamed bodies (uploads) are read into bytes."""
+    result = {}
+    for key, value in params.items():
+        if hasattr(value, "read"):
+            data = value.read()
+            if hasattr(value, "seek"):
+                value.seek(0)
+            result[key] = data
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
 def _body(data: bytes) -> StreamingBody:
     return StreamingBody(io.BytesIO(data), len(data))
 
@@ -170,7 +184,7 @@ class FakeAws:
         def make_api_call(client: botocore.client.BaseClient, operation: str, params: dict[str, Any]) -> dict:
             model = client.meta.service_model
             validate_parameters(params, model.operation_model(operation).input_shape)
-            fake.calls.append((model.service_name, operation, copy.deepcopy(params)))
+            fake.calls.append((model.service_name, operation, _snapshot(params)))
             return fake.answer(model.service_name, operation, params)
 
         def no_network(*args: Any, **kwargs: Any) -> None:
@@ -273,6 +287,7 @@ class FakeAws:
                         "HubContentDocument": json.dumps(document),
                         "HubContentStatus": "Available",
                         "CreationTime": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+                        "LastModifiedTime": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
                     }
         if kind == "DataSet":
             return {
@@ -290,6 +305,28 @@ class FakeAws:
         raise _error(
             "ResourceNotFound", f"Hub content {kind}/{name} does not exist in {hub}", "DescribeHubContent"
         )
+
+    # AI Registry registration (Evaluator.create without stack outputs)
+    def _sagemaker_DescribeHub(self, params: dict) -> dict:
+        name = params["HubName"]
+        return {
+            "HubName": name,
+            "HubArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub/{name}",
+            "HubDescription": "AI Registry",
+            "HubStatus": "InService",
+            "CreationTime": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+            "LastModifiedTime": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        }
+
+    def _sagemaker_ListHubContentVersions(self, params: dict) -> dict:
+        return {"HubContentSummaries": []}
+
+    def _sagemaker_ImportHubContent(self, params: dict) -> dict:
+        hub, kind, name = params["HubName"], params["HubContentType"], params["HubContentName"]
+        arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/{hub}/{kind}/{name}/{params['HubContentVersion']}"
+        document = json.loads(params["HubContentDocument"])
+        self.evaluators[arn] = json.loads(document["JsonContent"])["Reference"]
+        return {"HubArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub/{hub}", "HubContentArn": arn}
 
     # Model package groups and packages
     def _group_arn(self, name: str) -> str:

@@ -180,3 +180,25 @@ def test_without_outputs_the_code_creates_the_group_and_uses_sdk_defaults(
     assert sdk["ModelPackageConfig"]["ModelPackageGroupArn"].endswith(":model-package-group/summary-rlaif")
     assert sdk["HyperParameters"]["judge_model_id"] == "bedrock/openai.gpt-oss-120b-1:0"
     assert sdk["HyperParameters"]["judge_prompt_template"].endswith("/summarize.jinja")
+
+
+def test_without_outputs_a_custom_judge_prompt_is_registered_and_passed_by_arn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = load_case("rlaif-custom", tmp_path)
+    fake = FakeAws(models=(spec.hub_content_name,), data=training_data(spec)).install(monkeypatch)
+    role = f"arn:aws:iam::{ACCOUNT}:role/my-finetuning-role"
+    code = render_script(spec).replace('"<fill in: stack output ExecutionRoleArn>"', f'"{role}"')
+
+    run_generated(code, fake, monkeypatch, tmp_path)  # from the spec's folder, where prompts/judge.jinja is
+
+    [imported] = fake.requests("ImportHubContent")
+    assert (imported["HubContentType"], imported["HubContentName"]) == ("JsonDoc", "voice-rlaif-judge")
+    prompt_arn = next(iter(fake.evaluators))
+    [sdk] = fake.requests("CreateTrainingJob")
+    outputs = {"stack": {**outputs_for(spec)["FineTuning-voice-rlaif"], "EvaluatorArn": prompt_arn}}
+    workflow = workflow_request(spec, outputs, {"name": "run-1", "input": None})
+    assert sdk["ServerlessJobConfig"] == workflow["ServerlessJobConfig"]
+    assert sdk["ServerlessJobConfig"]["EvaluatorArn"] == prompt_arn
+    assert sdk["HyperParameters"] == workflow["HyperParameters"]
+    assert "judge_prompt_template" not in sdk["HyperParameters"]
