@@ -1,0 +1,601 @@
+"""``TrainingWorkflow``: a Step Functions state machine that preflights, runs and watches one serverless job.
+
+Flow (``design-anchors.md`` §4)::
+
+    Preflight (Lambda) -> HasHyperParameters? -> CreateTrainingJob (aws-sdk, retried; ResourceInUse = ours)
+      -> Watch [Parallel: Wait -> DescribeTrainingJob -> Finished? -> JobResult (Lambda)]
+           Catch States.ALL -> StopTrainingJob -> Fail (original error)
+      -> Completed? -> Done (output) | Fail TrainingJobFailed / TrainingJobStopped (cause = FailureReason)
+
+Execution input (all keys optional; ``runtime/request.py`` ``INPUT_KEYS``)::
+
+    {"trainUri": "s3://...", "validationUri": "s3://...", "hyperparameters": {"learning_rate": 0.0002},
+     "baseModel": "latest" | "<model package ARN>", "approvedOnly": true, "evaluatorArn": "arn:...",
+     "mlflowRunName": "round-2"}
+
+Output::
+
+    {"trainingJobName", "trainingJobArn", "status", "outputModelPackageArn", "billableTokenCount",
+     "mlflowRunId", "secondaryStatus"}
+
+Errors: ``PreflightError.<Kind>`` (nothing started), ``TrainingJobFailed`` / ``TrainingJobStopped`` (cause: the
+job's ``FailureReason``), or the error that broke the watch loop after the job was stopped. An execution that is
+aborted, times out or fails triggers an EventBridge rule whose Lambda stops the execution's job if it still runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from ..runtime import models
+from .errors import ConstructValidationError
+from .model_package_group import IModelPackageGroup
+from .nag import acknowledge, acknowledge_wildcard_resources
+
+RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
+ASSET_EXCLUDE = ["**/__pycache__", "**/*.pyc", "reward", "reward/**"]
+SAGEMAKER = "sagemaker.amazonaws.com"
+#: Transient errors of the aws-sdk integration (``SageMaker.<Code>Exception``) worth retrying with backoff.
+TRANSIENT_ERRORS = [
+    "SageMaker.ThrottlingException",
+    "SageMaker.InternalFailureException",
+    "SageMaker.ServiceUnavailableException",
+    "SageMaker.SdkClientException",
+]
+DEFAULT_POLL_INTERVAL = Duration.seconds(60)
+DEFAULT_RETRY_INTERVAL = Duration.seconds(5)
+DEFAULT_TIMEOUT_MARGIN = Duration.hours(2)
+RESOURCE_IN_USE = "SageMaker.ResourceInUseException"
+REQUEST_KEYS = (
+    "TrainingJobName",
+    "RoleArn",
+    "InputDataConfig",
+    "OutputDataConfig",
+    "ServerlessJobConfig",
+    "ModelPackageConfig",
+    "Tags",
+)
+MAX_CONFIG_CHARS = 3500
+#: Lambda environment variables share a 4 KB limit.
+OUTPUT_FIELDS = (
+    "trainingJobName",
+    "trainingJobArn",
+    "status",
+    "outputModelPackageArn",
+    "billableTokenCount",
+    "mlflowRunId",
+    "secondaryStatus",
+)
+
+
+def training_job_arn_pattern(scope: Construct, prefix: str) -> str:
+    """``arn:...:training-job/<prefix>*``: every job this workflow can start."""
+    return Stack.of(scope).format_arn(
+        service="sagemaker",
+        resource="training-job",
+        resource_name=f"{prefix}*",
+        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    )
+
+
+class TrainingWorkflowFragment(sfn.StateMachineFragment):
+    """The workflow's states, for composing into a larger state machine.
+
+    The state machine that contains it gets the IAM statements of ``iam.md`` §3 through the tasks. Input and
+    output are those of :class:`TrainingWorkflow` (module docstring). Its input must be a JSON object; the keys
+    ``preflight``, ``job``, ``watch`` and ``error`` are used as scratch space.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: Mapping[str, Any],
+        preflight_function: lambda_.IFunction,
+        training_role_arn: str,
+        model_package_group: IModelPackageGroup,
+        poll_interval: Duration = DEFAULT_POLL_INTERVAL,
+        retry_interval: Duration = DEFAULT_RETRY_INTERVAL,
+    ) -> None:
+        super().__init__(scope, id)
+        prefix = config["jobNamePrefix"]
+        job_arn = training_job_arn_pattern(self, prefix)
+        retry = {
+            "errors": TRANSIENT_ERRORS,
+            "interval": retry_interval,
+            "backoff_rate": 2,
+            "max_attempts": 5,
+            "jitter_strategy": sfn.JitterType.FULL,
+        }
+
+        preflight = tasks.LambdaInvoke(
+            self,
+            "Preflight",
+            lambda_function=preflight_function,
+            comment="Check everything that would make the job fail and build the CreateTrainingJob request",
+            payload=sfn.TaskInput.from_object(
+                {
+                    "executionName": sfn.JsonPath.string_at("$$.Execution.Name"),
+                    "input": sfn.JsonPath.object_at("$"),
+                }
+            ),
+            result_selector={
+                "request": sfn.JsonPath.object_at("$.Payload.request"),
+                "trainingJobName": sfn.JsonPath.string_at("$.Payload.trainingJobName"),
+                "hasHyperParameters": sfn.JsonPath.object_at("$.Payload.hasHyperParameters"),
+            },
+            result_path="$.preflight",
+            retry_on_service_exceptions=True,
+        )
+        keys = list(REQUEST_KEYS)
+        if (config.get("mlflow") or {}).get("resourceArn"):
+            keys.append("MlflowConfig")
+        if config.get("maxRuntimeSeconds"):
+            keys.append("StoppingCondition")
+        statements = self._caller_statements(config, training_role_arn, job_arn, model_package_group)
+        watch = self._watch(job_arn, preflight_function, poll_interval, retry)
+        creates = []
+        for with_hps in (True, False):
+            create = tasks.CallAwsService(
+                self,
+                "CreateTrainingJob" if with_hps else "CreateTrainingJobWithoutHyperParameters",
+                service="sagemaker",
+                action="createTrainingJob",
+                parameters=_request_parameters([*keys, "HyperParameters"] if with_hps else keys),
+                iam_resources=[job_arn],
+                additional_iam_statements=statements,
+                result_path=sfn.JsonPath.DISCARD,
+                comment="Start the serverless job; the name is unique per execution, so ResourceInUse is ours",
+            )
+            create.add_retry(**retry)
+            create.add_catch(watch, errors=[RESOURCE_IN_USE], result_path=sfn.JsonPath.DISCARD)
+            creates.append(create.next(watch))
+            statements = []  # the first task carries the shared statements
+        has_hps = (
+            sfn.Choice(self, "HasHyperParameters")
+            .when(sfn.Condition.boolean_equals("$.preflight.hasHyperParameters", True), creates[0])
+            .otherwise(creates[1])
+        )
+        preflight.next(has_hps)
+
+        done = sfn.Pass(
+            self,
+            "Done",
+            parameters={k: sfn.JsonPath.object_at(f"$.watch.result.{k}") for k in OUTPUT_FIELDS},
+            comment="The workflow output",
+        )
+        result = sfn.Choice(self, "Completed?")
+        result.when(sfn.Condition.string_equals("$.watch.result.status", "Completed"), done)
+        for status, error in (("Failed", "TrainingJobFailed"), ("Stopped", "TrainingJobStopped")):
+            result.when(
+                sfn.Condition.string_equals("$.watch.result.status", status),
+                sfn.Fail(self, error, error=error, cause_path="$.watch.result.failureReason"),
+            )
+        result.otherwise(
+            sfn.Fail(
+                self, "UnexpectedStatus", error="TrainingJobFailed", cause_path="$.watch.result.failureReason"
+            )
+        )
+        watch.next(result)
+        self._start = preflight
+        self._ends: list[sfn.INextable] = [done]
+
+    @property
+    def start_state(self) -> sfn.State:
+        return self._start
+
+    @property
+    def end_states(self) -> list[sfn.INextable]:
+        return self._ends
+
+    def _watch(
+        self, job_arn: str, function: lambda_.IFunction, interval: Duration, retry: dict
+    ) -> sfn.Parallel:
+        wait = sfn.Wait(self, "Wait", time=sfn.WaitTime.duration(interval))
+        describe = tasks.CallAwsService(
+            self,
+            "DescribeTrainingJob",
+            service="sagemaker",
+            action="describeTrainingJob",
+            parameters={"TrainingJobName": sfn.JsonPath.string_at("$.preflight.trainingJobName")},
+            iam_resources=[job_arn],
+            result_selector={"status": sfn.JsonPath.string_at("$.TrainingJobStatus")},
+            result_path="$.job",
+        )
+        describe.add_retry(**retry)
+        job_result = tasks.LambdaInvoke(
+            self,
+            "JobResult",
+            lambda_function=function,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "action": "result",
+                    "trainingJobName": sfn.JsonPath.string_at("$.preflight.trainingJobName"),
+                }
+            ),
+            payload_response_only=True,
+            retry_on_service_exceptions=True,
+            comment="Read the finished job's outputs (absent fields become null)",
+        )
+        finished = (
+            sfn.Choice(self, "Finished?")
+            .when(
+                sfn.Condition.or_(
+                    *(
+                        sfn.Condition.string_equals("$.job.status", s)
+                        for s in ("Completed", "Failed", "Stopped")
+                    )
+                ),
+                job_result,
+            )
+            .otherwise(wait)
+        )
+        watch = sfn.Parallel(
+            self,
+            "Watch",
+            result_path="$.watch",
+            result_selector={"result": sfn.JsonPath.object_at("$[0]")},
+            comment="Poll the job; any error in here stops the job before failing",
+        )
+        watch.branch(wait.next(describe).next(finished))
+        stop = tasks.CallAwsService(
+            self,
+            "StopTrainingJob",
+            service="sagemaker",
+            action="stopTrainingJob",
+            parameters={"TrainingJobName": sfn.JsonPath.string_at("$.preflight.trainingJobName")},
+            iam_resources=[job_arn],
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        stop.add_retry(**retry)
+        failed = sfn.Fail(self, "WatchFailed", error_path="$.error.Error", cause_path="$.error.Cause")
+        stop.add_catch(failed, result_path=sfn.JsonPath.DISCARD)
+        watch.add_catch(stop.next(failed), errors=["States.ALL"], result_path="$.error")
+        return watch
+
+    def _caller_statements(
+        self, config: Mapping[str, Any], role_arn: str, job_arn: str, group: IModelPackageGroup
+    ) -> list[iam.PolicyStatement]:
+        """iam.md §3 beyond the task's own action: AddTags, PassRole, and the hub/group reads."""
+        return [
+            iam.PolicyStatement(actions=["sagemaker:AddTags"], resources=[job_arn]),
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER}},
+            ),
+            iam.PolicyStatement(
+                actions=["sagemaker:DescribeHubContent"], resources=hub_content_arns(self, config)
+            ),
+            iam.PolicyStatement(
+                actions=["sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeModelPackage"],
+                resources=[group.model_package_group_arn, group.model_package_arn_pattern],
+            ),
+        ]
+
+
+def hub_content_arns(scope: Construct, config: Mapping[str, Any]) -> list[str]:
+    """The base model (every version) plus this account's evaluators and datasets (any hub, name, version)."""
+    stack = Stack.of(scope)
+    hub = config.get("hubName") or models.PUBLIC_HUB
+
+    def arn(name: str, account: str | None = None) -> str:
+        return stack.format_arn(
+            service="sagemaker",
+            resource="hub-content",
+            resource_name=name,
+            account=account,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    return [
+        arn(f"{hub}/Model/{config['baseModel']}/*", "aws" if hub == models.PUBLIC_HUB else None),
+        arn("*/JsonDoc/*"),
+        arn("*/DataSet/*"),
+    ]
+
+
+def _request_parameters(keys: Sequence[str]) -> dict[str, Any]:
+    """Map each top-level request member to the preflight's answer (lists and objects kept whole)."""
+    lists = ("InputDataConfig", "Tags")
+    return {
+        key: (sfn.JsonPath.list_at if key in lists else sfn.JsonPath.object_at)(f"$.preflight.request.{key}")
+        if key != "TrainingJobName" and key != "RoleArn"
+        else sfn.JsonPath.string_at(f"$.preflight.request.{key}")
+        for key in keys
+    }
+
+
+class TrainingWorkflow(Construct):
+    """The training state machine, its preflight Lambda and the orphaned-job stopper.
+
+    Props (keyword-only):
+
+    ``config``
+        ``workflow_config.runtime_config(...)`` for the project (may contain tokens).
+    ``training_role_arn``
+        The training execution role passed to SageMaker (``iam:PassRole`` with ``iam:PassedToService``).
+    ``model_package_group``
+        The group the job registers into (read by the preflight and the state machine).
+    ``data_buckets``
+        Buckets the preflight may read data samples from. Default: the buckets named in ``config``'s literal
+        ``s3://`` data URIs; add the stack's data bucket when its URI is a token.
+    ``recipe_spec_resources``
+        S3 object ARNs of recipe hyperparameter specs. Default: ``jumpstart-cache-prod-<region>`` and
+        ``jumpstart-private-cache-prod-<region>`` objects (unconfirmed: the buckets AWS publishes specs in).
+    ``poll_interval``
+        Wait between ``DescribeTrainingJob`` calls. Default: 60 s.
+    ``retry_interval``
+        First backoff for throttled/transient SageMaker calls (doubles, 5 attempts). Default: 5 s.
+    ``timeout_margin``
+        Added to ``maxRuntimeSeconds`` for the state machine timeout. Default: 2 h.
+    ``log_retention``
+        Retention of the state machine and Lambda log groups (retained on stack deletion). Default: one year.
+
+    Attributes: ``state_machine``, ``state_machine_arn``, ``state_machine_name``, ``preflight_function``,
+    ``stop_function``, ``fragment``, ``log_group``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: Mapping[str, Any],
+        training_role_arn: str,
+        model_package_group: IModelPackageGroup,
+        data_buckets: Sequence[s3.IBucket] = (),
+        recipe_spec_resources: Sequence[str] | None = None,
+        poll_interval: Duration = DEFAULT_POLL_INTERVAL,
+        retry_interval: Duration = DEFAULT_RETRY_INTERVAL,
+        timeout_margin: Duration = DEFAULT_TIMEOUT_MARGIN,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+    ) -> None:
+        super().__init__(scope, id)
+        self._check(config, poll_interval)
+        self._config = dict(config)
+        self._group_packages = model_package_group.model_package_arn_pattern
+        stack = Stack.of(self)
+        prefix = config["jobNamePrefix"]
+        job_arn = training_job_arn_pattern(self, prefix)
+        self.preflight_function = self._function(
+            "Preflight",
+            "preflight.handler",
+            "Training workflow preflight: checks model, recipe, hyperparameters, data; builds the request",
+            {"WORKFLOW_CONFIG": stack.to_json_string(dict(config))},
+            log_retention,
+        )
+        preflight_role = self.preflight_function.role
+        model_package_group.grant_read(preflight_role)
+        iam.Grant.add_to_principal(
+            grantee=preflight_role,
+            actions=["sagemaker:DescribeHubContent"],
+            resource_arns=hub_content_arns(self, config),
+        )
+        iam.Grant.add_to_principal(
+            grantee=preflight_role, actions=["sagemaker:DescribeTrainingJob"], resource_arns=[job_arn]
+        )
+        specs = (
+            list(recipe_spec_resources)
+            if recipe_spec_resources is not None
+            else [
+                f"arn:{stack.partition}:s3:::jumpstart-cache-prod-{stack.region}/*",
+                f"arn:{stack.partition}:s3:::jumpstart-private-cache-prod-{stack.region}/*",
+            ]
+        )
+        iam.Grant.add_to_principal(grantee=preflight_role, actions=["s3:GetObject"], resource_arns=specs)
+        acknowledge_wildcard_resources(
+            preflight_role,
+            specs,
+            "Recipe hyperparameter specs are AWS-owned objects read by key (unconfirmed "
+            "bucket set, configurable with recipe_spec_resources).",
+        )
+        self._grant_data_read(preflight_role, config, data_buckets)
+        acknowledge_wildcard_resources(
+            preflight_role,
+            [model_package_group.model_package_arn_pattern],
+            "Model package versions of this project's group (continuous customization reads the latest).",
+        )
+
+        self.stop_function = self._function(
+            "StopOrphanedJob",
+            "stop_orphaned_job.handler",
+            "Stops the training job of an aborted, timed-out or failed training workflow execution",
+            {"JOB_NAME_PREFIX": prefix},
+            log_retention,
+        )
+        iam.Grant.add_to_principal(
+            grantee=self.stop_function.role,
+            actions=["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
+            resource_arns=[job_arn],
+        )
+
+        self.fragment = TrainingWorkflowFragment(
+            self,
+            "Fragment",
+            config=config,
+            preflight_function=self.preflight_function,
+            training_role_arn=training_role_arn,
+            model_package_group=model_package_group,
+            poll_interval=poll_interval,
+            retry_interval=retry_interval,
+        )
+        self.log_group = logs.LogGroup(
+            self, "StateMachineLogs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN
+        )
+        role = iam.Role(
+            self,
+            "StateMachineRole",
+            assumed_by=iam.ServicePrincipal(
+                "states.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
+            description="Training workflow state machine: starts, watches and stops this project's jobs",
+        )
+        runtime = Duration.seconds(int(config.get("maxRuntimeSeconds") or 86400))
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(
+                self.fragment.next(sfn.Succeed(self, "Succeeded"))
+            ),
+            role=role,
+            timeout=Duration.seconds(runtime.to_seconds() + timeout_margin.to_seconds()),
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
+            tracing_enabled=True,
+            comment=f"Serverless fine-tuning of project {config.get('projectName')}",
+        )
+        self.state_machine_arn = self.state_machine.state_machine_arn
+        self.state_machine_name = self.state_machine.state_machine_name
+        events.Rule(
+            self,
+            "StopOrphanedJobRule",
+            description="Stop the training job when its workflow execution is aborted, times out or fails",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={
+                    "status": ["ABORTED", "TIMED_OUT", "FAILED"],
+                    "stateMachineArn": [self.state_machine_arn],
+                },
+            ),
+            targets=[targets.LambdaFunction(self.stop_function, retry_attempts=8)],
+        )
+        self._acknowledge(role)
+
+    def _grant_data_read(
+        self, role: iam.IRole, config: Mapping[str, Any], buckets: Sequence[s3.IBucket]
+    ) -> None:
+        """ListBucket + GetObject for data samples: given buckets whole, literal data URIs by key prefix."""
+        bucket_arns = [b.bucket_arn for b in buckets]
+        object_arns = [b.arn_for_objects("*") for b in buckets]
+        for key in ("trainUri", "validationUri"):
+            uri = config.get(key)
+            if isinstance(uri, str) and not Token.is_unresolved(uri) and uri.startswith("s3://"):
+                bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+                bucket_arns.append(f"arn:{Stack.of(self).partition}:s3:::{bucket}")
+                object_arns.append(f"arn:{Stack.of(self).partition}:s3:::{bucket}/{prefix}*")
+        if not bucket_arns:
+            return
+        iam.Grant.add_to_principal(grantee=role, actions=["s3:ListBucket"], resource_arns=bucket_arns)
+        iam.Grant.add_to_principal(grantee=role, actions=["s3:GetObject"], resource_arns=object_arns)
+        acknowledge_wildcard_resources(
+            role,
+            object_arns,
+            "Training data objects under the configured data location, sampled (1 MB) by key.",
+        )
+
+    def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` (a pipeline, an EventBridge rule role, a user) to start a training run."""
+        return self.state_machine.grant_start_execution(grantee)
+
+    def _function(
+        self,
+        id: str,
+        handler: str,
+        description: str,
+        environment: dict[str, str],
+        retention: logs.RetentionDays,
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(self, f"{id}Logs", retention=retention, removal_policy=RemovalPolicy.RETAIN)
+        role = iam.Role(
+            self,
+            f"{id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=description[:1000],
+        )
+        log_group.grant_write(role)
+        function = lambda_.Function(
+            self,
+            id,
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler=handler,
+            code=lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=ASSET_EXCLUDE),
+            description=description,
+            environment=environment,
+            timeout=Duration.seconds(60),
+            memory_size=256,
+            role=role,
+            log_group=log_group,
+        )
+        function.node.add_dependency(role)
+        acknowledge(
+            role,
+            {
+                f"AwsSolutions-IAM5[Resource::<{_logical(self, log_group)}.Arn>:*]": "CloudWatch Logs names streams at run time; the grant covers this function's own log group only.",
+            },
+        )
+        return function
+
+    def _check(self, config: Mapping[str, Any], poll_interval: Duration) -> None:
+        missing = [k for k in ("jobNamePrefix", "technique", "baseModel") if not config.get(k)]
+        if missing:
+            raise ConstructValidationError(
+                f"config lacks {', '.join(missing)}; build it with workflow_config.runtime_config()", self
+            )
+        prefix = config["jobNamePrefix"]
+        if Token.is_unresolved(prefix) or not models.RESOURCE_NAME_RE.match(prefix) or len(prefix) > 26:
+            raise ConstructValidationError(
+                f"config jobNamePrefix {prefix!r} must be a literal name of at most 26 letters, digits and hyphens",
+                self,
+            )
+        if poll_interval.to_seconds() > 3600:
+            raise ConstructValidationError("poll_interval must be at most 1 hour", self)
+        text = json.dumps(config, default=str)
+        if not Token.is_unresolved(text) and len(text) > MAX_CONFIG_CHARS:
+            raise ConstructValidationError(
+                f"the workflow config is {len(text)} characters; Lambda environments hold 4 KB (fewer tags or "
+                "hyperparameters)",
+                self,
+            )
+
+    def _acknowledge(self, role: iam.IRole) -> None:
+        here = "arn:<AWS::Partition>:sagemaker:<AWS::Region>"
+        config = self._config
+        hub = config.get("hubName") or models.PUBLIC_HUB
+        owner = "aws" if hub == models.PUBLIC_HUB else "<AWS::AccountId>"
+        jobs = {
+            f"AwsSolutions-IAM5[Resource::{here}:<AWS::AccountId>:training-job/{config['jobNamePrefix']}*]": "Training jobs are named <project prefix>-<execution name> at run time; scoped to this prefix.",
+        }
+        hub_reads = {
+            f"AwsSolutions-IAM5[Resource::{here}:<AWS::AccountId>:hub-content/*/JsonDoc/*]": "Evaluators (reward functions, judge prompts) may be chosen per execution; read-only describe.",
+            f"AwsSolutions-IAM5[Resource::{here}:<AWS::AccountId>:hub-content/*/DataSet/*]": "AI Registry datasets may be chosen per execution; read-only describe.",
+            f"AwsSolutions-IAM5[Resource::{here}:{owner}:hub-content/{hub}/Model/{config['baseModel']}/*]": "Every version of the one base model: the service floats to the latest version.",
+        }
+        acknowledge(
+            role,
+            {
+                **jobs,
+                **hub_reads,
+                f"AwsSolutions-IAM5[Resource::<{_logical(self, self.preflight_function)}.Arn>:*]": "Step Functions' Lambda integration grants the preflight function and its versions/aliases.",
+                "AwsSolutions-IAM5[Resource::*]": "X-Ray tracing and CloudWatch Logs delivery actions have no "
+                "resource-level permissions (added by StateMachine for tracing and logging).",
+            },
+        )
+        acknowledge_wildcard_resources(
+            role,
+            [self._group_packages],
+            "DescribeModelPackage on this project's group versions (iam.md §3 precaution for CreateTrainingJob).",
+        )
+        acknowledge(self.stop_function.role, jobs)
+        acknowledge(self.preflight_function.role, {**jobs, **hub_reads})
+
+
+def _logical(scope: Construct, resource: Construct) -> str:
+    return Stack.of(scope).get_logical_id(resource.node.default_child)

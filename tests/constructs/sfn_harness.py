@@ -1,0 +1,193 @@
+"""Run a synthesized TrainingWorkflow on moto's ASL interpreter with a scripted SageMaker and a patched Lambda.
+
+* SageMaker calls from the interpreter go to :class:`FakeSageMaker` (moto's SageMaker has no StopTrainingJob
+  and never reports ResourceInUse); every CreateTrainingJob request is validated against botocore's model.
+* Lambda invokes call a Python function in-process (moto runs no Lambda code without Docker), reporting a
+  raised exception the way the Lambda runtime does (``FunctionError`` + ``errorType`` = the class name).
+* aws-sdk error names follow Step Functions' documented ``SageMaker.<Code>Exception`` convention (moto would
+  say ``sagemaker.sagemakerException`` for unmodeled codes).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import botocore.client
+import botocore.session
+from botocore.exceptions import ClientError
+from botocore.validate import validate_parameters
+from moto.awslambda.models import LambdaBackend
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.stepfunctions.parser.asl.component.common.payload.payloadvalue.payloadbinding.payload_binding import (
+    PayloadBindingStringExpressionSimple,
+)
+from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringJsonPath
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+SM_SHAPES = botocore.session.get_session().get_service_model("sagemaker")
+
+
+def resolve(value: Any, functions: dict[str, str]) -> Any:
+    """Resolve the Fn::Join/Ref/GetAtt of a synthesized DefinitionString."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        sep, parts = value["Fn::Join"]
+        return sep.join(resolve(p, functions) for p in parts)
+    if "Ref" in value:
+        return {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}[value["Ref"]]
+    if "Fn::GetAtt" in value:
+        return functions.setdefault(
+            value["Fn::GetAtt"][0], f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{value['Fn::GetAtt'][0]}"
+        )
+    raise ValueError(value)
+
+
+def client_error(code: str, message: str = "scripted") -> ClientError:
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": 400, "RequestId": "req-1"},
+        },
+        "op",
+    )
+
+
+class FakeSageMaker:
+    """Scripted training jobs. ``statuses`` is the sequence DescribeTrainingJob walks through (last one sticks)."""
+
+    def __init__(
+        self,
+        statuses=("InProgress", "Completed"),
+        *,
+        create_errors=(),
+        describe_errors=(),
+        failure_reason: str | None = None,
+    ) -> None:
+        self.statuses = list(statuses)
+        self.create_errors = list(create_errors)  # ("ThrottlingException", created?) pairs
+        self.describe_errors = list(describe_errors)
+        self.failure_reason = failure_reason
+        self.jobs: dict[str, dict] = {}
+        self.calls: list[tuple[str, dict]] = []
+
+    def __call__(self, operation: str, params: dict) -> dict:
+        self.calls.append((operation, params))
+        validate_parameters(params, SM_SHAPES.operation_model(operation).input_shape)
+        return getattr(self, operation)(params)
+
+    def CreateTrainingJob(self, params: dict) -> dict:
+        name = params["TrainingJobName"]
+        if self.create_errors:
+            code, created = self.create_errors.pop(0)
+            if created:
+                self.jobs[name] = params
+            raise client_error(code)
+        if name in self.jobs:
+            raise client_error("ResourceInUse", f"Training job {name} already exists")
+        self.jobs[name] = params
+        return {"TrainingJobArn": self.arn(name)}
+
+    def DescribeTrainingJob(self, params: dict) -> dict:
+        if self.describe_errors:
+            raise client_error(self.describe_errors.pop(0))
+        name = params["TrainingJobName"]
+        if name not in self.jobs:
+            raise client_error("ValidationException", "Requested resource not found.")
+        status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        answer = {
+            "TrainingJobName": name,
+            "TrainingJobArn": self.arn(name),
+            "TrainingJobStatus": status,
+            "SecondaryStatus": {"Completed": "Completed", "Failed": "Failed", "Stopped": "Stopped"}.get(
+                status, "Training"
+            ),
+        }
+        if status == "Completed":
+            answer.update(
+                OutputModelPackageArn=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/demo/1",
+                BillableTokenCount=123456,
+            )
+        if status == "Failed" and self.failure_reason:
+            answer["FailureReason"] = self.failure_reason
+        return answer
+
+    def StopTrainingJob(self, params: dict) -> dict:
+        self.statuses = ["Stopped"]
+        return {}
+
+    @staticmethod
+    def arn(name: str) -> str:
+        return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/{name}"
+
+    def created(self) -> list[str]:
+        return [p["TrainingJobName"] for op, p in self.calls if op == "CreateTrainingJob"]
+
+    def count(self, operation: str) -> int:
+        return sum(1 for op, _ in self.calls if op == operation)
+
+
+def patch_aws(monkeypatch, sagemaker: FakeSageMaker, invoke: Callable[[dict], Any]) -> list[dict]:
+    """Route SageMaker calls to ``sagemaker`` and Lambda invokes to ``invoke``; return the invoke events."""
+    events: list[dict] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def make_api_call(self, operation_name, api_params):
+        if self.meta.service_model.service_name == "sagemaker":
+            return sagemaker(operation_name, api_params)
+        return original(self, operation_name, api_params)
+
+    def lambda_invoke(self, function_name, qualifier, body, headers, response_headers):
+        event = json.loads(body) if body else {}
+        events.append(event)
+        try:
+            return json.dumps(invoke(event)).encode()
+        except Exception as exc:  # the Lambda runtime's error answer
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
+
+    def exception_name(norm_service_name: str, ex: Exception) -> str:
+        code = ex.response["Error"]["Code"] if isinstance(ex, ClientError) else type(ex).__name__
+        return f"{norm_service_name}.{code}" + ("" if code.endswith("Exception") else "Exception")
+
+    original_binding = Preprocessor.visitPayload_binding_value
+
+    def payload_binding_value(self, ctx):
+        # moto lexes the key "RoleArn.$" as its Credentials keyword and binds the path literally;
+        # Step Functions binds it as a path like any other "<key>.$".
+        binding = original_binding(self, ctx)
+        value = getattr(binding.payload_value, "val", None)
+        if binding.field.endswith(".$") and isinstance(value, str) and value.startswith("$"):
+            return PayloadBindingStringExpressionSimple(
+                field=binding.field[:-2], string_expression_simple=StringJsonPath(value)
+            )
+        return binding
+
+    monkeypatch.setattr(Preprocessor, "visitPayload_binding_value", payload_binding_value)
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
+    monkeypatch.setattr(LambdaBackend, "invoke", lambda_invoke)
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", lambda_invoke)
+    monkeypatch.setitem(state_task_service_aws_sdk._SERVICE_ERROR_NAMES, "sagemaker", "SageMaker")
+    monkeypatch.setattr(
+        state_task_service_aws_sdk.StateTaskServiceAwsSdk,
+        "_normalise_exception_name",
+        staticmethod(exception_name),
+    )
+    return events
+
+
+def wait_for(sfn_client, execution_arn: str, timeout: float = 60.0, until=None) -> dict:
+    """Poll DescribeExecution until the execution leaves RUNNING (or ``until(description)`` holds)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        description = sfn_client.describe_execution(executionArn=execution_arn)
+        if (until and until(description)) or (not until and description["status"] != "RUNNING"):
+            return description
+        time.sleep(0.05)
+    raise AssertionError(f"execution still {description['status']} after {timeout} s")
