@@ -131,7 +131,14 @@ def license_lines(name: str, indent: str) -> list[str]:
 def run_models(args: argparse.Namespace) -> int:
     sagemaker = _aws.client(args, "sagemaker")
     hub = resolve_hub(args, sagemaker)
-    found = customizable_models(sagemaker, hub)
+    try:
+        found = customizable_models(sagemaker, hub)
+    except _aws.ClientError as exc:
+        if _aws.is_not_found(exc):
+            raise _aws.CommandError(
+                f"Hub {hub!r} does not exist in {_aws.region(args)}; list hubs with 'cdk-finetune hubs'.", 2
+            ) from None
+        raise
     if not found:
         print(f"No customizable models in {hub} ({_aws.region(args)}).")
         return 0
@@ -213,7 +220,7 @@ def run_techniques(args: argparse.Namespace) -> int:
     except _aws.ClientError as exc:
         if _aws.is_not_found(exc):
             raise _aws.CommandError(
-                f"Model {name!r} is not in hub {hub!r} ({_aws.region(args)}). "
+                f"Model {name!r} is not in hub {hub!r} ({_aws.region(args)}), or the hub does not exist. "
                 "List customizable models with 'cdk-finetune models'.",
                 2,
             ) from None

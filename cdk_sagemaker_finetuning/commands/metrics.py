@@ -122,6 +122,21 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.4g}"
 
 
+def read_run(
+    mlflow: ModuleType, tracking: str, run_id: str, technique: str, everything: bool
+) -> tuple[list[str], dict[str, dict[int, float]]]:
+    """The run's metric names and the history (step -> value) of each metric to show."""
+    try:
+        client = mlflow.MlflowClient(tracking_uri=tracking)
+        available = list(client.get_run(run_id).data.metrics)
+        return available, {
+            name: {int(m.step): float(m.value) for m in client.get_metric_history(run_id, name)}
+            for name in metric_names(technique, available, everything)
+        }
+    except Exception as exc:  # MlflowException, auth and HTTP errors: report them, never a traceback
+        raise _aws.CommandError(f"MLflow request failed ({type(exc).__name__}): {exc}") from None
+
+
 @_aws.friendly_errors
 def run(args: argparse.Namespace) -> int:
     if args.plot and not args.plot.lower().endswith(".png"):
@@ -154,10 +169,8 @@ def run(args: argparse.Namespace) -> int:
         print("Tracking server:")
         print(tracking)
         raise _aws.CommandError(f"Reading metrics needs the optional mlflow package: {INSTALL_MLFLOW}")
-    client = mlflow.MlflowClient(tracking_uri=tracking)
-    available = list(client.get_run(run_id).data.metrics)
-    names = metric_names(technique, available, args.all)
-    if not names:
+    available, histories = read_run(mlflow, tracking, run_id, technique, args.all)
+    if not histories:
         print(
             _term.wrap(
                 f"No {technique} metrics in MLflow run {run_id} yet (the run has: "
@@ -165,9 +178,6 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    histories = {
-        name: {int(m.step): float(m.value) for m in client.get_metric_history(run_id, name)} for name in names
-    }
     summary = [n for n in TECHNIQUE_METRICS.get(technique, ((), ()))[0] if histories.get(n)]
     if summary:
         latest = ", ".join(f"{n}={_number(histories[n][max(histories[n])])}" for n in summary)

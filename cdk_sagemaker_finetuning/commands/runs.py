@@ -26,6 +26,7 @@ JOB_FAILED = {"Failed", "Stopped"}
 EXECUTION_FAILED = {"FAILED", "TIMED_OUT", "ABORTED"}
 STATE_MACHINE_ARN = re.compile(r"^arn:aws[a-z\-]*:states:[^:]+:\d{12}:stateMachine:[^:]+$")
 EXECUTION_ARN = re.compile(r"^arn:aws[a-z\-]*:states:[^:]+:\d{12}:execution:[^:]+:[^:]+$")
+TRAINING_JOB_ARN = re.compile(r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:training-job/(?P<name>[^/]+)$")
 JOB_KEYS = ("TrainingJobName", "trainingJobName")
 
 
@@ -50,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Show a workflow execution's or training job's status, progress, secondary status "
         "transitions, and the resulting model package ARN or failure reason.",
     )
-    status.add_argument("target", metavar="EXECUTION|JOB", help="execution ARN or training job name")
+    status.add_argument("target", metavar="EXECUTION|JOB", help="execution ARN, or training job name or ARN")
     _wait_options(status, "keep polling until the run ends")
     _aws.add_aws_options(status)
     status.set_defaults(handler=run_status)
@@ -135,12 +136,16 @@ class Tracker:
 
 @_aws.friendly_errors
 def run_status(args: argparse.Namespace) -> int:
-    if args.target.startswith("arn:") and not EXECUTION_ARN.match(args.target):
+    target = args.target
+    job_arn = TRAINING_JOB_ARN.match(target)
+    if job_arn:
+        target = job_arn["name"]
+    elif target.startswith("arn:") and not EXECUTION_ARN.match(target):
         raise _aws.CommandError(
-            f"{args.target!r} is not an execution ARN; pass an execution ARN or a training job name.",
+            f"{target!r} is not an execution or training job ARN; pass one, or a training job name.",
             _aws.INVALID,
         )
-    return follow(args, args.target)
+    return follow(args, target)
 
 
 def follow(args: argparse.Namespace, target: str) -> int:

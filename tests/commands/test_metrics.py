@@ -152,6 +152,22 @@ def test_without_mlflow_installed_says_what_to_install(stubs, run, monkeypatch) 
     )
 
 
+def test_mlflow_errors_are_reported_without_traceback(stubs, run, mlflow, monkeypatch) -> None:
+    class MlflowException(Exception):
+        pass
+
+    def denied(self, run_id: str) -> None:
+        raise MlflowException("API request to endpoint /api/2.0/mlflow/runs/get failed with error code 403")
+
+    monkeypatch.setattr(FakeClient, "get_run", denied)
+    stubs("sagemaker").add_response("describe_training_job", job(**MLFLOW), {"TrainingJobName": JOB})
+    result = run("metrics", JOB)
+    assert result.code == 1
+    assert result.flat_err.startswith(
+        "error: MLflow request failed (MlflowException): API request to endpoint"
+    )
+
+
 def test_job_without_mlflow_run(stubs, run, mlflow) -> None:
     stubs("sagemaker").add_response("describe_training_job", job(), {"TrainingJobName": JOB})
     result = run("metrics", JOB)

@@ -178,13 +178,13 @@ def test_status_of_a_running_job_shows_transitions_and_progress(stubs, run) -> N
     assert "Model package" not in result.out
 
 
-def test_status_of_a_completed_job(stubs, run) -> None:
+def test_status_of_a_completed_job_by_arn(stubs, run) -> None:
     stubs("sagemaker").add_response(
         "describe_training_job",
         job("Completed", COMPLETED, OutputModelPackageArn=PACKAGE, BillableTokenCount=1234567),
         {"TrainingJobName": JOB},
     )
-    result = run("status", JOB)
+    result = run("status", f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{JOB}")
     assert result.code == 0
     assert f"Model package:\n{PACKAGE}\n" in result.out
     assert "Billable tokens: 1,234,567" in result.out
@@ -387,4 +387,4 @@ def test_status_unknown_execution_and_bad_arn(stubs, run) -> None:
     result = run("status", EXEC_ARN)
     assert result.code == 2 and result.flat_err == f"error: No execution {EXEC_ARN}."
     bad = run("status", SM_ARN)
-    assert bad.code == 2 and "is not an execution ARN" in bad.flat_err
+    assert bad.code == 2 and "is not an execution or training job ARN" in bad.flat_err
