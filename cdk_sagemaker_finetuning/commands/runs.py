@@ -112,7 +112,14 @@ def run_start(args: argparse.Namespace) -> int:
     request: dict[str, Any] = {"stateMachineArn": arn, "input": json.dumps(payload)}
     if args.name:
         request["name"] = args.name
-    started = _aws.client(args, "stepfunctions").start_execution(**request)
+    try:
+        started = _aws.client(args, "stepfunctions").start_execution(**request)
+    except _aws.ClientError as exc:
+        if _aws.error_code(exc) == "ExecutionAlreadyExists":
+            raise _aws.CommandError(
+                f"An execution named {args.name!r} already exists; choose another --name.", _aws.INVALID
+            ) from None
+        raise
     print("Started execution:")
     print(started["executionArn"])
     if not args.wait:

@@ -153,6 +153,18 @@ def test_start_rejects_bad_targets_and_data_before_calling_aws(run, argv, messag
     assert message in result.flat_err
 
 
+def test_start_with_a_used_execution_name(stubs, run) -> None:
+    stubs("stepfunctions").add_client_error(
+        "start_execution",
+        "ExecutionAlreadyExists",
+        "Execution Already Exists: 'x'",
+        expected_params={"stateMachineArn": SM_ARN, "input": "{}", "name": "round-1"},
+    )
+    result = run("start", SM_ARN, "--name", "round-1")
+    assert result.code == 2
+    assert result.err == "error: An execution named 'round-1' already exists; choose another --name.\n"
+
+
 def test_start_access_denied(stubs, run) -> None:
     stubs("stepfunctions").add_client_error(
         "start_execution", "AccessDeniedException", "not authorized to perform: states:StartExecution"
