@@ -10,6 +10,7 @@ from constructs import Construct
 
 from .constructs.model_package_group import IModelPackageGroup, ModelPackageGroup
 from .constructs.nag import acknowledge
+from .constructs.spec_rewards import SpecRewards
 from .constructs.training_execution_role import TrainingExecutionRole
 from .spec import FineTuningSpec
 
@@ -53,6 +54,7 @@ class FineTuningStack(Stack):
             kms_keys=[spec.output.kms_key_arn] if spec.output.kms_key_arn else (),
             mlflow_resource_arn=spec.mlflow.resource_arn,
         )
+        self.rewards = SpecRewards(self, "Rewards", spec=spec, training_role=self.training_role)
         self._outputs()
 
     def _model_package_group(self) -> IModelPackageGroup:
@@ -102,6 +104,7 @@ class FineTuningStack(Stack):
             "TrainUri": self.train_uri,
             "ValidationUri": self.validation_uri,
             "OutputUri": self.output_uri,
+            "EvaluatorArn": self.rewards.evaluator_arn,
         }
         for key, value in values.items():
             if value is not None:

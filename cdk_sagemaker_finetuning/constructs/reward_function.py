@@ -28,6 +28,7 @@ USER_MODULE = "user_reward"
 ENTRY_POINT = "from reward_runtime.handler import lambda_handler  # noqa: F401\n"
 FUNCTION_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 NAME_PREFIX = "SageMaker-reward-"
+DEFAULT_TIMEOUT = Duration.seconds(60)
 
 
 def reward_code_directory(code: str | Path | None = None) -> Path:
@@ -99,7 +100,7 @@ class RewardFunction(Construct):
         error_score: float | None = None,
         nova: bool = False,
         function_name: str | None = None,
-        timeout: Duration = Duration.seconds(60),
+        timeout: Duration = DEFAULT_TIMEOUT,
         memory_size: int = 512,
         reserved_concurrency: int | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,

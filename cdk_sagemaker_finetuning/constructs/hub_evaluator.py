@@ -1,0 +1,235 @@
+"""``HubEvaluator``: an evaluator (reward function or reward prompt) registered as SageMaker Hub content.
+
+There is no CloudFormation resource for hub content, so a custom resource (Provider framework with an
+``is_complete`` poll, ``runtime/hub_evaluator.py``) imports it. One provider per stack serves every evaluator.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aws_cdk import Arn, ArnFormat, CustomResource, Duration, RemovalPolicy, Resource, Stack, Token
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from ..runtime.hub_evaluator import EVALUATOR_TYPES, ai_registry_hub_name
+from ..runtime.models import RESOURCE_NAME_RE
+from .asset_staging import RUNTIME_DIR, stage_directory
+from .errors import ConstructValidationError
+from .nag import acknowledge, nag_text
+
+CONTENT_TYPE = "JsonDoc"
+EVALUATOR_ARN_RE = re.compile(
+    r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:hub-content/([^/]+)/JsonDoc/([^/]+)/(\d{1,4}\.\d{1,4}\.\d{1,4})$"
+)
+PROVIDER_ID = "HubEvaluatorProvider"
+
+
+class IEvaluator(Resource):
+    """An evaluator in a SageMaker hub, created by this stack or imported. Use the subclasses."""
+
+    evaluator_arn: str
+    evaluator_name: str
+    hub_name: str
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow describing every version of this evaluator (what the training job does with its ARN)."""
+        arn = Stack.of(self).format_arn(
+            service="sagemaker", resource="hub-content",
+            resource_name=f"{self.hub_name}/{CONTENT_TYPE}/{self.evaluator_name}/*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        return iam.Grant.add_to_principal(grantee=grantee, actions=["sagemaker:DescribeHubContent"],
+                                          resource_arns=[arn])
+
+
+class _ImportedEvaluator(IEvaluator):
+    def __init__(self, scope: Construct, id: str, *, arn: str, hub_name: str, name: str) -> None:
+        super().__init__(scope, id)
+        self.evaluator_arn = arn
+        self.hub_name = hub_name
+        self.evaluator_name = name
+
+
+class HubEvaluator(IEvaluator):
+    """Registers an evaluator (``ImportHubContent``, ``JsonDoc``) exactly as the SDK's ``Evaluator.create``.
+
+    :param evaluator_name: hub content name: 1-63 lower-case letters, digits and hyphens.
+    :param reference: the reward Lambda's ARN (``RewardFunction``) or the ``s3://`` URI of a judge prompt.
+    :param evaluator_type: ``RewardFunction`` or ``RewardPrompt``. Default: ``RewardFunction``.
+    :param hub_name: hub to register in; it must exist. Default: the account's AI Registry hub (the SDK's
+        deterministic name, created on first use and never deleted), which makes the evaluator visible to
+        ``Evaluator.get_all()`` and Studio.
+    :param domain_id: Studio domain id added as the ``@domain:<id>`` keyword. Default: none.
+    :param removal_policy: ``RETAIN`` keeps the registered version when the resource is deleted or replaced
+        (running jobs may still use it); ``DESTROY`` deletes it. Default: ``RemovalPolicy.RETAIN``.
+
+    A change of any prop imports a new major version (new ARN); the function's code can change without one.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        evaluator_name: str,
+        reference: str,
+        evaluator_type: str = "RewardFunction",
+        hub_name: str | None = None,
+        domain_id: str | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, id)
+        _check_name(self, "evaluator_name", evaluator_name, lower=True)
+        if hub_name is not None:
+            _check_name(self, "hub_name", hub_name)
+        if evaluator_type not in EVALUATOR_TYPES:
+            raise ConstructValidationError(
+                f"evaluator_type {evaluator_type!r} must be one of {', '.join(EVALUATOR_TYPES)}", self
+            )
+        if removal_policy not in (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY):
+            raise ConstructValidationError("removal_policy must be RemovalPolicy.RETAIN or DESTROY", self)
+        provider = HubEvaluatorProvider.of(self)
+        target_hub = hub_name or provider.ai_registry_hub_name
+        provider.allow(hub_name=target_hub, evaluator_name=evaluator_name, create_hub=hub_name is None)
+        properties = {
+            "EvaluatorName": evaluator_name,
+            "EvaluatorType": evaluator_type,
+            "Reference": reference,
+            "RetainOnDelete": "true" if removal_policy == RemovalPolicy.RETAIN else "false",
+        }
+        if hub_name:
+            properties["HubName"] = hub_name
+        if domain_id:
+            properties["DomainId"] = domain_id
+        self.resource = CustomResource(
+            self, "Resource", service_token=provider.service_token,
+            resource_type="Custom::SageMakerHubEvaluator", properties=properties,
+        )
+        self.evaluator_arn = self.resource.ref
+        self.evaluator_name = evaluator_name
+        self.evaluator_type = evaluator_type
+        self.hub_name = hub_name or self.resource.get_att_string("HubName")
+        self.version = self.resource.get_att_string("Version")
+
+    @classmethod
+    def from_evaluator_arn(cls, scope: Construct, id: str, arn: str) -> IEvaluator:
+        """Import a registered evaluator by its versioned ARN (``...:hub-content/<hub>/JsonDoc/<name>/<x.y.z>``)."""
+        if Token.is_unresolved(arn):
+            parts = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME)
+            raise ConstructValidationError(
+                f"from_evaluator_arn needs a concrete ARN to find the hub and name (got a token: {parts})", scope
+            )
+        match = EVALUATOR_ARN_RE.match(arn)
+        if not match:
+            raise ConstructValidationError(
+                f"{arn!r} is not a versioned evaluator ARN "
+                "(arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/JsonDoc/<name>/<x.y.z>)", scope
+            )
+        return _ImportedEvaluator(scope, id, arn=arn, hub_name=match.group(1), name=match.group(2))
+
+
+def _check_name(scope: Construct, prop: str, value: str, *, lower: bool = False) -> None:
+    if Token.is_unresolved(value):
+        return
+    if not RESOURCE_NAME_RE.match(value) or (lower and value != value.lower()):
+        case = "lower-case " if lower else ""
+        raise ConstructValidationError(
+            f"{prop} {value!r} is invalid: use 1-63 {case}letters, digits and hyphens, starting and ending with a "
+            "letter or digit (no '_' or '.')", scope
+        )
+
+
+class HubEvaluatorProvider(Construct):
+    """The stack-wide Provider framework (on-event + is-complete Lambdas) behind every ``HubEvaluator``."""
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        code_dir = stage_directory({"hub_evaluator.py": RUNTIME_DIR / "hub_evaluator.py"}, prefix="cdk-sm-ft-hub")
+        self.role = iam.Role(
+            self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Registers SageMaker Hub evaluators (cdk-sagemaker-finetuning custom resource)",
+        )
+        handlers = {}
+        for name, handler in (("OnEvent", "hub_evaluator.on_event"), ("IsComplete", "hub_evaluator.is_complete")):
+            log_group = logs.LogGroup(self, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH,
+                                      removal_policy=RemovalPolicy.DESTROY)
+            log_group.grant_write(self.role)
+            handlers[name] = lambda_.Function(
+                self, name, runtime=lambda_.Runtime.PYTHON_3_14, handler=handler,
+                code=lambda_.Code.from_asset(str(code_dir)), timeout=Duration.minutes(2), role=self.role,
+                log_group=log_group, description=f"SageMaker Hub evaluator custom resource ({name})",
+            )
+        self.provider = cr.Provider(
+            self, "Provider", on_event_handler=handlers["OnEvent"], is_complete_handler=handlers["IsComplete"],
+            query_interval=Duration.seconds(15), total_timeout=Duration.minutes(30),
+            log_group=logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.ONE_MONTH,
+                                    removal_policy=RemovalPolicy.DESTROY),
+        )
+        self.service_token = self.provider.service_token
+        concrete = not Token.is_unresolved(stack.account) and not Token.is_unresolved(stack.region)
+        self.ai_registry_hub_name = ai_registry_hub_name(stack.region, stack.account) if concrete else None
+        """The AI Registry hub name when the stack's account and region are known at synth time, else None."""
+        self._acknowledge(list(handlers.values()))
+
+    @classmethod
+    def of(cls, scope: Construct) -> HubEvaluatorProvider:
+        """The stack's provider, created on first use."""
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(PROVIDER_ID)
+        return existing if isinstance(existing, HubEvaluatorProvider) else cls(stack, PROVIDER_ID)
+
+    def allow(self, *, hub_name: str | None, evaluator_name: str, create_hub: bool) -> None:
+        """Let the handlers register ``evaluator_name`` in ``hub_name`` (None: the AI Registry hub, any name)."""
+        stack = Stack.of(self)
+        hub = hub_name or "*"
+
+        def arn(resource: str, name: str) -> str:
+            return stack.format_arn(service="sagemaker", resource=resource, resource_name=name,
+                                    arn_format=ArnFormat.SLASH_RESOURCE_NAME)
+
+        hub_actions = ["sagemaker:DescribeHub", "sagemaker:ImportHubContent"] + (
+            ["sagemaker:CreateHub"] if create_hub else [])
+        content = [arn("hub-content", f"{hub}/{CONTENT_TYPE}/{evaluator_name}"),
+                   arn("hub-content", f"{hub}/{CONTENT_TYPE}/{evaluator_name}/*")]
+        self.role.add_to_principal_policy(iam.PolicyStatement(actions=hub_actions, resources=[arn("hub", hub)]))
+        self.role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["sagemaker:ImportHubContent", "sagemaker:DescribeHubContent", "sagemaker:DeleteHubContent",
+                     "sagemaker:ListHubContentVersions"],
+            resources=content,
+        ))
+        prefix = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
+        reasons = {
+            f"AwsSolutions-IAM5[Resource::{prefix}hub-content/{hub}/{CONTENT_TYPE}/{evaluator_name}/*]":
+            "Every version of this one evaluator: versions are numbered at deploy time (latest major + 1).",
+        }
+        if hub == "*":
+            reasons[f"AwsSolutions-IAM5[Resource::{prefix}hub/*]"] = (
+                "The AI Registry hub name is a hash of the account and region, computed by the handler at deploy "
+                "time because the stack is environment-agnostic; scoped to this account and region.")
+            reasons[f"AwsSolutions-IAM5[Resource::{prefix}hub-content/*/{CONTENT_TYPE}/{evaluator_name}]"] = (
+                "This one evaluator in the AI Registry hub, whose hashed name is only known at deploy time.")
+        acknowledge(self.role, reasons)
+
+    def _acknowledge(self, handlers: list[lambda_.IFunction]) -> None:
+        functions = handlers + [
+            self.provider.node.find_child(child) for child in ("framework-isComplete", "framework-onTimeout")
+        ]
+        acknowledge(self.provider, {
+            f"AwsSolutions-IAM5[Resource::{nag_text(Stack.of(self).resolve(fn.function_arn))}:*]":
+            "CDK's Provider framework invokes this one function and its versions (aws-cdk-lib's grant)."
+            for fn in functions
+        })
+        acknowledge(self.provider, {
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]": "CDK's Provider framework Lambdas use the basic execution role to log.",
+            "AwsSolutions-L1": "The Provider framework Lambdas' runtime is chosen and updated by aws-cdk-lib.",
+            "AwsSolutions-SF1": "The Provider framework's waiter state machine is managed by aws-cdk-lib; each "
+            "step's Lambda logs to CloudWatch.",
+            "AwsSolutions-SF2": "The Provider framework's waiter state machine is managed by aws-cdk-lib; X-Ray "
+            "tracing is not configurable there.",
+        })

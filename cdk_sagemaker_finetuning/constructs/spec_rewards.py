@@ -1,0 +1,68 @@
+"""``SpecRewards``: the reward side of a spec (RLVR reward Lambda + evaluator, RLAIF judge + prompt evaluator)."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Stack
+from constructs import Construct
+
+from ..spec import FineTuningSpec
+from .hub_evaluator import HubEvaluator, IEvaluator
+from .judge_prompt import JudgePrompt
+from .nag import acknowledge_wildcard_resources
+from .reward_function import RewardFunction
+from .training_execution_role import TrainingExecutionRole
+
+
+class SpecRewards(Construct):
+    """Creates what ``spec.reward`` / ``spec.rlaif`` ask for and grants the training role exactly that.
+
+    * RLVR with ``reward.builtin`` or ``reward.code``: a ``RewardFunction`` (invoke granted to the training role)
+      registered as a ``HubEvaluator`` named ``<project>-reward``.
+    * RLVR with ``reward.evaluator_arn``: the imported evaluator (its Lambda is not known here: grant the
+      training role ``lambda:InvokeFunction`` on it yourself with ``add_reward_function``).
+    * RLAIF: ``bedrock:InvokeModel`` on the judge model; a custom ``.jinja`` prompt becomes a ``JudgePrompt``
+      named ``<project>-judge`` (read granted on its object). ``Builtin.*`` prompts need no evaluator.
+
+    Attributes ``reward_function``, ``judge_prompt``, ``evaluator`` and ``evaluator_arn`` are None when unused.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, spec: FineTuningSpec, training_role: TrainingExecutionRole):
+        super().__init__(scope, id)
+        self.reward_function: RewardFunction | None = None
+        self.judge_prompt: JudgePrompt | None = None
+        self.evaluator: IEvaluator | None = None
+        reward = spec.reward if spec.technique == "rlvr" else None
+        if reward is not None and reward.evaluator_arn:
+            self.evaluator = HubEvaluator.from_evaluator_arn(self, "Evaluator", reward.evaluator_arn)
+        elif reward is not None:
+            self.reward_function = RewardFunction(
+                self, "SageMakerReward", builtin=reward.builtin, code=spec.reward_code_path,
+                options=reward.options, score_range=reward.score_range, nova=spec.is_nova,
+            )
+            training_role.add_reward_function(self.reward_function.function)
+            acknowledge_wildcard_resources(
+                training_role.role, [f"{self.reward_function.function_arn}:*"],
+                "Qualified invocations (versions and aliases) of the one reward function the job calls.",
+            )
+            self.evaluator = HubEvaluator(
+                self, "Evaluator", evaluator_name=f"{spec.name}-reward", reference=self.reward_function.function_arn
+            )
+        if spec.technique == "rlaif" and spec.rlaif is not None:
+            training_role.add_judge_model(spec.rlaif.judge_model_id)
+            if spec.judge_prompt_path is not None:
+                self.judge_prompt = JudgePrompt(
+                    self, "JudgePrompt", template_path=spec.judge_prompt_path, evaluator_name=f"{spec.name}-judge"
+                )
+                self.judge_prompt.grant_read(training_role.role)
+                self.evaluator = self.judge_prompt.evaluator
+        if self.evaluator is not None:
+            training_role.add_hub_content_read(self.evaluator.hub_name, "JsonDoc", self.evaluator.evaluator_name)
+            versions = Stack.of(self).format_arn(
+                service="sagemaker", resource="hub-content", arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                resource_name=f"{self.evaluator.hub_name}/JsonDoc/{self.evaluator.evaluator_name}/*",
+            )
+            acknowledge_wildcard_resources(
+                training_role.role, [versions], "Every version of the one evaluator the job uses; a redeploy "
+                "registers a new version number.",
+            )
+        self.evaluator_arn = self.evaluator.evaluator_arn if self.evaluator is not None else None
