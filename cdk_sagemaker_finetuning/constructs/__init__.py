@@ -1,6 +1,17 @@
 """CDK constructs of cdk-sagemaker-finetuning, one module per construct."""
 
+from .hub_evaluator import HubEvaluator, IEvaluator
+from .judge_prompt import JudgePrompt
 from .model_package_group import IModelPackageGroup, ModelPackageGroup
+from .reward_function import RewardFunction
 from .training_execution_role import TrainingExecutionRole
 
-__all__ = ["IModelPackageGroup", "ModelPackageGroup", "TrainingExecutionRole"]
+__all__ = [
+    "HubEvaluator",
+    "IEvaluator",
+    "IModelPackageGroup",
+    "JudgePrompt",
+    "ModelPackageGroup",
+    "RewardFunction",
+    "TrainingExecutionRole",
+]
