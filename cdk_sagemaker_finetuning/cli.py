@@ -11,9 +11,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .commands import _term, data, discovery, init_spec, metrics, notebook, recommend, runs, validate
+from .commands import _term, data, discovery, init_spec, metrics, notebook, recommend, reward, runs, validate
 
-COMMAND_MODULES = (validate, discovery, recommend, init_spec, data, runs, metrics, notebook)
+COMMAND_MODULES = (validate, discovery, recommend, init_spec, data, runs, metrics, notebook, reward)
 
 
 def build_parser() -> argparse.ArgumentParser:

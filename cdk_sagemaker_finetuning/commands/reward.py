@@ -1,0 +1,273 @@
+"""``cdk-finetune reward test (BUILTIN|PATH) DATA.jsonl [--responses FILE]``: try a reward on local rows.
+
+Each row goes through the real Lambda handler (``runtime/reward/handler.py``) on its own, exactly as the
+deployed function would score it. Prints the score histogram, per-metric means and the slowest samples, and
+warns about flat rewards (no learning signal), clamped scores, rows without a response and errors.
+Exit code 0 when every sample scored, 1 when some raised, 2 for invalid input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import json
+import logging
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..runtime.reward.handler import EventError, RewardConfig, builtin_config, handle
+from ..runtime.reward.sample import response_text
+from . import _term
+
+FLAT_SHARE = 0.9
+BINS = 10
+BAR_WIDTH = 46
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    reward = subparsers.add_parser(
+        "reward", help="work with RLVR reward functions", description="Work with RLVR reward functions."
+    )
+    commands = reward.add_subparsers(dest="reward_command", metavar="SUBCOMMAND", required=True)
+    test = commands.add_parser(
+        "test",
+        help="score local rows with a built-in reward or your reward module",
+        description="Score local JSONL rows through the real reward Lambda handler and summarize the scores.",
+    )
+    test.add_argument("reward", metavar="BUILTIN|PATH", help="a built-in reward name or a .py file with reward()")
+    test.add_argument("data", metavar="DATA.jsonl", help="dataset rows (verl or Nova RLVR format)")
+    test.add_argument("--responses", metavar="FILE",
+                      help="one response per line (JSON string, {\"response\": ...} or plain text), "
+                      "paired with the rows in order")
+    test.add_argument("--options", metavar="JSON", default="{}", help="options of a built-in reward, as JSON")
+    test.add_argument("--score-range", metavar=("LOW", "HIGH"), nargs=2, type=float, default=(-1.0, 1.0))
+    test.add_argument("--nova", action="store_true", help="use the Nova envelope (bare list)")
+    test.add_argument("--slowest", metavar="N", type=int, default=5, help="how many slow samples to list")
+    test.set_defaults(handler=run)
+
+
+class InputError(ValueError):
+    """Invalid command input (exit code 2)."""
+
+
+@dataclass
+class Outcome:
+    id: Any
+    score: float
+    metrics: dict[str, float]
+    ms: float
+    error: str | None = None
+    clamped: bool = False
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome] = field(default_factory=list)
+    missing_responses: int = 0
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = _config(args)
+        rows = _rows(Path(args.data))
+        if args.responses:
+            _pair(rows, Path(args.responses))
+    except InputError as exc:
+        print(_term.wrap(f"error: {exc}", "", "  "), file=sys.stderr)
+        return 2
+    report = score_rows(rows, config)
+    print(render(report, config, args.slowest))
+    return 1 if any(o.error for o in report.outcomes) else 0
+
+
+# -- inputs --------------------------------------------------------------------------------------------------
+
+
+def _config(args: argparse.Namespace) -> RewardConfig:
+    low, high = args.score_range
+    if not low < high:
+        raise InputError(f"--score-range {low} {high}: LOW must be below HIGH")
+    common: dict[str, Any] = {"score_range": (low, high), "envelope": "nova" if args.nova else "open-weight"}
+    if args.reward.endswith(".py") or Path(args.reward).is_file():
+        if args.options != "{}":
+            raise InputError("--options only applies to a built-in reward")
+        return RewardConfig(reward=_load_reward(Path(args.reward)), name=Path(args.reward).name, **common)
+    try:
+        options = json.loads(args.options)
+    except ValueError as exc:
+        raise InputError(f"--options is not JSON: {exc}") from None
+    if not isinstance(options, dict):
+        raise InputError("--options must be a JSON object")
+    try:
+        return builtin_config(args.reward, options, **common)
+    except EventError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _load_reward(path: Path) -> Any:
+    if not path.is_file():
+        raise InputError(f"{str(path)!r} does not exist")
+    name = "user_reward_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's module may raise anything
+        raise InputError(f"cannot import {str(path)!r}: {type(exc).__name__}: {exc}") from None
+    if not callable(getattr(module, "reward", None)):
+        raise InputError(f"{str(path)!r} defines no reward(sample) function")
+    return module.reward
+
+
+def _rows(path: Path) -> list[Any]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {str(path)!r}: {exc}") from None
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except ValueError as exc:
+            raise InputError(f"{path.name} line {number} is not JSON: {exc}") from None
+    if not rows:
+        raise InputError(f"{str(path)!r} has no rows")
+    return rows
+
+
+def _pair(rows: list[Any], path: Path) -> None:
+    try:
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {str(path)!r}: {exc}") from None
+    if len(lines) != len(rows):
+        raise InputError(f"{path.name} has {len(lines)} responses for {len(rows)} rows; give one per row")
+    for row, line in zip(rows, lines, strict=True):
+        try:
+            value = json.loads(line)
+        except ValueError:
+            value = line
+        text = value.get("response") if isinstance(value, dict) else value
+        if isinstance(row, dict):
+            row["response"] = text if isinstance(text, str) else json.dumps(text)
+
+
+# -- scoring -------------------------------------------------------------------------------------------------
+
+
+class _Errors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.messages.append(json.loads(record.getMessage()).get("error", ""))
+        except ValueError:
+            self.messages.append(record.getMessage())
+
+
+def score_rows(rows: list[Any], config: RewardConfig) -> Report:
+    """Score each row alone through :func:`handle` (timing it), collecting the handler's logged errors."""
+    logger = logging.getLogger("reward")
+    errors = _Errors()
+    logger.addHandler(errors)
+    propagate, logger.propagate = logger.propagate, False
+    report = Report()
+    try:
+        for index, row in enumerate(rows):
+            if isinstance(row, dict) and not response_text(row).strip():
+                report.missing_responses += 1
+            errors.messages.clear()
+            started = time.perf_counter()
+            response = handle([dict(row, id=row.get("id", index)) if isinstance(row, dict) else row], config)
+            ms = (time.perf_counter() - started) * 1000
+            [result] = json.loads(response["body"]) if isinstance(response, dict) else response
+            metrics = {m["name"]: m["value"] for m in result["metrics_list"]}
+            error = (errors.messages[0] or "error") if "error" in metrics else None
+            report.outcomes.append(Outcome(
+                id=result["id"], score=result["aggregate_reward_score"], ms=ms, error=error,
+                clamped="clamped" in metrics,
+                metrics={k: v for k, v in metrics.items() if k not in ("reward", "error", "clamped")},
+            ))
+    finally:
+        logger.removeHandler(errors)
+        logger.propagate = propagate
+    return report
+
+
+# -- output --------------------------------------------------------------------------------------------------
+
+
+def histogram(scores: list[float], low: float, high: float, bins: int = BINS) -> str:
+    """Counts of ``scores`` in ``bins`` equal-width bins over ``[low, high]``, as bars fitting 80 columns."""
+    counts = [0] * bins
+    for value in scores:
+        counts[min(bins - 1, max(0, int((value - low) / (high - low) * bins)))] += 1
+    peak = max(counts) or 1
+    lines = []
+    for number, count in enumerate(counts):
+        start = low + (high - low) * number / bins
+        end = low + (high - low) * (number + 1) / bins
+        closing = "]" if number == bins - 1 else ")"
+        bar = "#" * round(BAR_WIDTH * count / peak)
+        lines.append(f"  [{start:6.2f}, {end:6.2f}{closing} {count:6d} {bar}".rstrip())
+    return "\n".join(lines)
+
+
+def warnings(report: Report, config: RewardConfig) -> list[str]:
+    """Flat rewards, clamped scores, missing responses and errors, as sentences."""
+    found = []
+    scores = [o.score for o in report.outcomes]
+    value, count = Counter(round(s, 6) for s in scores).most_common(1)[0]
+    if len(scores) > 1 and count / len(scores) > FLAT_SHARE:
+        found.append(f"flat reward: {count / len(scores):.0%} of samples score {value:g}; the policy gets "
+                     "almost no learning signal")
+    clamped = sum(o.clamped for o in report.outcomes)
+    if clamped:
+        low, high = config.score_range
+        found.append(f"{clamped} score(s) fell outside [{low:g}, {high:g}] and were clamped")
+    if report.missing_responses:
+        found.append(f"{report.missing_responses} row(s) have no response to score; pass --responses FILE "
+                     "with one model response per row")
+    failed = [o for o in report.outcomes if o.error]
+    if failed:
+        found.append(f"{len(failed)} sample(s) raised and scored {config.floor:g}; first: id {failed[0].id!r}: "
+                     f"{failed[0].error}")
+    return found
+
+
+def render(report: Report, config: RewardConfig, slowest: int) -> str:
+    outcomes = report.outcomes
+    scores = [o.score for o in outcomes]
+    low, high = config.score_range
+    mean = sum(scores) / len(scores)
+    lines = [
+        _term.wrap(f"{config.name}: {len(outcomes)} samples, mean score {mean:.3f}, "
+                   f"min {min(scores):.3f}, max {max(scores):.3f}"),
+        "",
+        "Score distribution",
+        histogram(scores, low, high),
+    ]
+    sums: dict[str, list[float]] = {}
+    for outcome in outcomes:
+        for name, value in outcome.metrics.items():
+            sums.setdefault(name, []).append(value)
+    if sums:
+        rows = [(name, f"{sum(v) / len(v):.3f}", len(v)) for name, v in sorted(sums.items())]
+        lines += ["", "Metric means", _term.table(("metric", "mean", "samples"), rows, indent="  ")]
+    ranked = sorted(outcomes, key=lambda o: o.ms, reverse=True)[: max(0, slowest)]
+    if ranked:
+        rows = [(str(o.id), f"{o.ms:.2f}", f"{o.score:g}") for o in ranked]
+        lines += ["", "Slowest samples", _term.table(("id", "ms", "score"), rows, indent="  ")]
+    found = warnings(report, config)
+    if found:
+        lines += ["", "Warnings"] + [_term.wrap(text, "  - ", "    ") for text in found]
+    return "\n".join(lines)
