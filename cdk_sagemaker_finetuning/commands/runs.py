@@ -13,7 +13,7 @@ import argparse
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..spec import DATASET_ARN_RE, S3_URI_RE
@@ -138,7 +138,8 @@ class Tracker:
     transitions: int = 0
     progress: str = ""
     job: str | None = None
-    lines: list[str] = field(default_factory=list)
+    execution: str = ""
+    waiting_shown: bool = False
 
 
 @_aws.friendly_errors
@@ -240,17 +241,17 @@ def poll_execution(args: argparse.Namespace, arn: str, tracker: Tracker) -> tupl
         raise
     status = execution["status"]
     header = f"{execution.get('name', arn.rsplit(':', 1)[-1])}: {status}"
-    if header not in tracker.lines:
-        tracker.lines.append(header)
+    if header != tracker.execution:
+        tracker.execution = header
         print(_term.field("Execution", header, 12))
     job_name = (
         tracker.job or find_value(execution.get("output"), JOB_KEYS) or training_job_of(stepfunctions, arn)
     )
     job_code = 0
     if job_name:
-        done, job_code = poll_job(args, job_name, tracker)
-    elif status == "RUNNING" and "waiting" not in tracker.lines:
-        tracker.lines.append("waiting")
+        _, job_code = poll_job(args, job_name, tracker)
+    elif status == "RUNNING" and not tracker.waiting_shown:
+        tracker.waiting_shown = True
         print("Checking the configuration and data (preflight); no training job yet.")
     if status == "RUNNING":
         return False, 0

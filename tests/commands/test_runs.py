@@ -400,3 +400,20 @@ def test_status_unknown_execution_and_bad_arn(stubs, run) -> None:
     assert result.code == 2 and result.flat_err == f"error: No execution {EXEC_ARN}."
     bad = run("status", SM_ARN)
     assert bad.code == 2 and "is not an execution or training job ARN" in bad.flat_err
+
+
+def test_status_wait_on_an_execution_that_fails_in_preflight(stubs, run, monkeypatch) -> None:
+    monkeypatch.setattr(runs.time, "sleep", lambda _: None)
+    sfn = stubs("stepfunctions")
+    history = {"executionArn": EXEC_ARN, "includeExecutionData": True}
+    for _ in range(2):
+        sfn.add_response("describe_execution", execution("RUNNING"), {"executionArn": EXEC_ARN})
+        sfn.add_response("get_execution_history", {"events": []}, history)
+    failed = execution("FAILED", error="States.TaskFailed", cause="preflight crashed")
+    sfn.add_response("describe_execution", failed, {"executionArn": EXEC_ARN})
+    sfn.add_response("get_execution_history", {"events": []}, history)
+    result = run("status", EXEC_ARN, "--wait")
+    assert result.code == 1
+    assert result.out.count("no training job yet") == 1
+    assert result.out.count("run-1: RUNNING") == 1
+    assert result.out.rstrip().endswith("Execution FAILED: States.TaskFailed: preflight crashed")
