@@ -67,15 +67,18 @@ def progress_bar(percent: float, width: int = 40) -> str:
 
 def interactive() -> bool:
     """True when questions can be asked (stdin is a terminal)."""
-    return sys.stdin.isatty()
+    return sys.stdin is not None and sys.stdin.isatty()
 
 
 def ask(question: str, choices: Sequence[str] = (), default: str | None = None) -> str:
-    """Ask until the answer is non-empty (and one of ``choices`` when given)."""
+    """Ask until the answer is non-empty (and one of ``choices`` when given); end of input aborts."""
     hint = f" [{'/'.join(choices)}]" if choices else ""
     hint += f" (default {default})" if default else ""
     while True:
-        answer = input(f"{question}{hint}: ").strip() or (default or "")
+        try:
+            answer = input(f"{question}{hint}: ").strip() or (default or "")
+        except EOFError:
+            raise KeyboardInterrupt from None
         if answer and (not choices or answer in choices):
             return answer
         print(f"  please answer {' or '.join(choices)}" if choices else "  please answer")

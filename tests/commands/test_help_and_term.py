@@ -71,3 +71,14 @@ def test_field_puts_long_tokens_on_their_own_line() -> None:
 )
 def test_progress_bar(percent: float, expected: str) -> None:
     assert _term.progress_bar(percent, 10) == expected
+
+
+def test_end_of_input_while_asking_interrupts_the_command(run, monkeypatch) -> None:
+    def closed(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr(_term, "interactive", lambda: True)
+    monkeypatch.setattr("builtins.input", closed)
+    result = run("recommend")
+    assert result.code == 130
+    assert result.err == "interrupted\n"
