@@ -89,6 +89,13 @@ CASES: dict[str, dict[str, Any]] = {
         "data": {"train": "s3://demo-data/nova/train.jsonl"},
         "hyperparameters": {"learning_rate": 2e-05},
     },
+    "sft-private-hub": {
+        "name": "hub-sft",
+        "technique": "sft",
+        "base_model": "huggingface-llm-qwen2-5-14b-instruct",
+        "hub": "team-models",
+        "data": {"train": "s3://demo-data/sft/hub.jsonl"},
+    },
     "rlvr-nova": {
         "name": "nova-rlvr",
         "technique": "rlvr",

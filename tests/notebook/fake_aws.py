@@ -236,6 +236,13 @@ class FakeAws:
             }
         }
 
+    def _iam_SimulatePrincipalPolicy(self, params: dict) -> dict:
+        results = [
+            {"EvalActionName": action, "EvalResourceName": "*", "EvalDecision": "allowed"}
+            for action in params["ActionNames"]
+        ]
+        return {"EvaluationResults": results, "IsTruncated": False}
+
     # S3: recipe specs, training data, output bucket checks
     def _s3_GetObject(self, params: dict) -> dict:
         bucket, key = params["Bucket"], params["Key"]

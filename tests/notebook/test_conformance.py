@@ -50,6 +50,10 @@ def run_generated(code: str, fake: FakeAws, monkeypatch: pytest.MonkeyPatch, wor
     """Execute generated code as ``python3 script.py`` would, with the fake AWS and no waiting."""
     monkeypatch.setattr(time, "sleep", lambda seconds: None)
     monkeypatch.chdir(workdir)
+    # The SDK's role check stays on unless the generated code turns it off; restore what the code sets.
+    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "true")
+    monkeypatch.setenv("SAGEMAKER_HUB_NAME", "unset")
+    monkeypatch.delenv("SAGEMAKER_HUB_NAME")
     namespace: dict[str, Any] = {"__name__": "__main__"}
     exec(compile(code, str(workdir / "generated.py"), "exec"), namespace)  # noqa: S102 - the code under test
     assert fake.unanswered == []
@@ -202,3 +206,21 @@ def test_without_outputs_a_custom_judge_prompt_is_registered_and_passed_by_arn(
     assert sdk["ServerlessJobConfig"]["EvaluatorArn"] == prompt_arn
     assert sdk["HyperParameters"] == workflow["HyperParameters"]
     assert "judge_prompt_template" not in sdk["HyperParameters"]
+
+
+@pytest.mark.parametrize("validate_role", [False, True])
+def test_the_sdk_role_check_runs_only_when_requested(
+    validate_role: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = load_case("dpo-qwen-full", tmp_path)
+    outputs = outputs_for(spec)
+    fake = fake_for(spec, outputs).install(monkeypatch)
+
+    run_generated(render_script(spec, outputs, validate_role=validate_role), fake, monkeypatch, tmp_path)
+
+    simulated = fake.requests("SimulatePrincipalPolicy")
+    assert bool(simulated) == validate_role
+    if validate_role:
+        role = outputs["FineTuning-tone-dpo"]["ExecutionRoleArn"]
+        assert {request["PolicySourceArn"] for request in simulated} == {role}
+        assert "ec2:CreateNetworkInterface" in {a for request in simulated for a in request["ActionNames"]}

@@ -294,3 +294,11 @@ def test_long_values_are_wrapped_within_the_line_length(tmp_path: Path) -> None:
     config = script[script.index("# SageMaker Hub model id") : script.index("# %% [markdown] Environment")]
     exec(compile(config, "config", "exec"), namespace)  # noqa: S102 - the generated configuration
     assert namespace["REWARD_EVALUATOR_ARN"] == data["reward"]["evaluator_arn"]
+
+
+def test_a_pinned_base_model_version_is_explained(tmp_path: Path) -> None:
+    pinned = FineTuningSpec.from_dict({**CASES["sft-meta"], "base_model_version": "1.2.3"})
+    markdown = " ".join(cell.source for cell in render_notebook(pinned).cells if cell.cell_type == "markdown")
+    assert "the spec pins version 1.2.3, which only the training workflow uses" in " ".join(markdown.split())
+    _, floating = render("sft-meta", tmp_path)
+    assert "pins version" not in floating
