@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from ..runtime import models
-from ..runtime.dataset_format import SAMPLE_BYTES, FormatReport, check_sample, formats_for, techniques_for
+from ..runtime.dataset_format import (
+    SAMPLE_BYTES,
+    FormatReport,
+    check_sample,
+    formats_for,
+    is_nova_format,
+    techniques_for,
+)
 from . import _aws, _term
 
 #: The service rejected a 5-row dataset with "Number of samples 5 out of bounds between 32 and inf".
@@ -193,14 +200,14 @@ def print_report(report: FormatReport, max_errors: int) -> bool:
 def print_fit(fmt: str, technique: str | None, model: str | None) -> bool:
     """Say which techniques the format fits; with --technique/--model, whether it fits those."""
     fits = techniques_for(fmt)
-    family = "Nova" if fmt.startswith("nova_") else "open-weight"
+    family = "Nova" if is_nova_format(fmt) else "open-weight"
     if not fits:
         print(_term.field("Fits", "no training technique (evaluation data)", 10))
         return technique is None and model is None
     print(_term.field("Fits", f"{', '.join(t.upper() for t in fits)} on {family} models", 10))
     if technique is None and model is None:
         return True
-    nova = models.is_nova(model) if model else fmt.startswith("nova_")
+    nova = models.is_nova(model) if model else is_nova_format(fmt)
     target_family = "Nova" if nova else "open-weight"
     target = f"{technique.upper() if technique else 'training'} on {model or target_family + ' models'}"
     wanted = formats_for(technique, nova) if technique else sum((formats_for(t, nova) for t in fits), ())
@@ -208,7 +215,7 @@ def print_fit(fmt: str, technique: str | None, model: str | None) -> bool:
         print(_term.wrap(f"OK: the data fits {target}."))
         return True
     reason = f"it needs {' or '.join(wanted)}" if wanted else f"{fmt} is {family} data"
-    if model and nova != fmt.startswith("nova_"):
+    if model and nova != is_nova_format(fmt):
         reason = f"{model} is a{'' if nova else 'n'} {target_family} model but this is {family} data"
     print(_term.wrap(f"Does not fit {target}: {reason}."))
     return False
