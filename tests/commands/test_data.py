@@ -10,7 +10,7 @@ import pytest
 from botocore.response import StreamingBody
 
 from cdk_sagemaker_finetuning.runtime.dataset_format import SAMPLE_BYTES
-from tests.runtime.test_dataset_format import VALID
+from tests.runtime.test_dataset_format import INVALID, VALID
 
 RANGE = f"bytes=0-{SAMPLE_BYTES - 1}"
 
@@ -38,6 +38,19 @@ def test_valid_local_file_of_every_format(tmp_path, run, name: str) -> None:
     assert "Confidence: HIGH" in result.out
     assert "warning" not in result.out
     assert result.code == 0
+
+
+@pytest.mark.parametrize(("name", "record", "error_type", "message"), INVALID)
+def test_invalid_record_of_every_format_is_reported_with_its_line(
+    tmp_path, run, name, record, error_type, message
+):
+    path = write(tmp_path, jsonl(*[VALID[name]] * 40, record, VALID[name]))
+    result = run("data", "check", path)
+    assert result.code == 2
+    assert f"Format: {name} (" in result.flat_out
+    assert "Confidence: LOW" in result.out
+    assert f"line 41: {error_type}: " in result.flat_out
+    assert message in result.flat_out
 
 
 @pytest.mark.parametrize(
