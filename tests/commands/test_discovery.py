@@ -266,7 +266,9 @@ def test_techniques_unknown_model(stubs, run) -> None:
     )
     result = run("techniques", "llama-9", "--hub", "SageMakerPublicHub")
     assert result.code == 2
-    assert "Model 'llama-9' is not in hub 'SageMakerPublicHub' (us-east-1), or the hub does" in result.flat_err
+    assert (
+        "Model 'llama-9' is not in hub 'SageMakerPublicHub' (us-east-1), or the hub does" in result.flat_err
+    )
     assert "cdk-finetune models" in result.err
 
 
@@ -314,7 +316,14 @@ def test_no_region(monkeypatch, tmp_path, run) -> None:
 
 
 def test_no_credentials(monkeypatch, tmp_path, run) -> None:
-    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+    for var in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
