@@ -88,13 +88,20 @@ def run_check(args: argparse.Namespace) -> int:
     sample = read_s3(args, args.source) if args.source.startswith("s3://") else read_local(args.source)
     report = check_sample(sample.data, complete=sample.complete)
     print(describe_sample(sample, report))
-    ok = print_report(report, args.max_errors)
-    if report.format is not None:
-        ok = print_fit(report.format, args.technique, args.model) and ok
+    print(
+        _term.field(
+            "Format",
+            f"{report.format} ({DESCRIPTIONS[report.format]})" if report.format else "not detected",
+            10,
+        )
+    )
+    print(_term.field("Confidence", report.confidence, 10))
+    fits = print_fit(report.format, args.technique, args.model) if report.format else False
+    print_problems(report, args.max_errors)
     warn_region(args, sample)
     if sample.complete and report.format is not None and report.records < MIN_SAMPLES:
         print(_term.wrap(f"warning: {report.records} records; the service needs at least {MIN_SAMPLES}."))
-    return 0 if ok else _aws.INVALID
+    return 0 if fits and not report.error_count else _aws.INVALID
 
 
 # --- reading ---------------------------------------------------------------------------------------------
@@ -180,21 +187,15 @@ def describe_sample(sample: Sample, report: FormatReport) -> str:
     return _term.wrap(f"Checked {sample.source}: {extent}, {report.records:,} records.", "", "  ")
 
 
-def print_report(report: FormatReport, max_errors: int) -> bool:
-    if report.format:
-        print(_term.field("Format", f"{report.format} ({DESCRIPTIONS[report.format]})", 10))
-    else:
-        print(_term.field("Format", "not detected", 10))
-    print(_term.field("Confidence", report.confidence, 10))
+def print_problems(report: FormatReport, max_errors: int) -> None:
     if not report.errors:
-        return report.format is not None
+        return
     shown = report.errors[: max(max_errors, 0)]
     more = f", first {len(shown)} shown" if len(shown) < report.error_count else ""
     print(f"\nProblems ({report.error_count:,}{more}):")
     for error in shown:
         where = f"line {error.line}" if error.line else "data"
         print(_term.wrap(f"{where}: {error.type}: {error.message}", "  ", "      "))
-    return False
 
 
 def print_fit(fmt: str, technique: str | None, model: str | None) -> bool:
