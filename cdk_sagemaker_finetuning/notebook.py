@@ -260,11 +260,9 @@ class Context:
 
     # -- technique values --
     @property
-    def reward_evaluator(self) -> str | Placeholder | None:
-        reward = self.spec.reward
-        if self.technique != "rlvr" or reward is None:
-            return None
-        return reward.evaluator_arn or self._output("EvaluatorArn")
+    def uses_reward_evaluator(self) -> bool:
+        """RLVR with a reward function (not the recipe's preset reward)."""
+        return self.technique == "rlvr" and self.spec.reward is not None
 
     @property
     def reward_description(self) -> str:
@@ -288,7 +286,7 @@ class Context:
     @property
     def skip_reward_validation(self) -> bool:
         """The SDK's reward preflight cannot read samples from a DataSet ARN string."""
-        train = self._data("train", "TrainUri")
+        train = self.value("TRAIN_DATA")
         return isinstance(train, str) and train.startswith("arn:")
 
     judge_model_id = property(lambda self: self.spec.rlaif.judge_model_id if self.spec.rlaif else None)
@@ -329,82 +327,103 @@ class Context:
         ]
 
     # -- helpers --
-    def _output(self, key: str) -> str | Placeholder:
-        return self.outputs.get(key) or Placeholder(key)
-
-    def _data(self, channel: str, key: str) -> str | Placeholder | None:
-        value = getattr(self.spec.data, channel)
-        if value is None:
-            return None
-        if key in self.outputs:
-            return self.outputs[key]
-        return Placeholder(key) if self.spec.data.create_bucket else value
+    def value(self, name: str) -> Any:
+        """The value of one configuration setting."""
+        return next(setting.value for setting in self.settings if setting.name == name)
 
     def _settings(self) -> list[Setting]:
         spec = self.spec
-        from_stack = "stack output {}" if self.outputs else "stack output {} (cdk deploy --outputs-file)"
-        group_value: Any = self.outputs.get("ModelPackageGroupArn") or Ref("MODEL_PACKAGE_GROUP_NAME")
-        output_path = self.outputs.get("OutputUri") or spec.output.s3_uri
+        train_key = None if spec.data.create_bucket else "data.train"
         settings = [
             Setting("BASE_MODEL", self.model, "SageMaker Hub model id (hub content name)"),
             Setting("JOB_NAME_PREFIX", self.project, "Training job names: <prefix>-<timestamp>"),
-            Setting(
-                "ROLE_ARN",
-                self._output("ExecutionRoleArn"),
-                "Training execution role: " + from_stack.format("ExecutionRoleArn"),
-            ),
+            self._stack_value("ROLE_ARN", "ExecutionRoleArn", "Training execution role"),
             Setting("MODEL_PACKAGE_GROUP_NAME", self.model_package_group_name),
-            Setting(
+            self._stack_value(
                 "MODEL_PACKAGE_GROUP",
-                group_value,
-                "Stack output ModelPackageGroupArn"
-                if isinstance(group_value, str)
-                else "The SDK resolves the name",
+                "ModelPackageGroupArn",
+                "Group name or ARN (the SDK resolves a name)",
+                Ref("MODEL_PACKAGE_GROUP_NAME"),
+                "the name above",
             ),
-            Setting(
-                "TRAIN_DATA",
-                self._data("train", "TrainUri"),
-                "Training data: S3 URI or AI Registry DataSet ARN",
-            ),
+            self._stack_value("TRAIN_DATA", "TrainUri", "Training data", spec.data.train, train_key),
         ]
         if self.has_validation:
-            settings.append(Setting("VALIDATION_DATA", self._data("validation", "ValidationUri")))
-        settings.append(
-            Setting(
-                "S3_OUTPUT_PATH",
-                output_path,
-                "Job output location"
-                if output_path
-                else "None: the SDK default s3://sagemaker-<region>-<account>/output",
-            )
-        )
-        if self.reward_evaluator:
+            key = None if spec.data.create_bucket else "data.validation"
             settings.append(
-                Setting("REWARD_EVALUATOR_ARN", self.reward_evaluator, "RLVR reward function evaluator")
-            )
-        if spec.output.kms_key_arn:
-            settings.append(Setting("KMS_KEY_ARN", spec.output.kms_key_arn, "KMS key for the job output"))
-        for name, value in (
-            ("MLFLOW_RESOURCE_ARN", spec.mlflow.resource_arn),
-            ("MLFLOW_EXPERIMENT_NAME", self.mlflow_experiment_name),
-            ("MLFLOW_RUN_NAME", spec.mlflow.run_name),
-        ):
-            if value:
-                settings.append(Setting(name, value))
-        settings.append(
-            Setting(
-                "MAX_RUNTIME_SECONDS",
-                int(spec.max_runtime_hours * 3600),
-                f"{spec.max_runtime_hours} h (spec max_runtime_hours)",
-            )
-        )
-        if spec.tags:
-            settings.append(
-                Setting(
-                    "TAGS", [{"key": k, "value": v} for k, v in spec.tags.items()], "Added to the SDK's tags"
+                self._stack_value(
+                    "VALIDATION_DATA", "ValidationUri", "Validation data", spec.data.validation, key
                 )
             )
+        output_default = "None: the SDK default s3://sagemaker-<region>-<account>/output"
+        settings.append(
+            self._stack_value(
+                "S3_OUTPUT_PATH",
+                "OutputUri",
+                "Job output",
+                spec.output.s3_uri,
+                "output.s3_uri",
+                output_default,
+            )
+        )
+        if self.uses_reward_evaluator:
+            arn = self.spec.reward.evaluator_arn
+            settings.append(
+                self._stack_value(
+                    "REWARD_EVALUATOR_ARN",
+                    "EvaluatorArn",
+                    "Reward function evaluator",
+                    arn,
+                    "reward.evaluator_arn",
+                )
+            )
+        if spec.output.kms_key_arn:
+            settings.append(
+                Setting("KMS_KEY_ARN", spec.output.kms_key_arn, "Job output KMS key: spec output.kms_key_arn")
+            )
+        mlflow = [
+            (name, value)
+            for name, value in (
+                ("MLFLOW_RESOURCE_ARN", spec.mlflow.resource_arn),
+                ("MLFLOW_EXPERIMENT_NAME", self.mlflow_experiment_name),
+                ("MLFLOW_RUN_NAME", spec.mlflow.run_name),
+            )
+            if value
+        ]
+        for index, (name, value) in enumerate(mlflow):
+            settings.append(Setting(name, value, "" if index else "MLflow tracking: spec mlflow"))
+        hours = spec.max_runtime_hours
+        settings.append(
+            Setting("MAX_RUNTIME_SECONDS", int(hours * 3600), f"{hours} h: spec max_runtime_hours")
+        )
+        if spec.tags:
+            tags = [{"key": k, "value": v} for k, v in spec.tags.items()]
+            settings.append(Setting("TAGS", tags, "Job tags (with the SDK's own): spec tags"))
         return settings
+
+    def _stack_value(
+        self,
+        name: str,
+        output_key: str,
+        label: str,
+        fallback: Any = None,
+        fallback_source: str | None = None,
+        fallback_comment: str | None = None,
+    ) -> Setting:
+        """A value from the stack outputs, else from the spec (or a default), else a placeholder."""
+        if output_key in self.outputs:
+            return Setting(name, self.outputs[output_key], f"{label}: stack output {output_key}")
+        if fallback is not None and fallback_source:
+            return Setting(
+                name,
+                fallback,
+                f"{label}: {fallback_source if isinstance(fallback, Ref) else 'spec ' + fallback_source}",
+            )
+        if fallback_comment:
+            return Setting(name, None, fallback_comment)
+        return Setting(
+            name, Placeholder(output_key), f"{label}: stack output {output_key} (cdk deploy --outputs-file)"
+        )
 
 
 # -- rendering ------------------------------------------------------------------------------------------------

@@ -47,13 +47,13 @@ JOB_NAME_PREFIX = "tone-dpo"
 # Training execution role: stack output ExecutionRoleArn
 ROLE_ARN = "arn:aws:iam::123456789012:role/FineTuning-tone-dpo-TrainingRole"
 MODEL_PACKAGE_GROUP_NAME = "tone-dpo"
-# Stack output ModelPackageGroupArn
+# Group name or ARN (the SDK resolves a name): stack output ModelPackageGroupArn
 MODEL_PACKAGE_GROUP = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/tone-dpo"
-# Training data: S3 URI or AI Registry DataSet ARN
+# Training data: stack output TrainUri
 TRAIN_DATA = "arn:aws:sagemaker:us-east-1:123456789012:hub-content/AIRegistry/DataSet/demo-train/1.0.0"
-# Job output location
+# Job output: stack output OutputUri
 S3_OUTPUT_PATH = "s3://finetuning-tone-dpo-output/output/"
-# 24 h (spec max_runtime_hours)
+# 24 h: spec max_runtime_hours
 MAX_RUNTIME_SECONDS = 86400
 
 # %% [markdown] Environment

@@ -50,13 +50,13 @@ JOB_NAME_PREFIX = "voice-rlaif"
 # Training execution role: stack output ExecutionRoleArn (cdk deploy --outputs-file)
 ROLE_ARN = "<fill in: stack output ExecutionRoleArn>"
 MODEL_PACKAGE_GROUP_NAME = "voice-rlaif"
-# The SDK resolves the name
+# Group name or ARN (the SDK resolves a name): the name above
 MODEL_PACKAGE_GROUP = MODEL_PACKAGE_GROUP_NAME
-# Training data: S3 URI or AI Registry DataSet ARN
+# Training data: spec data.train
 TRAIN_DATA = "s3://demo-data/rlaif/voice.jsonl"
 # None: the SDK default s3://sagemaker-<region>-<account>/output
 S3_OUTPUT_PATH = None
-# 24 h (spec max_runtime_hours)
+# 24 h: spec max_runtime_hours
 MAX_RUNTIME_SECONDS = 86400
 
 PLACEHOLDERS = {

@@ -49,17 +49,17 @@ JOB_NAME_PREFIX = "code-rlvr"
 # Training execution role: stack output ExecutionRoleArn (cdk deploy --outputs-file)
 ROLE_ARN = "<fill in: stack output ExecutionRoleArn>"
 MODEL_PACKAGE_GROUP_NAME = "code-rlvr"
-# The SDK resolves the name
+# Group name or ARN (the SDK resolves a name): the name above
 MODEL_PACKAGE_GROUP = MODEL_PACKAGE_GROUP_NAME
-# Training data: S3 URI or AI Registry DataSet ARN
+# Training data: spec data.train
 TRAIN_DATA = "arn:aws:sagemaker:us-east-1:123456789012:hub-content/AIRegistry/DataSet/demo-train/1.0.0"
 # None: the SDK default s3://sagemaker-<region>-<account>/output
 S3_OUTPUT_PATH = None
-# RLVR reward function evaluator
+# Reward function evaluator: spec reward.evaluator_arn
 REWARD_EVALUATOR_ARN = (
     "arn:aws:sagemaker:us-east-1:123456789012:hub-content/AIRegistry/JsonDoc/demo-reward/1.0.0"
 )
-# 24 h (spec max_runtime_hours)
+# 24 h: spec max_runtime_hours
 MAX_RUNTIME_SECONDS = 86400
 
 PLACEHOLDERS = {

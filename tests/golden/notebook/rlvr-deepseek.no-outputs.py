@@ -49,17 +49,17 @@ JOB_NAME_PREFIX = "math-rlvr"
 # Training execution role: stack output ExecutionRoleArn (cdk deploy --outputs-file)
 ROLE_ARN = "<fill in: stack output ExecutionRoleArn>"
 MODEL_PACKAGE_GROUP_NAME = "math-rlvr"
-# The SDK resolves the name
+# Group name or ARN (the SDK resolves a name): the name above
 MODEL_PACKAGE_GROUP = MODEL_PACKAGE_GROUP_NAME
-# Training data: S3 URI or AI Registry DataSet ARN
+# Training data: spec data.train
 TRAIN_DATA = "s3://demo-data/rlvr/train.jsonl"
 # None: the SDK default s3://sagemaker-<region>-<account>/output
 S3_OUTPUT_PATH = None
-# RLVR reward function evaluator
+# Reward function evaluator: stack output EvaluatorArn (cdk deploy --outputs-file)
 REWARD_EVALUATOR_ARN = "<fill in: stack output EvaluatorArn>"
-# KMS key for the job output
+# Job output KMS key: spec output.kms_key_arn
 KMS_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0f0e0d0c-1111-2222-3333-444455556666"
-# 24 h (spec max_runtime_hours)
+# 24 h: spec max_runtime_hours
 MAX_RUNTIME_SECONDS = 86400
 
 PLACEHOLDERS = {

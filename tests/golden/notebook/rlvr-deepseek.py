@@ -47,19 +47,19 @@ JOB_NAME_PREFIX = "math-rlvr"
 # Training execution role: stack output ExecutionRoleArn
 ROLE_ARN = "arn:aws:iam::123456789012:role/FineTuning-math-rlvr-TrainingRole"
 MODEL_PACKAGE_GROUP_NAME = "math-rlvr"
-# Stack output ModelPackageGroupArn
+# Group name or ARN (the SDK resolves a name): stack output ModelPackageGroupArn
 MODEL_PACKAGE_GROUP = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/math-rlvr"
-# Training data: S3 URI or AI Registry DataSet ARN
+# Training data: stack output TrainUri
 TRAIN_DATA = "s3://demo-data/rlvr/train.jsonl"
-# Job output location
+# Job output: stack output OutputUri
 S3_OUTPUT_PATH = "s3://finetuning-math-rlvr-output/output/"
-# RLVR reward function evaluator
+# Reward function evaluator: stack output EvaluatorArn
 REWARD_EVALUATOR_ARN = (
     "arn:aws:sagemaker:us-east-1:123456789012:hub-content/AIRegistry/JsonDoc/demo-reward/1.0.0"
 )
-# KMS key for the job output
+# Job output KMS key: spec output.kms_key_arn
 KMS_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0f0e0d0c-1111-2222-3333-444455556666"
-# 24 h (spec max_runtime_hours)
+# 24 h: spec max_runtime_hours
 MAX_RUNTIME_SECONDS = 86400
 
 # %% [markdown] Environment

@@ -47,17 +47,17 @@ JOB_NAME_PREFIX = "nova-rlvr"
 # Training execution role: stack output ExecutionRoleArn
 ROLE_ARN = "arn:aws:iam::123456789012:role/FineTuning-nova-rlvr-TrainingRole"
 MODEL_PACKAGE_GROUP_NAME = "nova-rlvr"
-# Stack output ModelPackageGroupArn
+# Group name or ARN (the SDK resolves a name): stack output ModelPackageGroupArn
 MODEL_PACKAGE_GROUP = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/nova-rlvr"
-# Training data: S3 URI or AI Registry DataSet ARN
+# Training data: stack output TrainUri
 TRAIN_DATA = "s3://demo-data/nova/rlvr.jsonl"
-# Job output location
+# Job output: stack output OutputUri
 S3_OUTPUT_PATH = "s3://finetuning-nova-rlvr-output/output/"
-# RLVR reward function evaluator
+# Reward function evaluator: stack output EvaluatorArn
 REWARD_EVALUATOR_ARN = (
     "arn:aws:sagemaker:us-east-1:123456789012:hub-content/AIRegistry/JsonDoc/demo-reward/1.0.0"
 )
-# 24 h (spec max_runtime_hours)
+# 24 h: spec max_runtime_hours
 MAX_RUNTIME_SECONDS = 86400
 
 # %% [markdown] Environment

@@ -49,19 +49,21 @@ JOB_NAME_PREFIX = "support-sft"
 # Training execution role: stack output ExecutionRoleArn (cdk deploy --outputs-file)
 ROLE_ARN = "<fill in: stack output ExecutionRoleArn>"
 MODEL_PACKAGE_GROUP_NAME = "support-sft"
-# The SDK resolves the name
+# Group name or ARN (the SDK resolves a name): the name above
 MODEL_PACKAGE_GROUP = MODEL_PACKAGE_GROUP_NAME
-# Training data: S3 URI or AI Registry DataSet ARN
+# Training data: spec data.train
 TRAIN_DATA = "s3://demo-data/sft/train.jsonl"
+# Validation data: spec data.validation
 VALIDATION_DATA = "s3://demo-data/sft/validation.jsonl"
 # None: the SDK default s3://sagemaker-<region>-<account>/output
 S3_OUTPUT_PATH = None
+# MLflow tracking: spec mlflow
 MLFLOW_RESOURCE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/app-TEAM"
 MLFLOW_EXPERIMENT_NAME = "support-sft"
 MLFLOW_RUN_NAME = "run-1"
-# 12 h (spec max_runtime_hours)
+# 12 h: spec max_runtime_hours
 MAX_RUNTIME_SECONDS = 43200
-# Added to the SDK's tags
+# Job tags (with the SDK's own): spec tags
 TAGS = [{"key": "project", "value": "support-assistant"}]
 
 PLACEHOLDERS = {

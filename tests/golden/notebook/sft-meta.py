@@ -47,19 +47,21 @@ JOB_NAME_PREFIX = "support-sft"
 # Training execution role: stack output ExecutionRoleArn
 ROLE_ARN = "arn:aws:iam::123456789012:role/FineTuning-support-sft-TrainingRole"
 MODEL_PACKAGE_GROUP_NAME = "support-sft"
-# Stack output ModelPackageGroupArn
+# Group name or ARN (the SDK resolves a name): stack output ModelPackageGroupArn
 MODEL_PACKAGE_GROUP = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/support-sft"
-# Training data: S3 URI or AI Registry DataSet ARN
+# Training data: stack output TrainUri
 TRAIN_DATA = "s3://demo-data/sft/train.jsonl"
+# Validation data: stack output ValidationUri
 VALIDATION_DATA = "s3://demo-data/sft/validation.jsonl"
-# Job output location
+# Job output: stack output OutputUri
 S3_OUTPUT_PATH = "s3://finetuning-support-sft-output/output/"
+# MLflow tracking: spec mlflow
 MLFLOW_RESOURCE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/app-TEAM"
 MLFLOW_EXPERIMENT_NAME = "support-sft"
 MLFLOW_RUN_NAME = "run-1"
-# 12 h (spec max_runtime_hours)
+# 12 h: spec max_runtime_hours
 MAX_RUNTIME_SECONDS = 43200
-# Added to the SDK's tags
+# Job tags (with the SDK's own): spec tags
 TAGS = [{"key": "project", "value": "support-assistant"}]
 
 # %% [markdown] Environment
