@@ -12,7 +12,9 @@ from .constructs.model_package_group import IModelPackageGroup, ModelPackageGrou
 from .constructs.nag import acknowledge
 from .constructs.spec_rewards import SpecRewards
 from .constructs.training_execution_role import TrainingExecutionRole
+from .constructs.training_workflow import TrainingWorkflow
 from .spec import FineTuningSpec
+from .workflow_config import runtime_config
 
 
 class FineTuningStack(Stack):
@@ -55,6 +57,23 @@ class FineTuningStack(Stack):
             mlflow_resource_arn=spec.mlflow.resource_arn,
         )
         self.rewards = SpecRewards(self, "Rewards", spec=spec, training_role=self.training_role)
+        self.workflow = TrainingWorkflow(
+            self,
+            "TrainingWorkflow",
+            config=runtime_config(
+                spec,
+                role_arn=self.training_role.role_arn,
+                model_package_group_arn=self.model_package_group.model_package_group_arn,
+                output_uri=self.output_uri,
+                train_uri=self.train_uri,
+                validation_uri=self.validation_uri,
+                evaluator_arn=self.rewards.evaluator_arn if spec.technique == "rlvr" else None,
+                judge_prompt_evaluator_arn=self.rewards.evaluator_arn if spec.judge_prompt_path else None,
+            ),
+            training_role_arn=self.training_role.role_arn,
+            model_package_group=self.model_package_group,
+            data_buckets=[self.data_bucket] if self.data_bucket else (),
+        )
         self._outputs()
 
     def _model_package_group(self) -> IModelPackageGroup:
@@ -105,6 +124,7 @@ class FineTuningStack(Stack):
             "ValidationUri": self.validation_uri,
             "OutputUri": self.output_uri,
             "EvaluatorArn": self.rewards.evaluator_arn,
+            "StateMachineArn": self.workflow.state_machine_arn,
         }
         for key, value in values.items():
             if value is not None:

@@ -94,6 +94,7 @@ def test_stack_outputs_the_values_the_notebook_reads(sft_spec_dict):
         "ModelPackageGroupArn",
         "TrainUri",
         "OutputUri",
+        "StateMachineArn",
     }
 
 
@@ -128,5 +129,5 @@ def test_existing_group_and_external_locations_create_nothing_stateful(sft_spec_
 
 def test_spec_tags_are_applied(sft_spec_dict):
     _, template = stack_for({**sft_spec_dict, "tags": {"team": "ml"}})
-    [role] = template.find_resources("AWS::IAM::Role").values()
-    assert {"Key": "team", "Value": "ml"} in role["Properties"]["Tags"]
+    for role in template.find_resources("AWS::IAM::Role").values():
+        assert {"Key": "team", "Value": "ml"} in role["Properties"]["Tags"]

@@ -292,7 +292,7 @@ def test_rlvr_existing_evaluator_creates_nothing_but_outputs_it(app, tmp_path):
     arn = "arn:aws:sagemaker:us-east-1:123456789012:hub-content/team-hub/JsonDoc/mine/2.0.0"
     template = Template.from_stack(FineTuningStack(app, "Existing", spec=spec(tmp_path, reward={"evaluator_arn": arn})))
     template.resource_count_is("Custom::SageMakerHubEvaluator", 0)
-    template.resource_count_is("AWS::Lambda::Function", 0)
+    template.resource_count_is("AWS::Lambda::Function", 2)  # the training workflow's preflight and stopper
     assert template.find_outputs("EvaluatorArn")["EvaluatorArn"]["Value"] == arn
 
 
@@ -345,5 +345,5 @@ def test_rlaif_builtin_prompt_needs_no_evaluator(app, tmp_path):
 
 def test_sft_stack_has_no_reward_resources(app, tmp_path):
     template = Template.from_stack(FineTuningStack(app, "Sft", spec=spec(tmp_path, technique="sft")))
-    template.resource_count_is("AWS::Lambda::Function", 0)
+    template.resource_count_is("AWS::Lambda::Function", 2)  # the training workflow's preflight and stopper
     assert not template.find_outputs("EvaluatorArn")
