@@ -101,8 +101,8 @@ print(f"Model package group: {group.model_package_group_arn}")
 # %% [markdown] Trainer
 # ## Trainer
 #
-# `DPOTrainer` trains on prompt/chosen/rejected records.
-# `adam_beta` controls how far the model may move from the base model.
+# `DPOTrainer` trains on prompt/chosen/rejected records. `adam_beta` controls how far the model may move from
+# the base model.
 #
 # Constructing the trainer reads the model's recipe from the hub and prints the recommended hyperparameters
 # (the recipe defaults the job uses unless you override them).
