@@ -302,3 +302,49 @@ def test_a_pinned_base_model_version_is_explained(tmp_path: Path) -> None:
     assert "the spec pins version 1.2.3, which only the training workflow uses" in " ".join(markdown.split())
     _, floating = render("sft-meta", tmp_path)
     assert "pins version" not in floating
+
+
+def _accepted_keywords(callee: str) -> set[str]:
+    """Keyword arguments the SDK accepts for a callee of the generated code (trainers forward **kwargs)."""
+    import inspect
+
+    from sagemaker.ai_registry.evaluator import Evaluator
+    from sagemaker.core.resources import ModelPackageGroup
+    from sagemaker.core.training.configs import StoppingCondition
+    from sagemaker.train import DPOTrainer, RLAIFTrainer, RLVRTrainer, SFTTrainer
+    from sagemaker.train.base_trainer import BaseTrainer
+
+    if callee == "StoppingCondition":
+        return set(StoppingCondition.model_fields)
+    targets = {
+        "SFTTrainer": [SFTTrainer.__init__, BaseTrainer.__init__],
+        "DPOTrainer": [DPOTrainer.__init__, BaseTrainer.__init__],
+        "RLVRTrainer": [RLVRTrainer.__init__, BaseTrainer.__init__],
+        "RLAIFTrainer": [RLAIFTrainer.__init__, BaseTrainer.__init__],
+        "ModelPackageGroup.create": [ModelPackageGroup.create],
+        "ModelPackageGroup.get": [ModelPackageGroup.get],
+        "Evaluator.create": [Evaluator.create],
+    }[callee]
+    return {name for target in targets for name in inspect.signature(target).parameters} - {"self", "kwargs"}
+
+
+@pytest.mark.parametrize(("case", "with_outputs"), VARIANTS)
+def test_generated_calls_use_only_keywords_the_sdk_accepts(
+    case: str, with_outputs: bool, tmp_path: Path
+) -> None:
+    _, script = render(case, tmp_path, with_outputs)
+    checked = set()
+    for node in ast.walk(ast.parse(script)):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = ast.unparse(node.func)
+        if (
+            callee.endswith("Trainer")
+            or callee in ("StoppingCondition",)
+            or callee.startswith(("ModelPackageGroup.", "Evaluator."))
+        ):
+            used = {keyword.arg for keyword in node.keywords}
+            assert used <= _accepted_keywords(callee), (callee, used - _accepted_keywords(callee))
+            checked.add(callee)
+    assert {"StoppingCondition", "ModelPackageGroup.get"} <= checked
+    assert sum(name.endswith("Trainer") for name in checked) == 1
