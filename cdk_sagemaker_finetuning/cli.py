@@ -11,9 +11,21 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .commands import _term, data, discovery, init_spec, metrics, notebook, recommend, reward, runs, validate
+from .commands import (
+    _term,
+    data,
+    discovery,
+    init_spec,
+    metrics,
+    notebook,
+    plan,
+    recommend,
+    reward,
+    runs,
+    validate,
+)
 
-COMMAND_MODULES = (validate, discovery, recommend, init_spec, data, runs, metrics, notebook, reward)
+COMMAND_MODULES = (validate, discovery, recommend, init_spec, data, plan, runs, metrics, notebook, reward)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,188 @@
+"""``cdk-finetune plan SPEC``: print the exact CreateTrainingJob request the training workflow would send.
+
+The request is built by the preflight Lambda's own code (``runtime/request.py``; online, ``runtime/preflight.py``
+including its lookups and data checks). Offline, ``--hub-content`` (a ``DescribeHubContent`` answer, as
+``aws sagemaker describe-hub-content`` prints it) and ``--recipe-params`` (the recipe's hyperparameter spec
+JSON) replace the AWS lookups. Deploy-time values (role, group, data and output locations, evaluator) come from
+``--outputs-file`` (``cdk deploy --outputs-file``), else from the deployed stack ``FineTuning-<name>`` when
+online, else placeholders in angle brackets.
+Exit codes: 0 request printed, 1 AWS failure, 2 invalid spec/input or a preflight rejection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..notebook import load_outputs, stack_outputs
+from ..runtime import errors, preflight, request
+from ..spec import FineTuningSpec, SpecError, load_spec
+from ..workflow_config import runtime_config
+from . import _aws
+
+PLACEHOLDER_ACCOUNT = "123456789012"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "plan",
+        help="print the CreateTrainingJob request the training workflow would send (dry run)",
+        description="Build the exact CreateTrainingJob request with the training workflow's preflight code. "
+        "Offline with --hub-content and --recipe-params; otherwise the hub content, recipe spec, model "
+        "package group and data are looked up and checked in AWS.",
+    )
+    parser.add_argument("spec", help="path to the spec (YAML or JSON)")
+    parser.add_argument(
+        "--hub-content", metavar="FILE", help="DescribeHubContent answer of the base model (JSON)"
+    )
+    parser.add_argument("--recipe-params", metavar="FILE", help="the recipe's hyperparameter spec (JSON)")
+    parser.add_argument("--execution-name", metavar="NAME", help="execution name (default: plan-<UTC time>)")
+    parser.add_argument("--input", metavar="JSON", help='execution input, e.g. \'{"trainUri": "s3://..."}\'')
+    parser.add_argument("--outputs-file", metavar="FILE", help="cdk deploy --outputs-file JSON for the stack")
+    parser.add_argument(
+        "--skip-data-check", action="store_true", help="online: skip data and evaluator checks"
+    )
+    _aws.add_aws_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def _read_json(path: str, flag: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _aws.CommandError(f"{flag} {path!r}: {exc.strerror or exc}", _aws.INVALID) from None
+    except json.JSONDecodeError as exc:
+        raise _aws.CommandError(f"{flag} {path!r} is not JSON: {exc}", _aws.INVALID) from None
+
+
+def hub_content_from_file(data: Any, spec: FineTuningSpec, region: str) -> dict[str, Any]:
+    """Accept a DescribeHubContent answer, or a bare HubContentDocument when the spec pins a version."""
+    if not isinstance(data, dict):
+        raise _aws.CommandError("--hub-content must hold a JSON object", _aws.INVALID)
+    if "HubContentDocument" in data:
+        return data
+    if "RecipeCollection" not in data:
+        raise _aws.CommandError(
+            "--hub-content must be a DescribeHubContent answer (with HubContentDocument) or a hub content "
+            "document (with RecipeCollection)",
+            _aws.INVALID,
+        )
+    if not spec.base_model_version:
+        raise _aws.CommandError(
+            "a bare hub content document has no ARN: set base_model_version in the spec or pass the whole "
+            "DescribeHubContent answer",
+            _aws.INVALID,
+        )
+    name = spec.hub_content_name
+    owner = "aws" if spec.hub == "SageMakerPublicHub" else PLACEHOLDER_ACCOUNT
+    return {
+        "HubContentName": name,
+        "HubContentArn": f"arn:aws:sagemaker:{region}:{owner}:hub-content/{spec.hub}/Model/{name}/"
+        f"{spec.base_model_version}",
+        "HubContentDocument": data,
+    }
+
+
+def config_for(spec: FineTuningSpec, outputs: dict[str, str]) -> dict[str, Any]:
+    """The workflow configuration from stack outputs, with ``<Output>`` placeholders for missing values."""
+
+    def value(key: str, default: str | None = None) -> str | None:
+        return outputs.get(key) or default
+
+    if spec.data.create_bucket and "TrainUri" not in outputs:
+        raise _aws.CommandError(
+            "data.create_bucket is true, so the data location is only known after deployment: pass "
+            "--outputs-file or deploy the stack and run plan with AWS credentials",
+            _aws.INVALID,
+        )
+    evaluator = outputs.get("EvaluatorArn")
+    if spec.judge_prompt_path is not None and not evaluator:
+        raise _aws.CommandError(
+            "a custom RLAIF prompt is registered at deploy time: pass --outputs-file with EvaluatorArn",
+            _aws.INVALID,
+        )
+    if spec.technique == "rlvr" and spec.reward and not spec.reward.evaluator_arn and not evaluator:
+        raise _aws.CommandError(
+            "the RLVR reward evaluator is registered at deploy time: pass --outputs-file with EvaluatorArn",
+            _aws.INVALID,
+        )
+    return runtime_config(
+        spec,
+        role_arn=value("ExecutionRoleArn", "<ExecutionRoleArn>"),
+        model_package_group_arn=value("ModelPackageGroupArn", "<ModelPackageGroupArn>"),
+        output_uri=value("OutputUri", spec.output.s3_uri or "<OutputUri>"),
+        train_uri=value("TrainUri"),
+        validation_uri=value("ValidationUri"),
+        evaluator_arn=evaluator if spec.technique == "rlvr" else None,
+        judge_prompt_evaluator_arn=evaluator if spec.judge_prompt_path is not None else None,
+    )
+
+
+def _deployed_outputs(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, str]:
+    stack = f"FineTuning-{spec.name}"
+    try:
+        stacks = _aws.client(args, "cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    except _aws.ClientError as exc:
+        if _aws.is_not_found(exc):
+            return {}
+        raise
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]:
+    """The request (offline from files, else through the preflight's lookups)."""
+    execution_input = json.loads(args.input) if args.input else None
+    name = args.execution_name or "plan-" + dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
+    offline = bool(args.hub_content and args.recipe_params)
+    if bool(args.hub_content) != bool(args.recipe_params):
+        raise _aws.CommandError(
+            "pass both --hub-content and --recipe-params (offline) or neither", _aws.INVALID
+        )
+    outputs = stack_outputs(load_outputs(args.outputs_file), spec) if args.outputs_file else {}
+    if offline:
+        region = args.region or spec.region or "us-east-1"
+        config = config_for(spec, outputs)
+        hub = hub_content_from_file(_read_json(args.hub_content, "--hub-content"), spec, region)
+        params = _read_json(args.recipe_params, "--recipe-params")
+        if not isinstance(params, dict):
+            raise _aws.CommandError("--recipe-params must hold a JSON object", _aws.INVALID)
+        execution = {"name": name, "input": execution_input, "sourceModelPackageArn": None}
+        if execution_input and execution_input.get("baseModel"):
+            raise _aws.CommandError(
+                "baseModel (continuous customization) needs AWS: run plan online", _aws.INVALID
+            )
+        return request.build_create_training_job_request(
+            config, hub, params, execution, account=PLACEHOLDER_ACCOUNT, region=region
+        )
+    outputs = outputs or _deployed_outputs(args, spec)
+    config = config_for(spec, outputs)
+    clients = preflight.Clients(
+        sagemaker=_aws.client(args, "sagemaker"), s3=_aws.client(args, "s3"), sts=_aws.client(args, "sts")
+    )
+    event = {"executionName": name, "input": execution_input}
+    return preflight.plan(config, event, clients, check=not args.skip_data_check)["request"]
+
+
+@_aws.friendly_errors
+def run(args: argparse.Namespace) -> int:
+    try:
+        spec = load_spec(args.spec)
+    except SpecError as exc:
+        print(exc, file=sys.stderr)
+        return _aws.INVALID
+    try:
+        req = build_plan(args, spec)
+    except json.JSONDecodeError as exc:
+        raise _aws.CommandError(f"--input is not JSON: {exc}", _aws.INVALID) from None
+    except errors.PreflightError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        print(f"{exc.error_name}{where}: {exc.message}", file=sys.stderr)
+        return _aws.FAILED if isinstance(exc, errors.AwsError) else _aws.INVALID
+    except ValueError as exc:  # stack outputs or configuration that cannot work
+        raise _aws.CommandError(str(exc), _aws.INVALID) from None
+    print(json.dumps(req, indent=2))
+    return 0
