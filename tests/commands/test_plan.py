@@ -1,0 +1,214 @@
+"""``cdk-finetune plan``: the workflow's request, offline from files and online through the preflight."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cdk_sagemaker_finetuning import cli
+from cdk_sagemaker_finetuning.runtime.request import build_create_training_job_request
+from cdk_sagemaker_finetuning.spec import load_spec
+from cdk_sagemaker_finetuning.workflow_config import runtime_config
+from tests import workflow_data as wd
+from tests.runtime.test_preflight import _body
+
+OUTPUTS = {
+    "FineTuning-demo": {
+        "ExecutionRoleArn": wd.ROLE_ARN,
+        "ModelPackageGroupName": wd.GROUP_NAME,
+        "ModelPackageGroupArn": wd.GROUP_ARN,
+        "TrainUri": "s3://demo-data/train.jsonl",
+        "OutputUri": "s3://demo-output/out/",
+    }
+}
+
+
+@pytest.fixture
+def files(tmp_path, sft_spec_dict):
+    spec = {**sft_spec_dict, "hyperparameters": {"max_epochs": 3}}
+    paths = {
+        "spec": tmp_path / "spec.yaml",
+        "hub": tmp_path / "hub.json",
+        "params": tmp_path / "params.json",
+        "outputs": tmp_path / "outputs.json",
+    }
+    paths["spec"].write_text(yaml.safe_dump(spec))
+    paths["hub"].write_text(json.dumps(wd.hub_content()))
+    paths["params"].write_text(json.dumps(wd.override_spec(wd.LLAMA, "SFT")))
+    paths["outputs"].write_text(json.dumps(OUTPUTS))
+    return {k: str(v) for k, v in paths.items()}
+
+
+def plan(capsys, *argv):
+    code = cli.main(["plan", *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_offline_plan_prints_the_workflow_request(files, capsys):
+    code, out, err = plan(
+        capsys,
+        files["spec"],
+        "--hub-content",
+        files["hub"],
+        "--recipe-params",
+        files["params"],
+        "--execution-name",
+        "nightly-1",
+        "--outputs-file",
+        files["outputs"],
+    )
+    assert code == 0, err
+    printed = json.loads(out)
+    spec = load_spec(files["spec"])
+    config = runtime_config(
+        spec,
+        role_arn=wd.ROLE_ARN,
+        model_package_group_arn=wd.GROUP_ARN,
+        output_uri="s3://demo-output/out/",
+        train_uri="s3://demo-data/train.jsonl",
+    )
+    expected = build_create_training_job_request(
+        config,
+        wd.hub_content(),
+        wd.override_spec(wd.LLAMA, "SFT"),
+        {"name": "nightly-1", "input": None},
+        account=wd.ACCOUNT,
+        region=wd.REGION,
+    )
+    assert printed == expected
+    assert printed["TrainingJobName"] == "demo-nightly-1"
+    assert printed["HyperParameters"]["max_epochs"] == "3"
+
+
+def test_offline_plan_without_outputs_uses_placeholders_and_input(files, capsys):
+    code, out, err = plan(
+        capsys,
+        files["spec"],
+        "--hub-content",
+        files["hub"],
+        "--recipe-params",
+        files["params"],
+        "--input",
+        '{"trainUri": "s3://other/new.jsonl", "hyperparameters": {"learning_rate": 0.0005}}',
+    )
+    assert code == 0, err
+    printed = json.loads(out)
+    assert printed["RoleArn"] == "<ExecutionRoleArn>"
+    assert printed["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == "s3://other/new.jsonl"
+    assert printed["HyperParameters"]["learning_rate"] == "0.0005"
+    assert printed["TrainingJobName"].startswith("demo-plan-")
+
+
+def test_rejections_are_named(files, capsys):
+    code, out, err = plan(
+        capsys,
+        files["spec"],
+        "--hub-content",
+        files["hub"],
+        "--recipe-params",
+        files["params"],
+        "--input",
+        '{"hyperparameters": {"max_epochs": 99}}',
+    )
+    assert (code, out) == (2, "")
+    assert err.startswith(
+        "PreflightError.HyperparameterOutOfRange (hyperparameters.max_epochs): max_epochs=99"
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--input", "{nope"], "--input is not JSON"),
+        (["--recipe-params", "/does/not/exist.json"], "--recipe-params '/does/not/exist.json'"),
+    ],
+)
+def test_bad_flags(files, capsys, extra, words):
+    argv = [files["spec"], "--hub-content", files["hub"], "--recipe-params", files["params"], *extra]
+    code, _, err = plan(capsys, *argv)
+    assert code == 2 and words in " ".join(err.split())
+
+
+def test_only_one_file_is_an_error(files, capsys):
+    code, _, err = plan(capsys, files["spec"], "--hub-content", files["hub"])
+    assert code == 2 and "both --hub-content and --recipe-params" in " ".join(err.split())
+
+
+def test_bare_document_needs_a_pinned_version(files, capsys, tmp_path):
+    bare = tmp_path / "doc.json"
+    bare.write_text(wd.hub_content()["HubContentDocument"])
+    code, _, err = plan(capsys, files["spec"], "--hub-content", str(bare), "--recipe-params", files["params"])
+    assert code == 2 and "base_model_version" in err
+    spec = yaml.safe_load(Path(files["spec"]).read_text())
+    Path(files["spec"]).write_text(yaml.safe_dump({**spec, "base_model_version": "1.2.3"}))
+    code, out, err = plan(
+        capsys, files["spec"], "--hub-content", str(bare), "--recipe-params", files["params"]
+    )
+    assert code == 0, err
+    assert json.loads(out)["ServerlessJobConfig"]["BaseModelArn"].endswith(f"/Model/{wd.LLAMA}/1.2.3")
+
+
+def test_created_bucket_needs_outputs_offline(files, capsys, sft_spec_dict):
+    spec = {**sft_spec_dict, "data": {"create_bucket": True, "train": "train.jsonl"}}
+    Path(files["spec"]).write_text(yaml.safe_dump(spec))
+    code, _, err = plan(
+        capsys, files["spec"], "--hub-content", files["hub"], "--recipe-params", files["params"]
+    )
+    assert code == 2 and "--outputs-file" in err
+
+
+def test_online_plan_runs_the_preflight(files, capsys, stubs):
+    cloudformation = stubs("cloudformation")
+    outputs = [{"OutputKey": k, "OutputValue": v} for k, v in OUTPUTS["FineTuning-demo"].items()]
+    cloudformation.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": "FineTuning-demo",
+                    "CreationTime": "2026-01-01T00:00:00Z",
+                    "StackStatus": "CREATE_COMPLETE",
+                    "Outputs": outputs,
+                }
+            ]
+        },
+        {"StackName": "FineTuning-demo"},
+    )
+    stubs("sts").add_response("get_caller_identity", {"Account": wd.ACCOUNT})
+    sagemaker, s3 = stubs("sagemaker"), stubs("s3")
+    sagemaker.add_response(
+        "describe_model_package_group",
+        {
+            "ModelPackageGroupName": "demo",
+            "ModelPackageGroupArn": wd.GROUP_ARN,
+            "CreationTime": "2026-01-01T00:00:00Z",
+            "CreatedBy": {},
+            "ModelPackageGroupStatus": "Completed",
+        },
+    )
+    hub = {k: v for k, v in wd.hub_content().items() if k != "HubContentSearchKeywords"}
+    hub.update(
+        HubArn="arn:aws:sagemaker:us-east-1:aws:hub/SageMakerPublicHub", CreationTime="2026-01-01T00:00:00Z"
+    )
+    sagemaker.add_response("describe_hub_content", hub)
+    s3.add_response("get_object", {"Body": _body(json.dumps(wd.override_spec(wd.LLAMA, "SFT")).encode())})
+    rows = wd.jsonl(wd.SFT_ROW)
+    s3.add_response("list_objects_v2", {"Contents": [{"Key": "train.jsonl", "Size": len(rows)}]})
+    s3.add_response("get_object", {"Body": _body(rows)})
+    code, out, err = plan(capsys, files["spec"], "--execution-name", "e1", "--region", "us-east-1")
+    assert code == 0, err
+    printed = json.loads(out)
+    assert printed["RoleArn"] == wd.ROLE_ARN and printed["TrainingJobName"] == "demo-e1"
+
+
+def test_online_access_denied_is_exit_1(files, capsys, stubs):
+    stubs("cloudformation").add_client_error("describe_stacks", "ValidationException", "Stack does not exist")
+    stubs("sts").add_response("get_caller_identity", {"Account": wd.ACCOUNT})
+    stubs("s3")
+    stubs("sagemaker").add_client_error("describe_model_package_group", "AccessDeniedException", "no")
+    code, _, err = plan(capsys, files["spec"], "--region", "us-east-1")
+    assert code == 1 and "PreflightError.AwsError" in err
