@@ -5,6 +5,7 @@ from .judge_prompt import JudgePrompt
 from .model_package_group import IModelPackageGroup, ModelPackageGroup
 from .reward_function import RewardFunction
 from .training_execution_role import TrainingExecutionRole
+from .training_workflow import TrainingWorkflow, TrainingWorkflowFragment
 
 __all__ = [
     "HubEvaluator",
@@ -14,4 +15,6 @@ __all__ = [
     "ModelPackageGroup",
     "RewardFunction",
     "TrainingExecutionRole",
+    "TrainingWorkflow",
+    "TrainingWorkflowFragment",
 ]
