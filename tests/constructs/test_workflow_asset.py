@@ -1,0 +1,97 @@
+"""The workflow Lambdas' code asset: the right files, importable as Lambda imports them, named errors intact."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+
+from cdk_sagemaker_finetuning.constructs import ModelPackageGroup, TrainingWorkflow
+from tests import workflow_data as wd
+
+ALLOWED = {
+    "__future__",
+    "boto3",
+    "botocore",
+    "contextlib",
+    "hashlib",
+    "json",
+    "os",
+    "re",
+    "collections",
+    "typing",
+    "errors",
+    "models",
+    "request",
+    "dataset_format",
+}
+LAMBDA_LIKE = """
+import json, sys, traceback
+import preflight, stop_orphaned_job
+try:
+    preflight.handler(["not", "an", "object"], None, clients=object())
+except Exception as exc:  # what the Lambda runtime reports as errorType / errorMessage
+    print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}))
+"""
+
+
+def test_asset_holds_the_runtime_and_imports_like_lambda(tmp_path):
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Asset")
+    group = ModelPackageGroup(stack, "Group", model_package_group_name=wd.GROUP_NAME)
+    TrainingWorkflow(
+        stack, "Training", config=wd.config(), training_role_arn=wd.ROLE_ARN, model_package_group=group
+    )
+    assembly = app.synth()
+    template = assembly.get_stack_by_name("Asset").template
+    handlers = {}
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function":
+            key = resource["Properties"]["Code"]["S3Key"]
+            handlers[resource["Properties"]["Handler"]] = tmp_path / f"asset.{key.split('.')[0]}"
+    assert set(handlers) == {"preflight.handler", "stop_orphaned_job.handler"}
+    folder = handlers["preflight.handler"]
+    names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert {
+        "preflight.py",
+        "request.py",
+        "errors.py",
+        "models.py",
+        "dataset_format.py",
+        "stop_orphaned_job.py",
+    } <= names
+    assert not any("__pycache__" in n or n.endswith(".pyc") or n.startswith("reward/") for n in names)
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["WORKFLOW_CONFIG"] = json.dumps(wd.config())
+    answer = subprocess.run(
+        [sys.executable, "-s", "-c", LAMBDA_LIKE],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    log, reported = (json.loads(line) for line in answer.stdout.splitlines())
+    assert reported == {
+        "errorType": "PreflightError.InvalidInput",
+        "errorMessage": "the event must be a JSON object, got list",
+    }
+    assert log["level"] == "ERROR" and log["error"] == "PreflightError.InvalidInput"
+
+
+def test_runtime_modules_import_nothing_but_stdlib_and_boto3():
+    runtime = Path(__file__).resolve().parents[2] / "cdk_sagemaker_finetuning" / "runtime"
+    for name in ("preflight.py", "request.py", "errors.py", "stop_orphaned_job.py"):
+        imports = [
+            line.split()[1]
+            for line in (runtime / name).read_text().splitlines()
+            if line.strip().startswith(("import ", "from "))
+        ]
+        for module in imports:
+            root = module.split(".")[0]
+            assert root in ALLOWED or module.startswith("."), (name, module)
