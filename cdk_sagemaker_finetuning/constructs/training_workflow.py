@@ -382,6 +382,18 @@ class TrainingWorkflow(Construct):
         )
         preflight_role = self.preflight_function.role
         model_package_group.grant_read(preflight_role)
+        # Unconfirmed: ListModelPackages may not support resource-level permissions (SageMaker List* calls
+        # usually do not), so continuous customization from "latest" gets it on * as well.
+        iam.Grant.add_to_principal(
+            grantee=preflight_role, actions=["sagemaker:ListModelPackages"], resource_arns=["*"]
+        )
+        acknowledge(
+            preflight_role,
+            {
+                "AwsSolutions-IAM5[Resource::*]": "sagemaker:ListModelPackages (read-only metadata listing) may not support "
+                "resource-level permissions; the preflight only lists this project's group.",
+            },
+        )
         iam.Grant.add_to_principal(
             grantee=preflight_role,
             actions=["sagemaker:DescribeHubContent"],
