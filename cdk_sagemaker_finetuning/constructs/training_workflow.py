@@ -69,8 +69,8 @@ REQUEST_KEYS = (
     "ModelPackageConfig",
     "Tags",
 )
-MAX_CONFIG_CHARS = 3500
 #: Lambda environment variables share a 4 KB limit.
+MAX_CONFIG_CHARS = 3500
 OUTPUT_FIELDS = (
     "trainingJobName",
     "trainingJobArn",
@@ -97,7 +97,9 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
 
     The state machine that contains it gets the IAM statements of ``iam.md`` §3 through the tasks. Input and
     output are those of :class:`TrainingWorkflow` (module docstring). Its input must be a JSON object; the keys
-    ``preflight``, ``job``, ``watch`` and ``error`` are used as scratch space.
+    ``preflight``, ``job``, ``watch`` and ``error`` are used as scratch space. The job name derives from the
+    execution name, so run the fragment once per execution (not inside a Map). Stopping the job of an aborted
+    execution is the job of :class:`TrainingWorkflow`'s EventBridge rule; add your own when you compose.
     """
 
     def __init__(
