@@ -195,7 +195,7 @@ def score_rows(rows: list[Any], config: RewardConfig) -> Report:
             report.outcomes.append(Outcome(
                 id=result["id"], score=result["aggregate_reward_score"], ms=ms, error=error,
                 clamped="clamped" in metrics,
-                metrics={k: v for k, v in metrics.items() if k not in ("reward", "error", "clamped")},
+                metrics={k: v for k, v in metrics.items() if k not in ("error", "clamped")},
             ))
     finally:
         logger.removeHandler(errors)

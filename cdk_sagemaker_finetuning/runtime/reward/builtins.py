@@ -24,12 +24,12 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 from .sample import Sample
 
 RewardResult = dict[str, Any]
+Number = int | float
 DEFAULT_MAX_CHARS = 20_000
 ECHO_MIN_PROMPT_CHARS = 20
 
@@ -77,22 +77,25 @@ def normalize_text(text: str, *, drop_articles: bool = True) -> str:
 _NUM = r"[-+]?\$?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?%?(?:\s*/\s*\d+(?:\.\d+)?)?"
 _FRAC = r"[-+]?\\d?frac\{[^{}]{1,40}\}\{[^{}]{1,40}\}"
 _NUMBER_RE = re.compile(rf"{_FRAC}|{_NUM}")
-_MARKED_RE = re.compile(
-    rf"####\s*(?P<hash>{_FRAC}|{_NUM})"
-    r"|\\boxed\{(?P<boxed>[^{}]{0,80}(?:\{[^{}]{0,40}\}[^{}]{0,40}){0,4})\}"
-    rf"|(?:final answer|the answer is|answer\s*:)\s*(?:is\s*)?[:=]?\s*\**\s*(?P<said>{_FRAC}|{_NUM})",
-    re.IGNORECASE,
-)
+# Each marker regex starts with a literal, so the engine skips ahead instead of trying every position.
+_HASH_RE = re.compile(rf"####\s*({_FRAC}|{_NUM})")
+_BOXED_RE = re.compile(r"\\boxed\{([^{}]{0,80}(?:\{[^{}]{0,40}\}[^{}]{0,40}){0,4})\}")
+_SAID_RE = re.compile(rf"answer(?:\s+is)?\s*[:=]?\s*\**\s*({_FRAC}|{_NUM})")  # on lower-cased text
 _LATEX_FRAC = re.compile(r"^([-+]?)\\d?frac\{([^{}]+)\}\{([^{}]+)\}$")
 
 
-def parse_number(text: str) -> Fraction | None:
-    """A number such as ``42``, ``-1.5``, ``1,234``, ``$5``, ``12%``, ``3/4``, ``\\frac{3}{4}``, ``1e3``."""
+def parse_number(text: str) -> Number | None:
+    """A number such as ``42``, ``-1.5``, ``1,234``, ``$5``, ``12%``, ``3/4``, ``\\frac{3}{4}``, ``1e3``.
+
+    Integers stay exact ``int``; everything else is a finite ``float``.
+    """
     text = text.strip().replace(" ", "").rstrip(".")
+    if text.isascii() and text.isdigit():
+        return int(text)
     latex = _LATEX_FRAC.match(text)
     if latex:
         num, den = parse_number(latex.group(2)), parse_number(latex.group(3))
-        if num is None or den is None or den == 0:
+        if num is None or not den:
             return None
         value = num / den
         return -value if latex.group(1) == "-" else value
@@ -100,29 +103,42 @@ def parse_number(text: str) -> Fraction | None:
     try:
         if "/" in text:
             num, _, den = text.partition("/")
-            return Fraction(num) / Fraction(den) if Fraction(den) != 0 else None
-        return Fraction(text)
-    except (ValueError, ZeroDivisionError):
+            value = float(num) / float(den)
+        elif text.lstrip("+-").isascii() and text.lstrip("+-").isdigit():
+            return int(text)
+        else:
+            value = float(text)
+    except (ValueError, ZeroDivisionError, OverflowError):
         return None
+    return value if math.isfinite(value) else None
 
 
-def _numbers_equal(a: Fraction, b: Fraction, rel_tol: float, abs_tol: float) -> bool:
-    return a == b or math.isclose(float(a), float(b), rel_tol=rel_tol, abs_tol=abs_tol)
+def _numbers_equal(a: Number, b: Number, rel_tol: float, abs_tol: float) -> bool:
+    try:
+        return a == b or math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
+    except OverflowError:  # an integer too large for a float equals nothing else
+        return False
 
 
-def extract_final_number(text: str) -> tuple[Fraction | None, bool, int]:
+def extract_final_number(text: str) -> tuple[Number | None, bool, int]:
     """``(value, marked, distinct marked values)``: the last marked answer, else the text's last number."""
-    marked: list[Fraction] = []
+    boxed, said = "\\boxed" in text, "nswer" in text or "NSWER" in text
+    if not boxed and not said and "####" in text:  # GSM8K style only: no ordering between marker kinds needed
+        hashed = [v for raw in _HASH_RE.findall(text) if (v := parse_number(raw)) is not None]
+        if hashed:
+            return hashed[-1], True, len(set(hashed))
+    found: list[tuple[int, str]] = []
     spam = False
-    for match in _MARKED_RE.finditer(text):
-        raw = match.group("hash") or match.group("said")
-        if raw is None:
-            inside = _NUMBER_RE.findall(match.group("boxed") or "")
+    if "####" in text:
+        found += [(m.start(), m.group(1)) for m in _HASH_RE.finditer(text)]
+    if boxed:
+        for match in _BOXED_RE.finditer(text):
+            inside = _NUMBER_RE.findall(match.group(1))
             spam = spam or len(inside) > 1
-            raw = inside[0] if inside else ""
-        value = parse_number(raw)
-        if value is not None:
-            marked.append(value)
+            found.append((match.start(), inside[0] if inside else ""))
+    if said:
+        found += [(m.start(), m.group(1)) for m in _SAID_RE.finditer(text.lower())]
+    marked = [value for _, raw in sorted(found) if (value := parse_number(raw)) is not None]
     if marked:
         return marked[-1], True, max(len(set(marked)), 2 if spam else 1)
     numbers = _NUMBER_RE.findall(text)
@@ -166,7 +182,11 @@ def numeric_answer(
         return _gamed("answer_spam")
     if value is None:
         return {"score": -1.0, "metrics": {"correct": 0, "formatted": 0}}
-    correct = any(_numbers_equal(value, ref, rel_tol, abs_tol) for ref in references)
+    correct = False
+    for ref in references:
+        if _numbers_equal(value, ref, rel_tol, abs_tol):
+            correct = True
+            break
     if correct:
         score = 1.0 if marked else (-0.5 if require_marker else unmarked_credit)
     else:
@@ -334,7 +354,7 @@ _MISSING = (None, "", [], {})
 
 def _lookup(document: Any, path: str) -> Any:
     for part in path.split("."):
-        if not isinstance(document, Mapping) or part not in document:
+        if not isinstance(document, dict) or part not in document:
             return None
         document = document[part]
     return document
@@ -386,7 +406,7 @@ def json_valid(
         return {"score": -1.0, "metrics": {"valid_json": 0}}
     document, surrounded = parsed
     keys = list(required_keys or [])
-    if keys and not isinstance(document, Mapping):
+    if keys and not isinstance(document, dict):
         return {"score": -0.5, "metrics": {"valid_json": 1, "keys_present": 0.0}}
     filled = sum(1 for key in keys if _lookup(document, key) not in _MISSING)
     share = filled / len(keys) if keys else 1.0

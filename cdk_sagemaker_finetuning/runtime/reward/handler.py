@@ -17,6 +17,7 @@ non-finite score scores ``REWARD_ERROR_SCORE`` with an ``error`` metric, and is 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import logging
@@ -24,7 +25,6 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from .sample import Sample
@@ -35,7 +35,7 @@ LOG.setLevel(logging.INFO)
 ENVELOPES = ("open-weight", "nova")
 MAX_NESTING = 4
 HEADERS = {"Content-Type": "application/json"}
-RESERVED_METRICS = ("reward", "error", "clamped")
+RESERVED_METRICS = ("error", "clamped")
 
 
 class EventError(ValueError):
@@ -46,17 +46,31 @@ class EventError(ValueError):
         self.error_type = error_type
 
 
-@dataclass(frozen=True)
 class RewardConfig:
-    """How to score: ``reward(sample) -> float | dict``, the score range, the envelope."""
+    """How to score: ``reward(sample) -> float | dict``, the score range, the envelope.
 
-    reward: Callable[[Sample], Any]
-    score_range: tuple[float, float] = (-1.0, 1.0)
-    error_score: float | None = None
-    envelope: str = "open-weight"
-    rescale: bool = False
-    """Map native [-1, 1] scores linearly into ``score_range`` (built-ins) instead of clamping only."""
-    name: str = field(default="reward")
+    ``rescale`` maps native [-1, 1] scores linearly into ``score_range`` (built-ins) instead of only clamping.
+    ``error_score`` defaults to the low end of the range. (A plain class: ``dataclasses`` costs import time.)
+    """
+
+    __slots__ = ("reward", "score_range", "error_score", "envelope", "rescale", "name")
+
+    def __init__(
+        self,
+        *,
+        reward: Callable[[Sample], Any],
+        score_range: tuple[float, float] = (-1.0, 1.0),
+        error_score: float | None = None,
+        envelope: str = "open-weight",
+        rescale: bool = False,
+        name: str = "reward",
+    ) -> None:
+        self.reward = reward
+        self.score_range = (float(score_range[0]), float(score_range[1]))
+        self.error_score = error_score
+        self.envelope = envelope
+        self.rescale = rescale
+        self.name = name
 
     @property
     def floor(self) -> float:
@@ -79,8 +93,9 @@ def builtin_config(name: str, options: Mapping[str, Any] | None = None, **kwargs
     if problems:
         detail = "; ".join(f"{key}: {message}" for key, message in problems)
         raise EventError("ConfigurationError", f"invalid options for built-in reward {name!r}: {detail}")
-    builtin = BUILTIN_REWARDS[name]
-    return RewardConfig(reward=lambda sample: builtin(sample, **options), rescale=True, name=name, **kwargs)
+    fn = BUILTIN_REWARDS[name].fn
+    reward = functools.partial(fn, **options) if options else fn
+    return RewardConfig(reward=reward, rescale=True, name=name, **kwargs)
 
 
 def module_config(module_name: str, **kwargs: Any) -> RewardConfig:
@@ -173,7 +188,7 @@ def samples_from_event(event: Any, depth: int = 0) -> list[Any]:
         except (ValueError, RecursionError) as exc:
             raise EventError("InvalidEvent", f"event body is not JSON: {str(exc)[:200]}") from None
         return samples_from_event(decoded, depth + 1)
-    if isinstance(event, Mapping):
+    if isinstance(event, dict):
         for key in ("batch", "body", "input"):
             if key in event and event[key] is not None:
                 return samples_from_event(event[key], depth + 1)
@@ -202,7 +217,7 @@ def _finite(value: Any, what: str) -> float:
 
 def _split(result: Any) -> tuple[Any, dict[str, Any]]:
     """``(score, metrics)`` from a number or a dict (``score``/``aggregate_reward_score``/``reward``)."""
-    if not isinstance(result, Mapping):
+    if not isinstance(result, dict):
         return result, {}
     for key in ("score", "aggregate_reward_score", "reward"):
         if key in result:
@@ -210,56 +225,71 @@ def _split(result: Any) -> tuple[Any, dict[str, Any]]:
             break
     else:
         raise ValueError("a reward dict needs a 'score' (or 'aggregate_reward_score') entry")
-    metrics = dict(result.get("metrics") or {})
-    for entry in result.get("metrics_list") or ():
-        if isinstance(entry, Mapping) and "name" in entry:
-            metrics[str(entry["name"])] = entry.get("value")
+    metrics = result.get("metrics") or {}
+    if not isinstance(metrics, dict):
+        raise TypeError(f"'metrics' must be a mapping of name to number, got {type(metrics).__name__}")
+    if result.get("metrics_list"):
+        metrics = dict(metrics)
+        for entry in result["metrics_list"]:
+            if isinstance(entry, dict) and "name" in entry:
+                metrics[str(entry["name"])] = entry.get("value")
     return score, metrics
+
+
+def _metric(name: Any, value: Any) -> dict[str, Any]:
+    """A ``Metric`` entry; raises for a non-finite or non-numeric value."""
+    if type(value) not in (int, float) or not math.isfinite(value):
+        value = _finite(value, f"metric {name!r}")
+    label = name if type(name) is str and len(name) <= 128 else str(name)[:128]
+    return {"name": label, "value": value, "type": "Metric"}
 
 
 def score_sample(row: Any, index: int, config: RewardConfig) -> dict[str, Any]:
     """One result entry ``{id, aggregate_reward_score, metrics_list}``; never raises for a bad sample."""
-    sample_id = row.get("id", index) if isinstance(row, Mapping) else index
-    low, high = config.score_range
+    sample_id = row.get("id", index) if type(row) is dict else index
+    if type(sample_id) is not str:
+        sample_id = _jsonable(sample_id)
     try:
-        if not isinstance(row, Mapping):
+        if not isinstance(row, dict):
             raise TypeError(f"a sample must be an object, got {type(row).__name__}")
         raw_score, raw_metrics = _split(config.reward(Sample(row, index)))
-        score = _finite(raw_score, "score")
+        score = (
+            raw_score
+            if type(raw_score) is float and math.isfinite(raw_score)
+            else _finite(raw_score, "score")
+        )
     except Exception as exc:  # one bad sample must never fail the batch
         LOG.error(
             json.dumps(
-                {
-                    "event": "reward_error",
-                    "id": _jsonable(sample_id),
-                    "reward": config.name,
-                    "error": describe(exc),
-                }
+                {"event": "reward_error", "id": sample_id, "reward": config.name, "error": describe(exc)}
             )
         )
         return {
-            "id": _jsonable(sample_id),
+            "id": sample_id,
             "aggregate_reward_score": config.floor,
             "metrics_list": [{"name": "error", "value": 1, "type": "Metric"}],
         }
+    low, high = config.score_range
     if config.rescale:
         score = low + (score + 1.0) / 2.0 * (high - low)
-    clamped = min(high, max(low, score))
-    metrics = [{"name": "reward", "value": clamped, "type": "Reward"}]
-    if clamped != score:
-        metrics.append({"name": "clamped", "value": 1, "type": "Metric"})
+    clamped = high if score > high else low if score < low else score
+    metrics = [{"name": "clamped", "value": 1, "type": "Metric"}] if clamped != score else []
     for name, value in raw_metrics.items():
         if name in RESERVED_METRICS:
             continue
+        if (
+            type(name) is str
+            and (type(value) is int or type(value) is float)
+            and len(name) <= 128
+            and math.isfinite(value)
+        ):
+            metrics.append({"name": name, "value": value, "type": "Metric"})  # the common case, inlined
+            continue
         try:
-            metrics.append(
-                {"name": str(name)[:128], "value": _finite(value, f"metric {name!r}"), "type": "Metric"}
-            )
+            metrics.append(_metric(name, value))
         except (TypeError, ValueError) as exc:
-            LOG.warning(
-                json.dumps({"event": "metric_dropped", "id": _jsonable(sample_id), "error": str(exc)[:300]})
-            )
-    return {"id": _jsonable(sample_id), "aggregate_reward_score": clamped, "metrics_list": metrics}
+            LOG.warning(json.dumps({"event": "metric_dropped", "id": sample_id, "error": str(exc)[:300]}))
+    return {"id": sample_id, "aggregate_reward_score": clamped, "metrics_list": metrics}
 
 
 def describe(exc: BaseException) -> str:
@@ -302,7 +332,7 @@ def handle(event: Any, config: RewardConfig) -> Any:
         return _error(exc, config.envelope)
     started = time.perf_counter()
     results = [score_sample(row, index, config) for index, row in enumerate(samples)]
-    errors = sum(1 for r in results if r["metrics_list"][0]["name"] == "error")
+    errors = sum(1 for r in results if r["metrics_list"] and r["metrics_list"][0]["name"] == "error")
     LOG.info(
         json.dumps(
             {

@@ -8,13 +8,14 @@ open-weight verl rows (``prompt`` list, ``reward_model.ground_truth``), Nova row
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 #: Top-level fields that may carry the generated response, most specific first.
 RESPONSE_FIELDS = ("response", "completion", "model_response", "generated_text", "output", "solution_str")
 #: Keys of a dict-shaped reference answer that hold the answer itself, in order of preference.
 REFERENCE_KEYS = ("ground_truth", "answer", "label", "reference", "expected", "target", "solution", "value")
+#: Row fields that may carry the reference answer, in order (``reward_model``/``extra_info`` must be dicts).
+REFERENCE_FIELDS = ("reward_model", "reference_answer", "ground_truth", "answer", "label", "extra_info")
 ASSISTANT_ROLES = ("assistant", "nova_assistant", "model", "bot")
 USER_ROLES = ("user", "human")
 
@@ -25,7 +26,7 @@ def content_text(content: Any) -> str:
         return ""
     if isinstance(content, str):
         return content
-    if isinstance(content, Mapping):
+    if isinstance(content, dict):
         for key in ("text", "content", "value"):
             if key in content:
                 return content_text(content[key])
@@ -35,33 +36,35 @@ def content_text(content: Any) -> str:
     return str(content)
 
 
-def _messages(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def _messages(row: dict[str, Any]) -> list[Any]:
     for key in ("messages", "prompt", "conversation"):
         value = row.get(key)
         if isinstance(value, list):
-            return [m for m in value if isinstance(m, Mapping)]
+            return value
     return []
 
 
-def _last_with_role(messages: list[Mapping[str, Any]], roles: tuple[str, ...]) -> str | None:
+def _last_with_role(messages: list[Any], roles: tuple[str, ...]) -> str | None:
     for message in reversed(messages):
-        if str(message.get("role", "")).lower() in roles:
-            return content_text(message.get("content"))
+        if type(message) is dict:
+            role = message.get("role")
+            if role in roles or (role if isinstance(role, str) else str(role)).lower() in roles:
+                return content_text(message.get("content"))
     return None
 
 
-def response_text(row: Mapping[str, Any]) -> str:
+def response_text(row: dict[str, Any], messages: list[Any] | None = None) -> str:
     """The generated response: a service-appended field, else the last assistant turn, else empty."""
     for key in RESPONSE_FIELDS:
         value = row.get(key)
         if value is not None and not isinstance(value, bool):
             return content_text(value)
-    return _last_with_role(_messages(row), ASSISTANT_ROLES) or ""
+    return _last_with_role(_messages(row) if messages is None else messages, ASSISTANT_ROLES) or ""
 
 
-def prompt_text(row: Mapping[str, Any]) -> str:
+def prompt_text(row: dict[str, Any], messages: list[Any] | None = None) -> str:
     """The prompt the response answers: the last user turn, or a string ``prompt``/``question`` field."""
-    found = _last_with_role(_messages(row), USER_ROLES)
+    found = _last_with_role(_messages(row) if messages is None else messages, USER_ROLES)
     if found is not None:
         return found
     for key in ("prompt", "question", "query", "input"):
@@ -71,7 +74,7 @@ def prompt_text(row: Mapping[str, Any]) -> str:
 
 
 def _from_reference(value: Any) -> Any:
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         for key in REFERENCE_KEYS:
             if key in value and value[key] is not None:
                 return _from_reference(value[key])
@@ -83,26 +86,21 @@ def _from_reference(value: Any) -> Any:
                 decoded = json.loads(stripped)
             except ValueError:
                 return value
-            if isinstance(decoded, (Mapping, str)):
+            if isinstance(decoded, (dict, str)):
                 return _from_reference(decoded)
             return decoded
     return value
 
 
-def reference_answer(row: Mapping[str, Any]) -> Any:
+def reference_answer(row: dict[str, Any]) -> Any:
     """The reference: ``reward_model.ground_truth``, ``reference_answer`` (dict, JSON or plain), or None.
 
     Returns a string for scalar answers and a list when the row lists several accepted answers.
     """
-    candidates = []
-    reward_model = row.get("reward_model")
-    if isinstance(reward_model, Mapping):
-        candidates.append(reward_model)
-    candidates += [row.get(k) for k in ("reference_answer", "ground_truth", "answer", "label")]
-    extra = row.get("extra_info")
-    if isinstance(extra, Mapping):
-        candidates.append(extra)
-    for candidate in candidates:
+    for key in REFERENCE_FIELDS:
+        candidate = row.get(key)
+        if candidate is None or (key in ("reward_model", "extra_info") and not isinstance(candidate, dict)):
+            continue
         found = _from_reference(candidate)
         if found is not None and found != "":
             return [str(v) for v in found] if isinstance(found, list) else str(found)
@@ -114,12 +112,13 @@ class Sample:
 
     __slots__ = ("row", "id", "response", "reference", "prompt")
 
-    def __init__(self, row: Mapping[str, Any], index: int) -> None:
+    def __init__(self, row: dict[str, Any], index: int) -> None:
         self.row = row
+        messages = _messages(row)
         self.id = row.get("id", index)
-        self.response = response_text(row)
+        self.response = response_text(row, messages)
         self.reference = reference_answer(row)
-        self.prompt = prompt_text(row)
+        self.prompt = prompt_text(row, messages)
 
     def __getitem__(self, key: str) -> Any:
         return self.row[key]
