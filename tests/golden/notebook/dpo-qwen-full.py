@@ -10,6 +10,8 @@ run submits the same SageMaker serverless training job as the project's training
   <https://huggingface.co/Qwen/Qwen2.5-7B-Instruct/blob/main/LICENSE>
 - Training type: full fine-tuning (all weights; start with LoRA unless you need more)
 - Model package group: `tone-dpo` (every trained model is registered there)
+- Unattended runs of the same job: `cdk-finetune start` with the project's training workflow
+  `arn:aws:states:us-east-1:123456789012:stateMachine:FineTuning-tone-dpo`
 
 Run it with AWS credentials for the target account; the region comes from
 `AWS_DEFAULT_REGION` or `aws configure`.

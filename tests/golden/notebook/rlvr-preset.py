@@ -10,6 +10,8 @@ run submits the same SageMaker serverless training job as the project's training
   <https://huggingface.co/Qwen/Qwen3-4B/blob/main/LICENSE>
 - Training type: LoRA (low-rank adapters, the recommended start)
 - Model package group: `code-preset` (every trained model is registered there)
+- Unattended runs of the same job: `cdk-finetune start` with the project's training workflow
+  `arn:aws:states:us-east-1:123456789012:stateMachine:FineTuning-code-preset`
 
 Run it with AWS credentials for the target account; the region comes from
 `AWS_DEFAULT_REGION` or `aws configure`.

@@ -11,6 +11,8 @@ run submits the same SageMaker serverless training job as the project's training
   <https://aws.amazon.com/service-terms/>
 - Training type: LoRA (low-rank adapters, the recommended start)
 - Model package group: `nova-sft` (every trained model is registered there)
+- Unattended runs of the same job: `cdk-finetune start` with the project's training workflow
+  `arn:aws:states:us-east-1:123456789012:stateMachine:FineTuning-nova-sft`
 
 Run it with AWS credentials for the target account in `us-east-1`; the region comes from
 `AWS_DEFAULT_REGION` or `aws configure`.
