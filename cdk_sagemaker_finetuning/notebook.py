@@ -291,7 +291,6 @@ class Context:
 
     judge_model_id = property(lambda self: self.spec.rlaif.judge_model_id if self.spec.rlaif else None)
     judge_prompt = property(lambda self: self.spec.rlaif.prompt if self.spec.rlaif else None)
-    judge_prompt_file = judge_prompt
 
     @property
     def judge_evaluator_arn(self) -> str | None:
@@ -308,6 +307,7 @@ class Context:
 
     # -- overrides --
     def overrides_for(self, variable: str, indent: int = 0) -> list[str]:
+        """Lines setting the spec's hyperparameters on ``<variable>.hyperparameters`` (checked by the SDK)."""
         lines = []
         for name, value in self.spec.hyperparameters.items():
             if name.isidentifier() and not keyword.iskeyword(name):
@@ -317,6 +317,7 @@ class Context:
         return lines
 
     def suggestions_for(self, variable: str) -> list[str]:
+        """Example overrides to show commented out: the technique's usual knobs the spec does not set."""
         forbidden = set(self.spec.hyperparameters)
         if self.nova:
             forbidden.update(models.NOVA_FORBIDDEN_HYPERPARAMETERS)
