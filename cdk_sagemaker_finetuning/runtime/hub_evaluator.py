@@ -4,7 +4,8 @@
 deterministic name, or a given hub), imports the next major version with the exact document and keywords
 ``Evaluator.create`` writes, and returns the versioned ARN as physical id. ``is_complete`` polls
 ``DescribeHubContent`` until ``Available`` (``ImportFailed`` fails the deployment with the service's reason).
-Update imports a new version; Delete removes its own version only when ``RetainOnDelete`` is ``false``.
+Update imports a new version (unless only ``RetainOnDelete`` changed); Delete removes its own version only
+when ``RetainOnDelete`` is ``false``.
 Facts: ``hub-content-registration.md`` §1, §2, §4.
 
 Resource properties: ``EvaluatorName``, ``EvaluatorType`` (``RewardFunction`` | ``RewardPrompt``),
@@ -218,9 +219,29 @@ def remove(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"PhysicalResourceId": physical_id}
 
 
+#: Properties whose change does not alter the registered content, so an update keeps the version.
+NON_CONTENT_PROPERTIES = ("ServiceToken", "RetainOnDelete")
+
+
+def _content(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in props.items() if k not in NON_CONTENT_PROPERTIES}
+
+
 def on_event(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """Provider framework ``onEvent`` handler."""
     request = event["RequestType"]
+    match = ARN_RE.match(event.get("PhysicalResourceId", ""))
+    if (
+        request == "Update"
+        and match
+        and _content(event["ResourceProperties"]) == _content(event.get("OldResourceProperties", {}))
+    ):
+        hub_name, name, version = match.groups()
+        arn = event["PhysicalResourceId"]
+        return {
+            "PhysicalResourceId": arn,
+            "Data": {"Arn": arn, "Version": version, "HubName": hub_name, "Name": name},
+        }
     if request in ("Create", "Update"):
         return register(event["ResourceProperties"], context)
     if request == "Delete":

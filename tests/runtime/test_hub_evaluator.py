@@ -144,10 +144,19 @@ def test_reward_prompt_with_domain_keywords(stub):
 def test_update_imports_a_new_version_with_a_new_physical_id(stub):
     hub_in_service(stub)
     latest(stub, "1.0.0")
-    expect_import(stub, "2.0.0")
-    event = {"RequestType": "Update", "ResourceProperties": PROPS, "OldResourceProperties": PROPS,
-             "PhysicalResourceId": content_arn("1.0.0")}
+    expect_import(stub, "2.0.0", keywords=[*KEYWORDS, "@domain:d-new"])
+    event = {"RequestType": "Update", "ResourceProperties": {**PROPS, "DomainId": "d-new"},
+             "OldResourceProperties": PROPS, "PhysicalResourceId": content_arn("1.0.0")}
     assert he.on_event(event, CONTEXT)["PhysicalResourceId"] == content_arn("2.0.0")
+
+
+def test_update_of_retention_only_keeps_the_version(stub):
+    event = {"RequestType": "Update", "ResourceProperties": {**PROPS, "RetainOnDelete": "false"},
+             "OldResourceProperties": PROPS, "PhysicalResourceId": content_arn("2.0.0")}
+    assert he.on_event(event, CONTEXT) == {
+        "PhysicalResourceId": content_arn("2.0.0"),
+        "Data": {"Arn": content_arn("2.0.0"), "Version": "2.0.0", "HubName": REGISTRY, "Name": NAME},
+    }
 
 
 def test_delete_retains_by_default(stub):

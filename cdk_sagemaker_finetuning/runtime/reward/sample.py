@@ -11,7 +11,8 @@ import json
 from typing import Any
 
 #: Top-level fields that may carry the generated response, most specific first.
-RESPONSE_FIELDS = ("response", "completion", "model_response", "generated_text", "output", "solution_str")
+#: (``output`` is left out on purpose: some datasets use it for the reference answer.)
+RESPONSE_FIELDS = ("response", "completion", "model_response", "generated_text", "solution_str")
 #: Keys of a dict-shaped reference answer that hold the answer itself, in order of preference.
 REFERENCE_KEYS = ("ground_truth", "answer", "label", "reference", "expected", "target", "solution", "value")
 #: Row fields that may carry the reference answer, in order (``reward_model``/``extra_info`` must be dicts).
