@@ -14,11 +14,15 @@ import nbformat
 import pytest
 
 from cdk_sagemaker_finetuning.notebook import render_notebook, render_script, stack_outputs
-from cdk_sagemaker_finetuning.spec import FineTuningSpec
+from cdk_sagemaker_finetuning.spec import FineTuningSpec, load_spec
 from tests.notebook.cases import CASES, TRAIN_DATASET_ARN, load_case, outputs_for
 
 REPO = Path(__file__).resolve().parents[2]
 VARIANTS = [(case, with_outputs) for case in sorted(CASES) for with_outputs in (True, False)]
+EXAMPLE_SPECS = [
+    REPO / path
+    for path in json.loads((REPO / "cdk.json").read_text())["context"]["cdk-sagemaker-finetuning:specs"]
+]
 
 
 def render(case: str, tmp_path: Path, with_outputs: bool = True, **kwargs: Any) -> tuple[Any, str]:
@@ -34,6 +38,14 @@ def code_cells(notebook: nbformat.NotebookNode) -> list[str]:
 def without_magics(source: str) -> str:
     """IPython magics (``%pip``) are not Python; replace them the way IPython would run them: separately."""
     return "\n".join("pass" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+
+
+@pytest.mark.parametrize("path", EXAMPLE_SPECS, ids=lambda path: path.stem)
+def test_example_spec_notebooks_render_and_compile(path: Path) -> None:
+    notebook = render_notebook(load_spec(path))
+    nbformat.validate(notebook)
+    for index, source in enumerate(code_cells(notebook)):
+        compile(without_magics(source), f"{path.stem}-cell-{index}", "exec")
 
 
 @pytest.mark.parametrize(("case", "with_outputs"), VARIANTS)
@@ -67,6 +79,8 @@ def test_rendered_scripts_are_ruff_clean(tmp_path: Path) -> None:
                 "-", "_"
             )
             (scripts / name).write_text(script)
+    for path in EXAMPLE_SPECS:  # what `make synth` renders
+        (scripts / f"example_{path.stem.replace('-', '_')}.py").write_text(render_script(load_spec(path)))
     ruff = Path(sys.executable).with_name("ruff")
     result = subprocess.run(
         [str(ruff), "check", "--no-cache", "--config", str(REPO / "pyproject.toml"), str(scripts)],
