@@ -362,3 +362,20 @@ def test_generated_calls_use_only_keywords_the_sdk_accepts(
             checked.add(callee)
     assert {"StoppingCondition", "ModelPackageGroup.get"} <= checked
     assert sum(name.endswith("Trainer") for name in checked) == 1
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_script_runs_the_notebook_code_minus_notebook_only_cells(case: str, tmp_path: Path) -> None:
+    notebook, script = render(case, tmp_path)
+    script_cells = [
+        part.split("\n", 1)[1].strip("\n")
+        for part in script.split("\n# %% ")[1:]
+        if not part.startswith("[markdown]")
+    ]
+    notebook_cells = [
+        source
+        for source in code_cells(notebook)
+        if not source.startswith("%pip") and "PLOT_METRICS" not in source
+    ]
+    notebook_cells = [source for source in notebook_cells if "show_metrics" not in source]
+    assert script_cells == notebook_cells
