@@ -122,3 +122,16 @@ def test_histogram_bins_include_both_ends():
         "  [  0.00,   0.50)      1 " + "#" * 23,
         "  [  0.50,   1.00]      2 " + "#" * 46,
     ]
+
+
+def test_shipped_example_reward_module_runs(run, tmp_path):
+    from tests.conftest import EXAMPLES
+
+    rows = [{"id": f"t{i}", "prompt": [{"role": "user", "content": "Printer offline"}],
+             "reward_model": {"ground_truth": "restart, cable", "style": "rule"}, "response": response}
+            for i, response in enumerate(["Restart it and check the cable.", "Restart it.", "Nothing to do."])]
+    result = run("reward", "test", str(EXAMPLES / "rewards" / "keyword_reward.py"),
+                 str(write_jsonl(tmp_path / "d.jsonl", rows)))
+    assert result.code == 0
+    assert result.out.startswith("keyword_reward.py: 3 samples, mean score 0.000, min -1.000, max 1.000")
+    assert "coverage  0.500  3" in result.out

@@ -127,6 +127,9 @@ class Sample:
     def get(self, key: str, default: Any = None) -> Any:
         return self.row.get(key, default)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self.row
+
     def references(self) -> list[str]:
         """Every accepted reference answer (empty when the row has none)."""
         if self.reference is None:
