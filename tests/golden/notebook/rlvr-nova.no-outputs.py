@@ -115,8 +115,8 @@ print(f"Reward evaluator: {REWARD_EVALUATOR_ARN}")
 # %% [markdown] Trainer
 # ## Trainer
 #
-# `RLVRTrainer` samples responses to the prompts of the training data (`prompt` messages plus `reward_model`
-# ground truth) and updates the model towards higher rewards from `custom_reward_function`.
+# `RLVRTrainer` samples responses to the prompts of the training data (`messages` plus a `reference_answer`)
+# and updates the model towards higher rewards from `custom_reward_function`.
 #
 # Constructing the trainer reads the model's recipe from the hub and prints the recommended hyperparameters
 # (the recipe defaults the job uses unless you override them).
