@@ -303,7 +303,8 @@ class Context:
 
     @property
     def judge_evaluator_name(self) -> str:
-        return f"{self.project[:14].rstrip('-')}-judge"
+        """The name the stack's ``JudgePrompt`` evaluator has, so both register versions of one evaluator."""
+        return f"{self.project}-judge"
 
     # -- overrides --
     def overrides_for(self, variable: str, indent: int = 0) -> list[str]:
