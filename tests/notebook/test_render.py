@@ -379,3 +379,18 @@ def test_script_runs_the_notebook_code_minus_notebook_only_cells(case: str, tmp_
     ]
     notebook_cells = [source for source in notebook_cells if "show_metrics" not in source]
     assert script_cells == notebook_cells
+
+
+def test_the_notebook_reads_every_output_the_stack_exports(tmp_path: Path) -> None:
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from cdk_sagemaker_finetuning.notebook import OUTPUT_KEYS
+    from cdk_sagemaker_finetuning.stack import FineTuningStack
+
+    data = {
+        **CASES["rlvr-deepseek"],
+        "data": {"create_bucket": True, "train": "train.jsonl", "validation": "validation.jsonl"},
+    }
+    stack = FineTuningStack(cdk.App(), "Project", spec=FineTuningSpec.from_dict(data, base_dir=tmp_path))
+    assert set(Template.from_stack(stack).to_json()["Outputs"]) == set(OUTPUT_KEYS)
