@@ -33,6 +33,7 @@ Keys (camelCase, read by ``runtime/request.py`` and ``runtime/preflight.py``):
 ``judgePromptEvaluatorArn`` RLAIF custom prompt's evaluator ARN or ``None``
 ``checkData``               check that data exists and its first records match the technique's format
 ``approvedOnly``            continuous customization from ``"latest"`` uses only Approved packages
+``allowConcurrentRuns``     allow a run while another job of the project is in progress (default false)
 =========================== ================================================================================
 """
 
@@ -64,6 +65,7 @@ def runtime_config(
     hyperparameter_mode: str = "defaults",
     check_data: bool = True,
     approved_only: bool = False,
+    allow_concurrent_runs: bool = False,
 ) -> dict[str, Any]:
     """The configuration for one spec; resolved values (ARNs, URIs) come from the stack or the user.
 
@@ -116,4 +118,5 @@ def runtime_config(
         "judgePromptEvaluatorArn": judge_prompt_evaluator_arn,
         "checkData": check_data,
         "approvedOnly": approved_only,
+        "allowConcurrentRuns": allow_concurrent_runs,
     }

@@ -384,16 +384,18 @@ class TrainingWorkflow(Construct):
         )
         preflight_role = self.preflight_function.role
         model_package_group.grant_read(preflight_role)
-        # Unconfirmed: ListModelPackages may not support resource-level permissions (SageMaker List* calls
-        # usually do not), so continuous customization from "latest" gets it on * as well.
+        # SageMaker List* calls have no resource-level permissions (unconfirmed for ListModelPackages): the
+        # one-job-per-project check and continuous customization from "latest" list on *.
         iam.Grant.add_to_principal(
-            grantee=preflight_role, actions=["sagemaker:ListModelPackages"], resource_arns=["*"]
+            grantee=preflight_role,
+            actions=["sagemaker:ListModelPackages", "sagemaker:ListTrainingJobs"],
+            resource_arns=["*"],
         )
         acknowledge(
             preflight_role,
             {
-                "AwsSolutions-IAM5[Resource::*]": "sagemaker:ListModelPackages (read-only metadata listing) may not support "
-                "resource-level permissions; the preflight only lists this project's group.",
+                "AwsSolutions-IAM5[Resource::*]": "ListTrainingJobs and ListModelPackages (read-only listings) have "
+                "no resource-level permissions; the preflight lists this project's jobs and group only.",
             },
         )
         iam.Grant.add_to_principal(

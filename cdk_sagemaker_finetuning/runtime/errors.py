@@ -56,6 +56,7 @@ EvaluatorNotAvailable = _kind(
 RewardMissing = _kind("RewardMissing", "RLVR without an evaluator ARN or a preset reward function.")
 InvalidJudgeModel = _kind("InvalidJudgeModel", "The RLAIF judge model or prompt is not allowed.")
 RecipeSpecUnavailable = _kind("RecipeSpecUnavailable", "The recipe's hyperparameter spec cannot be read.")
+JobAlreadyRunning = _kind("JobAlreadyRunning", "Another training job of this project is still running.")
 AwsError = _kind("AwsError", "An AWS call failed for another reason (access denied, throttling, ...).")
 
 ALL_ERRORS: tuple[type[PreflightError], ...] = tuple(

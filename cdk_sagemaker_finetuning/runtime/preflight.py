@@ -110,6 +110,30 @@ def check_model_package_group(clients: Clients, config: Mapping[str, Any]) -> No
         raise _aws_error(exc, "DescribeModelPackageGroup") from None
 
 
+def check_no_running_job(clients: Clients, config: Mapping[str, Any], own_job: str) -> None:
+    """One job per project at a time (unless ``allowConcurrentRuns``): triggers never start a second job."""
+    if config.get("allowConcurrentRuns"):
+        return
+    prefix = f"{config['jobNamePrefix']}-"
+    try:
+        summaries = clients.sagemaker.list_training_jobs(
+            NameContains=prefix, StatusEquals="InProgress", MaxResults=100
+        ).get("TrainingJobSummaries", [])
+    except ClientError as exc:
+        raise _aws_error(exc, "ListTrainingJobs") from None
+    running = sorted(
+        s["TrainingJobName"]
+        for s in summaries
+        if s["TrainingJobName"].startswith(prefix) and s["TrainingJobName"] != own_job
+    )
+    if running:
+        raise errors.JobAlreadyRunning(
+            f"training job {running[0]} of this project is still running; start a new run when it has finished "
+            "(or stop it first)",
+            field="execution",
+        )
+
+
 def source_model_package(clients: Clients, config: Mapping[str, Any], execution_input: Mapping[str, Any]):
     """``(source package ARN, base model hub content name)`` for continuous customization, else ``(None, None)``."""
     base = execution_input.get("baseModel")
@@ -326,6 +350,8 @@ def plan(
     except (ClientError, BotoCoreError) as exc:
         raise _aws_error(exc, "GetCallerIdentity") from None
     check_model_package_group(clients, config)
+    if check:
+        check_no_running_job(clients, config, request.job_name(config.get("jobNamePrefix"), name))
     source_arn, source_model = source_model_package(clients, config, execution_input)
     model = source_model or config.get("baseModel")
     version = None if source_model else config.get("baseModelVersion")

@@ -190,6 +190,7 @@ def test_online_plan_runs_the_preflight(files, capsys, stubs):
             "ModelPackageGroupStatus": "Completed",
         },
     )
+    sagemaker.add_response("list_training_jobs", {"TrainingJobSummaries": []})
     hub = {k: v for k, v in wd.hub_content().items() if k != "HubContentSearchKeywords"}
     hub.update(
         HubArn="arn:aws:sagemaker:us-east-1:aws:hub/SageMakerPublicHub", CreationTime="2026-01-01T00:00:00Z"

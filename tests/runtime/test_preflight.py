@@ -38,7 +38,7 @@ class Aws:
             "get_caller_identity", {"Account": wd.ACCOUNT, "Arn": "arn:aws:iam::1:user/x", "UserId": "x"}
         )
 
-    def group(self, error: str | None = None):
+    def group(self, error: str | None = None, running: tuple[str, ...] = ()):
         params = {"ModelPackageGroupName": wd.GROUP_NAME}
         if error:
             self.sm.add_client_error(
@@ -55,6 +55,20 @@ class Aws:
                 "ModelPackageGroupStatus": "Completed",
             },
             params,
+        )
+        summaries = [
+            {
+                "TrainingJobName": n,
+                "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:{wd.ACCOUNT}:training-job/{n}",
+                "CreationTime": "2026-01-01T00:00:00Z",
+                "TrainingJobStatus": "InProgress",
+            }
+            for n in running
+        ]
+        self.sm.add_response(
+            "list_training_jobs",
+            {"TrainingJobSummaries": summaries},
+            {"NameContains": "demo-", "StatusEquals": "InProgress", "MaxResults": 100},
         )
 
     def hub(self, content: dict | None = None, *, model=wd.LLAMA, version=None, error=None):
@@ -270,6 +284,39 @@ def test_pinned_version_is_requested(aws):
     aws.hub(version="1.0.0", error="ResourceNotFound")
     with pytest.raises(errors.ModelNotFound, match="version 1.0.0 is not in hub"):
         run(aws, baseModelVersion="1.0.0")
+
+
+def test_one_running_job_per_project(aws):
+    aws.identity()
+    aws.group(running=("demo-exec-0", "demonstration-x"))
+    with pytest.raises(errors.JobAlreadyRunning, match="demo-exec-0 of this project is still running"):
+        run(aws)
+    own = Aws()  # a retried preflight of the same execution does not block itself; other projects never do
+    own.identity()
+    own.group(running=("demo-exec-1", "demonstration-x"))
+    own.hub()
+    own.spec()
+    own.data(wd.jsonl(wd.SFT_ROW))
+    assert run(own)["trainingJobName"] == "demo-exec-1"
+
+
+def test_concurrent_runs_can_be_allowed(aws):
+    aws.identity()
+    aws.sm.add_response(
+        "describe_model_package_group",
+        {
+            "ModelPackageGroupName": "demo",
+            "ModelPackageGroupArn": wd.GROUP_ARN,
+            "CreationTime": "2026-01-01T00:00:00Z",
+            "CreatedBy": {},
+            "ModelPackageGroupStatus": "Completed",
+        },
+    )
+    aws.hub()
+    aws.spec()
+    aws.data(wd.jsonl(wd.SFT_ROW))
+    run(aws, allowConcurrentRuns=True)
+    aws.done()
 
 
 def test_group_missing(aws):
