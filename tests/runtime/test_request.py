@@ -343,3 +343,42 @@ def test_every_error_has_a_catchable_name():
     for cls in errors.ALL_ERRORS:
         assert cls.__name__ == cls.error_name
         assert issubclass(cls, errors.PreflightError)
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+KEYS = st.sampled_from([*request.INPUT_KEYS, "learning_rate", "bogus"])
+HP_NAMES = st.sampled_from(["learning_rate", "max_epochs", "global_batch_size", "data_path", "nope", ""])
+
+
+@given(
+    st.one_of(JSON, st.dictionaries(KEYS, JSON, max_size=4)),
+    st.dictionaries(HP_NAMES, JSON, max_size=3),
+)
+def test_any_input_gives_a_valid_request_or_a_named_error(raw_input, hyperparameters):
+    """Whatever arrives as execution input, the builder answers a valid request or a PreflightError."""
+    if isinstance(raw_input, dict) and "hyperparameters" not in raw_input:
+        raw_input = {**raw_input, "hyperparameters": hyperparameters}
+    execution = {"name": "run-1", "input": raw_input}
+    try:
+        req = request.build_create_training_job_request(
+            wd.config(),
+            wd.hub_content(),
+            wd.override_spec(wd.LLAMA, "SFT"),
+            execution,
+            account=wd.ACCOUNT,
+            region=wd.REGION,
+        )
+    except errors.PreflightError as exc:
+        assert exc.error_name.startswith("PreflightError")
+        return
+    validate_parameters(req, SHAPE)
