@@ -240,6 +240,8 @@ class Context:
     tags = property(lambda self: self.spec.tags)
     plot_metrics = property(lambda self: list(PLOT_METRICS[self.spec.technique]))
     overrides = property(lambda self: dict(self.spec.hyperparameters))
+    approval_status = property(lambda self: self.spec.approval_status)
+    default_approval_status = FineTuningSpec.model_fields["approval_status"].default
 
     @property
     def model_package_group_name(self) -> str:

@@ -50,6 +50,7 @@ CASES: dict[str, dict[str, Any]] = {
         "data": {"train": "s3://demo-data/rlvr/train.jsonl"},
         "reward": {"builtin": "exact_match"},
         "hyperparameters": {"max_response_length": 1024},
+        "approval_status": "Approved",
         "output": {"kms_key_arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0f0e0d0c-1111-2222-3333-444455556666"},
     },
     "rlvr-dataset-arn": {

@@ -173,6 +173,8 @@ class FakeAws:
     """Model package ARN -> base model hub content name (continuous customization)."""
     mlflow_apps: tuple[str, ...] = (MLFLOW_ARN,)
     groups: set[str] = field(default_factory=set)
+    approvals: dict[str, str] = field(default_factory=dict)
+    """Model package ARN -> approval status set with UpdateModelPackage."""
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     unanswered: list[str] = field(default_factory=list)
     """Operations the fake does not know (the SDK swallows some errors, so tests assert this is empty)."""
@@ -379,6 +381,7 @@ class FakeAws:
             "ModelPackageVersion": int(arn.rsplit("/", 1)[1]),
             "CreationTime": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
             "ModelPackageStatus": "Completed",
+            "ModelApprovalStatus": self.approvals.get(arn, "PendingManualApproval"),
             "InferenceSpecification": {
                 "Containers": [
                     {
@@ -388,6 +391,10 @@ class FakeAws:
                 ],
             },
         }
+
+    def _sagemaker_UpdateModelPackage(self, params: dict) -> dict:
+        self.approvals[params["ModelPackageArn"]] = params["ModelApprovalStatus"]
+        return {"ModelPackageArn": params["ModelPackageArn"]}
 
     # MLflow default experience
     def _sagemaker_ListMlflowApps(self, params: dict) -> dict:

@@ -152,6 +152,9 @@ def test_next_round_trains_from_the_output_package(
     }
     assert_same_job(second, workflow_request(spec, outputs, execution), spec)
     assert second["ServerlessJobConfig"]["BaseModelArn"] == first["ServerlessJobConfig"]["BaseModelArn"]
+    approved = {arn: "Approved" for arn in fake.model_packages} if spec.approval_status == "Approved" else {}
+    assert fake.approvals == approved
+    assert len(fake.model_packages) == 2
 
 
 def test_placeholders_stop_the_code_before_any_aws_call(

@@ -394,3 +394,11 @@ def test_the_notebook_reads_every_output_the_stack_exports(tmp_path: Path) -> No
     }
     stack = FineTuningStack(cdk.App(), "Project", spec=FineTuningSpec.from_dict(data, base_dir=tmp_path))
     assert set(Template.from_stack(stack).to_json()["Outputs"]) == set(OUTPUT_KEYS)
+
+
+def test_approval_status_is_set_only_when_the_spec_asks(tmp_path: Path) -> None:
+    _, approving = render("rlvr-deepseek", tmp_path)
+    _, default = render("rlvr-dataset-arn", tmp_path)
+
+    assert approving.count('ModelApprovalStatus="Approved"') == 2  # both rounds
+    assert "update_model_package" not in default

@@ -196,6 +196,7 @@ if NEXT_ROUND_TRAIN_DATA and SOURCE_MODEL_PACKAGE_ARN:
     next_trainer.hyperparameters.global_batch_size = 32
     next_job = next_trainer.train(wait=True)
     print(f"Next round: {next_job.training_job_name} {next_job.training_job_status}")
-    print(f"Output model package: {next_job.output_model_package_arn or None}")
+    NEXT_MODEL_PACKAGE_ARN = next_job.output_model_package_arn or None
+    print(f"Output model package: {NEXT_MODEL_PACKAGE_ARN}")
 else:
     print("Set NEXT_ROUND_TRAIN_DATA (and SOURCE_MODEL_PACKAGE_ARN) to train the next round.")

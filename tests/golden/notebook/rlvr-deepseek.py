@@ -160,6 +160,7 @@ print(f"Status: {training_job.training_job_status}")
 # ## Status and output model package
 #
 # A completed job registers the fine-tuned model as a new model package in `math-rlvr`.
+# The spec sets `approval_status: Approved`, so the cell sets that status on the new package.
 # The cell also writes a small manifest for later rounds and for deployment.
 
 # %% Result
@@ -171,6 +172,11 @@ if training_job.training_job_status == "Completed":
     print(f"Billable tokens: {training_job.billable_token_count or 'not reported'}")
 else:
     print(f"Failure reason: {training_job.failure_reason or 'none reported'}")
+if MODEL_PACKAGE_ARN:
+    boto3.client("sagemaker").update_model_package(
+        ModelPackageArn=MODEL_PACKAGE_ARN, ModelApprovalStatus="Approved"
+    )
+    print(f"Approval status of {MODEL_PACKAGE_ARN}: Approved")
 
 manifest_path = Path("manifests") / f"training-{training_job.training_job_name}.json"
 manifest_path.parent.mkdir(parents=True, exist_ok=True)
@@ -216,6 +222,12 @@ if NEXT_ROUND_TRAIN_DATA and SOURCE_MODEL_PACKAGE_ARN:
     next_trainer.hyperparameters.max_response_length = 1024
     next_job = next_trainer.train(wait=True)
     print(f"Next round: {next_job.training_job_name} {next_job.training_job_status}")
-    print(f"Output model package: {next_job.output_model_package_arn or None}")
+    NEXT_MODEL_PACKAGE_ARN = next_job.output_model_package_arn or None
+    print(f"Output model package: {NEXT_MODEL_PACKAGE_ARN}")
+    if NEXT_MODEL_PACKAGE_ARN:
+        boto3.client("sagemaker").update_model_package(
+            ModelPackageArn=NEXT_MODEL_PACKAGE_ARN, ModelApprovalStatus="Approved"
+        )
+        print(f"Approval status of {NEXT_MODEL_PACKAGE_ARN}: Approved")
 else:
     print("Set NEXT_ROUND_TRAIN_DATA (and SOURCE_MODEL_PACKAGE_ARN) to train the next round.")
