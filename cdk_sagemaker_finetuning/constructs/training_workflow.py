@@ -26,6 +26,7 @@ aborted, times out or fails triggers an EventBridge rule whose Lambda stops the 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,9 @@ TRANSIENT_ERRORS = [
 ]
 DEFAULT_POLL_INTERVAL = Duration.seconds(60)
 DEFAULT_RETRY_INTERVAL = Duration.seconds(5)
+#: Step Functions keeps 25,000 history events per execution; a poll (Wait, DescribeTrainingJob, Choice) writes
+#: 9, and the rest of a run fewer than 100.
+MAX_POLLS = (25_000 - 100) // 9
 DEFAULT_TIMEOUT_MARGIN = Duration.hours(2)
 RESOURCE_IN_USE = "SageMaker.ResourceInUseException"
 REQUEST_KEYS = (
@@ -80,6 +84,13 @@ OUTPUT_FIELDS = (
     "mlflowRunId",
     "secondaryStatus",
 )
+
+
+def poll_interval_for(timeout: Duration) -> Duration:
+    """60 s, or the shortest interval keeping a loop of ``timeout`` under the execution history limit."""
+    return Duration.seconds(
+        max(DEFAULT_POLL_INTERVAL.to_seconds(), math.ceil(timeout.to_seconds() / MAX_POLLS))
+    )
 
 
 def training_job_arn_pattern(scope: Construct, prefix: str) -> str:
@@ -341,7 +352,9 @@ class TrainingWorkflow(Construct):
         S3 object ARNs of recipe hyperparameter specs. Default: ``jumpstart-cache-prod-<region>`` and
         ``jumpstart-private-cache-prod-<region>`` objects (unconfirmed: the buckets AWS publishes specs in).
     ``poll_interval``
-        Wait between ``DescribeTrainingJob`` calls. Default: 60 s.
+        Wait between ``DescribeTrainingJob`` calls. Default: 60 s, or longer when the state machine timeout
+        would let the loop exceed Step Functions' 25,000-event execution history (runs longer than ~44 h).
+        0 polls back to back (tests only).
     ``retry_interval``
         First backoff for throttled/transient SageMaker calls (doubles, 5 attempts). Default: 5 s.
     ``timeout_margin``
@@ -363,13 +376,17 @@ class TrainingWorkflow(Construct):
         model_package_group: IModelPackageGroup,
         data_buckets: Sequence[s3.IBucket] = (),
         recipe_spec_resources: Sequence[str] | None = None,
-        poll_interval: Duration = DEFAULT_POLL_INTERVAL,
+        poll_interval: Duration | None = None,
         retry_interval: Duration = DEFAULT_RETRY_INTERVAL,
         timeout_margin: Duration = DEFAULT_TIMEOUT_MARGIN,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
     ) -> None:
         super().__init__(scope, id)
-        self._check(config, poll_interval)
+        timeout = Duration.seconds(
+            int(config.get("maxRuntimeSeconds") or 86400) + timeout_margin.to_seconds()
+        )
+        poll_interval = poll_interval or poll_interval_for(timeout)
+        self._check(config, poll_interval, timeout)
         self._config = dict(config)
         self._group_packages = model_package_group.model_package_arn_pattern
         stack = Stack.of(self)
@@ -462,7 +479,6 @@ class TrainingWorkflow(Construct):
             ),
             description="Training workflow state machine: starts, watches and stops this project's jobs",
         )
-        runtime = Duration.seconds(int(config.get("maxRuntimeSeconds") or 86400))
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -470,7 +486,7 @@ class TrainingWorkflow(Construct):
                 self.fragment.next(sfn.Succeed(self, "Succeeded"))
             ),
             role=role,
-            timeout=Duration.seconds(runtime.to_seconds() + timeout_margin.to_seconds()),
+            timeout=timeout,
             logs=sfn.LogOptions(
                 destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
             ),
@@ -559,7 +575,7 @@ class TrainingWorkflow(Construct):
         )
         return function
 
-    def _check(self, config: Mapping[str, Any], poll_interval: Duration) -> None:
+    def _check(self, config: Mapping[str, Any], poll_interval: Duration, timeout: Duration) -> None:
         missing = [k for k in ("jobNamePrefix", "technique", "baseModel") if not config.get(k)]
         if missing:
             raise ConstructValidationError(
@@ -571,8 +587,16 @@ class TrainingWorkflow(Construct):
                 f"config jobNamePrefix {prefix!r} must be a literal name of at most 26 letters, digits and hyphens",
                 self,
             )
-        if poll_interval.to_seconds() > 3600:
+        seconds = poll_interval.to_seconds()
+        if seconds > 3600:
             raise ConstructValidationError("poll_interval must be at most 1 hour", self)
+        if seconds and timeout.to_seconds() / seconds > MAX_POLLS:
+            raise ConstructValidationError(
+                f"poll_interval {seconds} s allows {int(timeout.to_seconds() / seconds)} polls within the "
+                f"{timeout.to_seconds()} s timeout; Step Functions keeps at most 25,000 history events "
+                f"({MAX_POLLS} polls): use at least {poll_interval_for(timeout).to_seconds()} s",
+                self,
+            )
         text = json.dumps(config, default=str)
         if not Token.is_unresolved(text) and len(text) > MAX_CONFIG_CHARS:
             raise ConstructValidationError(

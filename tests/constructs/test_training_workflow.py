@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 
 import aws_cdk as cdk
@@ -355,6 +356,16 @@ def test_preflight_and_stopper_roles(synthesized):
 def test_cdk_nag_clean_with_reasons():
     app, _, workflow = build_stack()
     assert nag_errors(app) == []
+
+
+def test_long_runs_poll_slower_to_fit_the_execution_history():
+    week = 7 * 24 * 3600
+    _, stack, _ = build_stack(config=wd.config(maxRuntimeSeconds=week))
+    text = json.dumps(Template.from_stack(stack).find_resources("AWS::StepFunctions::StateMachine"))
+    seconds = math.ceil((week + 7200) / 2766)
+    assert f'\\"Seconds\\":{seconds},' in text and seconds > 60
+    with pytest.raises(ValueError, match="25,000 history events"):
+        build_stack(config=wd.config(maxRuntimeSeconds=week), poll_interval=cdk.Duration.seconds(60))
 
 
 @pytest.mark.parametrize(
