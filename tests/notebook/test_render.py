@@ -402,3 +402,12 @@ def test_approval_status_is_set_only_when_the_spec_asks(tmp_path: Path) -> None:
 
     assert approving.count('ModelApprovalStatus="Approved"') == 2  # both rounds
     assert "update_model_package" not in default
+
+
+def test_retraining_from_the_latest_package_is_explained(tmp_path: Path) -> None:
+    retraining = {"continue_from_latest": True, "schedule": "rate(7 days)"}
+    spec = FineTuningSpec.from_dict({**CASES["sft-meta"], "retraining": retraining})
+    script = " ".join(render_script(spec).replace("#", " ").split())
+    assert "continues from the newest approved package of the group" in script
+    _, plain = render("sft-meta", tmp_path)
+    assert "newest" not in plain
