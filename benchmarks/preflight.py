@@ -95,6 +95,9 @@ class _Client:
     def list_objects_v2(self, **_: Any) -> dict:
         return {"Contents": [{"Key": "train.jsonl", "Size": self.object_size}]}
 
+    def list_training_jobs(self, **_: Any) -> dict:
+        return {"TrainingJobSummaries": []}
+
     def get_caller_identity(self) -> dict:
         return {"Account": ACCOUNT}
 

@@ -191,7 +191,7 @@ def test_broken_watch_stops_the_job_and_keeps_the_error(aws, monkeypatch):
 
 def test_aborted_execution_job_is_stopped_by_the_rule_lambda(aws, monkeypatch):
     sagemaker = h.FakeSageMaker(["InProgress"])
-    result, _, machine_arn = run(monkeypatch, sagemaker, poll=1, stop_after=1)
+    result, _, machine_arn = run(monkeypatch, sagemaker, poll=1, stop_after=1, max_runtime=600, margin=60)
     assert result["status"] == "ABORTED"
     assert sagemaker.count("StopTrainingJob") == 0  # an aborted execution runs no Catch
     event = _status_change_event(result, machine_arn)
@@ -233,7 +233,7 @@ def _status_change_event(result: dict, machine_arn: str) -> dict:
 
 
 def _rule_matches(event: dict, machine_arn: str) -> bool:
-    _, template = definition(1)
+    _, template = definition(0)
     rule = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Events::Rule")
     pattern = rule["Properties"]["EventPattern"]
     pattern["detail"]["stateMachineArn"] = [machine_arn]
