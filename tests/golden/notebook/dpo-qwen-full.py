@@ -7,6 +7,7 @@ run submits the same SageMaker serverless training job as the project's training
   over the rejected one (tone, style, helpfulness: several valid outputs, some better).
 - Base model: `huggingface-llm-qwen2-5-7b-instruct` from the SageMaker Hub `SageMakerPublicHub`
 - License: Apache 2.0
+
   <https://huggingface.co/Qwen/Qwen2.5-7B-Instruct/blob/main/LICENSE>
 - Training type: full fine-tuning (all weights; start with LoRA unless you need more)
 - Model package group: `tone-dpo` (every trained model is registered there)

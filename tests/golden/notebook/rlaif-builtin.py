@@ -7,6 +7,7 @@ run submits the same SageMaker serverless training job as the project's training
   sampled response (helpfulness, brand voice, safety, summaries: subjective quality).
 - Base model: `openai-reasoning-gpt-oss-20b` from the SageMaker Hub `SageMakerPublicHub`
 - License: Apache 2.0 + usage policy
+
   <https://huggingface.co/openai/gpt-oss-20b/blob/main/LICENSE>
 - Training type: LoRA (low-rank adapters, the recommended start)
 - Model package group: `summary-rlaif` (every trained model is registered there)

@@ -7,6 +7,7 @@ run submits the same SageMaker serverless training job as the project's training
   sampled response (helpfulness, brand voice, safety, summaries: subjective quality).
 - Base model: `huggingface-reasoning-qwen3-8b` from the SageMaker Hub `SageMakerPublicHub`
 - License: Apache 2.0
+
   <https://huggingface.co/Qwen/Qwen3-8B/blob/main/LICENSE>
 - Training type: LoRA (low-rank adapters, the recommended start)
 - Model package group: `voice-rlaif` (every trained model is registered there)

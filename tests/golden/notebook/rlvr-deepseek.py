@@ -7,6 +7,7 @@ run submits the same SageMaker serverless training job as the project's training
   sampled response in code (tests pass, numeric answer, constraints, similarity to a reference).
 - Base model: `deepseek-llm-r1-distill-qwen-7b` from the SageMaker Hub `SageMakerPublicHub`
 - License: MIT
+
   <https://huggingface.co/deepseek-ai/DeepSeek-R1-Distill-Qwen-7B/blob/main/LICENSE>
 - Training type: LoRA (low-rank adapters, the recommended start)
 - Model package group: `math-rlvr` (every trained model is registered there)

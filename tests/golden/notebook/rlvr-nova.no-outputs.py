@@ -6,7 +6,8 @@ run submits the same SageMaker serverless training job as the project's training
 - Technique: RLVR, reinforcement learning from verifiable rewards: a reward function scores each
   sampled response in code (tests pass, numeric answer, constraints, similarity to a reference).
 - Base model: `nova-textgeneration-lite-v2` from the SageMaker Hub `SageMakerPublicHub`
-- License: AWS Service Terms (Amazon Nova models are subject to the AWS Service Terms)
+- License: Amazon Nova models are subject to the AWS Service Terms
+
   <https://aws.amazon.com/service-terms/>
 - Training type: LoRA (low-rank adapters, the recommended start)
 - Model package group: `nova-rlvr` (every trained model is registered there)

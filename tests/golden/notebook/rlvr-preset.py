@@ -7,6 +7,7 @@ run submits the same SageMaker serverless training job as the project's training
   sampled response in code (tests pass, numeric answer, constraints, similarity to a reference).
 - Base model: `huggingface-reasoning-qwen3-4b` from the SageMaker Hub `SageMakerPublicHub`
 - License: Apache 2.0
+
   <https://huggingface.co/Qwen/Qwen3-4B/blob/main/LICENSE>
 - Training type: LoRA (low-rank adapters, the recommended start)
 - Model package group: `code-preset` (every trained model is registered there)

@@ -7,6 +7,7 @@ run submits the same SageMaker serverless training job as the project's training
   prompt (classification, extraction, structured generation: one best output per input).
 - Base model: `meta-textgeneration-llama-3-2-1b-instruct` from the SageMaker Hub `SageMakerPublicHub`
 - License: Llama 3.2 Community
+
   <https://huggingface.co/meta-llama/Llama-3.2-1B-Instruct/blob/main/LICENSE.txt>
 - Training type: LoRA (low-rank adapters, the recommended start)
 - Model package group: `support-sft` (every trained model is registered there)

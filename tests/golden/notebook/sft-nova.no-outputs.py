@@ -7,7 +7,8 @@ run submits the same SageMaker serverless training job as the project's training
   (classification, extraction, structured generation: one best output per input).
 - Base model: `nova-textgeneration-lite` from the SageMaker Hub `SageMakerPublicHub` (alias
   `amazon.nova-lite-v1`)
-- License: AWS Service Terms (Amazon Nova models are subject to the AWS Service Terms)
+- License: Amazon Nova models are subject to the AWS Service Terms
+
   <https://aws.amazon.com/service-terms/>
 - Training type: LoRA (low-rank adapters, the recommended start)
 - Model package group: `nova-sft` (every trained model is registered there)

@@ -7,6 +7,7 @@ run submits the same SageMaker serverless training job as the project's training
   prompt (classification, extraction, structured generation: one best output per input).
 - Base model: `huggingface-llm-qwen2-5-14b-instruct` from the SageMaker Hub `team-models`
 - License: Apache 2.0
+
   <https://huggingface.co/Qwen/Qwen2.5-14B-Instruct/blob/main/LICENSE>
 - Training type: LoRA (low-rank adapters, the recommended start)
 - Model package group: `hub-sft` (every trained model is registered there)
