@@ -35,15 +35,19 @@ class IEvaluator(Resource):
     evaluator_name: str
     hub_name: str
 
-    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow describing every version of this evaluator (what the training job does with its ARN)."""
-        arn = Stack.of(self).format_arn(
+    @property
+    def versions_arn(self) -> str:
+        """ARN pattern matching every version of this evaluator."""
+        return Stack.of(self).format_arn(
             service="sagemaker", resource="hub-content",
             resource_name=f"{self.hub_name}/{CONTENT_TYPE}/{self.evaluator_name}/*",
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow describing every version of this evaluator (what the training job does with its ARN)."""
         return iam.Grant.add_to_principal(grantee=grantee, actions=["sagemaker:DescribeHubContent"],
-                                          resource_arns=[arn])
+                                          resource_arns=[self.versions_arn])
 
 
 class _ImportedEvaluator(IEvaluator):
@@ -52,6 +56,11 @@ class _ImportedEvaluator(IEvaluator):
         self.evaluator_arn = arn
         self.hub_name = hub_name
         self.evaluator_name = name
+
+    @property
+    def versions_arn(self) -> str:
+        """Every version, in the evaluator's own account and region (it may live in another account)."""
+        return self.evaluator_arn.rsplit("/", 1)[0] + "/*"
 
 
 class HubEvaluator(IEvaluator):

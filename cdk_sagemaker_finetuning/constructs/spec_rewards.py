@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Stack
 from constructs import Construct
 
 from ..spec import FineTuningSpec
@@ -55,14 +54,13 @@ class SpecRewards(Construct):
                 )
                 self.judge_prompt.grant_read(training_role.role)
                 self.evaluator = self.judge_prompt.evaluator
-        if self.evaluator is not None:
+        if isinstance(self.evaluator, HubEvaluator):
             training_role.add_hub_content_read(self.evaluator.hub_name, "JsonDoc", self.evaluator.evaluator_name)
-            versions = Stack.of(self).format_arn(
-                service="sagemaker", resource="hub-content", arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                resource_name=f"{self.evaluator.hub_name}/JsonDoc/{self.evaluator.evaluator_name}/*",
-            )
+        elif self.evaluator is not None:  # imported: keep its own account and region
+            self.evaluator.grant_read(training_role.role)
+        if self.evaluator is not None:
             acknowledge_wildcard_resources(
-                training_role.role, [versions], "Every version of the one evaluator the job uses; a redeploy "
-                "registers a new version number.",
+                training_role.role, [self.evaluator.versions_arn], "Every version of the one evaluator the job "
+                "uses; a redeploy registers a new version number.",
             )
         self.evaluator_arn = self.evaluator.evaluator_arn if self.evaluator is not None else None

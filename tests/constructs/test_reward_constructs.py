@@ -294,6 +294,8 @@ def test_rlvr_existing_evaluator_creates_nothing_but_outputs_it(app, tmp_path):
     template.resource_count_is("Custom::SageMakerHubEvaluator", 0)
     template.resource_count_is("AWS::Lambda::Function", 2)  # the training workflow's preflight and stopper
     assert template.find_outputs("EvaluatorArn")["EvaluatorArn"]["Value"] == arn
+    reads = [s["Resource"] for s in statements_with(template, "sagemaker:DescribeHubContent")]
+    assert "arn:aws:sagemaker:us-east-1:123456789012:hub-content/team-hub/JsonDoc/mine/*" in reads
 
 
 def test_rlaif_custom_prompt_grants_exactly_the_judge_model(app, tmp_path):
@@ -313,14 +315,15 @@ def test_rlaif_custom_prompt_grants_exactly_the_judge_model(app, tmp_path):
     {"reward": {"builtin": "numeric_answer"}},
     {"reward": {"code": "my_reward.py"}},
     {"technique": "rlaif", "rlaif": {"judge_model_id": JUDGE, "prompt": "judge.jinja"}},
-], ids=["rlvr-builtin", "rlvr-code", "rlaif-custom"])
+    {"reward": {"evaluator_arn": "arn:aws:sagemaker:us-west-2:210987654321:hub-content/h/JsonDoc/r/2.0.0"}},
+], ids=["rlvr-builtin", "rlvr-code", "rlaif-custom", "rlvr-existing"])
 def test_reward_stacks_are_cdk_nag_clean_with_reasons(tmp_path, changes):
     (tmp_path / "my_reward.py").write_text("def reward(sample):\n    return 1.0\n")
     prompt_file(tmp_path)
     app = cdk.App()  # nothing may be synthesized before the checks are added
     stack = FineTuningStack(app, "Nag", spec=spec(tmp_path, **changes))
     assert nag_errors(app) == []
-    found = acknowledgments(stack.training_role) + acknowledgments(stack.node.find_child("HubEvaluatorProvider"))
+    found = acknowledgments(stack.training_role)
     assert found
     for entry in found:
         assert all(len(reason) >= 20 for reason in entry.values())
