@@ -311,3 +311,23 @@ def test_fuzzed_events_never_raise_and_always_answer_in_contract(event, builtin,
     for entry in response:
         assert -1.0 <= entry["aggregate_reward_score"] <= 1.0
         json.dumps(entry, allow_nan=False)
+
+
+reward_results = st.recursive(
+    json_scalars | st.integers(min_value=-(10**400), max_value=10**400) | st.just(math.inf),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(
+        st.sampled_from(["score", "aggregate_reward_score", "reward", "metrics", "metrics_list", "name", "value"])
+        | st.text(max_size=5), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(result=reward_results, low=st.floats(-5, 0), width=st.floats(0.5, 5))
+def test_fuzzed_user_reward_results_never_fail_the_batch(result, low, width):
+    config = RewardConfig(reward=lambda sample: result, score_range=(low, low + width))
+    entries = body(handle([GSM, dict(GSM, id="second")], config))
+    assert [e["id"] for e in entries] == ["q1", "second"]
+    for entry in entries:
+        assert low <= entry["aggregate_reward_score"] <= low + width
+        json.dumps(entry, allow_nan=False)

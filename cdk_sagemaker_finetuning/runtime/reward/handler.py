@@ -277,17 +277,17 @@ def score_sample(row: Any, index: int, config: RewardConfig) -> dict[str, Any]:
     for name, value in raw_metrics.items():
         if name in RESERVED_METRICS:
             continue
-        if (
-            type(name) is str
-            and (type(value) is int or type(value) is float)
-            and len(name) <= 128
-            and math.isfinite(value)
-        ):
-            metrics.append({"name": name, "value": value, "type": "Metric"})  # the common case, inlined
-            continue
         try:
-            metrics.append(_metric(name, value))
-        except (TypeError, ValueError) as exc:
+            if (
+                type(name) is str
+                and (type(value) is int or type(value) is float)
+                and len(name) <= 128
+                and math.isfinite(value)
+            ):
+                metrics.append({"name": name, "value": value, "type": "Metric"})  # the common case, inlined
+            else:
+                metrics.append(_metric(name, value))
+        except (TypeError, ValueError, OverflowError) as exc:
             LOG.warning(json.dumps({"event": "metric_dropped", "id": sample_id, "error": str(exc)[:300]}))
     return {"id": sample_id, "aggregate_reward_score": clamped, "metrics_list": metrics}
 
