@@ -34,6 +34,7 @@ Keys (camelCase, read by ``runtime/request.py`` and ``runtime/preflight.py``):
 ``checkData``               check that data exists and its first records match the technique's format
 ``approvedOnly``            continuous customization from ``"latest"`` uses only Approved packages
 ``allowConcurrentRuns``     allow a run while another job of the project is in progress (default false)
+``approvalStatus``          approval status set on the registered model package (spec ``approval_status``)
 =========================== ================================================================================
 """
 
@@ -119,4 +120,5 @@ def runtime_config(
         "checkData": check_data,
         "approvedOnly": approved_only,
         "allowConcurrentRuns": allow_concurrent_runs,
+        "approvalStatus": spec.approval_status,
     }

@@ -5,7 +5,9 @@ Flow (``design-anchors.md`` §4)::
     Preflight (Lambda) -> HasHyperParameters? -> CreateTrainingJob (aws-sdk, retried; ResourceInUse = ours)
       -> Watch [Parallel: Wait -> DescribeTrainingJob -> Finished? -> JobResult (Lambda)]
            Catch States.ALL -> StopTrainingJob -> Fail (original error)
-      -> Completed? -> Done (output) | Fail TrainingJobFailed / TrainingJobStopped (cause = FailureReason)
+      -> Completed? -> SetApprovalStatus (UpdateModelPackage) -> Done (output)
+                    | Fail TrainingJobFailed / TrainingJobStopped (cause = FailureReason)
+    Preflight Catch PreflightError.JobAlreadyRunning -> Skipped (succeeds, nothing started)
 
 Execution input (all keys optional; ``runtime/request.py`` ``INPUT_KEYS``)::
 
@@ -17,6 +19,11 @@ Output::
 
     {"trainingJobName", "trainingJobArn", "status", "outputModelPackageArn", "billableTokenCount",
      "mlflowRunId", "secondaryStatus"}
+
+While another job of the project runs, a new execution succeeds at once with ``{"skipped": true, "reason"}``
+and starts nothing (retraining triggers rely on this; ``allowConcurrentRuns`` in the config lifts it).
+A completed job's model package gets the configured approval status (``approvalStatus``, default
+``PendingManualApproval``) before the execution succeeds.
 
 Errors: ``PreflightError.<Kind>`` (nothing started), ``TrainingJobFailed`` / ``TrainingJobStopped`` (cause: the
 job's ``FailureReason``), or the error that broke the watch loop after the job was stopped. An execution that is
@@ -64,6 +71,7 @@ DEFAULT_RETRY_INTERVAL = Duration.seconds(5)
 MAX_POLLS = (25_000 - 100) // 9
 DEFAULT_TIMEOUT_MARGIN = Duration.hours(2)
 RESOURCE_IN_USE = "SageMaker.ResourceInUseException"
+ALREADY_RUNNING = "PreflightError.JobAlreadyRunning"
 REQUEST_KEYS = (
     "TrainingJobName",
     "RoleArn",
@@ -192,8 +200,22 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
             parameters={k: sfn.JsonPath.object_at(f"$.watch.result.{k}") for k in OUTPUT_FIELDS},
             comment="The workflow output",
         )
+        skipped = sfn.Pass(
+            self,
+            "Skipped",
+            parameters={"skipped": True, "reason": sfn.JsonPath.string_at("$.error.Cause")},
+            comment="Another job of this project is running: start nothing",
+        )
+        preflight.add_catch(skipped, errors=[ALREADY_RUNNING], result_path="$.error")
+        approve = self._set_approval_status(config, model_package_group, retry)
+        approve.next(done)
+        has_package = (
+            sfn.Choice(self, "HasModelPackage?")
+            .when(sfn.Condition.is_string("$.watch.result.outputModelPackageArn"), approve)
+            .otherwise(done)
+        )
         result = sfn.Choice(self, "Completed?")
-        result.when(sfn.Condition.string_equals("$.watch.result.status", "Completed"), done)
+        result.when(sfn.Condition.string_equals("$.watch.result.status", "Completed"), has_package)
         for status, error in (("Failed", "TrainingJobFailed"), ("Stopped", "TrainingJobStopped")):
             result.when(
                 sfn.Condition.string_equals("$.watch.result.status", status),
@@ -206,7 +228,7 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
         )
         watch.next(result)
         self._start = preflight
-        self._ends: list[sfn.INextable] = [done]
+        self._ends: list[sfn.INextable] = [done, skipped]
 
     @property
     def start_state(self) -> sfn.State:
@@ -280,6 +302,25 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
         stop.add_catch(failed, result_path=sfn.JsonPath.DISCARD)
         watch.add_catch(stop.next(failed), errors=["States.ALL"], result_path="$.error")
         return watch
+
+    def _set_approval_status(
+        self, config: Mapping[str, Any], group: IModelPackageGroup, retry: dict
+    ) -> tasks.CallAwsService:
+        update = tasks.CallAwsService(
+            self,
+            "SetApprovalStatus",
+            service="sagemaker",
+            action="updateModelPackage",
+            parameters={
+                "ModelPackageArn": sfn.JsonPath.string_at("$.watch.result.outputModelPackageArn"),
+                "ModelApprovalStatus": config.get("approvalStatus") or "PendingManualApproval",
+            },
+            iam_resources=[group.model_package_arn_pattern],
+            result_path=sfn.JsonPath.DISCARD,
+            comment="Register the new model package with the project's approval status",
+        )
+        update.add_retry(**retry)
+        return update
 
     def _caller_statements(
         self, config: Mapping[str, Any], role_arn: str, job_arn: str, group: IModelPackageGroup

@@ -122,6 +122,9 @@ class FakeSageMaker:
         self.statuses = ["Stopped"]
         return {}
 
+    def UpdateModelPackage(self, params: dict) -> dict:
+        return {"ModelPackageArn": params["ModelPackageArn"]}
+
     @staticmethod
     def arn(name: str) -> str:
         return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/{name}"

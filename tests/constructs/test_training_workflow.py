@@ -35,9 +35,11 @@ def build_stack(**props):
 
 
 @cache
-def definition(poll: int = 0, max_runtime: int = 86400, margin: int = 7200) -> tuple[str, dict]:
+def definition(
+    poll: int = 0, max_runtime: int = 86400, margin: int = 7200, approval: str = "PendingManualApproval"
+) -> tuple[str, dict]:
     """The resolved ASL of a synthesized workflow and its template (cached: synth once per variant)."""
-    config = wd.config(maxRuntimeSeconds=max_runtime)
+    config = wd.config(maxRuntimeSeconds=max_runtime, approvalStatus=approval)
     _, stack, _ = build_stack(
         config=config,
         poll_interval=cdk.Duration.seconds(poll),
@@ -129,6 +131,30 @@ def test_success_outputs_the_model_package(aws, monkeypatch):
     assert sent["HyperParameters"]["max_epochs"] == "3"
     assert "AlgorithmSpecification" not in sent and "ResourceConfig" not in sent
     assert sagemaker.count("DescribeTrainingJob") >= 3
+    assert [p for op, p in sagemaker.calls if op == "UpdateModelPackage"] == [
+        {
+            "ModelPackageArn": f"arn:aws:sagemaker:us-east-1:{wd.ACCOUNT}:model-package/demo/1",
+            "ModelApprovalStatus": "PendingManualApproval",
+        }
+    ]
+
+
+def test_configured_approval_status_is_set_on_the_new_package(aws, monkeypatch):
+    sagemaker = h.FakeSageMaker(["InProgress", "Completed"])
+    result, _, _ = run(monkeypatch, sagemaker, approval="Approved")
+    assert result["status"] == "SUCCEEDED", result
+    [update] = [p for op, p in sagemaker.calls if op == "UpdateModelPackage"]
+    assert update["ModelApprovalStatus"] == "Approved"
+
+
+def test_run_while_another_job_runs_is_skipped_without_a_job(aws, monkeypatch):
+    error = errors.JobAlreadyRunning("training job demo-run-0 is InProgress", field="input")
+    sagemaker = h.FakeSageMaker()
+    result, _, _ = run(monkeypatch, sagemaker, lam=Lambda(preflight_error=error))
+    assert result["status"] == "SUCCEEDED", result
+    output = json.loads(result["output"])
+    assert output["skipped"] is True and "demo-run-0 is InProgress" in output["reason"]
+    assert sagemaker.calls == []
 
 
 def test_request_without_hyperparameters_uses_the_other_create_state(aws, monkeypatch):
