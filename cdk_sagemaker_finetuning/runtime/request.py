@@ -499,7 +499,9 @@ def build_create_training_job_request(
     }
     if training_type == "LORA":
         serverless["Peft"] = "LORA"
-    if config.get("acceptEula") or source_package:
+    # Only where it matters (a gated model, or a model-package base as the SDK does), so the request equals
+    # the generated notebook's, which passes accept_eula only for gated models.
+    if source_package or (config.get("acceptEula") and document.get("GatedBucket")):
         serverless["AcceptEula"] = True
     evaluator = _evaluator_arn(technique, config, execution_input, hyperparameters, prompt_arn)
     if evaluator:

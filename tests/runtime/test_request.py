@@ -215,6 +215,11 @@ def test_gated_model_without_eula_is_rejected():
     assert type(info.value).__name__ == "PreflightError.EulaNotAccepted"
 
 
+def test_eula_accepted_for_a_non_gated_model_is_not_sent():
+    req = build(acceptEula=True, hub=wd.hub_content(gated=False))
+    assert "AcceptEula" not in req["ServerlessJobConfig"]  # as the notebook, which omits accept_eula
+
+
 def test_continuous_customization_sets_source_and_forces_eula():
     source = f"arn:aws:sagemaker:us-east-1:{wd.ACCOUNT}:model-package/demo/2"
     req = build(acceptEula=False, source=source)
