@@ -39,15 +39,17 @@ class IEvaluator(Resource):
     def versions_arn(self) -> str:
         """ARN pattern matching every version of this evaluator."""
         return Stack.of(self).format_arn(
-            service="sagemaker", resource="hub-content",
+            service="sagemaker",
+            resource="hub-content",
             resource_name=f"{self.hub_name}/{CONTENT_TYPE}/{self.evaluator_name}/*",
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow describing every version of this evaluator (what the training job does with its ARN)."""
-        return iam.Grant.add_to_principal(grantee=grantee, actions=["sagemaker:DescribeHubContent"],
-                                          resource_arns=[self.versions_arn])
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sagemaker:DescribeHubContent"], resource_arns=[self.versions_arn]
+        )
 
 
 class _ImportedEvaluator(IEvaluator):
@@ -115,8 +117,11 @@ class HubEvaluator(IEvaluator):
         if domain_id:
             properties["DomainId"] = domain_id
         self.resource = CustomResource(
-            self, "Resource", service_token=provider.service_token,
-            resource_type="Custom::SageMakerHubEvaluator", properties=properties,
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type="Custom::SageMakerHubEvaluator",
+            properties=properties,
         )
         self.evaluator_arn = self.resource.ref
         self.evaluator_name = evaluator_name
@@ -130,13 +135,15 @@ class HubEvaluator(IEvaluator):
         if Token.is_unresolved(arn):
             parts = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME)
             raise ConstructValidationError(
-                f"from_evaluator_arn needs a concrete ARN to find the hub and name (got a token: {parts})", scope
+                f"from_evaluator_arn needs a concrete ARN to find the hub and name (got a token: {parts})",
+                scope,
             )
         match = EVALUATOR_ARN_RE.match(arn)
         if not match:
             raise ConstructValidationError(
                 f"{arn!r} is not a versioned evaluator ARN "
-                "(arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/JsonDoc/<name>/<x.y.z>)", scope
+                "(arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/JsonDoc/<name>/<x.y.z>)",
+                scope,
             )
         return _ImportedEvaluator(scope, id, arn=arn, hub_name=match.group(1), name=match.group(2))
 
@@ -148,7 +155,8 @@ def _check_name(scope: Construct, prop: str, value: str, *, lower: bool = False)
         case = "lower-case " if lower else ""
         raise ConstructValidationError(
             f"{prop} {value!r} is invalid: use 1-63 {case}letters, digits and hyphens, starting and ending with a "
-            "letter or digit (no '_' or '.')", scope
+            "letter or digit (no '_' or '.')",
+            scope,
         )
 
 
@@ -158,26 +166,51 @@ class HubEvaluatorProvider(Construct):
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
-        code_dir = stage_directory({"hub_evaluator.py": RUNTIME_DIR / "hub_evaluator.py"}, prefix="cdk-sm-ft-hub")
+        code_dir = stage_directory(
+            {"hub_evaluator.py": RUNTIME_DIR / "hub_evaluator.py"}, prefix="cdk-sm-ft-hub"
+        )
         self.role = iam.Role(
-            self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Registers SageMaker Hub evaluators (cdk-sagemaker-finetuning custom resource)",
         )
         handlers = {}
-        for name, handler in (("OnEvent", "hub_evaluator.on_event"), ("IsComplete", "hub_evaluator.is_complete")):
-            log_group = logs.LogGroup(self, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH,
-                                      removal_policy=RemovalPolicy.DESTROY)
+        for name, handler in (
+            ("OnEvent", "hub_evaluator.on_event"),
+            ("IsComplete", "hub_evaluator.is_complete"),
+        ):
+            log_group = logs.LogGroup(
+                self,
+                f"{name}Logs",
+                retention=logs.RetentionDays.ONE_MONTH,
+                removal_policy=RemovalPolicy.DESTROY,
+            )
             log_group.grant_write(self.role)
             handlers[name] = lambda_.Function(
-                self, name, runtime=lambda_.Runtime.PYTHON_3_14, handler=handler,
-                code=lambda_.Code.from_asset(str(code_dir)), timeout=Duration.minutes(2), role=self.role,
-                log_group=log_group, description=f"SageMaker Hub evaluator custom resource ({name})",
+                self,
+                name,
+                runtime=lambda_.Runtime.PYTHON_3_14,
+                handler=handler,
+                code=lambda_.Code.from_asset(str(code_dir)),
+                timeout=Duration.minutes(2),
+                role=self.role,
+                log_group=log_group,
+                description=f"SageMaker Hub evaluator custom resource ({name})",
             )
         self.provider = cr.Provider(
-            self, "Provider", on_event_handler=handlers["OnEvent"], is_complete_handler=handlers["IsComplete"],
-            query_interval=Duration.seconds(15), total_timeout=Duration.minutes(30),
-            log_group=logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.ONE_MONTH,
-                                    removal_policy=RemovalPolicy.DESTROY),
+            self,
+            "Provider",
+            on_event_handler=handlers["OnEvent"],
+            is_complete_handler=handlers["IsComplete"],
+            query_interval=Duration.seconds(15),
+            total_timeout=Duration.minutes(30),
+            log_group=logs.LogGroup(
+                self,
+                "ProviderLogs",
+                retention=logs.RetentionDays.ONE_MONTH,
+                removal_policy=RemovalPolicy.DESTROY,
+            ),
         )
         self.service_token = self.provider.service_token
         concrete = not Token.is_unresolved(stack.account) and not Token.is_unresolved(stack.region)
@@ -198,47 +231,68 @@ class HubEvaluatorProvider(Construct):
         hub = hub_name or "*"
 
         def arn(resource: str, name: str) -> str:
-            return stack.format_arn(service="sagemaker", resource=resource, resource_name=name,
-                                    arn_format=ArnFormat.SLASH_RESOURCE_NAME)
+            return stack.format_arn(
+                service="sagemaker",
+                resource=resource,
+                resource_name=name,
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
 
         hub_actions = ["sagemaker:DescribeHub", "sagemaker:ImportHubContent"] + (
-            ["sagemaker:CreateHub"] if create_hub else [])
-        content = [arn("hub-content", f"{hub}/{CONTENT_TYPE}/{evaluator_name}"),
-                   arn("hub-content", f"{hub}/{CONTENT_TYPE}/{evaluator_name}/*")]
-        self.role.add_to_principal_policy(iam.PolicyStatement(actions=hub_actions, resources=[arn("hub", hub)]))
-        self.role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["sagemaker:ImportHubContent", "sagemaker:DescribeHubContent", "sagemaker:DeleteHubContent",
-                     "sagemaker:ListHubContentVersions"],
-            resources=content,
-        ))
+            ["sagemaker:CreateHub"] if create_hub else []
+        )
+        content = [
+            arn("hub-content", f"{hub}/{CONTENT_TYPE}/{evaluator_name}"),
+            arn("hub-content", f"{hub}/{CONTENT_TYPE}/{evaluator_name}/*"),
+        ]
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=hub_actions, resources=[arn("hub", hub)])
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "sagemaker:ImportHubContent",
+                    "sagemaker:DescribeHubContent",
+                    "sagemaker:DeleteHubContent",
+                    "sagemaker:ListHubContentVersions",
+                ],
+                resources=content,
+            )
+        )
         prefix = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
         reasons = {
-            f"AwsSolutions-IAM5[Resource::{prefix}hub-content/{hub}/{CONTENT_TYPE}/{evaluator_name}/*]":
-            "Every version of this one evaluator: versions are numbered at deploy time (latest major + 1).",
+            f"AwsSolutions-IAM5[Resource::{prefix}hub-content/{hub}/{CONTENT_TYPE}/{evaluator_name}/*]": "Every version of this one evaluator: versions are numbered at deploy time (latest major + 1).",
         }
         if hub == "*":
             reasons[f"AwsSolutions-IAM5[Resource::{prefix}hub/*]"] = (
                 "The AI Registry hub name is a hash of the account and region, computed by the handler at deploy "
-                "time because the stack is environment-agnostic; scoped to this account and region.")
+                "time because the stack is environment-agnostic; scoped to this account and region."
+            )
             reasons[f"AwsSolutions-IAM5[Resource::{prefix}hub-content/*/{CONTENT_TYPE}/{evaluator_name}]"] = (
-                "This one evaluator in the AI Registry hub, whose hashed name is only known at deploy time.")
+                "This one evaluator in the AI Registry hub, whose hashed name is only known at deploy time."
+            )
         acknowledge(self.role, reasons)
 
     def _acknowledge(self, handlers: list[lambda_.IFunction]) -> None:
         functions = handlers + [
             self.provider.node.find_child(child) for child in ("framework-isComplete", "framework-onTimeout")
         ]
-        acknowledge(self.provider, {
-            f"AwsSolutions-IAM5[Resource::{nag_text(Stack.of(self).resolve(fn.function_arn))}:*]":
-            "CDK's Provider framework invokes this one function and its versions (aws-cdk-lib's grant)."
-            for fn in functions
-        })
-        acknowledge(self.provider, {
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AWSLambdaBasicExecutionRole]": "CDK's Provider framework Lambdas use the basic execution role to log.",
-            "AwsSolutions-L1": "The Provider framework Lambdas' runtime is chosen and updated by aws-cdk-lib.",
-            "AwsSolutions-SF1": "The Provider framework's waiter state machine is managed by aws-cdk-lib; each "
-            "step's Lambda logs to CloudWatch.",
-            "AwsSolutions-SF2": "The Provider framework's waiter state machine is managed by aws-cdk-lib; X-Ray "
-            "tracing is not configurable there.",
-        })
+        acknowledge(
+            self.provider,
+            {
+                f"AwsSolutions-IAM5[Resource::{nag_text(Stack.of(self).resolve(fn.function_arn))}:*]": "CDK's Provider framework invokes this one function and its versions (aws-cdk-lib's grant)."
+                for fn in functions
+            },
+        )
+        acknowledge(
+            self.provider,
+            {
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]": "CDK's Provider framework Lambdas use the basic execution role to log.",
+                "AwsSolutions-L1": "The Provider framework Lambdas' runtime is chosen and updated by aws-cdk-lib.",
+                "AwsSolutions-SF1": "The Provider framework's waiter state machine is managed by aws-cdk-lib; each "
+                "step's Lambda logs to CloudWatch.",
+                "AwsSolutions-SF2": "The Provider framework's waiter state machine is managed by aws-cdk-lib; X-Ray "
+                "tracing is not configurable there.",
+            },
+        )

@@ -43,23 +43,33 @@ class JudgePrompt(Construct):
         super().__init__(scope, id)
         path = Path(template_path)
         if path.suffix != ".jinja" or not path.is_file():
-            raise ConstructValidationError(f"template_path {str(path)!r} must be an existing .jinja file", self)
+            raise ConstructValidationError(
+                f"template_path {str(path)!r} must be an existing .jinja file", self
+            )
         if not RESPONSE_VARIABLE.search(path.read_text(encoding="utf-8")):
             raise ConstructValidationError(
-                f"template {path.name!r} never uses {{{{ response }}}}: the judge could not see what it scores", self
+                f"template {path.name!r} never uses {{{{ response }}}}: the judge could not see what it scores",
+                self,
             )
         self.asset = s3_assets.Asset(self, "Template", path=str(path))
         self.s3_uri = self.asset.s3_object_url
         self.evaluator = HubEvaluator(
-            self, "Evaluator", evaluator_name=evaluator_name, reference=self.s3_uri, evaluator_type="RewardPrompt",
-            hub_name=hub_name, domain_id=domain_id, removal_policy=removal_policy,
+            self,
+            "Evaluator",
+            evaluator_name=evaluator_name,
+            reference=self.s3_uri,
+            evaluator_type="RewardPrompt",
+            hub_name=hub_name,
+            domain_id=domain_id,
+            removal_policy=removal_policy,
         )
         self.evaluator_arn = self.evaluator.evaluator_arn
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow reading the template object, and nothing else in the asset bucket (the training role needs it)."""
         return iam.Grant.add_to_principal(
-            grantee=grantee, actions=["s3:GetObject"],
+            grantee=grantee,
+            actions=["s3:GetObject"],
             resource_arns=[self.asset.bucket.arn_for_objects(self.asset.s3_object_key)],
         )
 

@@ -37,8 +37,10 @@ def reward_code_directory(code: str | Path | None = None) -> Path:
     The handler is ``lambda_function.lambda_handler`` (the SDK's convention), so the directory also passes
     ``verify_reward_function(<dir>/lambda_function.py, ...)`` with the directory on ``sys.path``.
     """
-    files: dict[str, Path | str] = {**package_files("reward", as_name="reward_runtime"),
-                                    "lambda_function.py": ENTRY_POINT}
+    files: dict[str, Path | str] = {
+        **package_files("reward", as_name="reward_runtime"),
+        "lambda_function.py": ENTRY_POINT,
+    }
     if code is not None:
         files[f"{USER_MODULE}.py"] = Path(code)
     return stage_directory(files, prefix="cdk-sm-ft-reward")
@@ -109,15 +111,21 @@ class RewardFunction(Construct):
         super().__init__(scope, id)
         options = dict(options or {})
         self._check(builtin, code, options, score_range, error_score, memory_size)
-        name = function_name or NAME_PREFIX + Names.unique_resource_name(self, max_length=64 - len(NAME_PREFIX),
-                                                                         separator="-")
+        name = function_name or NAME_PREFIX + Names.unique_resource_name(
+            self, max_length=64 - len(NAME_PREFIX), separator="-"
+        )
         if not Token.is_unresolved(name) and ("SageMaker" not in name or not FUNCTION_NAME_RE.match(name)):
             raise ConstructValidationError(
-                f"function_name {name!r} must contain 'SageMaker' and be 1-64 letters, digits, '-' or '_'", self
+                f"function_name {name!r} must contain 'SageMaker' and be 1-64 letters, digits, '-' or '_'",
+                self,
             )
-        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention, removal_policy=RemovalPolicy.RETAIN)
+        self.log_group = logs.LogGroup(
+            self, "LogGroup", retention=log_retention, removal_policy=RemovalPolicy.RETAIN
+        )
         self.role = iam.Role(
-            self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Reward Lambda of a SageMaker fine-tuning project: writes its own logs only",
         )
         self.log_group.grant_write(self.role)
@@ -160,7 +168,8 @@ class RewardFunction(Construct):
         if builtin is not None:
             if builtin not in BUILTIN_REWARDS:
                 raise ConstructValidationError(
-                    f"builtin {builtin!r} is not a built-in reward; built-ins: {', '.join(BUILTIN_REWARDS)}", self
+                    f"builtin {builtin!r} is not a built-in reward; built-ins: {', '.join(BUILTIN_REWARDS)}",
+                    self,
                 )
             problems = option_problems(builtin, options)
             if problems:
@@ -168,15 +177,21 @@ class RewardFunction(Construct):
                     "; ".join(f"options.{key}: {message}" for key, message in problems), self
                 )
         elif options:
-            raise ConstructValidationError("options only apply to a builtin reward; user code reads its own", self)
+            raise ConstructValidationError(
+                "options only apply to a builtin reward; user code reads its own", self
+            )
         if code is not None:
             path = Path(code)
             if path.suffix != ".py" or not path.is_file():
                 raise ConstructValidationError(f"code {str(code)!r} must be an existing .py file", self)
-        if len(score_range) != 2 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in score_range) \
-                or not score_range[0] < score_range[1]:
-            raise ConstructValidationError(f"score_range {list(score_range)!r} must be finite [low, high], low < high",
-                                           self)
+        if (
+            len(score_range) != 2
+            or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in score_range)
+            or not score_range[0] < score_range[1]
+        ):
+            raise ConstructValidationError(
+                f"score_range {list(score_range)!r} must be finite [low, high], low < high", self
+            )
         if error_score is not None and not math.isfinite(error_score):
             raise ConstructValidationError(f"error_score {error_score!r} must be finite", self)
         if not Token.is_unresolved(memory_size) and not 128 <= memory_size <= 10240:

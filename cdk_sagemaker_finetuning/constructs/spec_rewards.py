@@ -25,7 +25,9 @@ class SpecRewards(Construct):
     Attributes ``reward_function``, ``judge_prompt``, ``evaluator`` and ``evaluator_arn`` are None when unused.
     """
 
-    def __init__(self, scope: Construct, id: str, *, spec: FineTuningSpec, training_role: TrainingExecutionRole):
+    def __init__(
+        self, scope: Construct, id: str, *, spec: FineTuningSpec, training_role: TrainingExecutionRole
+    ):
         super().__init__(scope, id)
         self.reward_function: RewardFunction | None = None
         self.judge_prompt: JudgePrompt | None = None
@@ -35,32 +37,42 @@ class SpecRewards(Construct):
             self.evaluator = HubEvaluator.from_evaluator_arn(self, "Evaluator", reward.evaluator_arn)
         elif reward is not None:
             self.reward_function = RewardFunction(
-                self, "SageMakerReward", builtin=reward.builtin, code=spec.reward_code_path,
-                options=reward.options, score_range=reward.score_range, nova=spec.is_nova,
+                self,
+                "SageMakerReward",
+                builtin=reward.builtin,
+                code=spec.reward_code_path,
+                options=reward.options,
+                score_range=reward.score_range,
+                nova=spec.is_nova,
             )
             training_role.add_reward_function(self.reward_function.function)
-            acknowledge_wildcard_resources(
-                training_role.role, [f"{self.reward_function.function_arn}:*"],
-                "Qualified invocations (versions and aliases) of the one reward function the job calls.",
-            )
             self.evaluator = HubEvaluator(
-                self, "Evaluator", evaluator_name=f"{spec.name}-reward", reference=self.reward_function.function_arn
+                self,
+                "Evaluator",
+                evaluator_name=f"{spec.name}-reward",
+                reference=self.reward_function.function_arn,
             )
         if spec.technique == "rlaif" and spec.rlaif is not None:
             training_role.add_judge_model(spec.rlaif.judge_model_id)
             if spec.judge_prompt_path is not None:
                 self.judge_prompt = JudgePrompt(
-                    self, "JudgePrompt", template_path=spec.judge_prompt_path, evaluator_name=f"{spec.name}-judge"
+                    self,
+                    "JudgePrompt",
+                    template_path=spec.judge_prompt_path,
+                    evaluator_name=f"{spec.name}-judge",
                 )
                 self.judge_prompt.grant_read(training_role.role)
                 self.evaluator = self.judge_prompt.evaluator
         if isinstance(self.evaluator, HubEvaluator):
-            training_role.add_hub_content_read(self.evaluator.hub_name, "JsonDoc", self.evaluator.evaluator_name)
+            training_role.add_hub_content_read(
+                self.evaluator.hub_name, "JsonDoc", self.evaluator.evaluator_name
+            )
         elif self.evaluator is not None:  # imported: keep its own account and region
             self.evaluator.grant_read(training_role.role)
         if self.evaluator is not None:
             acknowledge_wildcard_resources(
-                training_role.role, [self.evaluator.versions_arn], "Every version of the one evaluator the job "
-                "uses; a redeploy registers a new version number.",
+                training_role.role,
+                [self.evaluator.versions_arn],
+                "Every version of the one evaluator the job uses; a redeploy registers a new version number.",
             )
         self.evaluator_arn = self.evaluator.evaluator_arn if self.evaluator is not None else None

@@ -171,7 +171,11 @@ class TrainingExecutionRole(Construct):
 
     def add_reward_function(self, function: lambda_.IFunction) -> iam.Grant:
         """Let the job invoke an RLVR reward Lambda (the function and its qualified versions/aliases only)."""
-        return self._allow(["lambda:InvokeFunction"], [function.function_arn, f"{function.function_arn}:*"])
+        qualified = f"{function.function_arn}:*"
+        acknowledge_wildcard_resources(
+            self.role, [qualified], "Qualified invocations (versions and aliases) of the one reward function."
+        )
+        return self._allow(["lambda:InvokeFunction"], [function.function_arn, qualified])
 
     def add_judge_model(self, model_id: str) -> iam.Grant:
         """Let the job call an RLAIF Bedrock judge model (that foundation model only)."""
@@ -180,10 +184,11 @@ class TrainingExecutionRole(Construct):
 
     def add_hub_content_read(self, hub_name: str, content_type: str, content_name: str) -> iam.Grant:
         """Let the job read every version of one hub content (evaluator, dataset or model) of this account."""
-        return self._allow(
-            ["sagemaker:DescribeHubContent"],
-            [self._arn("sagemaker", "hub-content", f"{hub_name}/{content_type}/{content_name}/*")],
+        versions = self._arn("sagemaker", "hub-content", f"{hub_name}/{content_type}/{content_name}/*")
+        acknowledge_wildcard_resources(
+            self.role, [versions], "Every version of one hub content; new versions are registered on update."
         )
+        return self._allow(["sagemaker:DescribeHubContent"], [versions])
 
     def add_s3_read(self, bucket: s3.IBucket, prefix: str | None = None) -> iam.Grant:
         """Let the job list ``bucket`` and read objects under ``prefix`` (default: the whole bucket)."""

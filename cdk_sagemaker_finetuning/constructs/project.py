@@ -1,0 +1,321 @@
+"""``FineTuningProject``: one fine-tuning project, from its spec, as one construct (L3)."""
+
+from __future__ import annotations
+
+import re
+import weakref
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from ..spec import FineTuningSpec
+from ..workflow_config import job_name_prefix, runtime_config
+from .errors import ConstructValidationError
+from .model_package_group import IModelPackageGroup, ModelPackageGroup
+from .nag import acknowledge
+from .notifications import TrainingNotifications
+from .retraining import RetrainingPipeline, RetrainingTriggers
+from .spec_rewards import SpecRewards
+from .training_execution_role import TrainingExecutionRole
+from .training_workflow import TrainingWorkflow
+
+OUTPUT_KEYS = (
+    "ExecutionRoleArn",
+    "ModelPackageGroupName",
+    "ModelPackageGroupArn",
+    "TrainUri",
+    "ValidationUri",
+    "OutputUri",
+    "EvaluatorArn",
+    "StateMachineArn",
+)
+ACCESS_LOGS_ID = "FineTuningAccessLogs"
+BUCKET_NOTIFICATIONS_HANDLER = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
+SECURE_BUCKET: dict[str, Any] = dict(
+    encryption=s3.BucketEncryption.S3_MANAGED,
+    block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+    enforce_ssl=True,
+    versioned=True,
+    removal_policy=RemovalPolicy.RETAIN,
+)
+_NAMES_BY_STACK: weakref.WeakKeyDictionary[Stack, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def output_prefix_for(name: str) -> str:
+    """The default stack-output prefix of a project: its name in PascalCase (``support-sft`` -> ``SupportSft``)."""
+    return "".join(part.capitalize() for part in name.split("-"))
+
+
+class FineTuningProject(Construct):
+    """Everything one fine-tuning project needs, from a :class:`FineTuningSpec` or the spec's fields.
+
+    Creates the data bucket (``data.create_bucket``) and output bucket (unless ``output.s3_uri``), encrypted,
+    TLS-only, private, versioned, access-logged and retained; the model package group (created, or imported
+    with ``model_package_group.existing``); the training execution role; the reward function and evaluator
+    (RLVR) or judge grants and prompt evaluator (RLAIF); the training workflow; the retraining triggers and
+    pipeline (``retraining``); notifications (``notifications``); and stack outputs the notebook helper reads.
+    Several projects can live in one stack: names must differ, and the access-log bucket, the evaluator
+    provider and the AI Registry hub are shared.
+
+    :param spec: the project's spec. Alternatively pass the spec's fields as keyword arguments
+        (``name=..., technique=..., ...``); they are validated the same way (``SpecError``).
+    :param spec_base_dir: folder relative paths in keyword fields resolve against. Default: the working folder.
+    :param output_prefix: prefix of the stack outputs' logical ids. Default: the project name in PascalCase
+        (``FineTuningStack`` uses no prefix).
+    :param poll_interval: wait between job status checks. Default: 60 s (longer for very long runs).
+    :param access_logs_bucket: bucket receiving the buckets' server access logs. Default: one per stack.
+    :param notification_topic: topic for notifications and approval requests. Default: a new encrypted topic
+        when the spec asks for notifications or a manual approval.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        spec: FineTuningSpec | None = None,
+        spec_base_dir: str | Path = ".",
+        output_prefix: str | None = None,
+        poll_interval: Duration | None = None,
+        access_logs_bucket: s3.IBucket | None = None,
+        notification_topic: sns.ITopic | None = None,
+        **spec_fields: Any,
+    ) -> None:
+        super().__init__(scope, id)
+        if spec is not None and spec_fields:
+            raise ConstructValidationError(
+                f"pass either spec or the spec's fields, not both (got spec and {', '.join(spec_fields)})",
+                self,
+            )
+        self.spec = (
+            spec if spec is not None else FineTuningSpec.from_dict(spec_fields, base_dir=spec_base_dir)
+        )
+        self._claim_names()
+        self._access_logs_bucket = access_logs_bucket
+        spec = self.spec
+        watched = spec.retraining is not None and (spec.retraining.on_new_data or spec.retraining.pipeline)
+        self.data_bucket = (
+            self._bucket("DataBucket", events=bool(watched)) if spec.data.create_bucket else None
+        )
+        self.output_bucket = self._bucket("OutputBucket") if spec.output.s3_uri is None else None
+        self.train_uri = self._data_uri(spec.data.train)
+        self.validation_uri = self._data_uri(spec.data.validation) if spec.data.validation else None
+        self.output_uri = spec.output.s3_uri or self.output_bucket.s3_url_for_object("output/")
+        self.model_package_group = self._model_package_group()
+        self.training_role = TrainingExecutionRole(
+            self,
+            "SageMakerExecutionRole",
+            model_package_group=self.model_package_group,
+            base_model=spec.base_model,
+            hub_name=spec.hub,
+            data_bucket=self.data_bucket,
+            data_uris=[uri for uri in self._external_data() if uri.startswith("s3://")],
+            output_bucket=self.output_bucket,
+            output_uri=spec.output.s3_uri,
+            kms_keys=[spec.output.kms_key_arn] if spec.output.kms_key_arn else (),
+            mlflow_resource_arn=spec.mlflow.resource_arn,
+        )
+        for arn in self._external_data():
+            if arn.startswith("arn:"):  # AI Registry dataset: hub-content/<hub>/DataSet/<name>/<version>
+                hub, content_type, name = arn.split(":hub-content/", 1)[1].split("/")[:3]
+                self.training_role.add_hub_content_read(hub, content_type, name)
+        self.rewards = SpecRewards(self, "Rewards", spec=spec, training_role=self.training_role)
+        self.evaluator_arn = self.rewards.evaluator_arn
+        self.workflow = TrainingWorkflow(self, "TrainingWorkflow", **self._workflow_props(poll_interval))
+        self.state_machine = self.workflow.state_machine
+        self.state_machine_arn = self.workflow.state_machine_arn
+        self.notifications = self._notifications(notification_topic)
+        self.retraining_triggers, self.retraining_pipeline = self._retraining()
+        self.outputs = self._outputs(output_prefix_for(spec.name) if output_prefix is None else output_prefix)
+
+    def grant_start_training(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to start training runs of this project and follow them."""
+        grant = self.workflow.grant_start_execution(grantee)
+        self.state_machine.grant_read(grantee)
+        return grant
+
+    # -- pieces -------------------------------------------------------------------------------------------
+
+    def _claim_names(self) -> None:
+        """Two projects of one stack may not share a name or a model package group."""
+        claimed = _NAMES_BY_STACK.setdefault(Stack.of(self), {})
+        for key in (f"project {self.spec.name}", f"model package group {self.spec.model_package_group_name}"):
+            if key in claimed:
+                raise ConstructValidationError(f"{key} is already used by {claimed[key]} in this stack", self)
+            claimed[key] = self.node.path
+
+    def _bucket(self, id: str, *, events: bool = False) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self,
+            id,
+            **SECURE_BUCKET,
+            event_bridge_enabled=events or None,
+            server_access_logs_bucket=self._logs_bucket(),
+            server_access_logs_prefix=f"{self.node.path}/{id}/",
+        )
+        if events:
+            handler = Stack.of(self).node.try_find_child(BUCKET_NOTIFICATIONS_HANDLER)
+            acknowledge(
+                handler,
+                {
+                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                    "AWSLambdaBasicExecutionRole]": "CDK's bucket-notification custom resource only writes its own "
+                    "logs with the AWS managed basic execution policy."
+                },
+            )
+        return bucket
+
+    def _logs_bucket(self) -> s3.IBucket:
+        if self._access_logs_bucket is None:
+            stack = Stack.of(self)
+            existing = stack.node.try_find_child(ACCESS_LOGS_ID)
+            if existing is None:
+                existing = s3.Bucket(
+                    stack,
+                    ACCESS_LOGS_ID,
+                    **SECURE_BUCKET,
+                    object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+                )
+                acknowledge(
+                    existing,
+                    {
+                        "AwsSolutions-S1": "This is the server access log bucket; logging to itself would loop."
+                    },
+                )
+            self._access_logs_bucket = existing
+        return self._access_logs_bucket
+
+    def _external_data(self) -> list[str]:
+        """Data locations outside a stack-created bucket (S3 URIs or dataset ARNs)."""
+        data = self.spec.data
+        return [] if data.create_bucket else [uri for uri in (data.train, data.validation) if uri]
+
+    def _data_uri(self, location: str) -> str:
+        return location if self.data_bucket is None else self.data_bucket.s3_url_for_object(location)
+
+    def _model_package_group(self) -> IModelPackageGroup:
+        name = self.spec.model_package_group_name
+        if self.spec.model_package_group.existing:
+            return ModelPackageGroup.from_model_package_group_name(self, "ModelPackageGroup", name)
+        return ModelPackageGroup(
+            self,
+            "ModelPackageGroup",
+            model_package_group_name=name,
+            description=f"Fine-tuned {self.spec.hub_content_name} models of project {self.spec.name}",
+        )
+
+    def _workflow_props(self, poll_interval: Duration | None) -> dict[str, Any]:
+        spec = self.spec
+        retraining = spec.retraining
+        config = runtime_config(
+            spec,
+            role_arn=self.training_role.role_arn,
+            model_package_group_arn=self.model_package_group.model_package_group_arn,
+            output_uri=self.output_uri,
+            train_uri=self.train_uri,
+            validation_uri=self.validation_uri,
+            evaluator_arn=self.rewards.evaluator_arn if spec.technique == "rlvr" else None,
+            judge_prompt_evaluator_arn=self.rewards.evaluator_arn if spec.judge_prompt_path else None,
+            approved_only=retraining.approved_only if retraining else True,
+        )
+        props: dict[str, Any] = dict(
+            config=config,
+            training_role_arn=self.training_role.role_arn,
+            model_package_group=self.model_package_group,
+            data_buckets=[self.data_bucket] if self.data_bucket else (),
+        )
+        if poll_interval is not None:
+            props["poll_interval"] = poll_interval
+        return props
+
+    def _notifications(self, topic: sns.ITopic | None) -> TrainingNotifications | None:
+        spec = self.spec
+        approval = spec.retraining and spec.retraining.pipeline and spec.retraining.pipeline.manual_approval
+        if spec.notifications is None and topic is None and not approval:
+            return None
+        notify = spec.notifications
+        return TrainingNotifications(
+            self,
+            "Notifications",
+            job_name_prefix=job_name_prefix(spec),
+            model_package_group_name=spec.model_package_group_name,
+            state_machine=self.state_machine if notify is None or notify.alarm_on_failure else None,
+            emails=notify.emails if notify else (),
+            topic=topic,
+        )
+
+    def _retraining(self) -> tuple[RetrainingTriggers | None, RetrainingPipeline | None]:
+        retraining = self.spec.retraining
+        if retraining is None:
+            return None, None
+        bucket, train_key = self._watched_location()
+        continuous = dict(
+            continue_from_latest=retraining.continue_from_latest, approved_only=retraining.approved_only
+        )
+        triggers = None
+        if retraining.on_new_data or retraining.schedule:
+            prefix = None
+            if retraining.on_new_data:
+                prefix = retraining.on_new_data.prefix or train_key.rpartition("/")[0] + "/"
+            triggers = RetrainingTriggers(
+                self,
+                "RetrainingTriggers",
+                state_machine=self.state_machine,
+                data_bucket=bucket,
+                new_data_prefix=prefix if retraining.on_new_data else None,
+                schedule=events.Schedule.expression(retraining.schedule) if retraining.schedule else None,
+                **continuous,
+            )
+        pipeline = None
+        if retraining.pipeline:
+            spec_pipeline = retraining.pipeline
+            repository = spec_pipeline.repository.model_dump() if spec_pipeline.repository else None
+            pipeline = RetrainingPipeline(
+                self,
+                "RetrainingPipeline",
+                state_machine=self.state_machine,
+                data_bucket=bucket,
+                source_key=spec_pipeline.source_key or train_key,
+                artifact_bucket=self._bucket("PipelineArtifacts"),
+                manual_approval=spec_pipeline.manual_approval,
+                approval_topic=self.notifications.topic if self.notifications else None,
+                repository=repository,
+                **continuous,
+            )
+        return triggers, pipeline
+
+    def _watched_location(self) -> tuple[s3.IBucket, str]:
+        """The bucket and training key retraining watches (imported buckets must send EventBridge events)."""
+        if self.data_bucket is not None:
+            return self.data_bucket, self.spec.data.train
+        bucket_name, _, key = self.spec.data.train.removeprefix("s3://").partition("/")
+        return s3.Bucket.from_bucket_name(self, "WatchedDataBucket", bucket_name), key
+
+    def _outputs(self, prefix: str) -> dict[str, CfnOutput]:
+        if prefix and not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", prefix):
+            raise ConstructValidationError(
+                f"output_prefix {prefix!r} must be alphanumeric, starting with a letter", self
+            )
+        values = {
+            "ExecutionRoleArn": self.training_role.role_arn,
+            "ModelPackageGroupName": self.model_package_group.model_package_group_name,
+            "ModelPackageGroupArn": self.model_package_group.model_package_group_arn,
+            "TrainUri": self.train_uri,
+            "ValidationUri": self.validation_uri,
+            "OutputUri": self.output_uri,
+            "EvaluatorArn": self.evaluator_arn,
+            "StateMachineArn": self.state_machine_arn,
+        }
+        outputs = {}
+        for key, value in values.items():
+            if value is not None:
+                output = CfnOutput(self, key, value=value, description=f"{key} of project {self.spec.name}")
+                output.override_logical_id(prefix + key)
+                outputs[key] = output
+        return outputs
