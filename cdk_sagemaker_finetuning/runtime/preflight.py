@@ -135,7 +135,10 @@ def check_no_running_job(clients: Clients, config: Mapping[str, Any], own_job: s
 
 
 def source_model_package(clients: Clients, config: Mapping[str, Any], execution_input: Mapping[str, Any]):
-    """``(source package ARN, base model hub content name)`` for continuous customization, else ``(None, None)``."""
+    """``(source package ARN, base model hub content name)`` for continuous customization, else ``(None, None)``.
+
+    ``"latest"`` with no (approved) package in the group yet is the first round: it trains the hub base model.
+    """
     base = execution_input.get("baseModel")
     if not base:
         return None, None
@@ -154,12 +157,8 @@ def source_model_package(clients: Clients, config: Mapping[str, Any], execution_
             packages = clients.sagemaker.list_model_packages(**args).get("ModelPackageSummaryList", [])
         except ClientError as exc:
             raise _aws_error(exc, "ListModelPackages") from None
-        if not packages:
-            which = "approved model package" if approved else "model package"
-            raise errors.ModelPackageNotFound(
-                f"no {which} in {group!r} to continue from; run a first training without baseModel",
-                field="input.baseModel",
-            )
+        if not packages:  # the first round: fall back to the hub base model
+            return None, None
         base = packages[0]["ModelPackageArn"]
     try:
         package = clients.sagemaker.describe_model_package(ModelPackageName=base)

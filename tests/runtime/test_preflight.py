@@ -493,12 +493,20 @@ def test_continuous_customization_from_explicit_arn(aws):
     assert f"/Model/{wd.QWEN}/" in req["ServerlessJobConfig"]["BaseModelArn"]
 
 
-def test_continuous_customization_errors(aws):
+def test_first_round_of_continuous_customization_trains_the_hub_base_model(aws):
     aws.identity()
     aws.group()
     aws.sm.add_response("list_model_packages", {"ModelPackageSummaryList": []})
-    with pytest.raises(errors.ModelPackageNotFound, match="no model package in 'demo'"):
-        run(aws, input={"baseModel": "latest"})
+    aws.hub()
+    aws.spec()
+    aws.data(wd.jsonl(wd.SFT_ROW))
+    req = run(aws, input={"baseModel": "latest"})["request"]
+    aws.done()
+    assert "SourceModelPackageArn" not in req["ModelPackageConfig"]
+    assert f"/Model/{wd.LLAMA}/" in req["ServerlessJobConfig"]["BaseModelArn"]
+
+
+def test_continuous_customization_errors(aws):
     other = Aws()
     other.identity()
     other.group()
