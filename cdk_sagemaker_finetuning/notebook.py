@@ -121,6 +121,12 @@ def stack_outputs(outputs: Mapping[str, Any] | None, spec: FineTuningSpec) -> di
     preferred = f"FineTuning-{spec.name}"
     if preferred in stacks:
         return _flat_outputs(stacks[preferred], preferred)
+    prefix = spec.output_prefix  # a FineTuningProject in a platform stack prefixes its outputs
+    for name, value in stacks.items():
+        if f"{prefix}ModelPackageGroupName" in value:
+            return _flat_outputs(
+                {k[len(prefix) :]: v for k, v in value.items() if k.startswith(prefix)}, name
+            )
     matching = [
         name
         for name, value in stacks.items()

@@ -270,6 +270,11 @@ class FineTuningSpec(_Block):
         return models.is_nova(self.base_model)
 
     @property
+    def output_prefix(self) -> str:
+        """Prefix of the project's stack outputs in a platform stack: the name in PascalCase (``SupportSft``)."""
+        return "".join(part.capitalize() for part in self.name.split("-"))
+
+    @property
     def model_package_group_name(self) -> str:
         return self.model_package_group.name or self.name
 

@@ -7,7 +7,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -18,7 +18,7 @@ from ..spec import FineTuningSpec
 from ..workflow_config import job_name_prefix, runtime_config
 from .errors import ConstructValidationError
 from .model_package_group import IModelPackageGroup, ModelPackageGroup
-from .nag import acknowledge
+from .nag import acknowledge, acknowledge_wildcard_resources
 from .notifications import TrainingNotifications
 from .retraining import RetrainingPipeline, RetrainingTriggers
 from .spec_rewards import SpecRewards
@@ -45,11 +45,6 @@ SECURE_BUCKET: dict[str, Any] = dict(
     removal_policy=RemovalPolicy.RETAIN,
 )
 _NAMES_BY_STACK: weakref.WeakKeyDictionary[Stack, dict[str, str]] = weakref.WeakKeyDictionary()
-
-
-def output_prefix_for(name: str) -> str:
-    """The default stack-output prefix of a project: its name in PascalCase (``support-sft`` -> ``SupportSft``)."""
-    return "".join(part.capitalize() for part in name.split("-"))
 
 
 class FineTuningProject(Construct):
@@ -132,12 +127,29 @@ class FineTuningProject(Construct):
         self.state_machine_arn = self.workflow.state_machine_arn
         self.notifications = self._notifications(notification_topic)
         self.retraining_triggers, self.retraining_pipeline = self._retraining()
-        self.outputs = self._outputs(output_prefix_for(spec.name) if output_prefix is None else output_prefix)
+        self.outputs = self._outputs(spec.output_prefix if output_prefix is None else output_prefix)
 
     def grant_start_training(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow ``grantee`` to start training runs of this project and follow them."""
+        """Allow ``grantee`` to start training runs of this project and follow them (describe, history, list)."""
         grant = self.workflow.grant_start_execution(grantee)
-        self.state_machine.grant_read(grantee)
+        executions = Stack.of(self).format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{self.workflow.state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["states:DescribeExecution", "states:GetExecutionHistory"],
+            resource_arns=[executions],
+        )
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["states:ListExecutions"], resource_arns=[self.state_machine_arn]
+        )
+        if isinstance(grantee, Construct):
+            acknowledge_wildcard_resources(
+                grantee, [executions], f"Runs of the {self.spec.name} training workflow; named at start time."
+            )
         return grant
 
     # -- pieces -------------------------------------------------------------------------------------------
