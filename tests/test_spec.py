@@ -85,12 +85,35 @@ def test_spec_is_frozen(sft_spec_dict):
         ({"hyperparameters": {"lr": float("nan")}}, "hyperparameters.lr", "finite"),
         ({"hyperparameters": {"judge_model_id": "x"}}, "hyperparameters.judge_model_id", "only used by"),
         ({"hyperparameters": {f"k{i}": i for i in range(101)}}, "hyperparameters", "at most 100"),
+        ({"retraining": {}}, "retraining", "at least one trigger"),
+        ({"retraining": {"schedule": "weekly"}}, "retraining.schedule", "EventBridge schedule expression"),
+        ({"retraining": {"pipeline": {"source_key": "s3://b/k"}}}, "retraining.pipeline.source_key", "a key"),
+        (
+            {"retraining": {"pipeline": {"repository": {"connection_arn": "x", "owner": "o", "repo": "r"}}}},
+            "retraining.pipeline.repository.connection_arn",
+            "'x'",
+        ),
+        ({"notifications": {"emails": ["nope"]}}, "notifications.emails.0", "an e-mail address"),
+        ({"approval_status": "Yes"}, "approval_status", "'PendingManualApproval', 'Approved' or 'Rejected'"),
     ],
 )
 def test_field_rules_name_the_field_value_and_rule(sft_spec_dict, change, field, fragment):
     problems = problems_of(with_(sft_spec_dict, **change))
     assert field in problems, problems
     assert fragment in problems[field]
+
+
+def test_retraining_on_s3_needs_s3_data(sft_spec_dict):
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:hub-content/HUB/DataSet/my-ds/1.0.0"
+    problems = problems_of(with_(sft_spec_dict, data={"train": arn}, retraining={"on_new_data": {}}))
+    assert "watches S3" in problems["retraining.on_new_data"]
+
+
+def test_retraining_defaults(sft_spec_dict):
+    spec = FineTuningSpec.from_dict(with_(sft_spec_dict, retraining={"schedule": "rate(7 days)"}))
+    assert spec.retraining.approved_only is True and spec.retraining.continue_from_latest is False
+    assert spec.approval_status == "PendingManualApproval"
+    assert spec.output_prefix == "Demo"
 
 
 def test_meta_models_require_eula_with_license_and_url(sft_spec_dict):
