@@ -271,8 +271,8 @@ class FineTuningSpec(_Block):
 
     @property
     def output_prefix(self) -> str:
-        """Prefix of the project's stack outputs in a platform stack: the name in PascalCase (``SupportSft``)."""
-        return "".join(part.capitalize() for part in self.name.split("-"))
+        """Prefix of the project's stack outputs in a platform stack (``support-sft`` -> ``SupportSft``)."""
+        return output_prefix(self.name)
 
     @property
     def model_package_group_name(self) -> str:
@@ -525,6 +525,11 @@ def _problem(err: Mapping[str, Any]) -> tuple[str, str]:
     if err["type"] == "literal_error":
         return field, f"{_show(err['input'])} is not allowed: {err['msg'][:1].lower()}{err['msg'][1:]}"
     return field, f"{_show(err['input'])} is invalid: {err['msg']}"
+
+
+def output_prefix(project_name: str) -> str:
+    """A project's stack-output prefix in a platform stack: its name in PascalCase (``SupportSft``)."""
+    return "".join(part.capitalize() for part in project_name.split("-"))
 
 
 def load_spec(path: str | Path) -> FineTuningSpec:

@@ -127,6 +127,27 @@ def test_start_stack_without_workflow_output(stubs, run) -> None:
     ) in result.flat_err
 
 
+def test_start_picks_a_project_of_a_platform_stack(stubs, run) -> None:
+    cfn, sfn = stubs("cloudformation"), stubs("stepfunctions")
+    outputs = {"SupportSftStateMachineArn": SM_ARN, "MathRlvrStateMachineArn": SM_ARN + "-math"}
+    cfn.add_response("describe_stacks", stack(outputs), {"StackName": "platform"})
+    sfn.add_response(
+        "start_execution",
+        {"executionArn": EXEC_ARN, "startDate": T0},
+        {"stateMachineArn": SM_ARN, "input": "{}"},
+    )
+    assert run("start", "platform", "--project", "support-sft").code == 0
+
+
+def test_start_platform_stack_needs_a_project(stubs, run) -> None:
+    outputs = {"SupportSftStateMachineArn": SM_ARN, "MathRlvrStateMachineArn": SM_ARN + "-math"}
+    stubs("cloudformation").add_response("describe_stacks", stack(outputs), {"StackName": "platform"})
+    result = run("start", "platform")
+    assert result.code == 2
+    assert "choose one with --project NAME" in result.flat_err
+    assert "MathRlvrStateMachineArn, SupportSftStateMachineArn" in result.flat_err
+
+
 def test_start_unknown_stack(stubs, run) -> None:
     stubs("cloudformation").add_client_error(
         "describe_stacks",
