@@ -25,16 +25,6 @@ from .spec_rewards import SpecRewards
 from .training_execution_role import TrainingExecutionRole
 from .training_workflow import TrainingWorkflow
 
-OUTPUT_KEYS = (
-    "ExecutionRoleArn",
-    "ModelPackageGroupName",
-    "ModelPackageGroupArn",
-    "TrainUri",
-    "ValidationUri",
-    "OutputUri",
-    "EvaluatorArn",
-    "StateMachineArn",
-)
 ACCESS_LOGS_ID = "FineTuningAccessLogs"
 BUCKET_NOTIFICATIONS_HANDLER = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
 SECURE_BUCKET: dict[str, Any] = dict(
