@@ -35,7 +35,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
@@ -50,11 +49,11 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ..runtime import models
+from .asset_staging import RUNTIME_DIR
 from .errors import ConstructValidationError
 from .model_package_group import IModelPackageGroup
 from .nag import acknowledge, acknowledge_wildcard_resources
 
-RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
 ASSET_EXCLUDE = ["**/__pycache__", "**/*.pyc", "reward", "reward/**"]
 SAGEMAKER = "sagemaker.amazonaws.com"
 #: Transient errors of the aws-sdk integration (``SageMaker.<Code>Exception``) worth retrying with backoff.
