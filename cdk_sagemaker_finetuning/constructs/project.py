@@ -106,6 +106,10 @@ class FineTuningProject(Construct):
             kms_keys=[spec.output.kms_key_arn] if spec.output.kms_key_arn else (),
             mlflow_resource_arn=spec.mlflow.resource_arn,
         )
+        self._watch = self._watched_location() if spec.retraining else None
+        if self._watch is not None and self.data_bucket is None:  # new data may land outside data.train
+            for key in self._watched_keys():
+                self.training_role.add_s3_read(self._watch[0], key)
         for arn in self._external_data():
             if arn.startswith("arn:"):  # AI Registry dataset: hub-content/<hub>/DataSet/<name>/<version>
                 hub, content_type, name = arn.split(":hub-content/", 1)[1].split("/")[:3]
@@ -230,7 +234,9 @@ class FineTuningProject(Construct):
             config=config,
             training_role_arn=self.training_role.role_arn,
             model_package_group=self.model_package_group,
-            data_buckets=[self.data_bucket] if self.data_bucket else (),
+            data_buckets=[self.data_bucket or self._watch[0]]
+            if self.data_bucket or self._watched_keys()
+            else (),
         )
         if poll_interval is not None:
             props["poll_interval"] = poll_interval
@@ -256,21 +262,18 @@ class FineTuningProject(Construct):
         retraining = self.spec.retraining
         if retraining is None:
             return None, None
-        bucket, train_key = self._watched_location()
+        bucket = self._watch[0]
         continuous = dict(
             continue_from_latest=retraining.continue_from_latest, approved_only=retraining.approved_only
         )
         triggers = None
         if retraining.on_new_data or retraining.schedule:
-            prefix = None
-            if retraining.on_new_data:
-                prefix = retraining.on_new_data.prefix or train_key.rpartition("/")[0] + "/"
             triggers = RetrainingTriggers(
                 self,
                 "RetrainingTriggers",
                 state_machine=self.state_machine,
                 data_bucket=bucket,
-                new_data_prefix=prefix if retraining.on_new_data else None,
+                new_data_prefix=self._new_data_prefix(),
                 schedule=events.Schedule.expression(retraining.schedule) if retraining.schedule else None,
                 **continuous,
             )
@@ -283,7 +286,7 @@ class FineTuningProject(Construct):
                 "RetrainingPipeline",
                 state_machine=self.state_machine,
                 data_bucket=bucket,
-                source_key=spec_pipeline.source_key or train_key,
+                source_key=self._pipeline_source_key(),
                 artifact_bucket=self._bucket("PipelineArtifacts"),
                 manual_approval=spec_pipeline.manual_approval,
                 approval_topic=self.notifications.topic if self.notifications else None,
@@ -291,6 +294,24 @@ class FineTuningProject(Construct):
                 **continuous,
             )
         return triggers, pipeline
+
+    def _new_data_prefix(self) -> str | None:
+        """Key prefix the new-data trigger watches: ``on_new_data.prefix``, else ``data.train``'s folder."""
+        on_new_data = self.spec.retraining.on_new_data if self.spec.retraining else None
+        if on_new_data is None:
+            return None
+        folder = self._watch[1].rpartition("/")[0]
+        return on_new_data.prefix or (f"{folder}/" if folder else "")
+
+    def _pipeline_source_key(self) -> str | None:
+        pipeline = self.spec.retraining.pipeline if self.spec.retraining else None
+        return (pipeline.source_key or self._watch[1]) if pipeline else None
+
+    def _watched_keys(self) -> list[str]:
+        """Key prefixes whose objects a retraining trigger may hand to the workflow."""
+        if self._watch is None:
+            return []
+        return [key for key in (self._new_data_prefix(), self._pipeline_source_key()) if key is not None]
 
     def _watched_location(self) -> tuple[s3.IBucket, str]:
         """The bucket and training key retraining watches (imported buckets must send EventBridge events)."""

@@ -113,6 +113,42 @@ def test_new_data_retraining_enables_bucket_events(stack, sft_spec_dict):
     assert project.retraining_triggers is not None and project.retraining_pipeline is None
 
 
+def test_retraining_on_an_external_bucket_grants_the_watched_prefix(stack, sft_spec_dict):
+    data = {
+        **sft_spec_dict,
+        "data": {"train": "s3://their-data/train/a.jsonl"},
+        "retraining": {"on_new_data": {"prefix": "incoming/"}},
+    }
+    project = FineTuningProject(stack, "P", **data)
+    template = Template.from_stack(stack)
+    role = stack.get_logical_id(project.training_role.role.node.default_child)
+    reads = flat(
+        [
+            s["Resource"]
+            for p in template.find_resources("AWS::IAM::Policy").values()
+            if {"Ref": role} in p["Properties"]["Roles"]
+            for s in p["Properties"]["PolicyDocument"]["Statement"]
+            if "s3:GetObject" in s["Action"]
+        ]
+    )
+    assert "their-data/incoming/*" in reads and "their-data/train/a.jsonl*" in reads
+
+
+def test_new_data_prefix_defaults_to_the_whole_bucket_for_a_top_level_key(stack, sft_spec_dict):
+    data = {
+        **sft_spec_dict,
+        "data": {"create_bucket": True, "train": "a.jsonl"},
+        "retraining": {"on_new_data": {}},
+    }
+    FineTuningProject(stack, "P", **data)
+    [rule] = [
+        r["Properties"]
+        for r in Template.from_stack(stack).find_resources("AWS::Events::Rule").values()
+        if "Object Created" in json.dumps(r["Properties"].get("EventPattern", {}))
+    ]
+    assert rule["EventPattern"]["detail"]["object"] == {"key": [{"prefix": ""}]}
+
+
 def test_manual_approval_creates_the_notification_topic(stack, sft_spec_dict):
     data = {
         **sft_spec_dict,
