@@ -1,7 +1,8 @@
 """``cdk-finetune``: the interactive side of cdk-sagemaker-finetuning.
 
 Each command group lives in its own module under ``commands/`` and exposes ``register(subparsers)``; the
-function it sets as ``handler`` takes the parsed arguments and returns the exit code.
+function it sets as ``handler`` takes the parsed arguments and returns the exit code. A ``SpecError`` raised
+by a handler prints the spec's problems and exits 2.
 Exit codes: 0 success, 1 the operation failed (AWS error, job failed), 2 invalid input (spec, flags, data).
 """
 
@@ -24,6 +25,7 @@ from .commands import (
     runs,
     validate,
 )
+from .spec import SpecError
 
 COMMAND_MODULES = (validate, discovery, recommend, init_spec, data, plan, runs, metrics, notebook, reward)
 
@@ -45,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
+    except SpecError as exc:  # the same messages as synth, for every command that reads a spec
+        print(exc, file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

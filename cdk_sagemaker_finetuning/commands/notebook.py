@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 
 from .. import notebook
-from ..spec import SpecError, load_spec
+from ..spec import load_spec
 from . import _term
 
 
@@ -43,11 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        spec = load_spec(args.spec)
-    except SpecError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    spec = load_spec(args.spec)
     try:
         outputs = notebook.load_outputs(args.outputs) if args.outputs else None
         if args.script:

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..notebook import load_outputs, stack_outputs
 from ..runtime import errors, preflight, request
-from ..spec import FineTuningSpec, SpecError, load_spec
+from ..spec import FineTuningSpec, load_spec
 from ..workflow_config import runtime_config
 from . import _aws
 
@@ -169,11 +169,7 @@ def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]
 
 @_aws.friendly_errors
 def run(args: argparse.Namespace) -> int:
-    try:
-        spec = load_spec(args.spec)
-    except SpecError as exc:
-        print(exc, file=sys.stderr)
-        return _aws.INVALID
+    spec = load_spec(args.spec)
     try:
         req = build_plan(args, spec)
     except json.JSONDecodeError as exc:

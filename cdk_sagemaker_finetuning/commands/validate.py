@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from ..runtime import models
-from ..spec import FineTuningSpec, SpecError, load_spec
+from ..spec import FineTuningSpec, load_spec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,11 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        spec = load_spec(args.spec)
-    except SpecError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    spec = load_spec(args.spec)
     print(summary(spec))
     return 0
 
