@@ -7,14 +7,14 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ..spec import FineTuningSpec
+from ..spec import FineTuningSpec, SpecError
 from ..workflow_config import job_name_prefix, runtime_config
 from .errors import ConstructValidationError
 from .model_package_group import IModelPackageGroup, ModelPackageGroup
@@ -82,6 +82,9 @@ class FineTuningProject(Construct):
             spec if spec is not None else FineTuningSpec.from_dict(spec_fields, base_dir=spec_base_dir)
         )
         self._claim_names()
+        region = Stack.of(self).region
+        if not Token.is_unresolved(region) and self.spec.check_region(region):
+            raise SpecError(self.spec.check_region(region))  # model family and judge model allow-lists
         self._access_logs_bucket = access_logs_bucket
         spec = self.spec
         watched = spec.retraining is not None and (spec.retraining.on_new_data or spec.retraining.pipeline)

@@ -171,3 +171,14 @@ def test_dataset_arn_data_grants_the_dataset_hub_content(stack, sft_spec_dict):
         [s["Resource"] for s in statements_with(Template.from_stack(stack), "sagemaker:DescribeHubContent")]
     )
     assert "hub-content/MYHUB/DataSet/my-ds/*" in reads
+
+
+def test_concrete_stack_region_is_checked_against_the_allow_lists(sft_spec_dict):
+    rlaif = {"judge_model_id": "qwen.qwen3-235b-a22b-2507-v1:0", "prompt": "Builtin.Summarize"}
+    data = {**sft_spec_dict, "technique": "rlaif", "rlaif": rlaif}
+    stack = cdk.Stack(cdk.App(), "Eu", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    with pytest.raises(SpecError) as info:
+        FineTuningProject(stack, "P", **data)
+    assert info.value.field == "rlaif.judge_model_id" and "not allowed in 'eu-west-1'" in str(info.value)
+    west = cdk.Stack(cdk.App(), "West", env=cdk.Environment(account="123456789012", region="us-west-2"))
+    assert FineTuningProject(west, "P", **data).spec.rlaif.judge_model_id == rlaif["judge_model_id"]
