@@ -13,9 +13,8 @@ import argparse
 import importlib
 import re
 from types import ModuleType
-from typing import Any
 
-from . import _aws, _term
+from . import _aws, _term, runs
 
 #: Technique -> (summary metrics, plotted/tabulated metrics).
 TECHNIQUE_METRICS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -65,18 +64,6 @@ def optional_module(name: str) -> ModuleType | None:
         return importlib.import_module(name)
     except ImportError:
         return None
-
-
-def describe_job(args: argparse.Namespace) -> dict[str, Any]:
-    try:
-        return _aws.client(args, "sagemaker").describe_training_job(TrainingJobName=args.job)
-    except _aws.ClientError as exc:
-        if _aws.is_not_found(exc):
-            raise _aws.CommandError(
-                f"No training job named {args.job!r} in {_aws.region(args)}; check the name and the region.",
-                _aws.INVALID,
-            ) from None
-        raise
 
 
 def metric_names(technique: str, available: list[str], everything: bool) -> list[str]:
@@ -141,7 +128,7 @@ def read_run(
 def run(args: argparse.Namespace) -> int:
     if args.plot and not args.plot.lower().endswith(".png"):
         raise _aws.CommandError(f"--plot {args.plot!r}: only PNG files are written (use a .png name).", 2)
-    job = describe_job(args)
+    job = runs.describe_job(args, args.job)
     serverless = job.get("ServerlessJobConfig") or {}
     technique = str(serverless.get("CustomizationTechnique", "")).upper()
     tracking = (job.get("MlflowConfig") or {}).get("MlflowResourceArn")

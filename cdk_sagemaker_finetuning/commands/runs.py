@@ -175,10 +175,10 @@ def follow(args: argparse.Namespace, target: str) -> int:
         time.sleep(args.interval)
 
 
-def poll_job(args: argparse.Namespace, name: str, tracker: Tracker) -> tuple[bool, int]:
-    sagemaker = _aws.client(args, "sagemaker")
+def describe_job(args: argparse.Namespace, name: str) -> dict[str, Any]:
+    """``DescribeTrainingJob``, with an unknown job as an input error naming the job and the region."""
     try:
-        job = sagemaker.describe_training_job(TrainingJobName=name)
+        return _aws.client(args, "sagemaker").describe_training_job(TrainingJobName=name)
     except _aws.ClientError as exc:
         if _aws.is_not_found(exc):
             raise _aws.CommandError(
@@ -186,6 +186,10 @@ def poll_job(args: argparse.Namespace, name: str, tracker: Tracker) -> tuple[boo
                 _aws.INVALID,
             ) from None
         raise
+
+
+def poll_job(args: argparse.Namespace, name: str, tracker: Tracker) -> tuple[bool, int]:
+    job = describe_job(args, name)
     show_job(job, tracker)
     status = job.get("TrainingJobStatus", "")
     return status in JOB_TERMINAL, 1 if status in JOB_FAILED or job.get("FailureReason") else 0

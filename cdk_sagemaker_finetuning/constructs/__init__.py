@@ -3,18 +3,25 @@
 from .hub_evaluator import HubEvaluator, IEvaluator
 from .judge_prompt import JudgePrompt
 from .model_package_group import IModelPackageGroup, ModelPackageGroup
+from .notifications import TrainingNotifications
+from .project import FineTuningProject
+from .retraining import RetrainingPipeline, RetrainingTriggers
 from .reward_function import RewardFunction
 from .training_execution_role import TrainingExecutionRole
 from .training_workflow import TrainingWorkflow, TrainingWorkflowFragment
 
 __all__ = [
+    "FineTuningProject",
     "HubEvaluator",
     "IEvaluator",
     "IModelPackageGroup",
     "JudgePrompt",
     "ModelPackageGroup",
+    "RetrainingPipeline",
+    "RetrainingTriggers",
     "RewardFunction",
     "TrainingExecutionRole",
+    "TrainingNotifications",
     "TrainingWorkflow",
     "TrainingWorkflowFragment",
 ]
