@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Arn, ArnFormat, RemovalPolicy, Resource, Stack, Token
+from aws_cdk import Arn, ArnComponents, ArnFormat, RemovalPolicy, Resource, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
@@ -70,10 +70,28 @@ def _check_name(scope: Construct, name: str) -> None:
 
 
 class _ImportedModelPackageGroup(IModelPackageGroup):
+    """A group of any account and region: ``env`` (and so every derived ARN) is taken from its ARN."""
+
     def __init__(self, scope: Construct, id: str, *, name: str, arn: str) -> None:
-        super().__init__(scope, id)
+        super().__init__(scope, id, environment_from_arn=arn)
         self.model_package_group_name = name
         self.model_package_group_arn = arn
+
+    @property
+    def model_package_arn_pattern(self) -> str:
+        """Every model package of the group, in the partition, account and region of the group's ARN."""
+        group = Arn.split(self.model_package_group_arn, ArnFormat.SLASH_RESOURCE_NAME)
+        return Arn.format(
+            ArnComponents(
+                partition=group.partition,
+                service="sagemaker",
+                region=group.region,
+                account=group.account,
+                resource="model-package",
+                resource_name=f"{_lower(self.model_package_group_name)}/*",
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+        )
 
 
 class ModelPackageGroup(IModelPackageGroup):
@@ -124,8 +142,18 @@ class ModelPackageGroup(IModelPackageGroup):
 
     @classmethod
     def from_model_package_group_arn(cls, scope: Construct, id: str, arn: str) -> IModelPackageGroup:
-        """Import an existing group by ARN (``arn:aws:sagemaker:<region>:<account>:model-package-group/<name>``)."""
-        name = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME).resource_name
-        if name is None:
-            raise ConstructValidationError(f"{arn!r} is not a model package group ARN", scope)
+        """Import an existing group by ARN (``arn:aws:sagemaker:<region>:<account>:model-package-group/<name>``).
+
+        The group may live in another account or region (a central model registry): grants then name that
+        account's and region's ARNs.
+        """
+        components = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME)
+        name = components.resource_name
+        kind = (components.service, components.resource)
+        if name is None or (not Token.is_unresolved(arn) and kind != ("sagemaker", "model-package-group")):
+            raise ConstructValidationError(
+                f"{arn!r} is not a model package group ARN: expected "
+                "arn:aws:sagemaker:<region>:<account>:model-package-group/<name>",
+                scope,
+            )
         return _ImportedModelPackageGroup(scope, id, name=name, arn=arn)

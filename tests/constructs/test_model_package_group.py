@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
@@ -112,3 +114,63 @@ def test_register_grant_does_not_allow_deleting(stack):
             }
         },
     )
+
+
+CENTRAL_GROUP_ARN = "arn:aws:sagemaker:eu-west-1:210987654321:model-package-group/Central-Registry"
+
+
+@pytest.mark.parametrize(
+    ("grant", "actions"), [("grant_read", READ_ACTIONS), ("grant_register", REGISTER_ACTIONS)]
+)
+def test_cross_account_import_grants_the_groups_own_account_and_region(grant, actions):
+    app = cdk.App()
+    stack = cdk.Stack(app, "Training", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    group = ModelPackageGroup.from_model_package_group_arn(stack, "Central", CENTRAL_GROUP_ARN)
+    role = iam.Role(stack, "Role", assumed_by=iam.AccountRootPrincipal())
+    getattr(group, grant)(role)
+    assert (group.env.account, group.env.region) == ("210987654321", "eu-west-1")
+    [statement] = statements_with(Template.from_stack(stack), actions[0])
+    assert sorted(statement["Action"]) == sorted(actions)
+    assert statement["Resource"] == [
+        CENTRAL_GROUP_ARN,
+        "arn:aws:sagemaker:eu-west-1:210987654321:model-package/central-registry/*",
+    ]
+
+
+def test_cross_account_import_into_an_environment_agnostic_stack(stack):
+    group = ModelPackageGroup.from_model_package_group_arn(stack, "Central", CENTRAL_GROUP_ARN)
+    assert group.model_package_arn_pattern == (
+        "arn:aws:sagemaker:eu-west-1:210987654321:model-package/central-registry/*"
+    )
+
+
+def test_import_of_a_token_arn_derives_the_packages_from_its_parts(stack):
+    arn = cdk.CfnParameter(stack, "GroupArn").value_as_string
+    group = ModelPackageGroup.from_model_package_group_arn(stack, "FromParameter", arn)
+    resolved = json.dumps(stack.resolve(group.model_package_arn_pattern))
+    assert '"Ref": "GroupArn"' in resolved
+    assert "model-package" in resolved and "AWS::AccountId" not in resolved
+
+
+def test_a_group_created_here_keeps_this_stacks_environment():
+    app = cdk.App()
+    stack = cdk.Stack(app, "Training", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    group = ModelPackageGroup(stack, "Group", model_package_group_name="Local")
+    assert stack.resolve(group.model_package_arn_pattern) == {
+        "Fn::Join": [
+            "",
+            ["arn:", {"Ref": "AWS::Partition"}, ":sagemaker:us-east-1:123456789012:model-package/local/*"],
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:sagemaker:eu-west-1:210987654321:model-package/their-group/1",
+        "arn:aws:s3:::model-package-group/their-group",
+    ],
+)
+def test_import_by_arn_rejects_other_resources(stack, arn):
+    with pytest.raises(ConstructValidationError, match="is not a model package group ARN: expected"):
+        ModelPackageGroup.from_model_package_group_arn(stack, "Imported", arn)
