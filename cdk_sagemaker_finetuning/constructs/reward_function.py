@@ -21,6 +21,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ..runtime.reward.builtins import BUILTIN_REWARDS, option_problems
+from ..user_code import check_reward_code
 from .asset_staging import package_files, stage_directory
 from .errors import ConstructValidationError
 
@@ -74,7 +75,8 @@ class RewardFunction(Construct):
 
     :param builtin: name of a built-in reward (``BUILTIN_REWARDS``). Exactly one of ``builtin`` and ``code``.
     :param code: path of a Python module defining ``reward(sample) -> float | dict``; it is packaged next to
-        the runtime as ``user_reward.py`` (standard library only: nothing is pip-installed).
+        the runtime as ``user_reward.py`` (standard library and boto3 only: nothing is pip-installed). At synth
+        it is imported in an interpreter that has only what the Lambda has (``user_code.check_reward_code``).
     :param options: keyword options of the built-in, checked at synth time. Default: none.
     :param score_range: scores are clamped into ``[low, high]`` (built-ins are rescaled from [-1, 1]).
         Default: ``(-1.0, 1.0)``.
@@ -196,3 +198,7 @@ class RewardFunction(Construct):
             raise ConstructValidationError(f"error_score {error_score!r} must be finite", self)
         if not Token.is_unresolved(memory_size) and not 128 <= memory_size <= 10240:
             raise ConstructValidationError(f"memory_size {memory_size} must be 128-10240 MB", self)
+        if code is not None:
+            check = check_reward_code(code, score_range=score_range)
+            if check.problems:
+                raise ConstructValidationError("code " + "; ".join(p.render(code) for p in check.problems), self)
