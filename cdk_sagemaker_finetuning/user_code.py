@@ -228,7 +228,8 @@ def _check_source(source: bytes, request: str, score_range: tuple[float, float])
         message = f"{type(exc).__name__}: {exc.msg} (Python cannot compile the module)"
         return RewardCheck((Problem(message, exc.lineno, exc.offset),), score_range=score_range)
     except (ValueError, RecursionError, MemoryError, OverflowError) as exc:  # null bytes, absurd nesting
-        return RewardCheck((Problem(f"Python cannot compile the module: {exc}"),), score_range=score_range)
+        message = f"{type(exc).__name__}: {exc} (Python cannot compile the module)"
+        return RewardCheck((Problem(message),), score_range=score_range)
     with tempfile.TemporaryDirectory(prefix="cdk-sm-ft-reward-check-") as tmp:
         return _probe(Path(tmp), source, request, score_range)
 
