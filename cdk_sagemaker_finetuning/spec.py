@@ -498,7 +498,7 @@ class FineTuningSpec(_Block):
             try:
                 numbered = user_code.read_rows((self.base_dir / reward.samples).resolve())
             except user_code.UserFileError as exc:
-                yield ("reward.samples", f"{_show(reward.samples)}: {exc}")
+                yield ("reward.samples", str(exc))
         low, high = reward.score_range
         rows = [row for _, row in numbered] if low < high else []
         check = user_code.check_reward_code(path, score_range=(low, high), rows=rows)
