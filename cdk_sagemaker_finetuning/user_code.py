@@ -194,6 +194,8 @@ def lambda_dependencies() -> tuple[tuple[str, Path], ...]:
 
 
 _cache: dict[tuple[Any, ...], RewardCheck] = {}
+#: Module-level verdict per source (and time limit), whichever rows it was checked with.
+_modules: dict[tuple[Any, ...], tuple[Problem, ...]] = {}
 
 
 def check_reward_code(
@@ -206,14 +208,14 @@ def check_reward_code(
     except OSError as exc:
         return RewardCheck((Problem(f"cannot be read: {exc.strerror or exc}"),), score_range=(low, high))
     request = json.dumps({"score_range": [low, high], "rows": list(rows or [])}, default=str)
-    key = (
-        hashlib.sha256(source).hexdigest(),
-        hashlib.sha256(request.encode()).hexdigest(),
-        IMPORT_SECONDS,
-        SCORING_SECONDS,
-    )
+    module_key = (hashlib.sha256(source).hexdigest(), IMPORT_SECONDS)
+    if not rows and module_key in _modules:
+        return RewardCheck(_modules[module_key], score_range=(low, high))
+    key = (*module_key, hashlib.sha256(request.encode()).hexdigest(), SCORING_SECONDS)
     if key not in _cache:
         _cache[key] = _check_source(source, request, (low, high))
+        if not _cache[key].problems or not rows:  # a scoring time-out says nothing about the module
+            _modules[module_key] = _cache[key].problems
     return _cache[key]
 
 

@@ -125,6 +125,10 @@ def test_results_are_cached_per_content_within_a_process(tmp_path, monkeypatch):
     assert first is second and len(calls) == 1
     check_reward_code(write(tmp_path, source, "c.py"), rows=[{"response": "x"}])
     assert len(calls) == 2  # other rows: checked again
+    other = GOOD + "# checked with rows first\n"
+    with_rows = check_reward_code(write(tmp_path, other, "d.py"), rows=[{"response": "x"}])
+    without = check_reward_code(write(tmp_path, other, "e.py"))  # what RewardFunction asks after the spec
+    assert len(calls) == 3 and with_rows.problems == without.problems == ()
 
 
 def test_unreadable_module_is_a_problem_not_an_exception(tmp_path):
