@@ -122,7 +122,7 @@ def test_results_are_cached_per_content_within_a_process(tmp_path, monkeypatch):
     source = GOOD + "# cache test\n"
     first = check_reward_code(write(tmp_path, source, "a.py"))
     second = check_reward_code(write(tmp_path, source, "b.py"))
-    assert first is second and len(calls) == 1
+    assert first == second and len(calls) == 1
     check_reward_code(write(tmp_path, source, "c.py"), rows=[{"response": "x"}])
     assert len(calls) == 2  # other rows: checked again
     other = GOOD + "# checked with rows first\n"
