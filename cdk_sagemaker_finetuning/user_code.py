@@ -257,8 +257,9 @@ def _probe(root: Path, source: bytes, request: str, score_range: tuple[float, fl
     }
     command = [
         sys.executable,
-        "-I",
-        "-S",
+        "-I",  # isolated: no PYTHON* variables, no user site, not the script's folder
+        "-S",  # no site-packages: only the paths the probe adds
+        "-B",  # never write bytecode into the package (it may be read-only, and it is packaged)
         str(PROBE),
         str(task),
         str(deps),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,6 +131,16 @@ def test_results_are_cached_per_content_within_a_process(tmp_path, monkeypatch):
     with_rows = check_reward_code(write(tmp_path, other, "d.py"), rows=[{"response": "x"}])
     without = check_reward_code(write(tmp_path, other, "e.py"))  # what RewardFunction asks after the spec
     assert len(calls) == 3 and with_rows.problems == without.problems == ()
+
+
+def test_the_probe_imports_only_the_standard_library_and_the_reward_runtime():
+    tree = ast.parse(user_code.PROBE.read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                 and node.level == 0}
+    assert imported - {"__future__"} <= set(sys.stdlib_module_names) | {"reward_runtime"}
+    assert "reward_runtime" in imported
 
 
 def test_unreadable_module_is_a_problem_not_an_exception(tmp_path):
