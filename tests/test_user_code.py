@@ -11,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cdk_sagemaker_finetuning import user_code
 from cdk_sagemaker_finetuning.user_code import check_judge_prompt, check_reward_code, lambda_dependencies
+from cdk_sagemaker_finetuning.user_code import prompt as prompt_check
+from cdk_sagemaker_finetuning.user_code import reward as reward_check
 from tests.conftest import EXAMPLES
 
 GOOD = "def reward(sample):\n    return {'score': 0.5, 'metrics': {'length': len(sample.response)}}\n"
@@ -67,13 +68,13 @@ def test_numpy_is_rejected_although_this_interpreter_has_it(tmp_path):
 
 
 def test_an_endless_loop_at_import_times_out(tmp_path, monkeypatch):
-    monkeypatch.setattr(user_code, "IMPORT_SECONDS", 1.5)
+    monkeypatch.setattr(reward_check, "IMPORT_SECONDS", 1.5)
     [problem] = check_reward_code(write(tmp_path, "while True:\n    pass\n")).problems
     assert problem.message.startswith("importing it took longer than 1.5 s (an endless loop at import?)")
 
 
 def test_an_endless_loop_while_scoring_times_out(tmp_path, monkeypatch):
-    monkeypatch.setattr(user_code, "SCORING_SECONDS", 1.0)
+    monkeypatch.setattr(reward_check, "SCORING_SECONDS", 1.0)
     path = write(tmp_path, "def reward(sample):\n    while True:\n        pass\n")
     [problem] = check_reward_code(path, rows=[{"response": "x"}]).problems
     assert problem.message == "scoring 1 sample row(s) took longer than 1 s (an endless loop?)"
@@ -119,8 +120,8 @@ def test_sample_rows_return_a_number_or_score_dict_inside_the_range(tmp_path):
 
 def test_results_are_cached_per_content_within_a_process(tmp_path, monkeypatch):
     calls = []
-    real = user_code._probe
-    monkeypatch.setattr(user_code, "_probe", lambda *args: calls.append(args) or real(*args))
+    real = reward_check._probe
+    monkeypatch.setattr(reward_check, "_probe", lambda *args: calls.append(args) or real(*args))
     source = GOOD + "# cache test\n"
     first = check_reward_code(write(tmp_path, source, "a.py"))
     second = check_reward_code(write(tmp_path, source, "b.py"))
@@ -134,7 +135,7 @@ def test_results_are_cached_per_content_within_a_process(tmp_path, monkeypatch):
 
 
 def test_the_probe_imports_only_the_standard_library_and_the_reward_runtime():
-    tree = ast.parse(user_code.PROBE.read_text())
+    tree = ast.parse(reward_check.PROBE.read_text())
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for alias in node.names}
     imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
@@ -199,7 +200,7 @@ def test_every_kind_of_broken_prompt_is_named(tmp_path, kind):
 def test_good_prompts_pass(tmp_path):
     assert check_judge_prompt(write(tmp_path, PROMPT, "judge.jinja")) == []
     assert check_judge_prompt(EXAMPLES / "prompts" / "helpfulness.jinja") == []
-    exactly = "{{ response }}" + "x" * (user_code.MAX_PROMPT_BYTES - len("{{ response }}"))
+    exactly = "{{ response }}" + "x" * (prompt_check.MAX_PROMPT_BYTES - len("{{ response }}"))
     assert check_judge_prompt(write(tmp_path, exactly, "max.jinja")) == []
 
 

@@ -97,9 +97,9 @@ def assert_rejected(capsys, spec_path: str, expected: str) -> None:
 
 @pytest.mark.parametrize("kind", BROKEN_REWARDS)
 def test_broken_reward_modules_are_rejected_with_file_and_line(capsys, tmp_path, monkeypatch, kind):
-    from cdk_sagemaker_finetuning import user_code
+    from cdk_sagemaker_finetuning.user_code import reward
 
-    monkeypatch.setattr(user_code, "IMPORT_SECONDS", 1.0)
+    monkeypatch.setattr(reward, "IMPORT_SECONDS", 1.0)
     contents, expected = BROKEN_REWARDS[kind]
     spec = {**RLVR, "reward": {"code": "rewards/mine.py"}}
     assert_rejected(capsys, write_spec(tmp_path, spec, {"rewards/mine.py": contents}), expected)

@@ -1,4 +1,4 @@
-"""The reward check's child: run as ``python -I -S reward_probe.py TASK DEPS REQUEST RESULT`` (see ``user_code``).
+"""The reward check's child: run as ``python -I -S -B probe.py TASK DEPS REQUEST RESULT`` (see ``reward.py``).
 
 ``TASK`` holds ``reward_runtime/`` and ``user_reward.py`` (the Lambda's code directory), ``DEPS`` boto3 and its
 dependencies (what the Lambda runtime adds); nothing else is importable. The module is loaded by the reward

@@ -1,14 +1,9 @@
-"""Checks of the user's own files before deploy: RLVR reward modules and RLAIF judge prompts.
+"""The reward module check: UTF-8, compile, then import and score in a Lambda-like interpreter.
 
-One check per kind of file, shared by spec validation (``validate``, ``notebook``, ``app.py``), the constructs
-at synth (``RewardFunction``, ``JudgePrompt``) and ``cdk-finetune reward test``. A check never raises: it
-returns :class:`Problem` s, each rendered as one line naming the file and, where known, the line.
-
-A reward module is read as UTF-8, compiled, then imported by ``reward_probe.py`` in a separate
-``python -I -S`` that sees only the standard library, boto3 (and its dependency closure) and the reward
-runtime, exactly what the reward Lambda has; the Lambda's own loader and ``score_sample`` run there.
-Results are cached per file content within a process, so synthesizing many projects spawns one interpreter
-per distinct module.
+``probe.py`` runs in a separate ``python -I -S -B`` that sees only the standard library, boto3 (and its
+dependency closure) and the reward runtime, exactly what the reward Lambda has; the Lambda's own loader
+(``module_config``) and ``score_sample`` run there. Results are cached per file content within a process, so
+synthesizing many projects spawns one interpreter per distinct module.
 """
 
 from __future__ import annotations
@@ -29,12 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
-from jinja2 import meta, nodes
+from .files import Problem, not_utf8
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 REWARD_RUNTIME = PACKAGE_DIR / "runtime" / "reward"
-PROBE = PACKAGE_DIR / "reward_probe.py"
+PROBE = Path(__file__).resolve().parent / "probe.py"
 #: The Lambda's init phase (importing the module) is limited to 10 seconds.
 IMPORT_SECONDS = 10.0
 #: Scoring every sample row: the reward Lambda's default timeout for one batch.
@@ -46,57 +40,7 @@ LAMBDA_HAS = (
     "it has only the Python standard library, boto3 and the reward runtime "
     "(the module is packaged alone; nothing is pip-installed)"
 )
-#: A judge prompt is rendered into every judge call; the library's bound, not a service quota.
-MAX_PROMPT_BYTES = 64 * 1024
-PROMPT_VARIABLES = frozenset({"prompt", "response", "ground_truth"})
 _REQUIREMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One problem in a user file; ``line``/``column`` are 1-based when known."""
-
-    message: str
-    line: int | None = None
-    column: int | None = None
-
-    def render(self, file: str | Path) -> str:
-        """``file:line:col: message`` on one line."""
-        where = str(file) + "".join(f":{n}" for n in (self.line, self.column if self.line else None) if n)
-        return " ".join(f"{where}: {self.message}".split())
-
-
-class UserFileError(ValueError):
-    """A user file (sample rows) that cannot be read or parsed; the message names it."""
-
-
-def read_rows(path: Path) -> list[tuple[int, Any]]:
-    """``(line number, row)`` of each non-blank line of a UTF-8 JSONL file; :class:`UserFileError` otherwise."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserFileError(f"cannot read {str(path)!r}: {exc}") from None
-    rows = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append((number, json.loads(line)))
-        except (ValueError, RecursionError) as exc:
-            raise UserFileError(f"{path.name} line {number} is not JSON: {exc}") from None
-    if not rows:
-        raise UserFileError(f"{str(path)!r} has no rows")
-    return rows
-
-
-def _not_utf8(source: bytes, exc: UnicodeDecodeError, what: str) -> Problem:
-    line = source[: exc.start].count(b"\n") + 1
-    return Problem(
-        f"byte {exc.start} (0x{source[exc.start]:02x}) is not UTF-8; save the {what} as UTF-8", line
-    )
-
-
-# -- reward modules ------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -223,7 +167,7 @@ def _check_source(source: bytes, request: str, score_range: tuple[float, float])
     try:
         text = source.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return RewardCheck((_not_utf8(source, exc, "module"),), score_range=score_range)
+        return RewardCheck((not_utf8(source, exc, "module"),), score_range=score_range)
     try:
         compile(text, "user_reward.py", "exec", dont_inherit=True)
     except SyntaxError as exc:
@@ -237,7 +181,7 @@ def _check_source(source: bytes, request: str, score_range: tuple[float, float])
 
 
 def _probe(root: Path, source: bytes, request: str, score_range: tuple[float, float]) -> RewardCheck:
-    """Run ``reward_probe.py`` on a Lambda-like code directory under ``root`` and read its verdict."""
+    """Run ``probe.py`` on a Lambda-like code directory under ``root`` and read its verdict."""
     task, deps = root / "task", root / "deps"
     task.mkdir()
     deps.mkdir()
@@ -314,46 +258,3 @@ def _wait(process: subprocess.Popen[bytes], imported: Path) -> str | None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             return stage
-
-
-# -- judge prompts -------------------------------------------------------------------------------------------
-
-
-def check_judge_prompt(path: str | Path) -> list[Problem]:
-    """Problems of a custom RLAIF judge prompt (``.jinja``): encoding, size, Jinja syntax, variables."""
-    try:
-        source = Path(path).read_bytes()
-    except OSError as exc:
-        return [Problem(f"cannot be read: {exc.strerror or exc}")]
-    if len(source) > MAX_PROMPT_BYTES:
-        return [
-            Problem(f"is {len(source):,} bytes; a judge prompt may have at most {MAX_PROMPT_BYTES:,} bytes")
-        ]
-    try:
-        text = source.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return [_not_utf8(source, exc, "prompt")]
-    environment = jinja2.Environment()
-    try:
-        template = environment.parse(text)
-        environment.compile(template)  # unknown filters and tests fail here
-    except jinja2.TemplateSyntaxError as exc:
-        return [Problem(f"Jinja syntax error: {exc.message}", exc.lineno)]
-    problems = []
-    used = meta.find_undeclared_variables(template)
-    for name in sorted(used - PROMPT_VARIABLES):
-        lines = [n.lineno for n in template.find_all(nodes.Name) if n.name == name and n.ctx == "load"]
-        problems.append(
-            Problem(
-                f"uses {{{{ {name} }}}}, which the service does not supply; a judge prompt may use only "
-                "{{ prompt }}, {{ response }} and {{ ground_truth }}",
-                min(lines, default=None),
-            )
-        )
-    for node in template.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
-        problems.append(
-            Problem("refers to another template; the service renders the prompt file alone", node.lineno)
-        )
-    if "response" not in used:
-        problems.append(Problem("never uses {{ response }}: the judge could not see what it scores"))
-    return problems
