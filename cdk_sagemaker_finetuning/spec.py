@@ -126,6 +126,8 @@ class RewardSpec(_Block):
     """Scores are clamped into this range; a failing sample scores the lower bound."""
     samples: Annotated[StrictStr, Field(min_length=1)] | None = None
     """JSONL rows (relative to the spec file) that ``code`` must score, each inside ``score_range``."""
+    requirements: Annotated[StrictStr, Field(min_length=1)] | None = None
+    """A pip requirements file (relative to the spec file) of pure-Python packages bundled with ``code``."""
 
 
 class RlaifSpec(_Block):
@@ -287,6 +289,12 @@ class FineTuningSpec(_Block):
         return (self.base_dir / self.reward.code).resolve() if self.reward and self.reward.code else None
 
     @property
+    def reward_requirements_path(self) -> Path | None:
+        """Absolute path of the reward module's requirements file, when the spec names one."""
+        requirements = self.reward.requirements if self.reward else None
+        return (self.base_dir / requirements).resolve() if requirements else None
+
+    @property
     def judge_prompt_path(self) -> Path | None:
         """Absolute path of the custom RLAIF judge prompt, or None for a built-in prompt."""
         if self.rlaif is None or self.rlaif.prompt.startswith("Builtin."):
@@ -366,6 +374,8 @@ class FineTuningSpec(_Block):
                 yield ("reward.options", "only applies to reward.builtin (reward code reads no options)")
             if self.reward.samples is not None and self.reward.code is None:
                 yield ("reward.samples", "only applies to reward.code (rows the module must score)")
+            if self.reward.requirements is not None and self.reward.code is None:
+                yield ("reward.requirements", "only applies to reward.code (packages the module imports)")
         if self.technique == "rlaif":
             if self.rlaif is None:
                 yield ("rlaif", "is required for technique 'rlaif' (judge_model_id and prompt)")
@@ -499,9 +509,16 @@ class FineTuningSpec(_Block):
                 numbered = user_code.read_rows((self.base_dir / reward.samples).resolve())
             except user_code.UserFileError as exc:
                 yield ("reward.samples", str(exc))
+        bundled = None
+        if reward.requirements is not None:
+            bundled, problems = user_code.install_requirements(self.reward_requirements_path)
+            for problem in problems:
+                yield ("reward.requirements", problem.render(reward.requirements))
+            if problems:
+                return  # the module's imports cannot be judged without its requirements
         low, high = reward.score_range
         rows = [row for _, row in numbered] if low < high else []
-        check = user_code.check_reward_code(path, score_range=(low, high), rows=rows)
+        check = user_code.check_reward_code(path, score_range=(low, high), rows=rows, requirements=bundled)
         for problem in check.problems:
             yield ("reward.code", problem.render(reward.code))
         failing, more = check.sample_problems()

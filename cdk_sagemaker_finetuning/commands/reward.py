@@ -22,7 +22,7 @@ from typing import Any
 
 from ..runtime.reward.handler import EventError, RewardConfig, builtin_config, handle
 from ..runtime.reward.sample import response_text
-from ..user_code import UserFileError, check_reward_code, read_rows
+from ..user_code import UserFileError, check_reward_code, install_requirements, read_rows
 from . import _term
 
 FLAT_SHARE = 0.9
@@ -46,6 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="one response per line (JSON string, {\"response\": ...} or plain text), "
                       "paired with the rows in order")
     test.add_argument("--options", metavar="JSON", default="{}", help="options of a built-in reward, as JSON")
+    test.add_argument("--requirements", metavar="FILE",
+                      help="pip requirements (pure Python) bundled with your module, as reward.requirements")
     test.add_argument("--score-range", metavar=("LOW", "HIGH"), nargs=2, type=float, default=(-1.0, 1.0))
     test.add_argument("--nova", action="store_true", help="use the Nova envelope (bare list)")
     test.add_argument("--slowest", metavar="N", type=int, default=5, help="how many slow samples to list")
@@ -78,7 +80,10 @@ def run(args: argparse.Namespace) -> int:
         rows = _rows(Path(args.data))
         if args.responses:
             _pair(rows, Path(args.responses))
-        report = score_module(Path(args.reward), rows, config) if _is_module(args) else score_rows(rows, config)
+        if _is_module(args):
+            report = score_module(Path(args.reward), rows, config, _requirements(args.requirements))
+        else:
+            report = score_rows(rows, config)
     except InputError as exc:
         for line in str(exc).splitlines():
             print(_term.wrap(f"error: {line}", "", "  "), file=sys.stderr)
@@ -101,6 +106,8 @@ def _config(args: argparse.Namespace) -> RewardConfig:
         if not Path(args.reward).is_file():
             raise InputError(f"{args.reward!r} does not exist")
         return RewardConfig(reward=_scored_by_the_check, name=Path(args.reward).name, **common)
+    if args.requirements:
+        raise InputError("--requirements only applies to a reward module (.py)")
     try:
         options = json.loads(args.options)
     except ValueError as exc:
@@ -120,6 +127,16 @@ def _is_module(args: argparse.Namespace) -> bool:
 def _scored_by_the_check(sample: Any) -> Any:
     """Stands in for a user module's reward: :func:`score_module` scores it in a Lambda-like interpreter."""
     raise AssertionError("user modules are scored by user_code.check_reward_code, never in this process")
+
+
+def _requirements(path: str | None) -> Path | None:
+    """The installed ``--requirements`` (the same install as synth), or None."""
+    if path is None:
+        return None
+    installed, problems = install_requirements(path)
+    if problems:
+        raise InputError("\n".join(problem.render(path) for problem in problems))
+    return installed
 
 
 def _rows(path: Path) -> list[Any]:
@@ -190,13 +207,13 @@ def score_rows(rows: list[Any], config: RewardConfig) -> Report:
     return report
 
 
-def score_module(path: Path, rows: list[Any], config: RewardConfig) -> Report:
+def score_module(path: Path, rows: list[Any], config: RewardConfig, requirements: Path | None = None) -> Report:
     """Score each row with the user module at ``path`` where only the Lambda's packages exist (the shared check).
 
     A module the Lambda could not load raises :class:`InputError`, one problem per line.
     """
     samples = [dict(row, id=row.get("id", index)) if isinstance(row, dict) else row for index, row in enumerate(rows)]
-    check = check_reward_code(path, score_range=config.score_range, rows=samples)
+    check = check_reward_code(path, score_range=config.score_range, rows=samples, requirements=requirements)
     if check.problems:
         raise InputError("\n".join(problem.render(path) for problem in check.problems))
     report = Report(missing_responses=sum(isinstance(r, dict) and not response_text(r).strip() for r in rows))

@@ -1,7 +1,8 @@
 """The reward check's child: run as ``python -I -S -B probe.py TASK DEPS REQUEST RESULT`` (see ``reward.py``).
 
 ``TASK`` holds ``reward_runtime/`` and ``user_reward.py`` (the Lambda's code directory), ``DEPS`` boto3 and its
-dependencies (what the Lambda runtime adds); nothing else is importable. The module is loaded by the reward
+dependencies (what the Lambda runtime adds), ``REQUEST["path"]`` the bundled requirements if any; nothing else
+is importable. The module is loaded by the reward
 Lambda's own ``module_config``, then each sample of ``REQUEST`` goes through the handler's ``score_sample``.
 Standard library only: this file must not import the package (``-I -S`` leaves it unimportable anyway).
 ``RESULT`` receives JSON; ``RESULT.imported`` appears once the import succeeded (the parent times both stages).
@@ -116,9 +117,11 @@ def _score(config: Any, rows: list[Any], source: str) -> list[dict[str, Any]]:
 
 def main(argv: list[str]) -> int:
     task, deps, request_path, result_path = (Path(arg) for arg in argv[1:5])
-    sys.path.insert(0, str(task))  # /var/task comes first in the Lambda, the runtime's boto3 last
-    sys.path.append(str(deps))
     request = json.loads(request_path.read_text(encoding="utf-8"))
+    sys.path.insert(0, str(task))  # /var/task comes first in the Lambda, the runtime's boto3 last
+    if request.get("path"):  # bundled requirements live in /var/task too
+        sys.path.insert(1, request["path"])
+    sys.path.append(str(deps))
     import logging
 
     logging.disable(logging.CRITICAL)  # the handler logs each failing sample; the verdicts carry them

@@ -38,7 +38,10 @@ SHOWN_SAMPLE_PROBLEMS = 5
 LAMBDA_PACKAGES = "boto3"
 LAMBDA_HAS = (
     "it has only the Python standard library, boto3 and the reward runtime "
-    "(the module is packaged alone; nothing is pip-installed)"
+    "(the module is packaged alone; list pure-Python packages in reward.requirements)"
+)
+LAMBDA_HAS_REQUIREMENTS = (
+    "it has only the Python standard library, boto3, the reward runtime and the requirements"
 )
 _REQUIREMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -84,10 +87,11 @@ def describe_sample_problem(problem: dict[str, Any] | None, score_range: Sequenc
     return f"reward returned score {problem['score']:g}, outside score_range [{low:g}, {high:g}]"
 
 
-def _module_problem(problem: dict[str, Any]) -> Problem:
+def _module_problem(problem: dict[str, Any], requirements: bool) -> Problem:
     kind, line = problem["kind"], problem.get("line")
     if kind == "missing_module":
-        return Problem(f"imports {problem['module']!r}, which the Lambda cannot import: {LAMBDA_HAS}", line)
+        has = LAMBDA_HAS_REQUIREMENTS if requirements else LAMBDA_HAS
+        return Problem(f"imports {problem['module']!r}, which the Lambda cannot import: {has}", line)
     if kind == "raised":
         return Problem(f"cannot import it: {problem['error']}", line)
     if kind == "no_reward":
@@ -143,16 +147,24 @@ _modules: dict[tuple[Any, ...], tuple[Problem, ...]] = {}
 
 
 def check_reward_code(
-    path: str | Path, *, score_range: Sequence[float] = (-1.0, 1.0), rows: Sequence[Any] | None = None
+    path: str | Path,
+    *,
+    score_range: Sequence[float] = (-1.0, 1.0),
+    rows: Sequence[Any] | None = None,
+    requirements: Path | None = None,
 ) -> RewardCheck:
-    """Prove the reward module at ``path`` loads in the Lambda and, given ``rows``, scores each in range."""
+    """Prove the reward module at ``path`` loads in the Lambda and, given ``rows``, scores each in range.
+
+    ``requirements`` is a directory of packages bundled next to the module (``install_requirements``).
+    """
     low, high = (float(v) for v in score_range)
     try:
         source = Path(path).read_bytes()
     except OSError as exc:
         return RewardCheck((Problem(f"cannot be read: {exc.strerror or exc}"),), score_range=(low, high))
-    request = json.dumps({"score_range": [low, high], "rows": list(rows or [])}, default=str)
-    module_key = (hashlib.sha256(source).hexdigest(), IMPORT_SECONDS)
+    extra = str(requirements) if requirements else None
+    request = json.dumps({"score_range": [low, high], "rows": list(rows or []), "path": extra}, default=str)
+    module_key = (hashlib.sha256(source).hexdigest(), extra, IMPORT_SECONDS)
     if not rows and module_key in _modules:
         return RewardCheck(_modules[module_key], score_range=(low, high))
     key = (*module_key, hashlib.sha256(request.encode()).hexdigest(), SCORING_SECONDS)
@@ -239,7 +251,8 @@ def _probe(root: Path, source: bytes, request: str, score_range: tuple[float, fl
         message = f"the interpreter importing it exited with code {process.returncode}{last}"
         return RewardCheck((Problem(message),), score_range=score_range)
     if "problem" in answer:
-        return RewardCheck((_module_problem(answer["problem"]),), score_range=score_range)
+        problem = _module_problem(answer["problem"], requirements=bool(json.loads(request)["path"]))
+        return RewardCheck((problem,), score_range=score_range)
     return RewardCheck(rows=tuple(answer["rows"]), score_range=score_range)
 
 
