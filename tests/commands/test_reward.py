@@ -151,7 +151,7 @@ def test_a_module_importing_a_package_the_lambda_lacks_fails_although_the_venv_h
     assert result.out == ""
     assert result.flat_err == (f"error: {module}:2: imports 'numpy', which the Lambda cannot import: it has only "
                                "the Python standard library, boto3 and the reward runtime (the module is packaged "
-                               "alone; nothing is pip-installed)")
+                               "alone; list pure-Python packages in reward.requirements)")
 
 
 def test_every_module_problem_exits_2_naming_file_and_line(run, tmp_path):
