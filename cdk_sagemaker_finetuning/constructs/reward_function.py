@@ -2,7 +2,8 @@
 
 The code asset is assembled at synth time from ``runtime/reward`` (as the package ``reward_runtime``), the
 user's module (as ``user_reward.py``) and a one-line ``lambda_function.py`` entry point, plus the module's
-pip-installed pure-Python requirements if any (local bundling), so no Docker is needed. The function has its own role that can only write its own log group.
+pip-installed pure-Python requirements if any (local bundling), so no Docker is needed. The function has its
+own role that can only write its own log group.
 """
 
 from __future__ import annotations
@@ -103,8 +104,8 @@ class RewardFunction(Construct):
 
     :param builtin: name of a built-in reward (``BUILTIN_REWARDS``). Exactly one of ``builtin`` and ``code``.
     :param code: path of a Python module defining ``reward(sample) -> float | dict``; it is packaged next to
-        the runtime as ``user_reward.py`` (standard library and boto3 only: nothing is pip-installed). At synth
-        it is imported in an interpreter that has only what the Lambda has (``user_code.check_reward_code``).
+        the runtime as ``user_reward.py`` (it may import the standard library, boto3 and ``requirements``). At
+        synth it is imported in an interpreter that has only what the Lambda has (``user_code.check_reward_code``).
     :param requirements: with ``code``, a pip requirements file of pure-Python packages the module imports;
         installed at synth for the Lambda's platform and Python (``user_code.install_requirements``, no Docker)
         and bundled next to the module. Default: none.
