@@ -13,6 +13,7 @@ import sys
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
+from cdk_sagemaker_finetuning.constructs.errors import ConstructValidationError
 from cdk_sagemaker_finetuning.spec import SpecError, load_spec
 from cdk_sagemaker_finetuning.stack import FineTuningStack
 
@@ -36,6 +37,6 @@ def build_app(app: cdk.App) -> cdk.App:
 if __name__ == "__main__":
     try:
         build_app(cdk.App()).synth()
-    except SpecError as exc:
+    except (SpecError, ConstructValidationError) as exc:  # bad input: the message, not a traceback
         print(exc, file=sys.stderr)
         sys.exit(2)

@@ -26,6 +26,7 @@ from pydantic import (
     ValidationError,
 )
 
+from . import user_code
 from .runtime import models
 from .runtime.reward.builtins import BUILTIN_REWARDS, option_problems
 
@@ -123,6 +124,10 @@ class RewardSpec(_Block):
     """Keyword options for a built-in reward."""
     score_range: tuple[StrictInt | StrictFloat, StrictInt | StrictFloat] = (-1.0, 1.0)
     """Scores are clamped into this range; a failing sample scores the lower bound."""
+    samples: Annotated[StrictStr, Field(min_length=1)] | None = None
+    """JSONL rows (relative to the spec file) that ``code`` must score, each inside ``score_range``."""
+    requirements: Annotated[StrictStr, Field(min_length=1)] | None = None
+    """A pip requirements file (relative to the spec file) of pure-Python packages bundled with ``code``."""
 
 
 class RlaifSpec(_Block):
@@ -284,6 +289,12 @@ class FineTuningSpec(_Block):
         return (self.base_dir / self.reward.code).resolve() if self.reward and self.reward.code else None
 
     @property
+    def reward_requirements_path(self) -> Path | None:
+        """Absolute path of the reward module's requirements file, when the spec names one."""
+        requirements = self.reward.requirements if self.reward else None
+        return (self.base_dir / requirements).resolve() if requirements else None
+
+    @property
     def judge_prompt_path(self) -> Path | None:
         """Absolute path of the custom RLAIF judge prompt, or None for a built-in prompt."""
         if self.rlaif is None or self.rlaif.prompt.startswith("Builtin."):
@@ -361,6 +372,10 @@ class FineTuningSpec(_Block):
                     yield (f"reward.options.{key}", message)
             elif self.reward.options:
                 yield ("reward.options", "only applies to reward.builtin (reward code reads no options)")
+            if self.reward.samples is not None and self.reward.code is None:
+                yield ("reward.samples", "only applies to reward.code (rows the module must score)")
+            if self.reward.requirements is not None and self.reward.code is None:
+                yield ("reward.requirements", "only applies to reward.code (packages the module imports)")
         if self.technique == "rlaif":
             if self.rlaif is None:
                 yield ("rlaif", "is required for technique 'rlaif' (judge_model_id and prompt)")
@@ -477,9 +492,40 @@ class FineTuningSpec(_Block):
                     "reward.code",
                     f"{_show(self.reward.code)} does not exist (resolved to {self.reward_code_path})",
                 )
+            else:
+                yield from self._reward_code_problems(self.reward, self.reward_code_path)
         prompt = self.judge_prompt_path
         if prompt is not None and prompt.suffix == ".jinja" and not prompt.is_file():
             yield ("rlaif.prompt", f"{_show(self.rlaif.prompt)} does not exist (resolved to {prompt})")
+        elif prompt is not None and prompt.suffix == ".jinja":
+            for problem in user_code.check_judge_prompt(prompt):
+                yield ("rlaif.prompt", problem.render(self.rlaif.prompt))
+
+    def _reward_code_problems(self, reward: RewardSpec, path: Path) -> Iterator[tuple[str, str]]:
+        """The shared reward check (``user_code``): the module loads in the Lambda and scores the samples."""
+        numbered: list[tuple[int, Any]] = []
+        if reward.samples is not None:
+            try:
+                numbered = user_code.read_rows((self.base_dir / reward.samples).resolve())
+            except user_code.UserFileError as exc:
+                yield ("reward.samples", str(exc))
+        bundled = None
+        if reward.requirements is not None:
+            bundled, problems = user_code.install_requirements(self.reward_requirements_path)
+            for problem in problems:
+                yield ("reward.requirements", problem.render(reward.requirements))
+            if problems:
+                return  # the module's imports cannot be judged without its requirements
+        low, high = reward.score_range
+        rows = [row for _, row in numbered] if low < high else []
+        check = user_code.check_reward_code(path, score_range=(low, high), rows=rows, requirements=bundled)
+        for problem in check.problems:
+            yield ("reward.code", problem.render(reward.code))
+        failing, more = check.sample_problems()
+        for index, message in failing:
+            yield ("reward.samples", f"{reward.samples} line {numbered[index][0]}: {message}")
+        if more:
+            yield ("reward.samples", f"{reward.samples}: {more} more row(s) fail too")
 
 
 _PATTERN_RULES = {

@@ -21,6 +21,7 @@ def test_wheel_contains_runtime_assets_and_templates(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "cdk_sagemaker_finetuning/py.typed" in names
     assert "cdk_sagemaker_finetuning/runtime/models.py" in names
+    assert "cdk_sagemaker_finetuning/user_code/probe.py" in names  # run by user_code.check_reward_code
     assert any(n.startswith("cdk_sagemaker_finetuning/code_templates/") for n in names)
     runtime = REPO / "cdk_sagemaker_finetuning" / "runtime"
     assert {p.relative_to(REPO).as_posix() for p in runtime.rglob("*.py")} <= set(names)

@@ -1,16 +1,16 @@
 """``cdk-finetune reward test (BUILTIN|PATH) DATA.jsonl [--responses FILE]``: try a reward on local rows.
 
 Each row goes through the real Lambda handler (``runtime/reward/handler.py``) on its own, exactly as the
-deployed function would score it. Prints the score histogram, per-metric means and the slowest samples, and
-warns about flat rewards (no learning signal), clamped scores, rows without a response and errors.
-Exit code 0 when every sample scored, 1 when some raised, 2 for invalid input.
+deployed function would score it; a user module is first proven by ``user_code.check_reward_code`` and scored
+there, in an interpreter that has only what the Lambda has. Prints the score histogram, per-metric means and
+the slowest samples, and warns about flat rewards (no learning signal), clamped scores, rows without a
+response and errors. Exit code 0 when every sample scored in range, 1 when some raised, returned no number
+or a score outside the range, 2 for invalid input (including a module the Lambda could not load).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import importlib.util
 import json
 import logging
 import sys
@@ -22,6 +22,7 @@ from typing import Any
 
 from ..runtime.reward.handler import EventError, RewardConfig, builtin_config, handle
 from ..runtime.reward.sample import response_text
+from ..user_code import UserFileError, check_reward_code, install_requirements, read_rows
 from . import _term
 
 FLAT_SHARE = 0.9
@@ -45,6 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="one response per line (JSON string, {\"response\": ...} or plain text), "
                       "paired with the rows in order")
     test.add_argument("--options", metavar="JSON", default="{}", help="options of a built-in reward, as JSON")
+    test.add_argument("--requirements", metavar="FILE",
+                      help="pip requirements (pure Python) bundled with your module, as reward.requirements")
     test.add_argument("--score-range", metavar=("LOW", "HIGH"), nargs=2, type=float, default=(-1.0, 1.0))
     test.add_argument("--nova", action="store_true", help="use the Nova envelope (bare list)")
     test.add_argument("--slowest", metavar="N", type=int, default=5, help="how many slow samples to list")
@@ -77,12 +80,16 @@ def run(args: argparse.Namespace) -> int:
         rows = _rows(Path(args.data))
         if args.responses:
             _pair(rows, Path(args.responses))
+        if _is_module(args):
+            report = score_module(Path(args.reward), rows, config, _requirements(args.requirements))
+        else:
+            report = score_rows(rows, config)
     except InputError as exc:
-        print(_term.wrap(f"error: {exc}", "", "  "), file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(_term.wrap(f"error: {line}", "", "  "), file=sys.stderr)
         return 2
-    report = score_rows(rows, config)
     print(render(report, config, args.slowest))
-    return 1 if any(o.error for o in report.outcomes) else 0
+    return 1 if any(o.error or o.clamped for o in report.outcomes) else 0
 
 
 # -- inputs --------------------------------------------------------------------------------------------------
@@ -93,10 +100,14 @@ def _config(args: argparse.Namespace) -> RewardConfig:
     if not low < high:
         raise InputError(f"--score-range {low} {high}: LOW must be below HIGH")
     common: dict[str, Any] = {"score_range": (low, high), "envelope": "nova" if args.nova else "open-weight"}
-    if args.reward.endswith(".py") or Path(args.reward).is_file():
+    if _is_module(args):
         if args.options != "{}":
             raise InputError("--options only applies to a built-in reward")
-        return RewardConfig(reward=_load_reward(Path(args.reward)), name=Path(args.reward).name, **common)
+        if not Path(args.reward).is_file():
+            raise InputError(f"{args.reward!r} does not exist")
+        return RewardConfig(reward=_scored_by_the_check, name=Path(args.reward).name, **common)
+    if args.requirements:
+        raise InputError("--requirements only applies to a reward module (.py)")
     try:
         options = json.loads(args.options)
     except ValueError as exc:
@@ -109,37 +120,30 @@ def _config(args: argparse.Namespace) -> RewardConfig:
         raise InputError(str(exc)) from None
 
 
-def _load_reward(path: Path) -> Any:
-    if not path.is_file():
-        raise InputError(f"{str(path)!r} does not exist")
-    name = "user_reward_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:  # the user's module may raise anything
-        raise InputError(f"cannot import {str(path)!r}: {type(exc).__name__}: {exc}") from None
-    if not callable(getattr(module, "reward", None)):
-        raise InputError(f"{str(path)!r} defines no reward(sample) function")
-    return module.reward
+def _is_module(args: argparse.Namespace) -> bool:
+    return args.reward.endswith(".py") or Path(args.reward).is_file()
+
+
+def _scored_by_the_check(sample: Any) -> Any:
+    """Stands in for a user module's reward: :func:`score_module` scores it in a Lambda-like interpreter."""
+    raise AssertionError("user modules are scored by user_code.check_reward_code, never in this process")
+
+
+def _requirements(path: str | None) -> Path | None:
+    """The installed ``--requirements`` (the same install as synth), or None."""
+    if path is None:
+        return None
+    installed, problems = install_requirements(path)
+    if problems:
+        raise InputError("\n".join(problem.render(path) for problem in problems))
+    return installed
 
 
 def _rows(path: Path) -> list[Any]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {str(path)!r}: {exc}") from None
-    rows = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except ValueError as exc:
-            raise InputError(f"{path.name} line {number} is not JSON: {exc}") from None
-    if not rows:
-        raise InputError(f"{str(path)!r} has no rows")
-    return rows
+        return [row for _, row in read_rows(path)]
+    except UserFileError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _pair(rows: list[Any], path: Path) -> None:
@@ -200,6 +204,29 @@ def score_rows(rows: list[Any], config: RewardConfig) -> Report:
     finally:
         logger.removeHandler(errors)
         logger.propagate = propagate
+    return report
+
+
+def score_module(path: Path, rows: list[Any], config: RewardConfig, requirements: Path | None = None) -> Report:
+    """Score each row with the user module at ``path`` where only the Lambda's packages exist (the shared check).
+
+    A module the Lambda could not load raises :class:`InputError`, one problem per line.
+    """
+    samples = [dict(row, id=row.get("id", index)) if isinstance(row, dict) else row for index, row in enumerate(rows)]
+    check = check_reward_code(path, score_range=config.score_range, rows=samples, requirements=requirements)
+    if check.problems:
+        raise InputError("\n".join(problem.render(path) for problem in check.problems))
+    report = Report(missing_responses=sum(isinstance(r, dict) and not response_text(r).strip() for r in rows))
+    for index, result in enumerate(check.rows):
+        entry = result["entry"]
+        metrics = {m["name"]: m["value"] for m in entry["metrics_list"]}
+        problem = result["problem"] or {}
+        report.outcomes.append(Outcome(
+            id=entry["id"], score=entry["aggregate_reward_score"], ms=result["ms"],
+            error=check.sample_message(index) if problem.get("kind") != "out_of_range" else None,
+            clamped="clamped" in metrics,
+            metrics={k: v for k, v in metrics.items() if k not in ("error", "clamped")},
+        ))
     return report
 
 

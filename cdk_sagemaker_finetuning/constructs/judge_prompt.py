@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from aws_cdk import RemovalPolicy
@@ -12,17 +11,17 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from ..runtime.models import BUILTIN_JUDGE_PROMPTS
+from ..user_code import check_judge_prompt
 from .errors import ConstructValidationError
 from .hub_evaluator import HubEvaluator
-
-RESPONSE_VARIABLE = re.compile(r"\{\{-?\s*response\s*-?\}\}")
 
 
 class JudgePrompt(Construct):
     """A judge prompt template the RLAIF job renders with ``{{ prompt }}``, ``{{ response }}`` and optionally
     ``{{ ground_truth }}``; the judge answers JSON with a ``score`` in 0.0-1.0 (``workflow-features.md`` §13).
 
-    :param template_path: the ``.jinja`` file; it must use ``{{ response }}``.
+    :param template_path: the ``.jinja`` file: UTF-8, valid Jinja, using ``{{ response }}`` and no variable
+        the service does not supply (checked at synth by ``user_code.check_judge_prompt``).
     :param evaluator_name: hub content name (1-63 lower-case letters, digits and hyphens).
     :param hub_name: Default: the account's AI Registry hub (see ``HubEvaluator``).
     :param domain_id: Studio domain id keyword. Default: none.
@@ -46,11 +45,9 @@ class JudgePrompt(Construct):
             raise ConstructValidationError(
                 f"template_path {str(path)!r} must be an existing .jinja file", self
             )
-        if not RESPONSE_VARIABLE.search(path.read_text(encoding="utf-8")):
-            raise ConstructValidationError(
-                f"template {path.name!r} never uses {{{{ response }}}}: the judge could not see what it scores",
-                self,
-            )
+        problems = check_judge_prompt(path)
+        if problems:
+            raise ConstructValidationError("; ".join(p.render(path) for p in problems), self)
         self.asset = s3_assets.Asset(self, "Template", path=str(path))
         self.s3_uri = self.asset.s3_object_url
         self.evaluator = HubEvaluator(

@@ -1,8 +1,9 @@
 """``RewardFunction``: the RLVR reward Lambda, from a built-in reward or the user's ``reward(sample)`` module.
 
 The code asset is assembled at synth time from ``runtime/reward`` (as the package ``reward_runtime``), the
-user's module (as ``user_reward.py``) and a one-line ``lambda_function.py`` entry point, so no Docker bundling
-is needed. The function has its own role that can only write its own log group.
+user's module (as ``user_reward.py``) and a one-line ``lambda_function.py`` entry point, plus the module's
+pip-installed pure-Python requirements if any (local bundling), so no Docker is needed. The function has its
+own role that can only write its own log group.
 """
 
 from __future__ import annotations
@@ -10,17 +11,20 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration, Names, RemovalPolicy, Token
+import jsii
+from aws_cdk import BundlingOptions, Duration, ILocalBundling, Names, RemovalPolicy, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ..runtime.reward.builtins import BUILTIN_REWARDS, option_problems
+from ..user_code import check_reward_code, install_requirements
 from .asset_staging import package_files, stage_directory
 from .errors import ConstructValidationError
 
@@ -44,6 +48,32 @@ def reward_code_directory(code: str | Path | None = None) -> Path:
     if code is not None:
         files[f"{USER_MODULE}.py"] = Path(code)
     return stage_directory(files, prefix="cdk-sm-ft-reward")
+
+
+@jsii.implements(ILocalBundling)
+class _WithRequirements:
+    """Local bundling: the code directory plus the installed requirements, copied into the asset (no Docker)."""
+
+    def __init__(self, code: Path, requirements: Path) -> None:
+        self.code = code
+        self.requirements = requirements
+
+    def try_bundle(self, output_dir: str, options: Any = None) -> bool:
+        shutil.copytree(self.requirements, output_dir, dirs_exist_ok=True, symlinks=False)
+        shutil.copytree(self.code, output_dir, dirs_exist_ok=True)  # ours win over a same-named package
+        return True
+
+
+def reward_code(code: str | Path | None, requirements: Path | None, runtime: lambda_.Runtime) -> lambda_.Code:
+    """The Lambda code: :func:`reward_code_directory`, bundled locally with ``requirements`` when given."""
+    directory = reward_code_directory(code)
+    if requirements is None:
+        return lambda_.Code.from_asset(str(directory))
+    return lambda_.Code.from_asset(
+        str(directory),
+        asset_hash=f"{directory.name}-{requirements.name}",  # both names are content hashes
+        bundling=BundlingOptions(image=runtime.bundling_image, local=_WithRequirements(directory, requirements)),
+    )
 
 
 def reward_environment(
@@ -74,7 +104,11 @@ class RewardFunction(Construct):
 
     :param builtin: name of a built-in reward (``BUILTIN_REWARDS``). Exactly one of ``builtin`` and ``code``.
     :param code: path of a Python module defining ``reward(sample) -> float | dict``; it is packaged next to
-        the runtime as ``user_reward.py`` (standard library only: nothing is pip-installed).
+        the runtime as ``user_reward.py`` (it may import the standard library, boto3 and ``requirements``). At
+        synth it is imported in an interpreter that has only what the Lambda has (``user_code.check_reward_code``).
+    :param requirements: with ``code``, a pip requirements file of pure-Python packages the module imports;
+        installed at synth for the Lambda's platform and Python (``user_code.install_requirements``, no Docker)
+        and bundled next to the module. Default: none.
     :param options: keyword options of the built-in, checked at synth time. Default: none.
     :param score_range: scores are clamped into ``[low, high]`` (built-ins are rescaled from [-1, 1]).
         Default: ``(-1.0, 1.0)``.
@@ -97,6 +131,7 @@ class RewardFunction(Construct):
         *,
         builtin: str | None = None,
         code: str | Path | None = None,
+        requirements: str | Path | None = None,
         options: Mapping[str, Any] | None = None,
         score_range: Sequence[float] = (-1.0, 1.0),
         error_score: float | None = None,
@@ -110,7 +145,7 @@ class RewardFunction(Construct):
     ) -> None:
         super().__init__(scope, id)
         options = dict(options or {})
-        self._check(builtin, code, options, score_range, error_score, memory_size)
+        bundled = self._check(builtin, code, requirements, options, score_range, error_score, memory_size, runtime)
         name = function_name or NAME_PREFIX + Names.unique_resource_name(
             self, max_length=64 - len(NAME_PREFIX), separator="-"
         )
@@ -136,7 +171,7 @@ class RewardFunction(Construct):
             description=f"RLVR reward ({builtin or 'user code'}) for SageMaker serverless fine-tuning",
             runtime=runtime,
             handler="lambda_function.lambda_handler",
-            code=lambda_.Code.from_asset(str(reward_code_directory(code))),
+            code=reward_code(code, bundled, runtime),
             environment=reward_environment(
                 builtin=builtin, options=options, score_range=score_range, nova=nova, error_score=error_score
             ),
@@ -158,11 +193,14 @@ class RewardFunction(Construct):
         self,
         builtin: str | None,
         code: str | Path | None,
+        requirements: str | Path | None,
         options: dict[str, Any],
         score_range: Sequence[float],
         error_score: float | None,
         memory_size: int,
-    ) -> None:
+        runtime: lambda_.Runtime,
+    ) -> Path | None:
+        """Raise for invalid props; return the directory of the installed requirements, if any."""
         if (builtin is None) == (code is None):
             raise ConstructValidationError("give exactly one of builtin and code", self)
         if builtin is not None:
@@ -196,3 +234,18 @@ class RewardFunction(Construct):
             raise ConstructValidationError(f"error_score {error_score!r} must be finite", self)
         if not Token.is_unresolved(memory_size) and not 128 <= memory_size <= 10240:
             raise ConstructValidationError(f"memory_size {memory_size} must be 128-10240 MB", self)
+        if requirements is not None and code is None:
+            raise ConstructValidationError("requirements only apply to code", self)
+        bundled = None
+        if requirements is not None:
+            version = runtime.name.removeprefix("python")
+            bundled, problems = install_requirements(requirements, python_version=version)
+            if problems:
+                raise ConstructValidationError(
+                    "requirements " + "; ".join(p.render(requirements) for p in problems), self
+                )
+        if code is not None:
+            check = check_reward_code(code, score_range=score_range, requirements=bundled)
+            if check.problems:
+                raise ConstructValidationError("code " + "; ".join(p.render(code) for p in check.problems), self)
+        return bundled

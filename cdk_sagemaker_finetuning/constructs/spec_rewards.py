@@ -41,6 +41,7 @@ class SpecRewards(Construct):
                 "SageMakerReward",
                 builtin=reward.builtin,
                 code=spec.reward_code_path,
+                requirements=spec.reward_requirements_path,
                 options=reward.options,
                 score_range=reward.score_range,
                 nova=spec.is_nova,

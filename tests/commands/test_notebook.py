@@ -116,6 +116,29 @@ def test_bad_specs_fail_with_the_synth_messages(
 
 
 @pytest.mark.parametrize(
+    ("prompt", "problem"),
+    [
+        ("Rate {{ prompt }}.\n", "rlaif.prompt: judge.jinja: never uses {{ response }}"),
+        ("{{ response }}\n{% if ground_truth %}\n", "rlaif.prompt: judge.jinja:2: Jinja syntax error"),
+    ],
+)
+def test_broken_judge_prompts_fail_like_synth(
+    prompt: str, problem: str, spec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (spec_file.parent / "judge.jinja").write_text(prompt)
+    rlaif = {"judge_model_id": "openai.gpt-oss-120b-1:0", "prompt": "judge.jinja"}
+    spec_file.write_text(yaml.safe_dump({**CASES["rlaif-builtin"], "rlaif": rlaif}))
+
+    code = cli.main(["notebook", str(spec_file)])
+
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == "invalid fine-tuning spec (1 problem):"
+    assert err.splitlines()[1].startswith(f"  - {problem}")
+    assert not list(spec_file.parent.glob("*.ipynb"))
+
+
+@pytest.mark.parametrize(
     ("content", "message"),
     [
         ("{not json", "are not valid JSON"),

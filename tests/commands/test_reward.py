@@ -135,3 +135,46 @@ def test_shipped_example_reward_module_runs(run, tmp_path):
     assert result.code == 0
     assert result.out.startswith("keyword_reward.py: 3 samples, mean score 0.000, min -1.000, max 1.000")
     assert "coverage  0.500  3" in result.out
+
+
+# -- user modules run where only the Lambda's packages exist --------------------------------------------------
+
+
+def test_a_module_importing_a_package_the_lambda_lacks_fails_although_the_venv_has_it(run, tmp_path):
+    import importlib.util
+
+    assert importlib.util.find_spec("numpy") is not None  # importable here, not in the Lambda
+    module = tmp_path / "np_reward.py"
+    module.write_text("import math\nimport numpy as np\n\ndef reward(sample):\n    return float(np.mean([1.0]))\n")
+    result = run("reward", "test", str(module), str(write_jsonl(tmp_path / "d.jsonl", [row(0, response="42")])))
+    assert result.code == 2
+    assert result.out == ""
+    assert result.flat_err == (f"error: {module}:2: imports 'numpy', which the Lambda cannot import: it has only "
+                               "the Python standard library, boto3 and the reward runtime (the module is packaged "
+                               "alone; list pure-Python packages in reward.requirements)")
+
+
+def test_every_module_problem_exits_2_naming_file_and_line(run, tmp_path):
+    data = str(write_jsonl(tmp_path / "d.jsonl", [row(0, response="42")]))
+    cases = {
+        "syntax.py": ("def reward(sample):\n    return (1\n", "syntax.py:2:12: SyntaxError: '(' was never closed"),
+        "latin.py": (b"# caf\xe9\ndef reward(sample):\n    return 1\n", "latin.py:1: byte 5 (0xe9) is not UTF-8"),
+        "arity.py": ("def reward(sample, extra):\n    return 1\n", "arity.py:1: reward(sample, extra) cannot be"),
+    }
+    for name, (contents, message) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(contents.encode() if isinstance(contents, str) else contents)
+        result = run("reward", "test", str(path), data)
+        assert result.code == 2, name
+        assert result.flat_err.startswith(f"error: {path.parent}/{message}"), result.err
+
+
+def test_scores_outside_the_range_and_non_numbers_exit_1(run, tmp_path):
+    module = tmp_path / "odd.py"
+    module.write_text("def reward(sample):\n    return {'a': 5, 'b': 'yes', 'c': 0.5}[sample['kind']]\n")
+    rows = [dict(row(i, response="x"), kind=kind) for i, kind in enumerate("abc")]
+    result = run("reward", "test", str(module), str(write_jsonl(tmp_path / "d.jsonl", rows)))
+    assert result.code == 1
+    assert "1 score(s) fell outside [-1, 1] and were clamped" in result.flat_out
+    assert ("1 sample(s) raised and scored -1; first: id 'r1': reward returned 'yes' (score must be a number, "
+            "got str)") in result.flat_out

@@ -350,3 +350,81 @@ def test_sft_stack_has_no_reward_resources(app, tmp_path):
     template = Template.from_stack(FineTuningStack(app, "Sft", spec=spec(tmp_path, technique="sft")))
     template.resource_count_is("AWS::Lambda::Function", 2)  # the training workflow's preflight and stopper
     assert not template.find_outputs("EvaluatorArn")
+
+
+# -- user code is proven at synth --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("contents", "message"),
+    [
+        ("def reward(sample)\n    return 1\n", r"mine\.py:1:19: SyntaxError: expected ':'"),
+        ("import numpy\n", r"mine\.py:1: imports 'numpy', which the Lambda cannot import: it has only the Python "
+                           r"standard library, boto3 and the reward runtime"),
+        ("def reward(a, b):\n    return 1\n", r"mine\.py:1: reward\(a, b\) cannot be called with one sample"),
+        ("REWARD = 1\n", r"mine\.py: defines no reward\(sample\) function"),
+    ],
+)
+def test_reward_function_rejects_a_module_the_lambda_cannot_load(stack, tmp_path, contents, message):
+    code = tmp_path / "mine.py"
+    code.write_text(contents)
+    with pytest.raises(ConstructValidationError, match=f"^Stack/Reward: code {tmp_path}/" + message):
+        RewardFunction(stack, "Reward", code=code)
+
+
+def test_spec_rewards_recheck_a_module_edited_after_the_spec_was_loaded(app, tmp_path):
+    (tmp_path / "my_reward.py").write_text("def reward(sample):\n    return 1.0\n")
+    loaded = spec(tmp_path, reward={"code": "my_reward.py"})
+    (tmp_path / "my_reward.py").write_text("import numpy\n\ndef reward(sample):\n    return 1.0\n")
+    with pytest.raises(ConstructValidationError, match=r"SageMakerReward: code .*my_reward\.py:1: imports 'numpy'"):
+        FineTuningStack(app, "Rlvr", spec=loaded)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{{ response }}\n{% if ground_truth %}\n{{ ground_truth }}\n", r"judge\.jinja:3: Jinja syntax error: "
+                                                                       r"Unexpected end of template"),
+        ("{{ response }} {{ score_hint }}\n", r"judge\.jinja:1: uses {{ score_hint }}, which the service does not"),
+        ("{{ response }}" + "x" * 70_000, r"judge\.jinja: is 70,014 bytes; a judge prompt may have at most 65,536"),
+    ],
+)
+def test_judge_prompt_rejects_broken_templates_at_synth(stack, tmp_path, text, message):
+    with pytest.raises(ConstructValidationError, match=r"^Stack/Judge: .*" + message):
+        JudgePrompt(stack, "Judge", template_path=prompt_file(tmp_path, text), evaluator_name="judge")
+    path = tmp_path / "latin.jinja"
+    path.write_bytes(b"{{ response }}\nR\xe9ponse\n")
+    with pytest.raises(ConstructValidationError, match=r"latin\.jinja:2: byte 16 \(0xe9\) is not UTF-8"):
+        JudgePrompt(stack, "Latin", template_path=path, evaluator_name="latin")
+
+
+@pytest.mark.parametrize(
+    ("files", "changes", "message"),
+    [
+        ({"r.py": "import numpy\n"}, {"reward": {"code": "r.py"}}, "  - reward.code: r.py:1: imports 'numpy'"),
+        ({"j.jinja": "{{ prompt }}"}, {"technique": "rlaif", "rlaif": {"judge_model_id": JUDGE, "prompt": "j.jinja"}},
+         "  - rlaif.prompt: j.jinja: never uses {{ response }}"),
+    ],
+)
+def test_cdk_app_synth_rejects_broken_user_files_without_a_traceback(tmp_path, files, changes, message):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.conftest import REPO
+
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    data = {"name": "demo", "technique": "rlvr", "base_model": MODEL, "accept_eula": True,
+            "data": {"train": "s3://demo-data/train.jsonl"}, **changes}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(data))
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps({"cdk-sagemaker-finetuning:specs": [str(tmp_path / "spec.yaml")]}),
+           "CDK_OUTDIR": str(tmp_path / "cdk.out")}
+    result = subprocess.run([sys.executable, str(REPO / "app.py")], cwd=REPO, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["invalid fine-tuning spec (1 problem):", result.stderr.splitlines()[1]]
+    assert result.stderr.splitlines()[1].startswith(message)
