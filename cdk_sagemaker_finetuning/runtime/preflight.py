@@ -30,10 +30,11 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 try:
-    from . import dataset_format, errors, models, request
+    from . import dataset_format, errors, evaluator_check, models, request
 except ImportError:  # inside the Lambda the runtime folder is the code root
     import dataset_format  # type: ignore[no-redef]
     import errors  # type: ignore[no-redef]
+    import evaluator_check  # type: ignore[no-redef]
     import models  # type: ignore[no-redef]
     import request  # type: ignore[no-redef]
 
@@ -44,14 +45,26 @@ class Clients:
     """The AWS clients a preflight needs; tests pass Stubber-wrapped clients."""
 
     def __init__(
-        self, sagemaker: Any = None, s3: Any = None, sts: Any = None, region: str | None = None
+        self,
+        sagemaker: Any = None,
+        s3: Any = None,
+        sts: Any = None,
+        region: str | None = None,
+        lambda_: Any = None,
     ) -> None:
         session = boto3.session.Session(region_name=region)
         self.sagemaker = sagemaker or session.client("sagemaker")
         self.s3 = s3 or session.client("s3")
         self._sts = sts
+        self._lambda = lambda_
         self._session = session
         self.region = self.sagemaker.meta.region_name
+
+    def lambda_client(self) -> Any:
+        """The Lambda client (created on first use, in the SageMaker client's region)."""
+        if self._lambda is None:
+            self._lambda = self._session.client("lambda", region_name=self.region)
+        return self._lambda
 
     def account(self) -> str:
         sts = self._sts or self._session.client("sts")
@@ -230,21 +243,20 @@ def recipe_spec(
     return spec
 
 
-def check_evaluator(clients: Clients, arn: str | None, field: str) -> None:
-    """An evaluator ARN must name hub content that exists and is ``Available``."""
-    if not arn:
-        return
-    hub, kind, name, version = arn.split(":", 5)[5].split("/")[1:5]
-    try:
-        status = clients.sagemaker.describe_hub_content(
-            HubName=hub, HubContentType=kind, HubContentName=name, HubContentVersion=version
-        ).get("HubContentStatus")
-    except ClientError as exc:
-        if _not_found(exc):
-            raise errors.EvaluatorNotAvailable(f"evaluator {arn} does not exist", field=field) from None
-        raise _aws_error(exc, "DescribeHubContent (evaluator)") from None
-    if status != "Available":
-        raise errors.EvaluatorNotAvailable(f"evaluator {arn} is {status}, not Available", field=field)
+def check_evaluator(
+    clients: Clients, config: Mapping[str, Any], arn: str | None, field: str
+) -> None:
+    """The evaluator exists, is Available, has the technique's type and region, and its Lambda exists."""
+    if arn:
+        evaluator_check.check(
+            clients.sagemaker,
+            clients.lambda_client,
+            arn,
+            technique=config["technique"],
+            region=clients.region,
+            field=field,
+            granted_lambda=config.get("rewardLambdaArn"),
+        )
 
 
 # -- data --------------------------------------------------------------------------------------------------
@@ -365,7 +377,10 @@ def plan(
     if check:
         evaluator = req["ServerlessJobConfig"].get("EvaluatorArn")
         check_evaluator(
-            clients, evaluator, "reward.evaluator_arn" if config["technique"] == "RLVR" else "rlaif.prompt"
+            clients,
+            config,
+            evaluator,
+            "reward.evaluator_arn" if config["technique"] == "RLVR" else "rlaif.prompt",
         )
         if config.get("checkData", True):
             for channel in req["InputDataConfig"]:
