@@ -94,4 +94,6 @@ class RuntimeProvider(Construct):
 
     def allow(self, actions: Sequence[str], resources: Sequence[str]) -> iam.Grant:
         """Let the handler call ``actions`` on ``resources``."""
-        return iam.Grant.add_to_principal(grantee=self.role, actions=list(actions), resource_arns=list(resources))
+        return iam.Grant.add_to_principal(
+            grantee=self.role, actions=list(actions), resource_arns=list(resources)
+        )

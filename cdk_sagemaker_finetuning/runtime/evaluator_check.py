@@ -180,7 +180,9 @@ def lookup(properties: Mapping[str, Any], sagemaker: Any, region: str) -> dict[s
     match = EVALUATOR_ARN.match(arn)
     hint = "; or set reward.lambda_arn to the evaluator's function if this deployment cannot read it"
     if not match:
-        raise ValueError(f"EvaluatorArn {arn!r} is not a versioned evaluator ARN (.../JsonDoc/<name>/<x.y.z>)")
+        raise ValueError(
+            f"EvaluatorArn {arn!r} is not a versioned evaluator ARN (.../JsonDoc/<name>/<x.y.z>)"
+        )
     if match["region"] != region:
         raise ValueError(f"evaluator {arn} is in {match['region']}, this stack deploys to {region}")
     try:

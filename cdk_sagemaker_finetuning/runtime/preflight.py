@@ -243,9 +243,7 @@ def recipe_spec(
     return spec
 
 
-def check_evaluator(
-    clients: Clients, config: Mapping[str, Any], arn: str | None, field: str
-) -> None:
+def check_evaluator(clients: Clients, config: Mapping[str, Any], arn: str | None, field: str) -> None:
     """The evaluator exists, is Available, has the technique's type and region, and its Lambda exists."""
     if arn:
         evaluator_check.check(
