@@ -70,6 +70,16 @@ RecipeSpecUnavailable = _kind("RecipeSpecUnavailable", "The recipe's hyperparame
 JobAlreadyRunning = _kind("JobAlreadyRunning", "Another training job of this project is still running.")
 AwsError = _kind("AwsError", "An AWS call failed for another reason (access denied, throttling, ...).")
 
+
+def from_aws(exc: Exception, doing: str) -> PreflightError:
+    """``AwsError`` for a failed AWS call (botocore ``ClientError`` or ``BotoCoreError``), naming the call."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        error = response.get("Error", {})
+        return AwsError(f"{doing} failed: {error.get('Code', '')}: {error.get('Message', '')}")
+    return AwsError(f"{doing} failed: {exc}")
+
+
 ALL_ERRORS: tuple[type[PreflightError], ...] = tuple(
     cls for cls in list(globals().values()) if isinstance(cls, type) and issubclass(cls, PreflightError)
 )

@@ -73,15 +73,6 @@ def _describe(sagemaker: Any, match: re.Match) -> dict[str, Any]:
     )
 
 
-def _aws_error(exc: Exception, doing: str) -> errors.PreflightError:
-    detail = (
-        f"{_code(exc)}: {exc.response.get('Error', {}).get('Message', '')}"
-        if isinstance(exc, ClientError)
-        else str(exc)
-    )
-    return errors.AwsError(f"{doing} failed: {detail}")
-
-
 def check(
     sagemaker: Any,
     lambda_client: Callable[[], Any],
@@ -113,7 +104,7 @@ def check(
             raise errors.EvaluatorNotFound(
                 f"evaluator {arn} does not exist (no such hub content)", field=field
             ) from None
-        raise _aws_error(exc, f"DescribeHubContent of evaluator {arn}") from None
+        raise errors.from_aws(exc, f"DescribeHubContent of evaluator {arn}") from None
     status = described.get("HubContentStatus")
     if status != "Available":
         raise errors.EvaluatorNotAvailable(f"evaluator {arn} is {status}, not Available", field=field)
@@ -165,9 +156,9 @@ def _check_lambda(
             raise errors.EvaluatorLambdaNotFound(
                 f"evaluator {arn} calls Lambda {reference}, which does not exist", field=field
             ) from None
-        raise _aws_error(exc, f"GetFunction {reference} (evaluator {arn})") from None
+        raise errors.from_aws(exc, f"GetFunction {reference} (evaluator {arn})") from None
     except BotoCoreError as exc:
-        raise _aws_error(exc, f"GetFunction {reference} (evaluator {arn})") from None
+        raise errors.from_aws(exc, f"GetFunction {reference} (evaluator {arn})") from None
 
 
 # -- custom resource (Provider framework onEvent) -----------------------------------------------------------

@@ -8,7 +8,7 @@ import json
 import boto3
 import pytest
 from botocore.response import StreamingBody
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 from cdk_sagemaker_finetuning.runtime import errors, preflight
 from cdk_sagemaker_finetuning.runtime.hub_evaluator import hub_content_document
@@ -102,7 +102,7 @@ class Aws:
         self.s3s.add_response(
             "list_objects_v2",
             {"Contents": listing} if listing else {"KeyCount": 0},
-            {"Bucket": bucket, "Prefix": key, "MaxKeys": 100},
+            {"Bucket": bucket, "Prefix": key, "MaxKeys": 1000},
         )
         if listing:
             self.s3s.add_response(
@@ -251,7 +251,7 @@ def test_missing_data_is_named(aws):
         run(aws)
 
 
-def test_prefix_picks_first_object(aws):
+def test_prefix_checks_every_object_and_skips_folder_markers(aws):
     aws.identity()
     aws.group()
     aws.hub()
@@ -261,18 +261,23 @@ def test_prefix_picks_first_object(aws):
         "list_objects_v2",
         {
             "Contents": [
-                {"Key": "train/b.jsonl", "Size": 10},
                 {"Key": "train/", "Size": 0},
-                {"Key": "train/a.jsonl", "Size": 9},
+                {"Key": "train/a.jsonl", "Size": len(rows)},
+                {"Key": "train/b.jsonl", "Size": len(rows)},
             ]
         },
-        {"Bucket": "demo-data", "Prefix": "train/", "MaxKeys": 100},
+        {"Bucket": "demo-data", "Prefix": "train/", "MaxKeys": 1000},
     )
-    aws.s3s.add_response(
-        "get_object", {"Body": _body(rows)}, {"Bucket": "demo-data", "Key": "train/a.jsonl", "Range": ANY}
-    )
+    for key, limit in (("train/a.jsonl", 1_048_576), ("train/b.jsonl", 131_072)):
+        aws.s3s.add_response(
+            "get_object",
+            {"Body": _body(rows)},
+            {"Bucket": "demo-data", "Key": key, "Range": f"bytes=0-{limit - 1}"},
+        )
     out = run(aws, trainUri="s3://demo-data/train/")
+    aws.done()
     assert out["dataFormats"]["train"] == "open_weights_sft"
+    assert out["dataChecks"]["train"]["sampled"] == ["train/a.jsonl", "train/b.jsonl"]
 
 
 def test_nova_sft_needs_nova_format(aws):
