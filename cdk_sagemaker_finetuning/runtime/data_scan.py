@@ -12,7 +12,7 @@ delivered URL-encoded.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
@@ -143,18 +143,18 @@ class SampleResult:
     report: dataset_format.FormatReport
 
 
-def check_samples(s3: Any, listing: Listing, budget: Budget | None = None) -> tuple[list[SampleResult], bool]:
-    """Range-read and check the sampled objects; ``(results, all_sampled)`` (False when the deadline hit)."""
-    results = []
+def iter_samples(s3: Any, listing: Listing, budget: Budget | None = None) -> Iterator[SampleResult]:
+    """Range-read and check the sampled objects in listing order; stops early when the deadline passes (the
+    first object is always read)."""
     for position, index in enumerate(sample_indexes(len(listing.objects))):
         if position and budget is not None and budget.expired():
-            return results, False
+            return
         key, size = listing.objects[index]
         limit = FIRST_SAMPLE_BYTES if position == 0 else OTHER_SAMPLE_BYTES
         data, complete = read_sample(s3, listing.bucket, key, size, limit)
-        report = dataset_format.check_sample(data, complete=complete)
-        results.append(SampleResult(key, size, len(data), complete, report))
-    return results, True
+        yield SampleResult(
+            key, size, len(data), complete, dataset_format.check_sample(data, complete=complete)
+        )
 
 
 def check_location(
@@ -181,23 +181,26 @@ def check_location(
             raise errors.DatasetFormat(
                 f"{listing.uri(key)} {problem}: the job trains on every object under {uri}{more}", field=field
             )
-        results, all_sampled = check_samples(s3, listing, budget)
+        results: list[SampleResult] = []
+        for result in iter_samples(s3, listing, budget):
+            _check_report(listing.uri(result.key), result.report, technique, nova, field)
+            first = results[0] if results else result
+            if result.report.format != first.report.format:
+                raise errors.DatasetFormat(
+                    f"{listing.uri(result.key)} is {result.report.format}, but {listing.uri(first.key)} is "
+                    f"{first.report.format}: every object under {uri} must have the same format",
+                    field=field,
+                )
+            results.append(result)
     except ClientError as exc:
-        if str(exc.response.get("Error", {}).get("Code")) in NOT_FOUND:
-            raise errors.DatasetNotFound(f"bucket of {uri} does not exist", field=field) from None
+        code = str(exc.response.get("Error", {}).get("Code"))
+        if code in NOT_FOUND:
+            what = f"bucket {bucket}" if code == "NoSuchBucket" else f"the data at {uri}"
+            raise errors.DatasetNotFound(f"{what} does not exist ({code})", field=field) from None
         raise errors.from_aws(exc, f"reading the data at {uri}") from None
     except BotoCoreError as exc:
         raise errors.from_aws(exc, f"reading the data at {uri}") from None
-    found: str | None = None
-    for result in results:
-        _check_report(listing.uri(result.key), result.report, technique, nova, field)
-        if found and result.report.format != found:
-            raise errors.DatasetFormat(
-                f"{listing.uri(result.key)} is {result.report.format}, but {listing.uri(results[0].key)} is "
-                f"{found}: every object under {uri} must have the same format",
-                field=field,
-            )
-        found = result.report.format
+    all_sampled = len(results) == len(sample_indexes(len(listing.objects)))
     summary = {
         "objects": len(listing.objects),
         "bytes": listing.total_bytes,
@@ -205,7 +208,7 @@ def check_location(
         "bytesRead": sum(r.bytes_read for r in results),
         "stopped": listing.stopped or (None if all_sampled else "time budget"),
     }
-    return found, summary
+    return results[0].report.format, summary
 
 
 def _check_report(
