@@ -81,7 +81,8 @@ def list_objects(
     budget: Budget | None = None,
     progress: Callable[[Listing], None] | None = None,
 ) -> Listing:
-    """List every object under ``prefix`` (ListObjectsV2 pages of 1,000) until ``max_keys`` or the deadline."""
+    """List every object under ``prefix`` (ListObjectsV2 pages of 1,000); stop at ``max_keys`` objects or at the
+    deadline (``Listing.stopped`` says which)."""
     listing = Listing(bucket, prefix)
     args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": PAGE_SIZE}
     while True:
@@ -91,13 +92,16 @@ def list_objects(
             key, size = item["Key"], int(item.get("Size", 0))
             if key.endswith("/") and size == 0:  # a console "folder": not data
                 continue
+            if len(listing.objects) == max_keys:
+                listing.stopped = "key cap"
+                return listing
             listing.objects.append((key, size))
         if progress:
             progress(listing)
         token = page.get("NextContinuationToken")
         if not page.get("IsTruncated") or not token:
             return listing
-        if len(listing.objects) >= max_keys:
+        if len(listing.objects) == max_keys:
             listing.stopped = "key cap"
             return listing
         if budget is not None and budget.expired():
@@ -106,14 +110,18 @@ def list_objects(
         args["ContinuationToken"] = token
 
 
+EMPTY = "is empty (0 bytes)"
+NOT_JSONL = "is not a JSON Lines file (the name does not end in .jsonl)"
+
+
 def object_problems(listing: Listing) -> list[tuple[str, str]]:
     """``(key, problem)`` for every listed object the job would fail on: empty, or not named ``.jsonl``."""
     problems = []
     for key, size in listing.objects:
         if size == 0:
-            problems.append((key, "is empty (0 bytes)"))
+            problems.append((key, EMPTY))
         elif not key.lower().endswith(JSONL_SUFFIX):
-            problems.append((key, "is not a JSON Lines file (the name does not end in .jsonl)"))
+            problems.append((key, NOT_JSONL))
     return problems
 
 
@@ -138,9 +146,13 @@ class SampleResult:
 
     key: str
     size: int
-    bytes_read: int
+    data: bytes
     complete: bool
     report: dataset_format.FormatReport
+
+    @property
+    def bytes_read(self) -> int:
+        return len(self.data)
 
 
 def iter_samples(s3: Any, listing: Listing, budget: Budget | None = None) -> Iterator[SampleResult]:
@@ -152,9 +164,7 @@ def iter_samples(s3: Any, listing: Listing, budget: Budget | None = None) -> Ite
         key, size = listing.objects[index]
         limit = FIRST_SAMPLE_BYTES if position == 0 else OTHER_SAMPLE_BYTES
         data, complete = read_sample(s3, listing.bucket, key, size, limit)
-        yield SampleResult(
-            key, size, len(data), complete, dataset_format.check_sample(data, complete=complete)
-        )
+        yield SampleResult(key, size, data, complete, dataset_format.check_sample(data, complete=complete))
 
 
 def check_location(
