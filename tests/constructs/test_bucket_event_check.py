@@ -75,3 +75,20 @@ def test_checked_stacks_are_nag_clean(retraining):
     app = cdk.App()
     project(cdk.Stack(app, "S"), retraining)
     assert nag_errors(app) == []
+
+
+def test_check_asset_holds_only_its_module_and_imports_like_lambda(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    app = cdk.App(outdir=str(tmp_path))
+    project(cdk.Stack(app, "S"), {"on_new_data": {}})
+    app.synth()
+    [folder] = [p.parent for p in tmp_path.glob("asset.*/bucket_event_check.py") if not (p.parent / "preflight.py").exists()]
+    assert [p.name for p in folder.iterdir()] == ["bucket_event_check.py"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    code = "import bucket_event_check as c; print(c.on_event({'RequestType': 'Delete', 'PhysicalResourceId': 'x'}, None))"
+    answer = subprocess.run([sys.executable, "-s", "-c", code], cwd=folder, env=env, capture_output=True,
+                            text=True, check=True)
+    assert answer.stdout.strip() == "{'PhysicalResourceId': 'x'}"

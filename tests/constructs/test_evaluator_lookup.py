@@ -99,3 +99,20 @@ def test_lambda_arn_rules(tmp_path, reward, field, words):
     with pytest.raises(SpecError) as info:
         spec(tmp_path, **reward)
     assert any(f == field and words in message for f, message in info.value.problems), info.value.problems
+
+
+def test_custom_resource_assets_import_like_lambda(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    app = cdk.App(outdir=str(tmp_path))
+    FineTuningStack(app, "Assets", spec=spec(tmp_path, evaluator_arn=ARN))
+    app.synth()
+    [folder] = [p.parent for p in tmp_path.glob("asset.*/evaluator_check.py") if not (p.parent / "preflight.py").exists()]
+    assert sorted(p.name for p in folder.iterdir()) == ["errors.py", "evaluator_check.py"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    code = "import evaluator_check; print(evaluator_check.on_event({'RequestType': 'Delete'}, None))"
+    answer = subprocess.run([sys.executable, "-s", "-c", code], cwd=folder, env=env, capture_output=True,
+                            text=True, check=True)
+    assert answer.stdout.strip() == "{'PhysicalResourceId': 'none'}"
