@@ -75,6 +75,11 @@ def check(args: argparse.Namespace, prefix: Prefix) -> int:
             continue
         if position == 1:
             print("\nOther sampled objects:")
+        if data_scan.too_long(result):
+            print(
+                _term.wrap(f"{source}: not checked (no line ends in the first {_kib()} KiB)", "  ", "      ")
+            )
+            continue
         ok = _print_other(source, result.report, result.complete) and ok
     _data.warn_region(args, _data.Sample(where, b"", 0, prefix.bucket_region))
     return 0 if ok else _aws.INVALID
@@ -108,7 +113,7 @@ def _print_object_problems(listing: data_scan.Listing) -> bool:
 
 def _print_other(source: str, report: FormatReport, complete: bool) -> bool:
     records = _data._plural(report.records, "record")
-    extent = records if complete else f"{records} in the first {data_scan.OTHER_SAMPLE_BYTES // 1024} KiB"
+    extent = records if complete else f"{records} in the first {_kib()} KiB"
     if report.errors:
         first = report.errors[0]
         line = f"line {first.line}: " if first.line else ""
@@ -117,3 +122,7 @@ def _print_other(source: str, report: FormatReport, complete: bool) -> bool:
         verdict = "OK"
     print(_term.wrap(f"{source}: {report.format or 'no known format'}, {extent}: {verdict}", "  ", "      "))
     return not report.errors
+
+
+def _kib() -> int:
+    return data_scan.OTHER_SAMPLE_BYTES // 1024

@@ -167,6 +167,11 @@ def iter_samples(s3: Any, listing: Listing, budget: Budget | None = None) -> Ite
         yield SampleResult(key, size, data, complete, dataset_format.check_sample(data, complete=complete))
 
 
+def too_long(result: SampleResult) -> bool:
+    """A partial read without one complete line: its records are longer than the sample (not checked)."""
+    return not result.complete and result.report.records == 0 and bool(result.data.strip())
+
+
 def check_location(
     s3: Any, uri: str, technique: str, nova: bool, *, field: str, budget: Budget | None = None
 ) -> tuple[str | None, dict[str, Any]]:
@@ -192,7 +197,11 @@ def check_location(
                 f"{listing.uri(key)} {problem}: the job trains on every object under {uri}{more}", field=field
             )
         results: list[SampleResult] = []
+        unchecked: list[str] = []
         for result in iter_samples(s3, listing, budget):
+            if results and too_long(result):
+                unchecked.append(result.key)
+                continue
             _check_report(listing.uri(result.key), result.report, technique, nova, field)
             first = results[0] if results else result
             if result.report.format != first.report.format:
@@ -210,12 +219,13 @@ def check_location(
         raise errors.from_aws(exc, f"reading the data at {uri}") from None
     except BotoCoreError as exc:
         raise errors.from_aws(exc, f"reading the data at {uri}") from None
-    all_sampled = len(results) == len(sample_indexes(len(listing.objects)))
+    all_sampled = len(results) + len(unchecked) == len(sample_indexes(len(listing.objects)))
     summary = {
         "objects": len(listing.objects),
         "bytes": listing.total_bytes,
         "sampled": [r.key for r in results],
-        "bytesRead": sum(r.bytes_read for r in results),
+        "unchecked": unchecked,
+        "bytesRead": sum(r.bytes_read for r in results) + len(unchecked) * OTHER_SAMPLE_BYTES,
         "stopped": listing.stopped or (None if all_sampled else "time budget"),
     }
     return results[0].report.format, summary

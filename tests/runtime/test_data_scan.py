@@ -241,3 +241,14 @@ def test_existing_key_tries_the_key_as_given_then_decoded(delivered, existing, r
         expect(key)
     assert data_scan.existing_key(client, BUCKET, delivered) == resolved
     stub.assert_no_pending_responses()
+
+
+def test_a_sampled_object_with_records_longer_than_its_read_is_left_unchecked_not_rejected():
+    long_row = wd.jsonl({"prompt": "x" * 200_000, "completion": "y"}, count=2)
+    objects = {**numbered(2), "train/part-00001.jsonl": long_row}
+    s3 = S3(objects)
+    s3.expect_listing()
+    s3.expect_reads(sorted(objects))
+    fmt, summary = check(s3)
+    assert fmt == "open_weights_sft"
+    assert summary["unchecked"] == ["train/part-00001.jsonl"] and summary["stopped"] is None
