@@ -90,14 +90,20 @@ def _layouts() -> str:
     return "\n".join(lines)
 
 
-def _count(text: str) -> int:
+def _count(text: str, minimum: int = 0) -> int:
+    """An argparse type: a whole number of at least ``minimum``."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative; use 0 or more")
+    if value < minimum:
+        rule = "is negative; use 0 or more" if minimum == 0 else f"is too small; use {minimum} or more"
+        raise argparse.ArgumentTypeError(f"{value} {rule}")
     return value
+
+
+def _keys(text: str) -> int:
+    return _count(text, minimum=1)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -129,7 +135,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     check.add_argument(
         "--max-keys",
-        type=_count,
+        type=_keys,
         default=data_prefix.MAX_KEYS,
         metavar="N",
         help=f"keys of an S3 prefix to list at most (default {data_prefix.MAX_KEYS:,})",

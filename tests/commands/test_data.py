@@ -322,7 +322,8 @@ def test_byte_order_mark_is_reported(tmp_path, run) -> None:
 @pytest.mark.parametrize(("flag", "value", "words"), [
     ("--max-errors", "-1", "argument --max-errors: -1 is negative; use 0 or more"),
     ("--max-errors", "x", "argument --max-errors: 'x' is not a whole number"),
-    ("--max-keys", "-5", "argument --max-keys: -5 is negative; use 0 or more"),
+    ("--max-keys", "-5", "argument --max-keys: -5 is too small; use 1 or more"),
+    ("--max-keys", "0", "argument --max-keys: 0 is too small; use 1 or more"),
 ])
 def test_negative_counts_are_rejected(tmp_path, run, flag, value, words) -> None:
     result = run("data", "check", write(tmp_path, jsonl(VALID["verl"])), flag, value)
