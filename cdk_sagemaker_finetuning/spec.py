@@ -498,6 +498,8 @@ _PATTERN_RULES = {
     S3_URI_RE: "an S3 URI such as s3://bucket/prefix/",
     SCHEDULE_RE: "an EventBridge schedule expression such as rate(7 days) or cron(0 3 ? * MON *)",
     EMAIL_RE: "an e-mail address",
+    LAMBDA_FUNCTION_ARN_RE: "an unqualified Lambda function ARN such as "
+    "arn:aws:lambda:us-east-1:123456789012:function:SageMaker-reward (no alias or version)",
 }
 
 

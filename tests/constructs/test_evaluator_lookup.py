@@ -92,8 +92,8 @@ def test_existing_evaluator_stacks_are_nag_clean(tmp_path, reward):
 
 @pytest.mark.parametrize(("reward", "field", "words"), [
     ({"builtin": "numeric_answer", "lambda_arn": LAMBDA}, "reward.lambda_arn", "only allowed with reward.evaluator_arn"),
-    ({"evaluator_arn": ARN, "lambda_arn": f"{LAMBDA}:live"}, "reward.lambda_arn", ""),
-    ({"evaluator_arn": ARN, "lambda_arn": "SageMaker-team-reward"}, "reward.lambda_arn", ""),
+    ({"evaluator_arn": ARN, "lambda_arn": f"{LAMBDA}:live"}, "reward.lambda_arn", "an unqualified Lambda function ARN"),
+    ({"evaluator_arn": ARN, "lambda_arn": "SageMaker-team-reward"}, "reward.lambda_arn", "(no alias or version)"),
 ])
 def test_lambda_arn_rules(tmp_path, reward, field, words):
     with pytest.raises(SpecError) as info:
