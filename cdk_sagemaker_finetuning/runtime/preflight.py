@@ -7,9 +7,9 @@ Two actions, chosen by the event's ``action`` key:
     the source model package (continuous customization), the base model's hub content and recipe spec, the
     evaluators and the data, then returns ``{"request": <CreateTrainingJob request>, "trainingJobName": str,
     "hasHyperParameters": bool, "dataFormats": {channel: format}, "dataChecks": {channel: summary}}``
-    (``data_scan.check_location``: every object under each data prefix, a sample of them read). Anything that would make the job fail
-    raises a named :class:`errors.PreflightError` (``errorType`` ``PreflightError.<Kind>``), never a bare
-    ``KeyError``/``TypeError``.
+    (``data_scan.check_location``: every object under each data prefix, a sample of them read). Anything
+    that would make the job fail raises a named :class:`errors.PreflightError` (``errorType``
+    ``PreflightError.<Kind>``), never a bare ``KeyError``/``TypeError``.
 ``result``
     Event ``{"action": "result", "trainingJobName": str}``. Returns the workflow's output for a finished job:
     ``{trainingJobName, trainingJobArn, status, secondaryStatus, outputModelPackageArn, billableTokenCount,
