@@ -1,4 +1,4 @@
-"""``EvaluatorLookup``: resolve an existing evaluator (SageMaker Hub ``JsonDoc``) to its Lambda at deploy time.
+"""``EvaluatorLookup``: resolve an existing evaluator (SageMaker Hub ``JsonDoc``) to its Lambda at deploy.
 
 An evaluator registered elsewhere (``reward.evaluator_arn``) names its reward Lambda only inside its hub
 content document, so the stack reads it with ``DescribeHubContent`` in a small custom resource

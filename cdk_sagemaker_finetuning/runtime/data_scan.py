@@ -81,8 +81,8 @@ def list_objects(
     budget: Budget | None = None,
     progress: Callable[[Listing], None] | None = None,
 ) -> Listing:
-    """List every object under ``prefix`` (ListObjectsV2 pages of 1,000); stop at ``max_keys`` objects or at the
-    deadline (``Listing.stopped`` says which)."""
+    """List every object under ``prefix`` (ListObjectsV2 pages of 1,000); stop at ``max_keys`` objects or at
+    the deadline (``Listing.stopped`` says which)."""
     listing = Listing(bucket, prefix)
     args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": PAGE_SIZE}
     while True:
@@ -175,8 +175,8 @@ def too_long(result: SampleResult) -> bool:
 def check_location(
     s3: Any, uri: str, technique: str, nova: bool, *, field: str, budget: Budget | None = None
 ) -> tuple[str | None, dict[str, Any]]:
-    """Every object under ``uri`` is non-empty JSON Lines and a sample of them (first, last and evenly between,
-    one range read each) matches the technique's formats; return ``(format, summary)`` or raise a
+    """Every object under ``uri`` is non-empty JSON Lines and a sample of them (first, last and evenly
+    between, one range read each) matches the technique's formats; return ``(format, summary)`` or raise a
     ``PreflightError`` naming the object."""
     bucket, prefix = uri.removeprefix("s3://").partition("/")[::2]
     try:
