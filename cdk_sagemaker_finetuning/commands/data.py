@@ -190,13 +190,13 @@ def print_report(args: argparse.Namespace, sample: Sample, report: FormatReport)
     if sample.complete and report.format is not None and report.records < MIN_SAMPLES:
         print(
             _term.wrap(
-                f"warning: {_plural(report.records, 'record')}; the service needs at least {MIN_SAMPLES}."
+                f"warning: {plural(report.records, 'record')}; the service needs at least {MIN_SAMPLES}."
             )
         )
     return ok and not report.error_count
 
 
-def _plural(count: int, noun: str) -> str:
+def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
@@ -271,7 +271,7 @@ def describe_sample(sample: Sample, report: FormatReport) -> str:
         if sample.complete
         else f"first {len(sample.data):,} of {sample.total:,} bytes"
     )
-    return _term.wrap(f"Checked {sample.source}: {extent}, {_plural(report.records, 'record')}.", "", "  ")
+    return _term.wrap(f"Checked {sample.source}: {extent}, {plural(report.records, 'record')}.", "", "  ")
 
 
 def print_problems(report: FormatReport, max_errors: int) -> None:

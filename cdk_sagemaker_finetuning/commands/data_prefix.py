@@ -53,7 +53,7 @@ def check(args: argparse.Namespace, prefix: Prefix) -> int:
         raise _aws.CommandError(f"No object at {where}.", _aws.INVALID)
     count = len(listing.objects)
     print(
-        _term.wrap(f"Listed {_data._plural(count, 'object')} ({listing.total_bytes:,} bytes) under {where}")
+        _term.wrap(f"Listed {_data.plural(count, 'object')} ({listing.total_bytes:,} bytes) under {where}")
     )
     if listing.stopped:
         print(
@@ -103,7 +103,7 @@ def _print_object_problems(listing: data_scan.Listing) -> bool:
     total = sum(len(keys) for keys in groups.values())
     print(f"\nObjects the training job would fail on ({total:,}):")
     for problem, keys in groups.items():
-        print(_term.wrap(f"{LABELS[problem]}: {_data._plural(len(keys), 'object')}", "  "))
+        print(_term.wrap(f"{LABELS[problem]}: {_data.plural(len(keys), 'object')}", "  "))
         for key in keys[:SHOWN_KEYS]:
             print(f"    {listing.uri(key)}")
         if len(keys) > SHOWN_KEYS:
@@ -112,7 +112,7 @@ def _print_object_problems(listing: data_scan.Listing) -> bool:
 
 
 def _print_other(source: str, report: FormatReport, complete: bool) -> bool:
-    records = _data._plural(report.records, "record")
+    records = _data.plural(report.records, "record")
     extent = records if complete else f"{records} in the first {_kib()} KiB"
     if report.errors:
         first = report.errors[0]
