@@ -5,6 +5,8 @@ Run: ``.venv/bin/python benchmarks/preflight.py``. Prints
 * the CPU time (``time.process_time``) of one full preflight (request building, recipe selection,
   hyperparameter merge and a 1 MiB data sample check), with in-memory AWS answers so only our code is timed,
   for a small and a full-size data sample, and of the request builder alone;
+* the data check of a 10,000-object prefix (botocore Stubber pagination: 10 list pages, 8 ranged reads):
+  wall and CPU time, requests and bytes read, against the budget in ``runtime/data_scan.py``;
 * the Step Functions state transitions (standard workflows bill per transition) of a 10-hour job at the default
   60 s poll interval, counted from the synthesized state machine, and their price at $0.025 per 1,000.
 """
@@ -131,6 +133,44 @@ def preflight_cpu() -> None:
     print(f"  request builder only        {seconds * 1000:8.3f} ms")
 
 
+def prefix_budget(keys: int = 10_000) -> None:
+    import boto3
+    from botocore.response import StreamingBody
+    from botocore.stub import Stubber
+
+    from cdk_sagemaker_finetuning.runtime import data_scan
+
+    names = [f"train/part-{i:05d}.jsonl" for i in range(keys)]
+    size = 5 * SAMPLE_BYTES  # every object larger than its sample: each read is a full range
+    data = (ROW * (SAMPLE_BYTES // len(ROW) + 1)).encode()
+    s3 = boto3.client("s3", region_name=REGION)
+    stub = Stubber(s3)
+    pages = [names[i : i + 1000] for i in range(0, keys, 1000)]
+    for number, page in enumerate(pages):
+        answer = {
+            "Contents": [{"Key": k, "Size": size} for k in page],
+            "IsTruncated": number < len(pages) - 1,
+        }
+        if number < len(pages) - 1:
+            answer["NextContinuationToken"] = f"t{number + 1}"
+        stub.add_response("list_objects_v2", answer)
+    for position in range(len(data_scan.sample_indexes(keys))):
+        limit = data_scan.FIRST_SAMPLE_BYTES if position == 0 else data_scan.OTHER_SAMPLE_BYTES
+        stub.add_response("get_object", {"Body": StreamingBody(io.BytesIO(data[:limit]), limit)})
+    stub.activate()
+    wall, cpu = time.perf_counter(), time.process_time()
+    fmt, summary = data_scan.check_location(s3, "s3://bench-data/train/", "SFT", False, field="data.train")
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    stub.assert_no_pending_responses()
+    print(f"\nData check of a {keys:,}-object prefix (Stubber: {len(pages)} list pages, in-process answers)")
+    print(f"  format {fmt}; sampled {len(summary['sampled'])} objects, read {summary['bytesRead']:,} bytes")
+    print(
+        f"  wall {wall * 1000:.0f} ms, CPU {cpu * 1000:.0f} ms (budget: {data_scan.PREFLIGHT_SECONDS:g} s, "
+        f"{data_scan.MAX_SAMPLE_BYTES:,} bytes, {data_scan.PREFLIGHT_MAX_KEYS:,} keys)"
+    )
+    assert wall < data_scan.PREFLIGHT_SECONDS and summary["bytesRead"] <= data_scan.MAX_SAMPLE_BYTES
+
+
 def transitions(hours: float = 10.0, poll_seconds: int = 60) -> None:
     import aws_cdk as cdk
     from aws_cdk.assertions import Template
@@ -167,4 +207,5 @@ def transitions(hours: float = 10.0, poll_seconds: int = 60) -> None:
 
 if __name__ == "__main__":
     preflight_cpu()
+    prefix_budget()
     transitions()

@@ -37,6 +37,7 @@ DATASET_ARN_RE = (
 EVALUATOR_ARN_RE = (
     r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:hub-content/[^/]+/JsonDoc/[^/]+/\d{1,4}\.\d{1,4}\.\d{1,4}$"
 )
+LAMBDA_FUNCTION_ARN_RE = r"^arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:\d{12}:function:[A-Za-z0-9_\-]{1,64}$"
 MODEL_PACKAGE_GROUP_ARN_RE = (
     r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:model-package-group/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 )
@@ -120,6 +121,9 @@ class RewardSpec(_Block):
     code: Annotated[StrictStr, Field(min_length=1)] | None = None
     """Path to a Python module defining ``reward(sample) -> float | dict`` (relative to the spec file)."""
     evaluator_arn: Annotated[StrictStr, Field(pattern=EVALUATOR_ARN_RE)] | None = None
+    lambda_arn: Annotated[StrictStr, Field(pattern=LAMBDA_FUNCTION_ARN_RE)] | None = None
+    """With ``evaluator_arn``: the evaluator's reward Lambda (unqualified function ARN), for evaluators the
+    deployment cannot read. Default: looked up from the evaluator at deploy time."""
     options: dict[StrictStr, Any] = Field(default_factory=dict)
     """Keyword options for a built-in reward."""
     score_range: tuple[StrictInt | StrictFloat, StrictInt | StrictFloat] = (-1.0, 1.0)
@@ -358,6 +362,11 @@ class FineTuningSpec(_Block):
                     "reward",
                     f"needs exactly one of builtin, code or evaluator_arn; got {chosen or 'none'}",
                 )
+            if self.reward.lambda_arn is not None and self.reward.evaluator_arn is None:
+                yield (
+                    "reward.lambda_arn",
+                    "is only allowed with reward.evaluator_arn (the Lambda of that existing evaluator)",
+                )
             low, high = self.reward.score_range
             if not low < high:
                 yield ("reward.score_range", f"{[low, high]!r} must be [low, high] with low < high")
@@ -535,6 +544,8 @@ _PATTERN_RULES = {
     S3_URI_RE: "an S3 URI such as s3://bucket/prefix/",
     SCHEDULE_RE: "an EventBridge schedule expression such as rate(7 days) or cron(0 3 ? * MON *)",
     EMAIL_RE: "an e-mail address",
+    LAMBDA_FUNCTION_ARN_RE: "an unqualified Lambda function ARN such as "
+    "arn:aws:lambda:us-east-1:123456789012:function:SageMaker-reward (no alias or version)",
 }
 
 

@@ -28,6 +28,7 @@ Keys (camelCase, read by ``runtime/request.py`` and ``runtime/preflight.py``):
 ``mlflow``                  ``{"resourceArn", "experimentName", "runName"}`` or ``None``
 ``tags``                    user tags ``{key: value}``
 ``evaluatorArn``            RLVR reward evaluator ARN or ``None``
+``rewardLambdaArn``         RLVR: the reward Lambda the training role may invoke (checked by the preflight)
 ``judgeModelId``            RLAIF Bedrock judge id or ``None``
 ``judgePrompt``             RLAIF ``Builtin.*`` prompt name or ``None``
 ``judgePromptEvaluatorArn`` RLAIF custom prompt's evaluator ARN or ``None``
@@ -63,6 +64,7 @@ def runtime_config(
     validation_uri: str | None = None,
     evaluator_arn: str | None = None,
     judge_prompt_evaluator_arn: str | None = None,
+    reward_lambda_arn: str | None = None,
     hyperparameter_mode: str = "defaults",
     check_data: bool = True,
     approved_only: bool = False,
@@ -71,7 +73,8 @@ def runtime_config(
     """The configuration for one spec; resolved values (ARNs, URIs) come from the stack or the user.
 
     ``train_uri``/``validation_uri`` default to the spec's values (needed when ``data.create_bucket`` is true,
-    where the spec holds keys). ``evaluator_arn`` defaults to ``spec.reward.evaluator_arn``.
+    where the spec holds keys). ``evaluator_arn`` defaults to ``spec.reward.evaluator_arn``,
+    ``reward_lambda_arn`` to ``spec.reward.lambda_arn``.
     """
     if hyperparameter_mode not in ("defaults", "explicit"):
         raise ValueError(f"hyperparameter_mode {hyperparameter_mode!r} must be 'defaults' or 'explicit'")
@@ -114,6 +117,7 @@ def runtime_config(
         ),
         "tags": dict(spec.tags),
         "evaluatorArn": evaluator_arn or (spec.reward.evaluator_arn if spec.reward else None),
+        "rewardLambdaArn": reward_lambda_arn or (spec.reward.lambda_arn if spec.reward else None),
         "judgeModelId": rlaif.judge_model_id if rlaif else None,
         "judgePrompt": builtin_prompt,
         "judgePromptEvaluatorArn": judge_prompt_evaluator_arn,

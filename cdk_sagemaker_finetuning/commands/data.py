@@ -1,9 +1,9 @@
 """``cdk-finetune data check PATH|S3URI``: detect a dataset's format from a bounded sample and check it.
 
-Reads at most ``SAMPLE_BYTES`` (a local read or one ranged S3 ``GetObject``; the data is never copied),
-checks every complete record with ``runtime.dataset_format`` and says whether the data fits the chosen
-technique and model family, or which technique it would fit instead (``workflow-features.md`` §6).
-Exit code 2 when the sample has problems or does not fit.
+A file or S3 object: reads at most ``SAMPLE_BYTES`` (a local read or one ranged S3 ``GetObject``; the data is
+never copied), checks every complete record with ``runtime.dataset_format`` and says whether the data fits
+the chosen technique and model family, or which technique it would fit instead. An S3 prefix: every key is
+listed (``data_prefix``). Exit code 2 when the data has problems or does not fit.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..runtime import models
+from ..runtime import data_scan, models
 from ..runtime.dataset_format import (
     SAMPLE_BYTES,
     FormatReport,
@@ -23,10 +23,11 @@ from ..runtime.dataset_format import (
     is_nova_format,
     techniques_for,
 )
-from . import _aws, _term
+from . import _aws, _term, data_prefix
 
 #: The service rejected a 5-row dataset with "Number of samples 5 out of bounds between 32 and inf".
 MIN_SAMPLES = 32
+BOM = b"\xef\xbb\xbf"
 S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/?(?P<key>.*)$")
 
 DESCRIPTIONS = {
@@ -58,6 +59,53 @@ class Sample:
         return len(self.data) >= self.total
 
 
+#: One example line per format, for ``data check --help``.
+LAYOUTS = {
+    "open_weights_sft": '{"prompt": "Q", "completion": "A"}',
+    "open_weights_sft_conv": '{"prompt": [{"role": "user", "content": "Q"}],\n'
+    '   "completion": [{"role": "assistant", "content": "A"}]}',
+    "gpt_oss_sft": '{"messages": [{"role": "user", "content": "Q"},\n'
+    '   {"role": "assistant", "content": "A"}]}',
+    "open_weights_dpo": '{"prompt": "Q", "chosen": "good", "rejected": "bad"}',
+    "gpt_oss_dpo": '{"prompt": [<message>], "chosen": [<message>], "rejected": [<message>]}',
+    "verl": '{"prompt": [{"role": "user", "content": "Q"}],\n'
+    '   "reward_model": {"ground_truth": "A"}}\n(data_source, ability and extra_info optional)',
+    "verl_legacy": '{"prompt": "Q", "reward_model": {"ground_truth": "A"}}',
+    "nova_sft": '{"schemaVersion": "bedrock-conversation-2024", "system": [{"text": "S"}],\n'
+    '   "messages": [{"role": "user", "content": [{"text": "Q"}]},\n'
+    '   {"role": "assistant", "content": [{"text": "A"}]}]}',
+    "nova_dpo": 'nova_sft, the last turn {"role": "assistant", "candidates": [\n'
+    '   {"content": [{"text": "A"}], "preferenceLabel": "preferred"},\n'
+    '   {"content": [{"text": "B"}], "preferenceLabel": "non-preferred"}]}',
+    "nova_rlvr": '{"messages": [{"role": "user", "content": "Q"}],\n   "reference_answer": {"answer": "A"}}',
+    "sagemaker_eval": '{"query": "Q", "response": "A"}  (evaluation data, not for training)',
+}
+
+
+def _layouts() -> str:
+    lines = ["Formats (one JSON object per line; fields as in the example):"]
+    for name in DESCRIPTIONS:
+        lines.append(f"  {name}: {DESCRIPTIONS[name]}")
+        lines.extend(f"    {part}" for part in LAYOUTS[name].split("\n"))
+    return "\n".join(lines)
+
+
+def _count(text: str, minimum: int = 0) -> int:
+    """An argparse type: a whole number of at least ``minimum``."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < minimum:
+        rule = "is negative; use 0 or more" if minimum == 0 else f"is too small; use {minimum} or more"
+        raise argparse.ArgumentTypeError(f"{value} {rule}")
+    return value
+
+
+def _keys(text: str) -> int:
+    return _count(text, minimum=1)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     data = subparsers.add_parser(
         "data", help="check training data", description="Check training data before spending money on a job."
@@ -66,8 +114,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check = commands.add_parser(
         "check",
         help="detect a JSONL dataset's format and check its records",
-        description="Detect the format of a JSONL dataset from its first MiB (a local file or one ranged S3 "
-        "read), check every record in that sample, and say whether it fits the technique and model.",
+        description=_term.wrap(
+            "Detect the format of a JSONL dataset from its first MiB (a local file or one ranged S3 read), "
+            "check every record in that sample, and say whether it fits the technique and model. An S3 prefix "
+            "is listed in full (up to --max-keys): every object must be a non-empty .jsonl file, and up to "
+            f"{data_scan.SAMPLE_OBJECTS} objects spread over the listing are checked."
+        ),
+        epilog=_layouts(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument(
         "source", metavar="PATH|S3URI", help="local .jsonl file, or s3://bucket/key (or prefix)"
@@ -77,7 +131,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     check.add_argument("--model", help="base model hub content name (decides Nova vs open-weight formats)")
     check.add_argument(
-        "--max-errors", type=int, default=20, metavar="N", help="problems to show (default 20)"
+        "--max-errors", type=_count, default=20, metavar="N", help="problems to show (default 20)"
+    )
+    check.add_argument(
+        "--max-keys",
+        type=_keys,
+        default=data_prefix.MAX_KEYS,
+        metavar="N",
+        help=f"keys of an S3 prefix to list at most (default {data_prefix.MAX_KEYS:,})",
     )
     _aws.add_aws_options(check)
     check.set_defaults(handler=run_check)
@@ -85,8 +146,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 @_aws.friendly_errors
 def run_check(args: argparse.Namespace) -> int:
-    sample = read_s3(args, args.source) if args.source.startswith("s3://") else read_local(args.source)
+    if args.source.startswith("s3://"):
+        found = read_s3(args, args.source)
+        if isinstance(found, data_prefix.Prefix):
+            return data_prefix.check(args, found)
+        sample = found
+    else:
+        sample = read_local(args.source)
     report = check_sample(sample.data, complete=sample.complete)
+    ok = print_report(args, sample, report)
+    warn_region(args, sample)
+    return 0 if ok else _aws.INVALID
+
+
+def print_report(args: argparse.Namespace, sample: Sample, report: FormatReport) -> bool:
+    """Print one sample's format, confidence, fit and problems; True when it fits and has no problems."""
     print(describe_sample(sample, report))
     print(
         _term.field(
@@ -96,12 +170,34 @@ def run_check(args: argparse.Namespace) -> int:
         )
     )
     print(_term.field("Confidence", report.confidence, 10))
-    fits = print_fit(report.format, args.technique, args.model) if report.format else False
+    if report.format and report.confidence == "NONE":  # some lines do not parse: no verdict yet
+        fits = techniques_for(report.format)
+        seen = (
+            f" (the records that parse look like {', '.join(t.upper() for t in fits)} data)" if fits else ""
+        )
+        print(_term.field("Fits", f"unknown until every line parses{seen}", 10))
+        ok = False
+    else:
+        ok = print_fit(report.format, args.technique, args.model) if report.format else False
     print_problems(report, args.max_errors)
-    warn_region(args, sample)
+    if sample.data.startswith(BOM):
+        print(
+            _term.wrap(
+                "warning: the data starts with a UTF-8 byte order mark (BOM); save it as UTF-8 without a BOM "
+                "(whether the training job accepts one is unconfirmed)."
+            )
+        )
     if sample.complete and report.format is not None and report.records < MIN_SAMPLES:
-        print(_term.wrap(f"warning: {report.records} records; the service needs at least {MIN_SAMPLES}."))
-    return 0 if fits and not report.error_count else _aws.INVALID
+        print(
+            _term.wrap(
+                f"warning: {plural(report.records, 'record')}; the service needs at least {MIN_SAMPLES}."
+            )
+        )
+    return ok and not report.error_count
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 # --- reading ---------------------------------------------------------------------------------------------
@@ -120,8 +216,8 @@ def read_local(source: str) -> Sample:
     return Sample(str(path), data, max(total, len(data)))
 
 
-def read_s3(args: argparse.Namespace, uri: str) -> Sample:
-    """One ranged GetObject of at most SAMPLE_BYTES; a prefix reads its first .jsonl object."""
+def read_s3(args: argparse.Namespace, uri: str) -> Sample | data_prefix.Prefix:
+    """One ranged GetObject of at most SAMPLE_BYTES; a prefix (or a key that does not exist) is a Prefix."""
     match = S3_URI.match(uri)
     if not match or not match["bucket"]:
         raise _aws.CommandError(f"{uri!r} is not an S3 URI (s3://bucket/key).", _aws.INVALID)
@@ -135,7 +231,7 @@ def read_s3(args: argparse.Namespace, uri: str) -> Sample:
             if _aws.error_code(exc) not in ("NoSuchKey", "404"):
                 raise
         key += "/"
-    return _ranged_get(s3, bucket, _first_object(s3, bucket, key), bucket_region)
+    return data_prefix.Prefix(s3, bucket, key, bucket_region)
 
 
 def _bucket_region(s3: Any, bucket: str) -> str | None:
@@ -148,15 +244,6 @@ def _bucket_region(s3: Any, bucket: str) -> str | None:
         if _aws.error_code(exc) in ("403", "AccessDenied"):
             return None
         raise
-
-
-def _first_object(s3: Any, bucket: str, prefix: str) -> str:
-    listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1000)
-    objects = [o for o in listing.get("Contents", []) if o.get("Size", 0) > 0 and not o["Key"].endswith("/")]
-    if not objects:
-        raise _aws.CommandError(f"No object at s3://{bucket}/{prefix}.", _aws.INVALID)
-    jsonl = [o for o in objects if o["Key"].endswith(".jsonl")]
-    return (jsonl or objects)[0]["Key"]
 
 
 def _ranged_get(s3: Any, bucket: str, key: str, bucket_region: str | None) -> Sample:
@@ -184,18 +271,33 @@ def describe_sample(sample: Sample, report: FormatReport) -> str:
         if sample.complete
         else f"first {len(sample.data):,} of {sample.total:,} bytes"
     )
-    return _term.wrap(f"Checked {sample.source}: {extent}, {report.records:,} records.", "", "  ")
+    return _term.wrap(f"Checked {sample.source}: {extent}, {plural(report.records, 'record')}.", "", "  ")
 
 
 def print_problems(report: FormatReport, max_errors: int) -> None:
+    """Problems grouped by type and message: ``line 3, 4, 5, ... (40 lines): <problem>``."""
     if not report.errors:
         return
-    shown = report.errors[: max(max_errors, 0)]
-    more = f", first {len(shown)} shown" if len(shown) < report.error_count else ""
-    print(f"\nProblems ({report.error_count:,}{more}):")
-    for error in shown:
-        where = f"line {error.line}" if error.line else "data"
-        print(_term.wrap(f"{where}: {error.type}: {error.message}", "  ", "      "))
+    groups: dict[tuple[str, str], list[int]] = {}
+    for error in report.errors:
+        groups.setdefault((error.type, error.message), []).append(error.line)
+    shown = list(groups.items())[:max_errors]
+    more = f", first {len(shown)} of {len(groups):,} kinds shown" if len(shown) < len(groups) else ""
+    unlisted = f"; {report.unlisted:,} more not listed" if report.unlisted else ""
+    print(f"\nProblems ({report.error_count:,}{more}{unlisted}):")
+    for (kind, message), lines in shown:
+        print(_term.wrap(f"{_lines(lines)}: {kind}: {message}", "  ", "      "))
+
+
+def _lines(lines: list[int]) -> str:
+    if lines == [0]:
+        return "data"
+    head = ", ".join(str(n) for n in lines[:3])
+    return (
+        f"line {head}"
+        if len(lines) == 1
+        else f"line {head}{', ...' if len(lines) > 3 else ''} ({len(lines):,} lines)"
+    )
 
 
 def print_fit(fmt: str, technique: str | None, model: str | None) -> bool:

@@ -161,7 +161,10 @@ def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]
     outputs = outputs or _deployed_outputs(args, spec)
     config = config_for(spec, outputs)
     clients = preflight.Clients(
-        sagemaker=_aws.client(args, "sagemaker"), s3=_aws.client(args, "s3"), sts=_aws.client(args, "sts")
+        sagemaker=_aws.client(args, "sagemaker"),
+        s3=_aws.client(args, "s3"),
+        sts=_aws.client(args, "sts"),
+        lambda_=_aws.client(args, "lambda") if spec.technique == "rlvr" else None,  # the reward Lambda check
     )
     event = {"executionName": name, "input": execution_input}
     return preflight.plan(config, event, clients, check=not args.skip_data_check)["request"]

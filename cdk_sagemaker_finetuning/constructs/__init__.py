@@ -1,5 +1,7 @@
 """CDK constructs of cdk-sagemaker-finetuning, one module per construct."""
 
+from .bucket_event_check import BucketEventCheck
+from .evaluator_lookup import EvaluatorLookup
 from .hub_evaluator import HubEvaluator, IEvaluator
 from .judge_prompt import JudgePrompt
 from .model_package_group import IModelPackageGroup, ModelPackageGroup
@@ -11,6 +13,8 @@ from .training_execution_role import TrainingExecutionRole
 from .training_workflow import TrainingWorkflow, TrainingWorkflowFragment
 
 __all__ = [
+    "BucketEventCheck",
+    "EvaluatorLookup",
     "FineTuningProject",
     "HubEvaluator",
     "IEvaluator",

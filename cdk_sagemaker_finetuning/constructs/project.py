@@ -230,6 +230,7 @@ class FineTuningProject(Construct):
             train_uri=self.train_uri,
             validation_uri=self.validation_uri,
             evaluator_arn=self.rewards.evaluator_arn if spec.technique == "rlvr" else None,
+            reward_lambda_arn=self.rewards.reward_lambda_arn,
             judge_prompt_evaluator_arn=self.rewards.evaluator_arn if spec.judge_prompt_path else None,
             approved_only=retraining.approved_only if retraining else True,
         )

@@ -23,6 +23,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .asset_staging import RUNTIME_DIR, stage_directory
+from .bucket_event_check import BucketEventCheck, needs_check
 from .nag import acknowledge, acknowledge_wildcard_resources
 
 
@@ -55,6 +56,8 @@ class RetrainingTriggers(Construct):
     :param schedule: start a run (with the spec's data) on this schedule. Default: no schedule.
     :param continue_from_latest: train from the newest model package in the group. Default: False.
     :param approved_only: with ``continue_from_latest``, only ``Approved`` packages. Default: True.
+    :param check_bucket: with ``new_data_prefix`` on an imported bucket, fail the deployment when the bucket
+        does not send events to EventBridge (``BucketEventCheck``; the bucket is only read). Default: True.
     """
 
     def __init__(
@@ -68,9 +71,11 @@ class RetrainingTriggers(Construct):
         schedule: events.Schedule | None = None,
         continue_from_latest: bool = False,
         approved_only: bool = True,
+        check_bucket: bool = True,
     ) -> None:
         super().__init__(scope, id)
         self.new_data_rule: events.Rule | None = None
+        self.bucket_check: BucketEventCheck | None = None
         self.schedule_rule: events.Rule | None = None
         base = training_input(None, continue_from_latest=continue_from_latest, approved_only=approved_only)
         if new_data_prefix is not None:
@@ -87,6 +92,14 @@ class RetrainingTriggers(Construct):
                 event_pattern=object_created_pattern(data_bucket, new_data_prefix),
                 targets=[self._target(state_machine, {**base, "trainUri": new_object})],
             )
+            if check_bucket and needs_check(data_bucket):
+                self.bucket_check = BucketEventCheck(
+                    self,
+                    "BucketCheck",
+                    bucket=data_bucket,
+                    used_by=f"the retraining trigger on new objects under {new_data_prefix!r}",
+                )
+                self.new_data_rule.node.add_dependency(self.bucket_check)
         if schedule is not None:
             self.schedule_rule = events.Rule(
                 self,
@@ -124,6 +137,8 @@ class RetrainingPipeline(Construct):
         (for example the one holding the spec) whose pushes also start the pipeline. Default: none.
     :param continue_from_latest: train from the newest model package in the group. Default: False.
     :param approved_only: with ``continue_from_latest``, only ``Approved`` packages. Default: True.
+    :param check_bucket: for an imported ``data_bucket``, fail the deployment when it does not send events to
+        EventBridge or is not versioned (``BucketEventCheck``; the bucket is only read). Default: True.
     """
 
     def __init__(
@@ -140,6 +155,7 @@ class RetrainingPipeline(Construct):
         repository: dict[str, str] | None = None,
         continue_from_latest: bool = False,
         approved_only: bool = True,
+        check_bucket: bool = True,
     ) -> None:
         super().__init__(scope, id)
         data = codepipeline.Artifact("Data")
@@ -210,6 +226,16 @@ class RetrainingPipeline(Construct):
             event_pattern=object_created_pattern(data_bucket, source_key),
             targets=[targets.CodePipeline(self.pipeline)],
         )
+        self.bucket_check = None
+        if check_bucket and needs_check(data_bucket):
+            self.bucket_check = BucketEventCheck(
+                self,
+                "BucketCheck",
+                bucket=data_bucket,
+                versioning=True,
+                used_by=f"the retraining pipeline (source object {source_key})",
+            )
+            self.source_rule.node.add_dependency(self.bucket_check)
         self._acknowledge(artifact_bucket, data_bucket, state_machine)
 
     def _report_function(self, state_machine: sfn.IStateMachine) -> lambda_.Function:

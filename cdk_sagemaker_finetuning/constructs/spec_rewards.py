@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from ..spec import FineTuningSpec
+from .evaluator_lookup import EvaluatorLookup
 from .hub_evaluator import HubEvaluator, IEvaluator
 from .judge_prompt import JudgePrompt
 from .nag import acknowledge_wildcard_resources
@@ -17,12 +19,13 @@ class SpecRewards(Construct):
 
     * RLVR with ``reward.builtin`` or ``reward.code``: a ``RewardFunction`` (invoke granted to the training role)
       registered as a ``HubEvaluator`` named ``<project>-reward``.
-    * RLVR with ``reward.evaluator_arn``: the imported evaluator (its Lambda is not known here: grant the
-      training role ``lambda:InvokeFunction`` on it yourself with ``add_reward_function``).
+    * RLVR with ``reward.evaluator_arn``: the imported evaluator; its Lambda (``reward.lambda_arn``, else read
+      from the evaluator at deploy time by an ``EvaluatorLookup``) gets the training role's invoke grant.
     * RLAIF: ``bedrock:InvokeModel`` on the judge model; a custom ``.jinja`` prompt becomes a ``JudgePrompt``
       named ``<project>-judge`` (read granted on its object). ``Builtin.*`` prompts need no evaluator.
 
-    Attributes ``reward_function``, ``judge_prompt``, ``evaluator`` and ``evaluator_arn`` are None when unused.
+    Attributes ``reward_function``, ``judge_prompt``, ``evaluator``, ``evaluator_arn``, ``evaluator_lookup``
+    and ``reward_lambda_arn`` (the Lambda the training role may invoke) are None when unused.
     """
 
     def __init__(
@@ -32,9 +35,17 @@ class SpecRewards(Construct):
         self.reward_function: RewardFunction | None = None
         self.judge_prompt: JudgePrompt | None = None
         self.evaluator: IEvaluator | None = None
+        self.evaluator_lookup: EvaluatorLookup | None = None
+        self.reward_lambda_arn: str | None = None
         reward = spec.reward if spec.technique == "rlvr" else None
         if reward is not None and reward.evaluator_arn:
             self.evaluator = HubEvaluator.from_evaluator_arn(self, "Evaluator", reward.evaluator_arn)
+            if reward.lambda_arn is None:
+                self.evaluator_lookup = EvaluatorLookup(self, "EvaluatorLookup", evaluator=self.evaluator)
+            self.reward_lambda_arn = reward.lambda_arn or self.evaluator_lookup.lambda_arn
+            training_role.add_reward_function(
+                lambda_.Function.from_function_arn(self, "EvaluatorFunction", self.reward_lambda_arn)
+            )
         elif reward is not None:
             self.reward_function = RewardFunction(
                 self,
@@ -47,6 +58,7 @@ class SpecRewards(Construct):
                 nova=spec.is_nova,
             )
             training_role.add_reward_function(self.reward_function.function)
+            self.reward_lambda_arn = self.reward_function.function_arn
             self.evaluator = HubEvaluator(
                 self,
                 "Evaluator",

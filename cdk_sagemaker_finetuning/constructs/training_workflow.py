@@ -51,6 +51,7 @@ from constructs import Construct
 from ..runtime import models
 from .asset_staging import RUNTIME_DIR
 from .errors import ConstructValidationError
+from .evaluator_lookup import grant_function_check
 from .model_package_group import IModelPackageGroup
 from .nag import acknowledge, acknowledge_wildcard_resources
 
@@ -479,6 +480,8 @@ class TrainingWorkflow(Construct):
             "bucket set, configurable with recipe_spec_resources).",
         )
         self._grant_data_read(preflight_role, config, data_buckets)
+        if config.get("rewardLambdaArn"):  # the evaluator's Lambda must exist
+            grant_function_check(preflight_role, config["rewardLambdaArn"])
         acknowledge_wildcard_resources(
             preflight_role,
             [model_package_group.model_package_arn_pattern],

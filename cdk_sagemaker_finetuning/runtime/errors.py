@@ -53,11 +53,32 @@ ModelPackageNotFound = _kind("ModelPackageNotFound", "No (approved) model packag
 EvaluatorNotAvailable = _kind(
     "EvaluatorNotAvailable", "The reward/prompt evaluator is missing or not Available."
 )
+EvaluatorNotFound = _kind("EvaluatorNotFound", "The evaluator ARN names no hub content.")
+EvaluatorWrongType = _kind(
+    "EvaluatorWrongType", "The evaluator is not of the technique's type (RewardFunction, RewardPrompt)."
+)
+EvaluatorWrongRegion = _kind(
+    "EvaluatorWrongRegion", "The evaluator (or its Lambda) is in another region than the job."
+)
+EvaluatorLambdaNotFound = _kind("EvaluatorLambdaNotFound", "The reward evaluator's Lambda does not exist.")
+EvaluatorLambdaNotGranted = _kind(
+    "EvaluatorLambdaNotGranted", "The evaluator calls a Lambda the training role may not invoke."
+)
 RewardMissing = _kind("RewardMissing", "RLVR without an evaluator ARN or a preset reward function.")
 InvalidJudgeModel = _kind("InvalidJudgeModel", "The RLAIF judge model or prompt is not allowed.")
 RecipeSpecUnavailable = _kind("RecipeSpecUnavailable", "The recipe's hyperparameter spec cannot be read.")
 JobAlreadyRunning = _kind("JobAlreadyRunning", "Another training job of this project is still running.")
 AwsError = _kind("AwsError", "An AWS call failed for another reason (access denied, throttling, ...).")
+
+
+def from_aws(exc: Exception, doing: str) -> PreflightError:
+    """``AwsError`` for a failed AWS call (botocore ``ClientError`` or ``BotoCoreError``), naming the call."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        error = response.get("Error", {})
+        return AwsError(f"{doing} failed: {error.get('Code', '')}: {error.get('Message', '')}")
+    return AwsError(f"{doing} failed: {exc}")
+
 
 ALL_ERRORS: tuple[type[PreflightError], ...] = tuple(
     cls for cls in list(globals().values()) if isinstance(cls, type) and issubclass(cls, PreflightError)

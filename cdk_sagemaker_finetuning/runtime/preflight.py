@@ -6,9 +6,10 @@ Two actions, chosen by the event's ``action`` key:
     Event ``{"executionName": str, "input": <execution input or null>}``. Looks up the model package group,
     the source model package (continuous customization), the base model's hub content and recipe spec, the
     evaluators and the data, then returns ``{"request": <CreateTrainingJob request>, "trainingJobName": str,
-    "hasHyperParameters": bool, "dataFormats": {channel: format}}``. Anything that would make the job fail
-    raises a named :class:`errors.PreflightError` (``errorType`` ``PreflightError.<Kind>``), never a bare
-    ``KeyError``/``TypeError``.
+    "hasHyperParameters": bool, "dataFormats": {channel: format}, "dataChecks": {channel: summary}}``
+    (``data_scan.check_location``: every object under each data prefix, a sample of them read). Anything
+    that would make the job fail raises a named :class:`errors.PreflightError` (``errorType``
+    ``PreflightError.<Kind>``), never a bare ``KeyError``/``TypeError``.
 ``result``
     Event ``{"action": "result", "trainingJobName": str}``. Returns the workflow's output for a finished job:
     ``{trainingJobName, trainingJobArn, status, secondaryStatus, outputModelPackageArn, billableTokenCount,
@@ -30,10 +31,11 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 try:
-    from . import dataset_format, errors, models, request
+    from . import data_scan, errors, evaluator_check, models, request
 except ImportError:  # inside the Lambda the runtime folder is the code root
-    import dataset_format  # type: ignore[no-redef]
+    import data_scan  # type: ignore[no-redef]
     import errors  # type: ignore[no-redef]
+    import evaluator_check  # type: ignore[no-redef]
     import models  # type: ignore[no-redef]
     import request  # type: ignore[no-redef]
 
@@ -44,14 +46,26 @@ class Clients:
     """The AWS clients a preflight needs; tests pass Stubber-wrapped clients."""
 
     def __init__(
-        self, sagemaker: Any = None, s3: Any = None, sts: Any = None, region: str | None = None
+        self,
+        sagemaker: Any = None,
+        s3: Any = None,
+        sts: Any = None,
+        region: str | None = None,
+        lambda_: Any = None,
     ) -> None:
         session = boto3.session.Session(region_name=region)
         self.sagemaker = sagemaker or session.client("sagemaker")
         self.s3 = s3 or session.client("s3")
         self._sts = sts
+        self._lambda = lambda_
         self._session = session
         self.region = self.sagemaker.meta.region_name
+
+    def lambda_client(self) -> Any:
+        """The Lambda client (created on first use, in the SageMaker client's region)."""
+        if self._lambda is None:
+            self._lambda = self._session.client("lambda", region_name=self.region)
+        return self._lambda
 
     def account(self) -> str:
         sts = self._sts or self._session.client("sts")
@@ -71,12 +85,7 @@ def _not_found(exc: ClientError) -> bool:
     )
 
 
-def _aws_error(exc: Exception, doing: str) -> errors.PreflightError:
-    if isinstance(exc, ClientError):
-        return errors.AwsError(
-            f"{doing} failed: {_code(exc)}: {exc.response.get('Error', {}).get('Message', '')}"
-        )
-    return errors.AwsError(f"{doing} failed: {exc}")
+_aws_error = errors.from_aws
 
 
 def load_config(raw: str | None = None) -> dict[str, Any]:
@@ -230,42 +239,21 @@ def recipe_spec(
     return spec
 
 
-def check_evaluator(clients: Clients, arn: str | None, field: str) -> None:
-    """An evaluator ARN must name hub content that exists and is ``Available``."""
-    if not arn:
-        return
-    hub, kind, name, version = arn.split(":", 5)[5].split("/")[1:5]
-    try:
-        status = clients.sagemaker.describe_hub_content(
-            HubName=hub, HubContentType=kind, HubContentName=name, HubContentVersion=version
-        ).get("HubContentStatus")
-    except ClientError as exc:
-        if _not_found(exc):
-            raise errors.EvaluatorNotAvailable(f"evaluator {arn} does not exist", field=field) from None
-        raise _aws_error(exc, "DescribeHubContent (evaluator)") from None
-    if status != "Available":
-        raise errors.EvaluatorNotAvailable(f"evaluator {arn} is {status}, not Available", field=field)
+def check_evaluator(clients: Clients, config: Mapping[str, Any], arn: str | None, field: str) -> None:
+    """The evaluator exists, is Available, has the technique's type and region, and its Lambda exists."""
+    if arn:
+        evaluator_check.check(
+            clients.sagemaker,
+            clients.lambda_client,
+            arn,
+            technique=config["technique"],
+            region=clients.region,
+            field=field,
+            granted_lambda=config.get("rewardLambdaArn"),
+        )
 
 
 # -- data --------------------------------------------------------------------------------------------------
-
-
-def _first_object(clients: Clients, uri: str, field: str) -> tuple[str, str, int]:
-    bucket, prefix = request.split_s3_uri(uri)
-    try:
-        listed = clients.s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=100).get("Contents", [])
-    except ClientError as exc:
-        if _not_found(exc):
-            raise errors.DatasetNotFound(f"bucket of {uri} does not exist", field=field) from None
-        raise _aws_error(exc, f"ListObjectsV2 on {uri}") from None
-    objects = [o for o in listed if o.get("Size", 0) > 0 and not o["Key"].endswith("/")]
-    exact = [o for o in objects if o["Key"] == prefix]
-    chosen = (exact or sorted(objects, key=lambda o: o["Key"]) or [None])[0]
-    if chosen is None:
-        raise errors.DatasetNotFound(
-            f"no data at {uri} (no non-empty object under that key or prefix)", field=field
-        )
-    return bucket, chosen["Key"], int(chosen["Size"])
 
 
 def _dataset_location(clients: Clients, arn: str, field: str) -> str | None:
@@ -291,40 +279,20 @@ def _dataset_location(clients: Clients, arn: str, field: str) -> str | None:
     return f"s3://{bucket}/{key}" if bucket and key else None
 
 
-def check_data(clients: Clients, channel: str, source: str, technique: str, nova: bool) -> str | None:
-    """Data exists and its first records (<= 1 MB) match the technique's formats; return the format found."""
+def check_data(
+    clients: Clients,
+    channel: str,
+    source: str,
+    technique: str,
+    nova: bool,
+    budget: data_scan.Budget | None = None,
+) -> tuple[str | None, dict[str, Any]]:
+    """Check every object of a data channel (S3 URI or dataset ARN); return ``(format, summary)``."""
     field = f"data.{channel}"
     uri = source if source.startswith("s3://") else _dataset_location(clients, source, field)
     if uri is None:
-        return None
-    bucket, key, size = _first_object(clients, uri, field)
-    try:
-        body = clients.s3.get_object(
-            Bucket=bucket, Key=key, Range=f"bytes=0-{dataset_format.SAMPLE_BYTES - 1}"
-        )
-        sample = body["Body"].read()
-    except ClientError as exc:
-        raise _aws_error(exc, f"GetObject s3://{bucket}/{key}") from None
-    report = dataset_format.check_sample(sample, complete=size <= dataset_format.SAMPLE_BYTES)
-    accepted = dataset_format.formats_for(technique.lower(), nova)
-    where = f"s3://{bucket}/{key}"
-    if report.format not in accepted:
-        fits = dataset_format.techniques_for(report.format) if report.format else ()
-        hint = f"; it fits {', '.join(fits).upper()}" if fits else ""
-        first = f" ({report.errors[0].message})" if report.errors else ""
-        raise errors.DatasetFormat(
-            f"{where} looks like {report.format or 'no known format'}{first}{hint}; {technique} on "
-            f"{'Nova' if nova else 'open-weight'} models needs {' or '.join(accepted)}",
-            field=field,
-        )
-    if report.errors:
-        bad = report.errors[0]
-        raise errors.DatasetFormat(
-            f"{where} line {bad.line}: {bad.type}: {bad.message} ({len(report.errors)} problem(s) in the first "
-            f"{report.records} records)",
-            field=field,
-        )
-    return report.format
+        return None, {}
+    return data_scan.check_location(clients.s3, uri, technique, nova, field=field, budget=budget)
 
 
 # -- entry points ------------------------------------------------------------------------------------------
@@ -339,6 +307,8 @@ def plan(
             f"the event must be a JSON object, got {type(event).__name__}", field="event"
         )
     execution_input = request.parse_execution_input(event.get("input"))
+    if check:
+        execution_input = _decoded_keys(clients, execution_input)
     name = event.get("executionName")
     if not isinstance(name, str) or not name:
         raise errors.InvalidInput(
@@ -362,23 +332,48 @@ def plan(
         config, hub, spec, execution, account=account, region=clients.region
     )
     formats: dict[str, str | None] = {}
+    summaries: dict[str, dict[str, Any]] = {}
     if check:
         evaluator = req["ServerlessJobConfig"].get("EvaluatorArn")
         check_evaluator(
-            clients, evaluator, "reward.evaluator_arn" if config["technique"] == "RLVR" else "rlaif.prompt"
+            clients,
+            config,
+            evaluator,
+            "reward.evaluator_arn" if config["technique"] == "RLVR" else "rlaif.prompt",
         )
         if config.get("checkData", True):
+            budget = data_scan.Budget()
             for channel in req["InputDataConfig"]:
-                source = _channel_source(channel)
-                formats[channel["ChannelName"]] = check_data(
-                    clients, channel["ChannelName"], source, config["technique"], models.is_nova(model)
+                name = channel["ChannelName"]
+                formats[name], summaries[name] = check_data(
+                    clients,
+                    name,
+                    _channel_source(channel),
+                    config["technique"],
+                    models.is_nova(model),
+                    budget,
                 )
     return {
         "request": req,
         "trainingJobName": req["TrainingJobName"],
         "hasHyperParameters": "HyperParameters" in req,
         "dataFormats": formats,
+        "dataChecks": summaries,
     }
+
+
+def _decoded_keys(clients: Clients, execution_input: dict[str, Any]) -> dict[str, Any]:
+    """Input data URIs whose key does not exist but whose URL-decoded key does use the decoded key."""
+    for key in ("trainUri", "validationUri"):
+        uri = execution_input.get(key)
+        if isinstance(uri, str) and uri.startswith("s3://"):
+            bucket, object_key = request.split_s3_uri(uri)
+            try:
+                resolved = data_scan.existing_key(clients.s3, bucket, object_key)
+            except ClientError as exc:
+                raise _aws_error(exc, f"ListObjectsV2 on {uri}") from None
+            execution_input[key] = f"s3://{bucket}/{resolved}"
+    return execution_input
 
 
 def _channel_source(channel: Mapping[str, Any]) -> str:
@@ -418,7 +413,9 @@ def handler(event: Any, context: Any = None, clients: Clients | None = None) -> 
             raise errors.InvalidInput(
                 f"unknown action {event.get('action')!r}; use preflight or result", field="action"
             )
-        return plan(load_config(), event, clients)
+        planned = plan(load_config(), event, clients)
+        print(json.dumps({"level": "INFO", "message": "data checked", "dataChecks": planned["dataChecks"]}))
+        return planned
     except errors.PreflightError as exc:
         print(json.dumps({"level": "ERROR", **exc.to_dict()}))
         raise

@@ -44,7 +44,8 @@ HYPERPARAMETER_VALUE_RE = re.compile(r"^[a-zA-Z0-9/_.:,\-\s'\"\[\]]*$")
 DATASET_ARN_RE = re.compile(r"^arn:aws:sagemaker:[^:]+:\d+:hub-content/[^/]+/DataSet/[^/]+/[\d\.]+$")
 EVALUATOR_ARN_RE = re.compile(r"^arn:aws:sagemaker:[^:]+:\d+:hub-content/[^/]+/JsonDoc/[^/]+/[\d\.]+$")
 MODEL_PACKAGE_ARN_RE = re.compile(r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:model-package/[^/]+/\d+$")
-S3_URI_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?$")
+#: Keys may hold spaces and any printable character (the API's S3Uri is ``(https|s3)://([^/]+)/?(.*)``).
+S3_URI_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\x00-\x1f]*)?$")
 SDK_TAG_MODEL = "sagemaker-sdk:jumpstart-model-id"
 SDK_TAG_HUB = "sagemaker-sdk:jumpstart-hub-name"
 

@@ -106,8 +106,12 @@ def test_invalid_records_are_listed_per_line_and_capped(tmp_path, run) -> None:
     result = run("data", "check", write(tmp_path, data), "--max-errors", "3")
     assert result.code == 2
     assert "Confidence: NONE" in result.out
-    assert "Problems (8, first 3 shown):" in result.out
-    assert "line 2: invalid_structure: 'completion' must be a string, got a number" in result.flat_out
+    assert "Fits: unknown until every line parses" in result.flat_out  # no verdict next to NONE
+    assert "Problems (8):" in result.out
+    assert (
+        "line 2, 5, 6, ... (6 lines): invalid_structure: 'completion' must be a string, got a number"
+        in result.flat_out
+    )
     assert (
         "line 3: schema_mismatch: record looks like open_weights_dpo, earlier records are open_weights_sft"
         in result.flat_out
@@ -185,7 +189,7 @@ def test_s3_sample_cut_inside_a_multibyte_character(stubs, run) -> None:
     assert "Problems" not in result.out
 
 
-def test_s3_prefix_reads_the_first_jsonl_object(stubs, run) -> None:
+def test_s3_prefix_lists_every_key_reports_bad_names_and_checks_the_data(stubs, run) -> None:
     data = jsonl(*[VALID["nova_sft"]] * 40)
     s3 = stubs("s3")
     s3.add_response("head_bucket", {"BucketRegion": "us-east-1"}, {"Bucket": "b"})
@@ -202,7 +206,7 @@ def test_s3_prefix_reads_the_first_jsonl_object(stubs, run) -> None:
             "Contents": [
                 {"Key": "train/", "Size": 0},
                 {"Key": "train/README.md", "Size": 10},
-                {"Key": "train/part-1.jsonl", "Size": 9},
+                {"Key": "train/part-1.jsonl", "Size": len(data)},
             ]
         },
         {"Bucket": "b", "Prefix": "train/", "MaxKeys": 1000},
@@ -213,8 +217,13 @@ def test_s3_prefix_reads_the_first_jsonl_object(stubs, run) -> None:
         {"Bucket": "b", "Key": "train/part-1.jsonl", "Range": RANGE},
     )
     result = run("data", "check", "s3://b/train", "--model", "nova-textgeneration-lite-v2")
-    assert result.code == 0, result.out + result.err
-    assert result.flat_out.startswith("Checked s3://b/train/part-1.jsonl: all")
+    assert result.code == 2, result.out + result.err
+    assert result.flat_out.startswith("Listed 2 objects (")
+    assert (
+        "Not JSON Lines (name not ending in .jsonl): 1 object s3://b/train/README.md"
+        in result.flat_out
+    )
+    assert "Checked s3://b/train/part-1.jsonl: all" in result.flat_out
     assert "OK: the data fits training on nova-textgeneration-lite-v2." in result.out
 
 
@@ -282,3 +291,53 @@ def test_bad_s3_uri_and_bad_technique(run) -> None:
     bad = run("data", "check", "x.jsonl", "--technique", "cpt")
     assert bad.code == 2
     assert "invalid choice: 'cpt'" in bad.err
+
+
+def test_identical_problems_are_grouped_and_the_cap_counts_kinds(tmp_path, run) -> None:
+    bad = {"prompt": "p", "completion": 3}
+    rows = [VALID["open_weights_sft"]] * 2 + [bad] * 40 + [{"prompt": 1, "completion": "c"}]
+    result = run("data", "check", write(tmp_path, jsonl(*rows)), "--max-errors", "1")
+    assert result.code == 2
+    assert "Problems (41, first 1 of 2 kinds shown):" in result.out
+    assert (
+        "line 3, 4, 5, ... (40 lines): invalid_structure: 'completion' must be a string, got a number"
+        in result.flat_out
+    )
+    assert result.out.count("invalid_structure") == 1
+    assert "'prompt' must be a string" not in result.out
+
+
+def test_one_record_is_singular(tmp_path, run) -> None:
+    result = run("data", "check", write(tmp_path, jsonl(VALID["open_weights_sft"])))
+    assert ", 1 record." in result.flat_out and "1 records" not in result.out
+    assert "warning: 1 record; the service needs at least 32." in result.flat_out
+
+
+def test_byte_order_mark_is_reported(tmp_path, run) -> None:
+    result = run("data", "check", write(tmp_path, b"\xef\xbb\xbf" + jsonl(*[VALID["open_weights_sft"]] * 40)))
+    assert "Confidence: HIGH" in result.out
+    assert "warning: the data starts with a UTF-8 byte order mark (BOM)" in result.flat_out
+
+
+@pytest.mark.parametrize(("flag", "value", "words"), [
+    ("--max-errors", "-1", "argument --max-errors: -1 is negative; use 0 or more"),
+    ("--max-errors", "x", "argument --max-errors: 'x' is not a whole number"),
+    ("--max-keys", "-5", "argument --max-keys: -5 is too small; use 1 or more"),
+    ("--max-keys", "0", "argument --max-keys: 0 is too small; use 1 or more"),
+])
+def test_negative_counts_are_rejected(tmp_path, run, flag, value, words) -> None:
+    result = run("data", "check", write(tmp_path, jsonl(VALID["verl"])), flag, value)
+    assert result.code == 2
+    assert words in result.flat_err
+
+
+def test_help_shows_the_field_layout_of_every_format(run) -> None:
+    from cdk_sagemaker_finetuning.commands.data import DESCRIPTIONS
+
+    result = run("data", "check", "--help")
+    assert result.code == 0
+    for name in DESCRIPTIONS:
+        assert f"  {name}: " in result.out
+    assert '{"prompt": "Q", "completion": "A"}' in result.out
+    assert '"reference_answer": {"answer": "A"}' in result.out
+    assert max(len(line) for line in result.out.splitlines()) <= 80

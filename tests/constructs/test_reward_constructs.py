@@ -269,9 +269,12 @@ def test_rlvr_builtin_stack_is_wired_and_nag_clean(app, tmp_path):
     assert template.find_outputs("EvaluatorArn")
     reward_id = stack.get_logical_id(stack.rewards.reward_function.function.node.default_child)
     role_id = stack.get_logical_id(stack.training_role.role.node.default_child)
-    grants = [policy["Properties"]["Roles"] for policy in template.find_resources("AWS::IAM::Policy").values()
-              if f'["{reward_id}", "Arn"]' in flat(policy)]
-    assert grants == [[{"Ref": role_id}]]
+    grants = {statement["Action"]: policy["Properties"]["Roles"]
+              for policy in template.find_resources("AWS::IAM::Policy").values()
+              for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+              if f'["{reward_id}", "Arn"]' in flat(statement)}
+    preflight_id = stack.get_logical_id(stack.workflow.preflight_function.role.node.default_child)
+    assert grants == {"lambda:InvokeFunction": [{"Ref": role_id}], "lambda:GetFunction": [{"Ref": preflight_id}]}
     reads = flat([s["Resource"] for s in statements_with(template, "sagemaker:DescribeHubContent")])
     assert '"HubName"]}, "/JsonDoc/demo-reward/*"' in reads
     config = ManualArgs(ignore_checks=["W3005"], regions=["us-east-1"])
@@ -292,7 +295,9 @@ def test_rlvr_existing_evaluator_creates_nothing_but_outputs_it(app, tmp_path):
     arn = "arn:aws:sagemaker:us-east-1:123456789012:hub-content/team-hub/JsonDoc/mine/2.0.0"
     template = Template.from_stack(FineTuningStack(app, "Existing", spec=spec(tmp_path, reward={"evaluator_arn": arn})))
     template.resource_count_is("Custom::SageMakerHubEvaluator", 0)
-    template.resource_count_is("AWS::Lambda::Function", 2)  # the training workflow's preflight and stopper
+    template.resource_count_is("Custom::SageMakerEvaluatorLookup", 1)
+    # the training workflow's preflight and stopper, the evaluator lookup and its Provider framework
+    template.resource_count_is("AWS::Lambda::Function", 4)
     assert template.find_outputs("EvaluatorArn")["EvaluatorArn"]["Value"] == arn
     reads = [s["Resource"] for s in statements_with(template, "sagemaker:DescribeHubContent")]
     assert "arn:aws:sagemaker:us-east-1:123456789012:hub-content/team-hub/JsonDoc/mine/*" in reads

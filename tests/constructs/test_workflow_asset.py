@@ -28,6 +28,11 @@ ALLOWED = {
     "models",
     "request",
     "dataset_format",
+    "data_scan",
+    "evaluator_check",
+    "time",
+    "dataclasses",
+    "urllib",
 }
 LAMBDA_LIKE = """
 import json, sys, traceback
@@ -62,6 +67,8 @@ def test_asset_holds_the_runtime_and_imports_like_lambda(tmp_path):
         "errors.py",
         "models.py",
         "dataset_format.py",
+        "data_scan.py",
+        "evaluator_check.py",
         "stop_orphaned_job.py",
     } <= names
     assert not any("__pycache__" in n or n.endswith(".pyc") or n.startswith("reward/") for n in names)
@@ -86,7 +93,15 @@ def test_asset_holds_the_runtime_and_imports_like_lambda(tmp_path):
 
 def test_runtime_modules_import_nothing_but_stdlib_and_boto3():
     runtime = Path(__file__).resolve().parents[2] / "cdk_sagemaker_finetuning" / "runtime"
-    for name in ("preflight.py", "request.py", "errors.py", "stop_orphaned_job.py"):
+    for name in (
+        "preflight.py",
+        "request.py",
+        "errors.py",
+        "stop_orphaned_job.py",
+        "data_scan.py",
+        "evaluator_check.py",
+        "bucket_event_check.py",
+    ):
         imports = [
             line.split()[1]
             for line in (runtime / name).read_text().splitlines()

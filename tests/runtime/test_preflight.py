@@ -8,9 +8,10 @@ import json
 import boto3
 import pytest
 from botocore.response import StreamingBody
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 from cdk_sagemaker_finetuning.runtime import errors, preflight
+from cdk_sagemaker_finetuning.runtime.hub_evaluator import hub_content_document
 from tests import workflow_data as wd
 
 PACKAGE_ARN = f"arn:aws:sagemaker:us-east-1:{wd.ACCOUNT}:model-package/demo/3"
@@ -27,11 +28,12 @@ class Aws:
         self.sagemaker = boto3.client("sagemaker", region_name=wd.REGION)
         self.s3 = boto3.client("s3", region_name=wd.REGION)
         self.sts = boto3.client("sts", region_name=wd.REGION)
-        self.stubs = [Stubber(c) for c in (self.sagemaker, self.s3, self.sts)]
-        self.sm, self.s3s, self.stss = self.stubs
+        self.lam = boto3.client("lambda", region_name=wd.REGION)
+        self.stubs = [Stubber(c) for c in (self.sagemaker, self.s3, self.sts, self.lam)]
+        self.sm, self.s3s, self.stss, self.lams = self.stubs
         for stub in self.stubs:
             stub.activate()
-        self.clients = preflight.Clients(sagemaker=self.sagemaker, s3=self.s3, sts=self.sts)
+        self.clients = preflight.Clients(sagemaker=self.sagemaker, s3=self.s3, sts=self.sts, lambda_=self.lam)
 
     def identity(self):
         self.stss.add_response(
@@ -100,7 +102,7 @@ class Aws:
         self.s3s.add_response(
             "list_objects_v2",
             {"Contents": listing} if listing else {"KeyCount": 0},
-            {"Bucket": bucket, "Prefix": key, "MaxKeys": 100},
+            {"Bucket": bucket, "Prefix": key, "MaxKeys": 1000},
         )
         if listing:
             self.s3s.add_response(
@@ -109,7 +111,8 @@ class Aws:
                 {"Bucket": bucket, "Key": key, "Range": "bytes=0-1048575"},
             )
 
-    def evaluator(self, status="Available", arn=wd.EVALUATOR_ARN):
+    def evaluator(self, status="Available", arn=wd.EVALUATOR_ARN, document=None, lambda_error=None):
+        """DescribeHubContent of an evaluator (as ``runtime/hub_evaluator.py`` writes it), then GetFunction."""
         hub, kind, name, version = arn.split(":", 5)[5].split("/")[1:5]
         params = {
             "HubName": hub,
@@ -117,7 +120,33 @@ class Aws:
             "HubContentName": name,
             "HubContentVersion": version,
         }
-        self.sm.add_response("describe_hub_content", _hub_content_response(arn, kind, status), params)
+        prompt = arn == wd.PROMPT_EVALUATOR_ARN
+        if document is None:
+            document = json.loads(
+                hub_content_document(
+                    "RewardPrompt" if prompt else "RewardFunction",
+                    "s3://demo-assets/judge.jinja" if prompt else wd.REWARD_LAMBDA_ARN,
+                )
+            )
+        self.sm.add_response(
+            "describe_hub_content", _hub_content_response(arn, kind, status, document), params
+        )
+        try:
+            reference = json.loads(document["JsonContent"])["Reference"]
+        except (KeyError, ValueError):
+            return
+        if status != "Available" or not reference.startswith("arn:aws:lambda:us-east-1:"):
+            return
+        if lambda_error:
+            self.lams.add_client_error(
+                "get_function", lambda_error, "missing", expected_params={"FunctionName": reference}
+            )
+        else:
+            self.lams.add_response(
+                "get_function",
+                {"Configuration": {"FunctionName": reference.split(":")[6], "FunctionArn": reference}},
+                {"FunctionName": reference},
+            )
 
     def happy(self, technique="SFT", model=wd.LLAMA, rows=None, hub=None):
         self.identity()
@@ -222,7 +251,7 @@ def test_missing_data_is_named(aws):
         run(aws)
 
 
-def test_prefix_picks_first_object(aws):
+def test_prefix_checks_every_object_and_skips_folder_markers(aws):
     aws.identity()
     aws.group()
     aws.hub()
@@ -232,18 +261,23 @@ def test_prefix_picks_first_object(aws):
         "list_objects_v2",
         {
             "Contents": [
-                {"Key": "train/b.jsonl", "Size": 10},
                 {"Key": "train/", "Size": 0},
-                {"Key": "train/a.jsonl", "Size": 9},
+                {"Key": "train/a.jsonl", "Size": len(rows)},
+                {"Key": "train/b.jsonl", "Size": len(rows)},
             ]
         },
-        {"Bucket": "demo-data", "Prefix": "train/", "MaxKeys": 100},
+        {"Bucket": "demo-data", "Prefix": "train/", "MaxKeys": 1000},
     )
-    aws.s3s.add_response(
-        "get_object", {"Body": _body(rows)}, {"Bucket": "demo-data", "Key": "train/a.jsonl", "Range": ANY}
-    )
+    for key, limit in (("train/a.jsonl", 1_048_576), ("train/b.jsonl", 131_072)):
+        aws.s3s.add_response(
+            "get_object",
+            {"Body": _body(rows)},
+            {"Bucket": "demo-data", "Key": key, "Range": f"bytes=0-{limit - 1}"},
+        )
     out = run(aws, trainUri="s3://demo-data/train/")
+    aws.done()
     assert out["dataFormats"]["train"] == "open_weights_sft"
+    assert out["dataChecks"]["train"]["sampled"] == ["train/a.jsonl", "train/b.jsonl"]
 
 
 def test_nova_sft_needs_nova_format(aws):

@@ -1,0 +1,99 @@
+"""``RuntimeProvider``: a stack-wide Provider framework custom resource whose handler is a runtime module.
+
+Deploy-time lookups and checks (``EvaluatorLookup``, ``BucketEventCheck``) are small read-only custom
+resources: one ``onEvent`` Lambda (Python, stdlib + boto3, code from ``runtime/``) behind CDK's Provider
+framework, created once per stack and shared by every resource of that kind. Each user adds the IAM
+statements its resources need with :meth:`RuntimeProvider.allow`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from .asset_staging import RUNTIME_DIR, stage_directory
+from .nag import acknowledge, nag_text
+
+
+class RuntimeProvider(Construct):
+    """One ``onEvent`` Lambda (``<module>.on_event``) behind a Provider framework; see :meth:`of`."""
+
+    def __init__(
+        self, scope: Construct, id: str, *, modules: Sequence[str], handler: str, description: str
+    ) -> None:
+        super().__init__(scope, id)
+        code = stage_directory(
+            {f"{m}.py": RUNTIME_DIR / f"{m}.py" for m in modules}, prefix=f"cdk-sm-ft-{id.lower()}"
+        )
+        log_group = logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{description} (cdk-sagemaker-finetuning custom resource)"[:1000],
+        )
+        log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "OnEvent",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler=handler,
+            code=lambda_.Code.from_asset(str(code)),
+            timeout=Duration.minutes(1),
+            role=self.role,
+            log_group=log_group,
+            description=description,
+        )
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=self.function,
+            log_group=logs.LogGroup(
+                self,
+                "ProviderLogs",
+                retention=logs.RetentionDays.ONE_MONTH,
+                removal_policy=RemovalPolicy.DESTROY,
+            ),
+        )
+        self.service_token = self.provider.service_token
+        stack = Stack.of(self)
+        acknowledge(
+            self.role,
+            {
+                f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(log_group.node.default_child)}.Arn>:*]": "CloudWatch Logs names streams at run time; the grant covers this function's own log group only.",
+            },
+        )
+        acknowledge(
+            self.provider,
+            {
+                f"AwsSolutions-IAM5[Resource::{nag_text(stack.resolve(self.function.function_arn))}:*]": "CDK's Provider framework invokes this one function and its versions (aws-cdk-lib's grant).",
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]": "CDK's Provider framework Lambda uses the basic execution role to log.",
+                "AwsSolutions-L1": "The Provider framework Lambda's runtime is chosen and updated by aws-cdk-lib.",
+            },
+        )
+
+    @classmethod
+    def of(
+        cls, scope: Construct, id: str, *, modules: Sequence[str], handler: str, description: str
+    ) -> RuntimeProvider:
+        """The stack's provider called ``id``, created on first use."""
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(id)
+        if isinstance(existing, RuntimeProvider):
+            return existing
+        return cls(stack, id, modules=modules, handler=handler, description=description)
+
+    def allow(self, actions: Sequence[str], resources: Sequence[str]) -> iam.Grant:
+        """Let the handler call ``actions`` on ``resources``."""
+        return iam.Grant.add_to_principal(
+            grantee=self.role, actions=list(actions), resource_arns=list(resources)
+        )
