@@ -214,7 +214,8 @@ class RetrainingPipeline(Construct):
 
     def _report_function(self, state_machine: sfn.IStateMachine) -> lambda_.Function:
         code = stage_directory(
-            {"pipeline_report.py": RUNTIME_DIR / "pipeline_report.py"}, prefix="pipeline-report"
+            {name: RUNTIME_DIR / name for name in ("pipeline_report.py", "retry.py")},
+            prefix="pipeline-report",
         )
         function = lambda_.Function(
             self,
