@@ -93,7 +93,8 @@ class TrainingNotifications(Construct):
 
     def _failure_alarm(self, state_machine: sfn.IStateMachine) -> cloudwatch.Alarm:
         failed = cloudwatch.MathExpression(
-            expression="failed + timedOut + aborted",
+            # sparse metrics: a period without one of them would otherwise make the sum missing
+            expression="FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)",
             using_metrics={
                 "failed": state_machine.metric_failed(statistic="Sum"),
                 "timedOut": state_machine.metric_timed_out(statistic="Sum"),
