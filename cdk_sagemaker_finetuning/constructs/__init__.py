@@ -1,5 +1,6 @@
 """CDK constructs of cdk-sagemaker-finetuning, one module per construct."""
 
+from .create_job import CreateJobWith
 from .hub_evaluator import HubEvaluator, IEvaluator
 from .judge_prompt import JudgePrompt
 from .model_package_group import IModelPackageGroup, ModelPackageGroup
@@ -11,6 +12,7 @@ from .training_execution_role import TrainingExecutionRole
 from .training_workflow import TrainingWorkflow, TrainingWorkflowFragment
 
 __all__ = [
+    "CreateJobWith",
     "FineTuningProject",
     "HubEvaluator",
     "IEvaluator",

@@ -142,6 +142,8 @@ def test_success_outputs_the_model_package(aws, monkeypatch):
         sent == planned(events[0])["request"]
     )  # the state machine forwards the preflight's request unchanged
     assert sent["HyperParameters"]["max_epochs"] == "3"
+    lambda_creates = [e for e in events if set(e) == {"request"}]  # the create_job_with="lambda" step
+    assert lambda_creates == ([{"request": sent}] if aws == "lambda" else [])
     assert "AlgorithmSpecification" not in sent and "ResourceConfig" not in sent
     assert sagemaker.count("DescribeTrainingJob") >= 3
     assert [p for op, p in sagemaker.calls if op == "UpdateModelPackage"] == [
