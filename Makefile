@@ -48,7 +48,7 @@ lint: install
 # the minimal SFT integration app, whose assertions start the workflow, wait for the job to be InProgress and
 # stop it; then destroy it whatever the outcome. Its synthesized snapshot is checked offline by `make test`.
 INTEG_CDK = PATH="$(abspath $(VENV))/bin:$$PATH" node_modules/.bin/cdk --app "$(PY) tests/integ/integ_minimal_sft.py" \
-	--output cdk.out/integ --no-notices
+	--output cdk.out/integ --no-notices $(INTEG_ARGS)
 .PHONY: integ
 integ: install
 	$(INTEG_CDK) deploy --all --require-approval never --outputs-file cdk.out/integ-outputs.json; \
