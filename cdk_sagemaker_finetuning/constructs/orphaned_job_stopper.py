@@ -16,7 +16,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.htm
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -25,13 +25,12 @@ from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .nag import acknowledge
+from .runtime_function import dead_letter_queue
 
 TARGET_RETRY_ATTEMPTS = 8
 MAX_EVENT_AGE = Duration.hours(24)
 ASYNC_RETRY_ATTEMPTS = 2
 ASYNC_MAX_EVENT_AGE = Duration.hours(6)
-RETENTION = Duration.days(14)  # the SQS maximum
 STATUSES = ("ABORTED", "TIMED_OUT", "FAILED")
 
 
@@ -39,20 +38,7 @@ def stop_orphaned_jobs(
     scope: Construct, *, function: lambda_.Function, state_machine_arn: str
 ) -> tuple[events.Rule, sqs.Queue, cloudwatch.Alarm]:
     """The rule, its dead-letter queue and the queue's alarm (in ``scope``); returns all three."""
-    queue = sqs.Queue(
-        scope,
-        "StopOrphanedJobDeadLetters",
-        encryption=sqs.QueueEncryption.SQS_MANAGED,
-        enforce_ssl=True,
-        retention_period=RETENTION,
-        removal_policy=RemovalPolicy.RETAIN,
-    )
-    acknowledge(
-        queue,
-        {
-            "AwsSolutions-SQS3": "This queue is itself the dead-letter queue of the stopper's rule and function."
-        },
-    )
+    queue = dead_letter_queue(scope, "StopOrphanedJobDeadLetters")
     function.configure_async_invoke(
         retry_attempts=ASYNC_RETRY_ATTEMPTS,
         max_event_age=ASYNC_MAX_EVENT_AGE,

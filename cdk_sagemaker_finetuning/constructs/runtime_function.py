@@ -1,4 +1,5 @@
-"""The workflow's Lambda functions: the runtime folder as code, a role writing only its own retained log group."""
+"""The workflow's Lambda functions (the runtime folder as code, a role writing only its own retained log group)
+and the dead-letter queue their asynchronous invocations end in."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .asset_staging import RUNTIME_DIR
 from .nag import acknowledge
 
 ASSET_EXCLUDE = ["**/__pycache__", "**/*.pyc", "reward", "reward/**"]
+DEAD_LETTER_RETENTION = Duration.days(14)  # the SQS maximum
 
 
 def runtime_function(
@@ -53,6 +56,20 @@ def runtime_function(
         },
     )
     return function
+
+
+def dead_letter_queue(scope: Construct, id: str) -> sqs.Queue:
+    """An SQS queue for undeliverable events: SQS-managed encryption, TLS only, 14 days, retained."""
+    queue = sqs.Queue(
+        scope,
+        id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=DEAD_LETTER_RETENTION,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+    acknowledge(queue, {"AwsSolutions-SQS3": "This queue is itself a dead-letter queue."})
+    return queue
 
 
 def logical_id(resource: Construct) -> str:
