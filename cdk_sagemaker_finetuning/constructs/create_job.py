@@ -8,8 +8,9 @@
 Both send the preflight's request unchanged and share the same ``Retry`` (throttling and transient errors)
 and ``Catch`` (``SageMaker.ResourceInUseException``: this execution's job already exists, so the watch goes
 on). The aws-sdk way keeps two tasks behind a ``HasHyperParameters`` Choice: a JSONPath ``Parameters`` map has
-a fixed key set and an aws-sdk task without one calls the API with no parameters; a JSONata ``Arguments``
-expression could pass the request whole, but the offline ASL interpreter the tests run on has no JSONata.
+a fixed key set (a path to a missing key fails), a task without ``Parameters`` gets none on the ASL
+interpreter the tests run on (moto), and a JSONata ``Arguments`` expression, which could pass the request
+whole, cannot run on that interpreter offline.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ data bucket. The assertion stack (``aws-cdk.integ-tests-alpha``) then, as custom
 2. waits until ``DescribeTrainingJob`` of ``integ-sft-integ-<UUID>`` says ``InProgress`` (the preflight passed
    and ``CreateTrainingJob`` was accepted: this settles whether the ``aws-sdk`` integration accepts
    ``ServerlessJobConfig``, the recipe bucket and the IAM grants);
-3. checks the execution is still ``RUNNING`` (the watch loop works);
+3. checks the execution history shows the ``Preflight`` state exited (succeeded: a failed preflight fails the
+   execution) and the execution is still ``RUNNING`` (the watch loop works);
 4. stops the execution and waits until the job is ``Stopping`` or ``Stopped`` (the orphaned-job stopper works).
 
 A failed or timed-out assertion fails the deploy. Stateful resources (buckets, log groups, the dead-letter
@@ -69,6 +70,20 @@ def build(app: cdk.App) -> IntegTest:
     running = assertions.aws_api_call("SageMaker", "describeTrainingJob", {"TrainingJobName": job_name})
     running.expect(ExpectedResult.object_like({"TrainingJobStatus": "InProgress"}))
     running.wait_for_assertions(total_timeout=JOB_TIMEOUT, interval=POLL)
+    preflight = assertions.aws_api_call(
+        "StepFunctions",
+        "getExecutionHistory",
+        {"executionArn": start.get_att_string("executionArn"), "maxResults": 1000},
+    )
+    preflight.expect(
+        ExpectedResult.object_like(
+            {
+                "events": Match.array_with(
+                    [Match.object_like({"stateExitedEventDetails": Match.object_like({"name": "Preflight"})})]
+                )
+            }
+        )
+    )
     watching = assertions.aws_api_call(
         "StepFunctions", "describeExecution", {"executionArn": start.get_att_string("executionArn")}
     )
@@ -83,7 +98,7 @@ def build(app: cdk.App) -> IntegTest:
         ExpectedResult.object_like({"TrainingJobStatus": Match.string_like_regexp("^(Stopping|Stopped)$")})
     )
     stopped.wait_for_assertions(total_timeout=JOB_TIMEOUT, interval=POLL)
-    start.next(running).next(watching).next(stop).next(stopped)
+    start.next(running).next(preflight).next(watching).next(stop).next(stopped)
     return integ
 
 

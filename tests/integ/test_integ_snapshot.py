@@ -70,6 +70,11 @@ def test_assertions_start_watch_and_stop_the_workflow(assembly):
     assert calls == [
         ("StepFunctions.startExecution", None),
         ("SageMaker.describeTrainingJob", '{"$ObjectLike":{"TrainingJobStatus":"InProgress"}}'),
+        (
+            "StepFunctions.getExecutionHistory",
+            '{"$ObjectLike":{"events":{"$ArrayWith":[{"$ObjectLike":{"stateExitedEventDetails":'
+            '{"$ObjectLike":{"name":"Preflight"}}}}]}}}',
+        ),
         ("StepFunctions.describeExecution", '{"$ObjectLike":{"status":"RUNNING"}}'),
         ("StepFunctions.stopExecution", None),
         (
