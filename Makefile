@@ -44,5 +44,18 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 
+# A real-account check (AWS credentials, a bootstrapped account; a few minutes of serverless training): deploy
+# the minimal SFT integration app, whose assertions start the workflow, wait for the job to be InProgress and
+# stop it; then destroy it whatever the outcome. Its synthesized snapshot is checked offline by `make test`.
+INTEG_CDK = PATH="$(abspath $(VENV))/bin:$$PATH" node_modules/.bin/cdk --app "$(PY) tests/integ/integ_minimal_sft.py" \
+	--output cdk.out/integ --no-notices $(INTEG_ARGS)
+.PHONY: integ
+integ: install
+	$(INTEG_CDK) deploy --all --require-approval never --outputs-file cdk.out/integ-outputs.json; \
+	status=$$?; \
+	if [ $$status -eq 0 ]; then $(PY) tests/integ/assertion_results.py cdk.out/integ-outputs.json || status=$$?; fi; \
+	$(INTEG_CDK) destroy --all --force || status=$$((status ? status : 1)); \
+	exit $$status
+
 clean:
 	rm -rf cdk.out build dist *.egg-info

@@ -3,6 +3,7 @@
 An S3 "Object Created" event goes through the synthesized rule's pattern and input transformer (moto's
 EventBridge matcher and template parser), starts the synthesized state machine on moto's interpreter, whose
 preflight Lambda is the real handler (moto S3 for data and recipe specs, a scripted SageMaker for the rest).
+Every test runs with both ways of creating the job (``create_job_with``: aws-sdk task or boto3 Lambda).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from moto import mock_aws
 from moto.events.models import EventPattern
 from moto.events.utils import EventTemplateParser
 
+from cdk_sagemaker_finetuning.constructs.create_job import CreateJobWith
 from cdk_sagemaker_finetuning.constructs.project import FineTuningProject
 from cdk_sagemaker_finetuning.runtime import preflight
 from tests import workflow_data as wd
@@ -133,10 +135,13 @@ def resolve(value: Any) -> Any:
     return f"arn:aws:lambda:{wd.REGION}:{wd.ACCOUNT}:function:{logical_id}"
 
 
-@pytest.fixture(scope="module")
-def synthesized() -> dict[str, Any]:
+@pytest.fixture(scope="module", params=[m.value for m in CreateJobWith])
+def synthesized(request) -> dict[str, Any]:
+    """The project synthesized with each way of creating the job (both run every test here)."""
     stack = cdk.Stack(cdk.App(), "Platform")
-    FineTuningProject(stack, "Demo", spec=None, poll_interval=cdk.Duration.seconds(0), **SPEC)
+    FineTuningProject(
+        stack, "Demo", spec=None, poll_interval=cdk.Duration.seconds(0), create_job_with=request.param, **SPEC
+    )
     resources = Template.from_stack(stack).to_json()["Resources"]
     machine = next(r for r in resources.values() if r["Type"] == "AWS::StepFunctions::StateMachine")
     preflight_fn = next(

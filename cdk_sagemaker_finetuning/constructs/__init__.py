@@ -1,6 +1,7 @@
 """CDK constructs of cdk-sagemaker-finetuning, one module per construct."""
 
 from .bucket_event_check import BucketEventCheck
+from .create_job import CreateJobWith
 from .evaluator_lookup import EvaluatorLookup
 from .hub_evaluator import HubEvaluator, IEvaluator
 from .judge_prompt import JudgePrompt
@@ -14,6 +15,7 @@ from .training_workflow import TrainingWorkflow, TrainingWorkflowFragment
 
 __all__ = [
     "BucketEventCheck",
+    "CreateJobWith",
     "EvaluatorLookup",
     "FineTuningProject",
     "HubEvaluator",

@@ -29,6 +29,8 @@ class TrainingNotifications(Construct):
     :param job_name_prefix: training job name prefix of the project.
     :param model_package_group_name: the project's model package group.
     :param state_machine: the training workflow, for the failure alarm. Default: no alarm.
+    :param alarms: further alarms whose state changes to ALARM are published, e.g. the workflow's
+        ``dead_letter_alarm`` (a job that could not be stopped). Default: none.
     :param emails: e-mail addresses to subscribe (each must confirm). Default: none.
     :param topic: an existing topic to publish to (its key policy must allow EventBridge and CloudWatch).
         Default: a new topic encrypted with a new rotating KMS key.
@@ -44,6 +46,7 @@ class TrainingNotifications(Construct):
         state_machine: sfn.IStateMachine | None = None,
         emails: Sequence[str] = (),
         topic: sns.ITopic | None = None,
+        alarms: Sequence[cloudwatch.Alarm] = (),
     ) -> None:
         super().__init__(scope, id)
         self.topic = topic or self._encrypted_topic()
@@ -76,6 +79,8 @@ class TrainingNotifications(Construct):
             targets=[targets.SnsTopic(self.topic)],
         )
         self.failure_alarm = self._failure_alarm(state_machine) if state_machine is not None else None
+        for alarm in alarms:
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
 
     def _encrypted_topic(self) -> sns.Topic:
         key = kms.Key(
@@ -93,7 +98,8 @@ class TrainingNotifications(Construct):
 
     def _failure_alarm(self, state_machine: sfn.IStateMachine) -> cloudwatch.Alarm:
         failed = cloudwatch.MathExpression(
-            expression="failed + timedOut + aborted",
+            # sparse metrics: a period without one of them would otherwise make the sum missing
+            expression="FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)",
             using_metrics={
                 "failed": state_machine.metric_failed(statistic="Sum"),
                 "timedOut": state_machine.metric_timed_out(statistic="Sum"),

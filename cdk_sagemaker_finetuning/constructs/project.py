@@ -16,6 +16,7 @@ from constructs import Construct
 
 from ..spec import FineTuningSpec, SpecError
 from ..workflow_config import job_name_prefix, runtime_config
+from .create_job import CreateJobWith
 from .errors import ConstructValidationError
 from .model_package_group import IModelPackageGroup, ModelPackageGroup
 from .nag import acknowledge, acknowledge_wildcard_resources
@@ -56,7 +57,11 @@ class FineTuningProject(Construct):
     :param poll_interval: wait between job status checks. Default: 60 s (longer for very long runs).
     :param access_logs_bucket: bucket receiving the buckets' server access logs. Default: one per stack.
     :param notification_topic: topic for notifications and approval requests. Default: a new encrypted topic
-        when the spec asks for notifications or a manual approval.
+        when the spec asks for notifications or a manual approval. It also receives the alarm of the
+        workflow's dead-letter queue (a training job that could not be stopped).
+    :param create_job_with: how the workflow calls CreateTrainingJob, ``"aws-sdk"`` or ``"lambda"``
+        (:class:`~cdk_sagemaker_finetuning.constructs.create_job.CreateJobWith`). Default: the app's
+        ``cdk-sagemaker-finetuning:createJobWith`` context, else ``aws-sdk``.
     """
 
     def __init__(
@@ -70,6 +75,7 @@ class FineTuningProject(Construct):
         poll_interval: Duration | None = None,
         access_logs_bucket: s3.IBucket | None = None,
         notification_topic: sns.ITopic | None = None,
+        create_job_with: CreateJobWith | str | None = None,
         **spec_fields: Any,
     ) -> None:
         super().__init__(scope, id)
@@ -119,7 +125,9 @@ class FineTuningProject(Construct):
                 self.training_role.add_hub_content_read(hub, content_type, name)
         self.rewards = SpecRewards(self, "Rewards", spec=spec, training_role=self.training_role)
         self.evaluator_arn = self.rewards.evaluator_arn
-        self.workflow = TrainingWorkflow(self, "TrainingWorkflow", **self._workflow_props(poll_interval))
+        self.workflow = TrainingWorkflow(
+            self, "TrainingWorkflow", create_job_with=create_job_with, **self._workflow_props(poll_interval)
+        )
         self.state_machine = self.workflow.state_machine
         self.state_machine_arn = self.workflow.state_machine_arn
         self.notifications = self._notifications(notification_topic)
@@ -260,6 +268,7 @@ class FineTuningProject(Construct):
             state_machine=self.state_machine if notify is None or notify.alarm_on_failure else None,
             emails=notify.emails if notify else (),
             topic=topic,
+            alarms=[self.workflow.dead_letter_alarm],
         )
 
     def _retraining(self) -> tuple[RetrainingTriggers | None, RetrainingPipeline | None]:

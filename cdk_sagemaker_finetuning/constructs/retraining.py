@@ -16,6 +16,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
@@ -25,6 +26,7 @@ from constructs import Construct
 from .asset_staging import RUNTIME_DIR, stage_directory
 from .bucket_event_check import BucketEventCheck, needs_check
 from .nag import acknowledge, acknowledge_wildcard_resources
+from .runtime_function import dead_letter_queue
 
 
 def training_input(
@@ -240,7 +242,8 @@ class RetrainingPipeline(Construct):
 
     def _report_function(self, state_machine: sfn.IStateMachine) -> lambda_.Function:
         code = stage_directory(
-            {"pipeline_report.py": RUNTIME_DIR / "pipeline_report.py"}, prefix="pipeline-report"
+            {name: RUNTIME_DIR / name for name in ("pipeline_report.py", "retry.py")},
+            prefix="pipeline-report",
         )
         function = lambda_.Function(
             self,
@@ -252,6 +255,11 @@ class RetrainingPipeline(Construct):
             timeout=Duration.seconds(30),
             memory_size=256,
             log_group=logs.LogGroup(self, "ReportLogs", retention=logs.RetentionDays.ONE_MONTH),
+        )
+        # CodePipeline invokes the function asynchronously: an event it cannot answer is kept, not dropped
+        self.report_dead_letter_queue = dead_letter_queue(self, "ReportDeadLetters")
+        function.configure_async_invoke(
+            retry_attempts=2, on_failure=destinations.SqsDestination(self.report_dead_letter_queue)
         )
         executions = Stack.of(self).format_arn(
             service="states",

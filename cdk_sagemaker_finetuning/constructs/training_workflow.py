@@ -2,7 +2,8 @@
 
 Flow (``design-anchors.md`` §4)::
 
-    Preflight (Lambda) -> HasHyperParameters? -> CreateTrainingJob (aws-sdk, retried; ResourceInUse = ours)
+    Preflight (Lambda) -> [aws-sdk: HasHyperParameters?] -> CreateTrainingJob (aws-sdk or Lambda, retried;
+      ResourceInUse = ours)
       -> Watch [Parallel: Wait -> DescribeTrainingJob -> Finished? -> JobResult (Lambda)]
            Catch States.ALL -> StopTrainingJob -> Fail (original error)
       -> Completed? -> SetApprovalStatus (UpdateModelPackage) -> Done (output)
@@ -27,7 +28,8 @@ A completed job's model package gets the configured approval status (``approvalS
 
 Errors: ``PreflightError.<Kind>`` (nothing started), ``TrainingJobFailed`` / ``TrainingJobStopped`` (cause: the
 job's ``FailureReason``), or the error that broke the watch loop after the job was stopped. An execution that is
-aborted, times out or fails triggers an EventBridge rule whose Lambda stops the execution's job if it still runs.
+aborted, times out or fails triggers an EventBridge rule whose Lambda stops the execution's job if it still runs
+(``orphaned_job_stopper.py``: retries, dead-letter queue and alarm).
 """
 
 from __future__ import annotations
@@ -38,8 +40,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -49,13 +49,14 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ..runtime import models
-from .asset_staging import RUNTIME_DIR
+from .create_job import CreateJobWith, create_job_states, resolve_create_job_with
 from .errors import ConstructValidationError
 from .evaluator_lookup import grant_function_check
 from .model_package_group import IModelPackageGroup
 from .nag import acknowledge, acknowledge_wildcard_resources
+from .orphaned_job_stopper import stop_orphaned_jobs
+from .runtime_function import logical_id, runtime_function
 
-ASSET_EXCLUDE = ["**/__pycache__", "**/*.pyc", "reward", "reward/**"]
 SAGEMAKER = "sagemaker.amazonaws.com"
 #: Transient errors of the aws-sdk integration (``SageMaker.<Code>Exception``) worth retrying with backoff.
 TRANSIENT_ERRORS = [
@@ -70,17 +71,7 @@ DEFAULT_RETRY_INTERVAL = Duration.seconds(5)
 #: 9, and the rest of a run fewer than 100.
 MAX_POLLS = (25_000 - 100) // 9
 DEFAULT_TIMEOUT_MARGIN = Duration.hours(2)
-RESOURCE_IN_USE = "SageMaker.ResourceInUseException"
 ALREADY_RUNNING = "PreflightError.JobAlreadyRunning"
-REQUEST_KEYS = (
-    "TrainingJobName",
-    "RoleArn",
-    "InputDataConfig",
-    "OutputDataConfig",
-    "ServerlessJobConfig",
-    "ModelPackageConfig",
-    "Tags",
-)
 #: Lambda environment variables share a 4 KB limit.
 MAX_CONFIG_CHARS = 3500
 OUTPUT_FIELDS = (
@@ -119,6 +110,8 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
     ``preflight``, ``job``, ``watch`` and ``error`` are used as scratch space. The job name derives from the
     execution name, so run the fragment once per execution (not inside a Map). Stopping the job of an aborted
     execution is the job of :class:`TrainingWorkflow`'s EventBridge rule; add your own when you compose.
+    ``create_job_with`` picks the CreateTrainingJob step (``create_job.py``); ``CreateJobWith.LAMBDA`` needs
+    ``create_function`` (``runtime/create_training_job.py``), whose role gets the job-creation statements.
     """
 
     def __init__(
@@ -132,6 +125,8 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
         model_package_group: IModelPackageGroup,
         poll_interval: Duration = DEFAULT_POLL_INTERVAL,
         retry_interval: Duration = DEFAULT_RETRY_INTERVAL,
+        create_job_with: CreateJobWith = CreateJobWith.AWS_SDK,
+        create_function: lambda_.IFunction | None = None,
     ) -> None:
         super().__init__(scope, id)
         prefix = config["jobNamePrefix"]
@@ -163,36 +158,20 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
             result_path="$.preflight",
             retry_on_service_exceptions=True,
         )
-        keys = list(REQUEST_KEYS)
-        if (config.get("mlflow") or {}).get("resourceArn"):
-            keys.append("MlflowConfig")
-        if config.get("maxRuntimeSeconds"):
-            keys.append("StoppingCondition")
         statements = self._caller_statements(config, training_role_arn, job_arn, model_package_group)
         watch = self._watch(job_arn, preflight_function, poll_interval, retry)
-        creates = []
-        for with_hps in (True, False):
-            create = tasks.CallAwsService(
+        preflight.next(
+            create_job_states(
                 self,
-                "CreateTrainingJob" if with_hps else "CreateTrainingJobWithoutHyperParameters",
-                service="sagemaker",
-                action="createTrainingJob",
-                parameters=_request_parameters([*keys, "HyperParameters"] if with_hps else keys),
-                iam_resources=[job_arn],
-                additional_iam_statements=statements,
-                result_path=sfn.JsonPath.DISCARD,
-                comment="Start the serverless job; the name is unique per execution, so ResourceInUse is ours",
+                mode=create_job_with,
+                config=config,
+                job_arn=job_arn,
+                statements=statements,
+                function=create_function,
+                retry=retry,
+                then=watch,
             )
-            create.add_retry(**retry)
-            create.add_catch(watch, errors=[RESOURCE_IN_USE], result_path=sfn.JsonPath.DISCARD)
-            creates.append(create.next(watch))
-            statements = []  # the first task carries the shared statements
-        has_hps = (
-            sfn.Choice(self, "HasHyperParameters")
-            .when(sfn.Condition.boolean_equals("$.preflight.hasHyperParameters", True), creates[0])
-            .otherwise(creates[1])
         )
-        preflight.next(has_hps)
 
         done = sfn.Pass(
             self,
@@ -364,17 +343,6 @@ def hub_content_arns(scope: Construct, config: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _request_parameters(keys: Sequence[str]) -> dict[str, Any]:
-    """Map each top-level request member to the preflight's answer (lists and objects kept whole)."""
-    lists = ("InputDataConfig", "Tags")
-    return {
-        key: (sfn.JsonPath.list_at if key in lists else sfn.JsonPath.object_at)(f"$.preflight.request.{key}")
-        if key != "TrainingJobName" and key != "RoleArn"
-        else sfn.JsonPath.string_at(f"$.preflight.request.{key}")
-        for key in keys
-    }
-
-
 class TrainingWorkflow(Construct):
     """The training state machine, its preflight Lambda and the orphaned-job stopper.
 
@@ -402,9 +370,16 @@ class TrainingWorkflow(Construct):
         Added to ``maxRuntimeSeconds`` for the state machine timeout. Default: 2 h.
     ``log_retention``
         Retention of the state machine and Lambda log groups (retained on stack deletion). Default: one year.
+    ``create_job_with``
+        ``CreateJobWith.AWS_SDK`` (``"aws-sdk"``: Step Functions' aws-sdk integration) or ``CreateJobWith.LAMBDA``
+        (``"lambda"``: a function calling ``CreateTrainingJob`` with boto3; same request, retries and
+        ResourceInUse handling). Default: the app's ``cdk-sagemaker-finetuning:createJobWith`` context, else
+        aws-sdk. Switch if the integration rejects ``ServerlessJobConfig`` (README, "Unconfirmed").
 
     Attributes: ``state_machine``, ``state_machine_arn``, ``state_machine_name``, ``preflight_function``,
-    ``stop_function``, ``fragment``, ``log_group``.
+    ``create_function`` (None with aws-sdk), ``create_job_with``, ``stop_function``, ``stop_rule``,
+    ``dead_letter_queue`` and ``dead_letter_alarm`` (the stopper's undeliverable events), ``fragment``,
+    ``log_group``.
     """
 
     def __init__(
@@ -421,8 +396,10 @@ class TrainingWorkflow(Construct):
         retry_interval: Duration = DEFAULT_RETRY_INTERVAL,
         timeout_margin: Duration = DEFAULT_TIMEOUT_MARGIN,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        create_job_with: CreateJobWith | str | None = None,
     ) -> None:
         super().__init__(scope, id)
+        self.create_job_with = resolve_create_job_with(self, create_job_with)
         timeout = Duration.seconds(
             int(config.get("maxRuntimeSeconds") or 86400) + timeout_margin.to_seconds()
         )
@@ -433,12 +410,13 @@ class TrainingWorkflow(Construct):
         stack = Stack.of(self)
         prefix = config["jobNamePrefix"]
         job_arn = training_job_arn_pattern(self, prefix)
-        self.preflight_function = self._function(
+        self.preflight_function = runtime_function(
+            self,
             "Preflight",
-            "preflight.handler",
-            "Training workflow preflight: checks model, recipe, hyperparameters, data; builds the request",
-            {"WORKFLOW_CONFIG": stack.to_json_string(dict(config))},
-            log_retention,
+            handler="preflight.handler",
+            description="Training workflow preflight: checks model, recipe, hyperparameters, data; builds the request",
+            environment={"WORKFLOW_CONFIG": stack.to_json_string(dict(config))},
+            retention=log_retention,
         )
         preflight_role = self.preflight_function.role
         model_package_group.grant_read(preflight_role)
@@ -488,12 +466,13 @@ class TrainingWorkflow(Construct):
             "Model package versions of this project's group (continuous customization reads the latest).",
         )
 
-        self.stop_function = self._function(
+        self.stop_function = runtime_function(
+            self,
             "StopOrphanedJob",
-            "stop_orphaned_job.handler",
-            "Stops the training job of an aborted, timed-out or failed training workflow execution",
-            {"JOB_NAME_PREFIX": prefix},
-            log_retention,
+            handler="stop_orphaned_job.handler",
+            description="Stops the training job of an aborted, timed-out or failed training workflow execution",
+            environment={"JOB_NAME_PREFIX": prefix},
+            retention=log_retention,
         )
         iam.Grant.add_to_principal(
             grantee=self.stop_function.role,
@@ -501,6 +480,18 @@ class TrainingWorkflow(Construct):
             resource_arns=[job_arn],
         )
 
+        self.create_function = (
+            runtime_function(
+                self,
+                "CreateTrainingJob",
+                handler="create_training_job.handler",
+                description="Training workflow: starts the serverless job with boto3 CreateTrainingJob",
+                environment={},
+                retention=log_retention,
+            )
+            if self.create_job_with is CreateJobWith.LAMBDA
+            else None
+        )
         self.fragment = TrainingWorkflowFragment(
             self,
             "Fragment",
@@ -510,6 +501,8 @@ class TrainingWorkflow(Construct):
             model_package_group=model_package_group,
             poll_interval=poll_interval,
             retry_interval=retry_interval,
+            create_job_with=self.create_job_with,
+            create_function=self.create_function,
         )
         self.log_group = logs.LogGroup(
             self, "StateMachineLogs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN
@@ -538,19 +531,8 @@ class TrainingWorkflow(Construct):
         )
         self.state_machine_arn = self.state_machine.state_machine_arn
         self.state_machine_name = self.state_machine.state_machine_name
-        events.Rule(
-            self,
-            "StopOrphanedJobRule",
-            description="Stop the training job when its workflow execution is aborted, times out or fails",
-            event_pattern=events.EventPattern(
-                source=["aws.states"],
-                detail_type=["Step Functions Execution Status Change"],
-                detail={
-                    "status": ["ABORTED", "TIMED_OUT", "FAILED"],
-                    "stateMachineArn": [self.state_machine_arn],
-                },
-            ),
-            targets=[targets.LambdaFunction(self.stop_function, retry_attempts=8)],
+        self.stop_rule, self.dead_letter_queue, self.dead_letter_alarm = stop_orphaned_jobs(
+            self, function=self.stop_function, state_machine_arn=self.state_machine_arn
         )
         self._acknowledge(role)
 
@@ -579,44 +561,6 @@ class TrainingWorkflow(Construct):
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` (a pipeline, an EventBridge rule role, a user) to start a training run."""
         return self.state_machine.grant_start_execution(grantee)
-
-    def _function(
-        self,
-        id: str,
-        handler: str,
-        description: str,
-        environment: dict[str, str],
-        retention: logs.RetentionDays,
-    ) -> lambda_.Function:
-        log_group = logs.LogGroup(self, f"{id}Logs", retention=retention, removal_policy=RemovalPolicy.RETAIN)
-        role = iam.Role(
-            self,
-            f"{id}Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=description[:1000],
-        )
-        log_group.grant_write(role)
-        function = lambda_.Function(
-            self,
-            id,
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler=handler,
-            code=lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=ASSET_EXCLUDE),
-            description=description,
-            environment=environment,
-            timeout=Duration.seconds(60),
-            memory_size=256,
-            role=role,
-            log_group=log_group,
-        )
-        function.node.add_dependency(role)
-        acknowledge(
-            role,
-            {
-                f"AwsSolutions-IAM5[Resource::<{_logical(self, log_group)}.Arn>:*]": "CloudWatch Logs names streams at run time; the grant covers this function's own log group only.",
-            },
-        )
-        return function
 
     def _check(self, config: Mapping[str, Any], poll_interval: Duration, timeout: Duration) -> None:
         missing = [k for k in ("jobNamePrefix", "technique", "baseModel") if not config.get(k)]
@@ -678,7 +622,20 @@ class TrainingWorkflow(Construct):
         )
         acknowledge(self.stop_function.role, jobs)
         acknowledge(self.preflight_function.role, {**jobs, **hub_reads})
+        if self.create_function is not None:  # it calls CreateTrainingJob with the statements of iam.md §3
+            acknowledge(self.create_function.role, {**jobs, **hub_reads})
+            acknowledge_wildcard_resources(
+                self.create_function.role,
+                [self._group_packages],
+                "DescribeModelPackage on this project's group versions (iam.md §3 precaution for CreateTrainingJob).",
+            )
+            acknowledge(
+                role,
+                {
+                    f"AwsSolutions-IAM5[Resource::<{_logical(self, self.create_function)}.Arn>:*]": "Step Functions' Lambda integration grants the create function and its versions/aliases.",
+                },
+            )
 
 
 def _logical(scope: Construct, resource: Construct) -> str:
-    return Stack.of(scope).get_logical_id(resource.node.default_child)
+    return logical_id(resource)

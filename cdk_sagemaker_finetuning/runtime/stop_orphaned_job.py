@@ -1,9 +1,13 @@
-"""Stop the training job of a Step Functions execution that was aborted or timed out (boto3 only).
+"""Stop the training job of a Step Functions execution that was aborted, timed out or failed (boto3 only).
 
-Triggered by an EventBridge rule on "Step Functions Execution Status Change" (``ABORTED``, ``TIMED_OUT``) for
-the workflow's state machine. The job name is derived from the execution name exactly as the preflight does
-(``request.job_name`` with the ``JOB_NAME_PREFIX`` environment variable), so no lookup table is needed.
-A missing or already finished job is not an error. Returns ``{"trainingJobName", "action", "status"}``.
+Triggered by an EventBridge rule on "Step Functions Execution Status Change" (``ABORTED``, ``TIMED_OUT``,
+``FAILED``) for the workflow's state machine. The job name is derived from the execution name exactly as the
+preflight does (``request.job_name`` with the ``JOB_NAME_PREFIX`` environment variable), so no lookup table is
+needed. A missing or already finished job is not an error. Returns ``{"trainingJobName", "action", "status"}``.
+
+Throttled or transient SageMaker errors are retried with bounded backoff (``retry.py``); any other failure,
+or the last retry's, is raised, so Lambda's asynchronous retries and then its on-failure destination (the
+workflow's dead-letter queue) take over: a job is never silently left running.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ import boto3
 from botocore.exceptions import ClientError
 
 try:
-    from . import errors, request
+    from . import errors, request, retry
 except ImportError:  # inside the Lambda the runtime folder is the code root
     import errors  # type: ignore[no-redef]
     import request  # type: ignore[no-redef]
+    import retry  # type: ignore[no-redef]
 
 RUNNING = ("InProgress",)
 
@@ -41,7 +46,7 @@ def stop_job_for_execution(sagemaker: Any, prefix: str, event: Any) -> dict[str,
         )
     name = request.job_name(prefix, detail["name"])
     try:
-        status = sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]
+        status = retry.call(sagemaker.describe_training_job, TrainingJobName=name)["TrainingJobStatus"]
     except ClientError as exc:
         if _missing(exc):
             return {"trainingJobName": name, "action": "none", "status": "NotFound"}
@@ -49,7 +54,7 @@ def stop_job_for_execution(sagemaker: Any, prefix: str, event: Any) -> dict[str,
     if status not in RUNNING:
         return {"trainingJobName": name, "action": "none", "status": status}
     try:
-        sagemaker.stop_training_job(TrainingJobName=name)
+        retry.call(sagemaker.stop_training_job, TrainingJobName=name)
     except ClientError as exc:
         if _missing(exc) or exc.response.get("Error", {}).get("Code") == "ValidationException":
             return {"trainingJobName": name, "action": "none", "status": "NotStoppable"}
@@ -60,7 +65,9 @@ def stop_job_for_execution(sagemaker: Any, prefix: str, event: Any) -> dict[str,
 def handler(event: Any, context: Any = None, sagemaker: Any = None) -> dict[str, Any]:
     """Lambda entry point; logs one JSON line per event."""
     result = stop_job_for_execution(
-        sagemaker or boto3.client("sagemaker"), os.environ.get("JOB_NAME_PREFIX", ""), event
+        sagemaker or boto3.client("sagemaker", config=retry.CLIENT_CONFIG),
+        os.environ.get("JOB_NAME_PREFIX", ""),
+        event,
     )
     detail = event.get("detail", {}) if isinstance(event, Mapping) else {}
     print(

@@ -4,6 +4,8 @@
   and never reports ResourceInUse); every CreateTrainingJob request is validated against botocore's model.
 * Lambda invokes call a Python function in-process (moto runs no Lambda code without Docker), reporting a
   raised exception the way the Lambda runtime does (``FunctionError`` + ``errorType`` = the class name).
+  The ``create_job_with="lambda"`` step's event (``{"request": ...}``) runs the real
+  ``runtime/create_training_job.py`` handler, whose boto3 calls reach the scripted SageMaker.
 * aws-sdk error names follow Step Functions' documented ``SageMaker.<Code>Exception`` convention (moto would
   say ``sagemaker.sagemakerException`` for unmodeled codes).
 """
@@ -27,6 +29,8 @@ from moto.stepfunctions.parser.asl.component.common.payload.payloadvalue.payload
 from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringJsonPath
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+from cdk_sagemaker_finetuning.runtime import create_training_job
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -149,8 +153,9 @@ def patch_aws(monkeypatch, sagemaker: FakeSageMaker, invoke: Callable[[dict], An
     def lambda_invoke(self, function_name, qualifier, body, headers, response_headers):
         event = json.loads(body) if body else {}
         events.append(event)
+        creates = isinstance(event, dict) and set(event) == {"request"}
         try:
-            return json.dumps(invoke(event)).encode()
+            return json.dumps(create_training_job.handler(event) if creates else invoke(event)).encode()
         except Exception as exc:  # the Lambda runtime's error answer
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()

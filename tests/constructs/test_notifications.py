@@ -69,7 +69,9 @@ def test_failure_alarm_counts_failed_timed_out_and_aborted():
         "AWS::CloudWatch::Alarm",
         {
             "Threshold": 1,
-            "Metrics": Match.array_with([Match.object_like({"Expression": "failed + timedOut + aborted"})]),
+            "Metrics": Match.array_with(
+                [Match.object_like({"Expression": "FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)"})]
+            ),
             "AlarmActions": [{"Ref": stack.get_logical_id(notify.topic.node.default_child)}],
         },
     )

@@ -173,6 +173,20 @@ def test_report_function_reads_only_this_workflows_executions():
     assert report and all(s["Resource"] != "*" for s in statements)
 
 
+def test_report_events_it_cannot_answer_go_to_an_encrypted_dead_letter_queue():
+    stack, pipeline, template = pipeline_stack()
+    queue = stack.get_logical_id(pipeline.report_dead_letter_queue.node.default_child)
+    function = stack.get_logical_id(pipeline.report_function.node.default_child)
+    [config] = template.find_resources("AWS::Lambda::EventInvokeConfig").values()
+    assert config["Properties"]["FunctionName"] == {"Ref": function}
+    assert config["Properties"]["DestinationConfig"] == {
+        "OnFailure": {"Destination": {"Fn::GetAtt": [queue, "Arn"]}}
+    }
+    resource = template.find_resources("AWS::SQS::Queue")[queue]
+    assert resource["Properties"] == {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True}
+    assert resource["DeletionPolicy"] == "Retain"
+
+
 def test_cdk_nag_clean(tmp_path):
     app = cdk.App(outdir=str(tmp_path))
     stack, machine, data, artifacts = rig(app)

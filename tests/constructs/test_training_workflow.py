@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import math
 from functools import cache
@@ -13,6 +14,7 @@ from aws_cdk.assertions import Match, Template
 from moto import mock_aws
 from moto.events.models import EventPattern
 
+from cdk_sagemaker_finetuning.constructs.create_job import CreateJobWith
 from cdk_sagemaker_finetuning.constructs.model_package_group import ModelPackageGroup
 from cdk_sagemaker_finetuning.constructs.training_workflow import TrainingWorkflow
 from cdk_sagemaker_finetuning.runtime import errors, preflight, request, stop_orphaned_job
@@ -36,7 +38,11 @@ def build_stack(**props):
 
 @cache
 def definition(
-    poll: int = 0, max_runtime: int = 86400, margin: int = 7200, approval: str = "PendingManualApproval"
+    poll: int = 0,
+    max_runtime: int = 86400,
+    margin: int = 7200,
+    approval: str = "PendingManualApproval",
+    create_job_with: str = "aws-sdk",
 ) -> tuple[str, dict]:
     """The resolved ASL of a synthesized workflow and its template (cached: synth once per variant)."""
     config = wd.config(maxRuntimeSeconds=max_runtime, approvalStatus=approval)
@@ -45,6 +51,7 @@ def definition(
         poll_interval=cdk.Duration.seconds(poll),
         retry_interval=cdk.Duration.seconds(1),
         timeout_margin=cdk.Duration.seconds(margin),
+        create_job_with=create_job_with,
     )
     template = Template.from_stack(stack).to_json()
     machine = next(
@@ -89,7 +96,7 @@ class Lambda:
 
 
 def run(monkeypatch, sagemaker, *, lam=None, input=None, name="run-1", poll=0, stop_after=None, **variant):
-    asl, _ = definition(poll, **variant)
+    asl, _ = definition(poll, create_job_with=CREATE_JOB_WITH.get(), **variant)
     events = h.patch_aws(monkeypatch, sagemaker, lam or Lambda())
     sfn = boto3.client("stepfunctions", region_name=wd.REGION)
     arn = sfn.create_state_machine(
@@ -104,10 +111,16 @@ def run(monkeypatch, sagemaker, *, lam=None, input=None, name="run-1", poll=0, s
     return h.wait_for(sfn, execution), events, arn
 
 
-@pytest.fixture
-def aws():
+#: The CreateTrainingJob step every execution test runs with (both ways run the whole suite).
+CREATE_JOB_WITH: contextvars.ContextVar[str] = contextvars.ContextVar("create_job_with", default="aws-sdk")
+
+
+@pytest.fixture(params=[m.value for m in CreateJobWith])
+def aws(request):
+    token = CREATE_JOB_WITH.set(request.param)
     with mock_aws(config=MOTO_CONFIG):
-        yield
+        yield request.param
+    CREATE_JOB_WITH.reset(token)
 
 
 def test_success_outputs_the_model_package(aws, monkeypatch):
@@ -129,6 +142,8 @@ def test_success_outputs_the_model_package(aws, monkeypatch):
         sent == planned(events[0])["request"]
     )  # the state machine forwards the preflight's request unchanged
     assert sent["HyperParameters"]["max_epochs"] == "3"
+    lambda_creates = [e for e in events if set(e) == {"request"}]  # the create_job_with="lambda" step
+    assert lambda_creates == ([{"request": sent}] if aws == "lambda" else [])
     assert "AlgorithmSpecification" not in sent and "ResourceConfig" not in sent
     assert sagemaker.count("DescribeTrainingJob") >= 3
     assert [p for op, p in sagemaker.calls if op == "UpdateModelPackage"] == [

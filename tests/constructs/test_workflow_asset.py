@@ -22,6 +22,11 @@ ALLOWED = {
     "json",
     "os",
     "re",
+    "random",
+    "time",
+    "functools",
+    "logging",
+    "retry",
     "collections",
     "typing",
     "errors",
@@ -36,11 +41,21 @@ ALLOWED = {
 }
 LAMBDA_LIKE = """
 import json, sys, traceback
-import preflight, stop_orphaned_job
-try:
-    preflight.handler(["not", "an", "object"], None, clients=object())
-except Exception as exc:  # what the Lambda runtime reports as errorType / errorMessage
-    print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}))
+from botocore.exceptions import ClientError
+import create_training_job, pipeline_report, preflight, stop_orphaned_job
+
+class Throttled:
+    def create_training_job(self, **request):
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "CreateTrainingJob")
+
+for call in (
+    lambda: preflight.handler(["not", "an", "object"], None, clients=object()),
+    lambda: create_training_job.handler({"request": {"TrainingJobName": "j"}}, None, sagemaker=Throttled()),
+):
+    try:
+        call()
+    except Exception as exc:  # what the Lambda runtime reports as errorType / errorMessage
+        print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}))
 """
 
 
@@ -49,7 +64,12 @@ def test_asset_holds_the_runtime_and_imports_like_lambda(tmp_path):
     stack = cdk.Stack(app, "Asset")
     group = ModelPackageGroup(stack, "Group", model_package_group_name=wd.GROUP_NAME)
     TrainingWorkflow(
-        stack, "Training", config=wd.config(), training_role_arn=wd.ROLE_ARN, model_package_group=group
+        stack,
+        "Training",
+        config=wd.config(),
+        training_role_arn=wd.ROLE_ARN,
+        model_package_group=group,
+        create_job_with="lambda",
     )
     assembly = app.synth()
     template = assembly.get_stack_by_name("Asset").template
@@ -58,7 +78,11 @@ def test_asset_holds_the_runtime_and_imports_like_lambda(tmp_path):
         if resource["Type"] == "AWS::Lambda::Function":
             key = resource["Properties"]["Code"]["S3Key"]
             handlers[resource["Properties"]["Handler"]] = tmp_path / f"asset.{key.split('.')[0]}"
-    assert set(handlers) == {"preflight.handler", "stop_orphaned_job.handler"}
+    assert set(handlers) == {
+        "preflight.handler",
+        "stop_orphaned_job.handler",
+        "create_training_job.handler",
+    }
     folder = handlers["preflight.handler"]
     names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert {
@@ -70,6 +94,8 @@ def test_asset_holds_the_runtime_and_imports_like_lambda(tmp_path):
         "data_scan.py",
         "evaluator_check.py",
         "stop_orphaned_job.py",
+        "create_training_job.py",
+        "retry.py",
     } <= names
     assert not any("__pycache__" in n or n.endswith(".pyc") or n.startswith("reward/") for n in names)
 
@@ -83,17 +109,20 @@ def test_asset_holds_the_runtime_and_imports_like_lambda(tmp_path):
         text=True,
         check=True,
     )
-    log, reported = (json.loads(line) for line in answer.stdout.splitlines())
+    log, reported, create_log, create_reported = (json.loads(line) for line in answer.stdout.splitlines())
     assert reported == {
         "errorType": "PreflightError.InvalidInput",
         "errorMessage": "the event must be a JSON object, got list",
     }
     assert log["level"] == "ERROR" and log["error"] == "PreflightError.InvalidInput"
+    # the Lambda way of creating the job fails with the aws-sdk integration's error name (same Retry/Catch)
+    assert create_reported["errorType"] == "SageMaker.ThrottlingException"
+    assert create_log == {"level": "ERROR", "trainingJobName": "j", "error": "SageMaker.ThrottlingException"}
 
 
 def test_runtime_modules_import_nothing_but_stdlib_and_boto3():
     runtime = Path(__file__).resolve().parents[2] / "cdk_sagemaker_finetuning" / "runtime"
-    for name in (
+    names = (
         "preflight.py",
         "request.py",
         "errors.py",
@@ -101,7 +130,10 @@ def test_runtime_modules_import_nothing_but_stdlib_and_boto3():
         "data_scan.py",
         "evaluator_check.py",
         "bucket_event_check.py",
-    ):
+        "create_training_job.py",
+        "retry.py",
+    )
+    for name in (*names, "pipeline_report.py"):
         imports = [
             line.split()[1]
             for line in (runtime / name).read_text().splitlines()

@@ -38,6 +38,11 @@ VERL = {
 }
 
 
+def lambda_runtime_serialize(answer) -> bytes:
+    """What the Python Lambda runtime (awslambdaric, Python 3.12+) does with a handler's return value."""
+    return json.dumps(answer, ensure_ascii=False, allow_nan=True).encode("utf-8")
+
+
 def body(response: dict) -> list[dict]:
     assert response["statusCode"] == 200
     assert response["headers"] == {"Content-Type": "application/json"}
@@ -81,6 +86,22 @@ def test_nova_envelope_is_a_bare_list():
 def test_open_weight_verl_row_reads_reward_model_ground_truth(numeric):
     [result] = body(handle([VERL], numeric))
     assert result["aggregate_reward_score"] == 1.0
+
+
+@pytest.mark.parametrize("nova", [True, False], ids=["nova", "open-weight"])
+def test_lone_surrogates_never_break_the_lambda_serializer(nova):
+    def reward(sample):
+        return {"score": 0.5, "metrics": {"len\udfff": 1.0}}
+
+    config = RewardConfig(reward=reward, envelope="nova" if nova else "open-weight")
+    event = json.loads('[{"id": "sample-\\ud800", "messages": []}, {"id": {"k\\udc00": 1}, "messages": []}]')
+    answer = json.loads(lambda_runtime_serialize(handle(event, config)))
+    entries = answer if nova else json.loads(answer["body"])
+    assert entries[0]["id"] == ("sample-\ufffd" if nova else "sample-\ud800")
+    assert [m["name"] for m in entries[0]["metrics_list"]] == ["len\ufffd" if nova else "len\udfff"]
+    assert entries[1]["aggregate_reward_score"] == 0.5
+    error = handle("\ud800 not json", RewardConfig(reward=reward, envelope="nova" if nova else "open-weight"))
+    lambda_runtime_serialize(error)
 
 
 def test_missing_id_falls_back_to_the_position(numeric):
@@ -279,13 +300,15 @@ def test_sdk_verifier_accepts_user_code_packaged_with_the_runtime(monkeypatch, t
 
 # -- fuzzing ---------------------------------------------------------------------------------------------
 
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30)
+# lone surrogates (valid in JSON text as "\\ud800", invalid UTF-8) included: they break Lambda's serializer
+odd_text = st.text(max_size=30) | st.lists(st.text(max_size=4) | st.characters(categories=["Cs"]), max_size=6).map("".join)
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | odd_text
 json_values = st.recursive(
     json_scalars,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(
         st.sampled_from(["id", "messages", "role", "content", "prompt", "reference_answer", "reward_model",
                          "ground_truth", "batch", "body", "input", "response", "text", "type", "answer"])
-        | st.text(max_size=8),
+        | odd_text,
         children, max_size=5),
     max_leaves=25,
 )
@@ -300,6 +323,7 @@ events = json_values | json_values.map(json.dumps) | json_values.map(lambda v: {
 def test_fuzzed_events_never_raise_and_always_answer_in_contract(event, builtin, nova):
     config = builtin_config(builtin, envelope="nova" if nova else "open-weight")
     response = handle(event, config)
+    lambda_runtime_serialize(response)
     if nova and isinstance(response, dict):
         assert set(response) == {"errorType", "errorMessage"}
         return

@@ -1,12 +1,16 @@
-"""The orphaned-job stopper: derives the job name from the execution and stops only running jobs."""
+"""The orphaned-job stopper: derives the job name from the execution and stops only running jobs; AWS faults
+(throttling, access denied, server errors) via Stubber are retried a bounded number of times, then raised."""
 
 from __future__ import annotations
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from cdk_sagemaker_finetuning.runtime import errors, stop_orphaned_job
+from cdk_sagemaker_finetuning.runtime import errors, retry, stop_orphaned_job
 
 EVENT = {
     "source": "aws.states",
@@ -78,3 +82,76 @@ def test_malformed_event_is_named(stub):
     client, _ = stub
     with pytest.raises(errors.InvalidInput):
         stop_orphaned_job.handler({"detail": "nope"}, None, client)
+
+
+# -- AWS faults: bounded retries of throttling, everything else raised for Lambda's retries and the DLQ --------
+
+FAULTS = [("ThrottlingException", 400), ("ServiceUnavailable", 503), ("AccessDeniedException", 400)]
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    delays: list[float] = []
+    monkeypatch.setattr(retry, "_sleep", delays.append)
+    return delays
+
+
+def test_throttled_stop_is_retried_then_succeeds(stub, no_sleep):
+    client, stubber = stub
+    _describe(stubber, "InProgress")
+    for _ in range(2):
+        stubber.add_client_error("stop_training_job", "ThrottlingException", "Rate exceeded", 400)
+    stubber.add_response("stop_training_job", {}, {"TrainingJobName": "demo-run-7"})
+    assert stop_orphaned_job.handler(EVENT, None, client)["action"] == "stopped"
+    assert len(no_sleep) == 2
+
+
+def test_stop_throttled_past_the_retries_raises_for_lambda_to_retry(stub, no_sleep):
+    client, stubber = stub
+    _describe(stubber, "InProgress")
+    for _ in range(retry.ATTEMPTS):
+        stubber.add_client_error("stop_training_job", "ThrottlingException", "Rate exceeded", 400)
+    with pytest.raises(ClientError, match="ThrottlingException"):
+        stop_orphaned_job.handler(EVENT, None, client)
+    assert len(no_sleep) == retry.ATTEMPTS - 1 and max(no_sleep) <= retry.MAX_DELAY
+
+
+def test_access_denied_is_raised_at_once(stub, no_sleep):
+    client, stubber = stub
+    stubber.add_client_error("describe_training_job", "AccessDeniedException", "not authorized", 400)
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        stop_orphaned_job.handler(EVENT, None, client)
+    assert no_sleep == []
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    describe_faults=st.lists(st.sampled_from(FAULTS), max_size=6),
+    stop_faults=st.lists(st.sampled_from(FAULTS), max_size=6),
+    status=st.sampled_from(["InProgress", "Completed", "Failed", "Stopping", "Stopped"]),
+)
+def test_fuzzed_faults_end_in_a_result_or_a_client_error(monkeypatch, describe_faults, stop_faults, status):
+    monkeypatch.setenv("JOB_NAME_PREFIX", "demo")
+    monkeypatch.setattr(retry, "_sleep", lambda _: None)
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    calls = []
+    with Stubber(client) as stubber:
+        for code, http in describe_faults[: retry.ATTEMPTS]:
+            stubber.add_client_error("describe_training_job", code, "injected", http)
+            calls.append("describe")
+        described = len(describe_faults) < retry.ATTEMPTS and all(
+            c[0] != "AccessDeniedException" for c in describe_faults
+        )
+        try:
+            if described:
+                _describe(stubber, status)
+                if status == "InProgress":
+                    for code, http in stop_faults[: retry.ATTEMPTS]:
+                        stubber.add_client_error("stop_training_job", code, "injected", http)
+                    stubber.add_response("stop_training_job", {}, {"TrainingJobName": "demo-run-7"})
+            result = stop_orphaned_job.handler(EVENT, None, client)
+        except ClientError as exc:  # Lambda retries the event, then the dead-letter queue has it
+            assert exc.response["Error"]["Code"] in {c for c, _ in FAULTS}
+            return
+    assert result["trainingJobName"] == "demo-run-7"
+    assert result["action"] == ("stopped" if status == "InProgress" else "none")

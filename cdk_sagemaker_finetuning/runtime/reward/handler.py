@@ -12,7 +12,8 @@ Configuration (environment variables the ``RewardFunction`` construct sets):
 Events accepted: a list of samples, ``{"batch": [...]}``, ``{"input": ...}``, ``{"body": "<json>"}`` decoding
 to any of these, or a single sample dict. A malformed event gets a structured error (HTTP 400 envelope, or
 ``{errorType, errorMessage}`` for Nova), never an exception. A sample whose reward raises or returns a
-non-finite score scores ``REWARD_ERROR_SCORE`` with an ``error`` metric, and is logged.
+non-finite score scores ``REWARD_ERROR_SCORE`` with an ``error`` metric, and is logged. Nova answers (serialized
+by the Lambda runtime as UTF-8) get lone surrogates in their strings replaced by U+FFFD.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import json
 import logging
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -36,6 +38,7 @@ ENVELOPES = ("open-weight", "nova")
 MAX_NESTING = 4
 HEADERS = {"Content-Type": "application/json"}
 RESERVED_METRICS = ("error", "clamped")
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class EventError(ValueError):
@@ -310,15 +313,33 @@ def _jsonable(value: Any) -> Any:
 # -- envelope ------------------------------------------------------------------------------------------------
 
 
+def utf8_safe(text: str) -> str:
+    """``text`` with lone surrogates (``"\\ud800"`` in JSON input) replaced by U+FFFD.
+
+    The Lambda runtime serializes a handler's answer with ``ensure_ascii=False`` and encodes it as UTF-8,
+    which rejects lone surrogates: the Nova envelope's strings must be valid UTF-8.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return SURROGATE.sub("\ufffd", text)
+
+
 def _wrap(results: list[dict[str, Any]], envelope: str) -> Any:
-    if envelope == "nova":
+    if envelope == "nova":  # returned as is: the Lambda runtime serializes it
+        for result in results:
+            if type(result["id"]) is str:
+                result["id"] = utf8_safe(result["id"])
+            for metric in result["metrics_list"]:
+                metric["name"] = utf8_safe(metric["name"])
         return results
     return {"statusCode": 200, "headers": HEADERS, "body": json.dumps(results)}
 
 
 def _error(error: EventError, envelope: str) -> dict[str, Any]:
     LOG.error(json.dumps({"event": "invalid_request", "type": error.error_type, "error": str(error)[:1000]}))
-    payload = {"errorType": error.error_type, "errorMessage": str(error)}
+    payload = {"errorType": error.error_type, "errorMessage": utf8_safe(str(error))}
     if envelope == "nova":
         return payload
     return {"statusCode": 400, "headers": HEADERS, "body": json.dumps({"error": payload})}

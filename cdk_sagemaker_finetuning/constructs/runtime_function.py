@@ -1,0 +1,77 @@
+"""The workflow's Lambda functions (the runtime folder as code, a role writing only its own retained log group)
+and the dead-letter queue their asynchronous invocations end in."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from .asset_staging import RUNTIME_DIR
+from .nag import acknowledge
+
+ASSET_EXCLUDE = ["**/__pycache__", "**/*.pyc", "reward", "reward/**"]
+DEAD_LETTER_RETENTION = Duration.days(14)  # the SQS maximum
+
+
+def runtime_function(
+    scope: Construct,
+    id: str,
+    *,
+    handler: str,
+    description: str,
+    environment: dict[str, str],
+    retention: logs.RetentionDays,
+) -> lambda_.Function:
+    """A Python function running ``runtime/<handler>`` with its own role and log group (retained)."""
+    log_group = logs.LogGroup(scope, f"{id}Logs", retention=retention, removal_policy=RemovalPolicy.RETAIN)
+    role = iam.Role(
+        scope,
+        f"{id}Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=description[:1000],
+    )
+    log_group.grant_write(role)
+    function = lambda_.Function(
+        scope,
+        id,
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        handler=handler,
+        code=lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=ASSET_EXCLUDE),
+        description=description,
+        environment=environment,
+        timeout=Duration.seconds(60),
+        memory_size=256,
+        role=role,
+        log_group=log_group,
+    )
+    function.node.add_dependency(role)
+    acknowledge(
+        role,
+        {
+            f"AwsSolutions-IAM5[Resource::<{logical_id(log_group)}.Arn>:*]": "CloudWatch Logs names streams at run time; the grant covers this function's own log group only.",
+        },
+    )
+    return function
+
+
+def dead_letter_queue(scope: Construct, id: str) -> sqs.Queue:
+    """An SQS queue for undeliverable events: SQS-managed encryption, TLS only, 14 days, retained."""
+    queue = sqs.Queue(
+        scope,
+        id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=DEAD_LETTER_RETENTION,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+    acknowledge(queue, {"AwsSolutions-SQS3": "This queue is itself a dead-letter queue."})
+    return queue
+
+
+def logical_id(resource: Construct) -> str:
+    """The CloudFormation logical id of an L2 construct's resource."""
+    return Stack.of(resource).get_logical_id(resource.node.default_child)

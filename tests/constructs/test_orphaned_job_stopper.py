@@ -1,0 +1,241 @@
+"""The orphaned-job stopper never drops a job: rule retry policy, encrypted dead-letter queue, alarm, and the
+EventBridge -> Lambda (asynchronous) retry contract replayed on moto with the synthesized settings."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import aws_cdk as cdk
+import boto3
+import pytest
+from aws_cdk.assertions import Template
+from moto import mock_aws
+
+from cdk_sagemaker_finetuning.constructs.project import FineTuningProject
+from cdk_sagemaker_finetuning.runtime import retry, stop_orphaned_job
+from tests import workflow_data as wd
+from tests.constructs import sfn_harness as h
+from tests.constructs.test_training_workflow import build_stack
+
+EXECUTION = f"arn:aws:states:{wd.REGION}:{wd.ACCOUNT}:execution:training:run-1"
+
+
+@pytest.fixture(scope="module")
+def synthesized() -> tuple[dict, Any]:
+    _, stack, workflow = build_stack()
+    return Template.from_stack(stack).to_json(), workflow
+
+
+def of_type(template: dict, kind: str) -> dict[str, dict]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def queue_id(template: dict) -> str:
+    [logical] = of_type(template, "AWS::SQS::Queue")
+    return logical
+
+
+def test_rule_target_retries_then_dead_letters(synthesized):
+    template, _ = synthesized
+    [rule] = of_type(template, "AWS::Events::Rule").values()
+    [target] = rule["Properties"]["Targets"]
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 86400}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id(template), "Arn"]}}
+    assert rule["Properties"]["EventPattern"]["detail"]["status"] == ["ABORTED", "TIMED_OUT", "FAILED"]
+
+
+def test_dead_letter_queue_is_encrypted_tls_only_retained_14_days(synthesized):
+    template, _ = synthesized
+    queue = of_type(template, "AWS::SQS::Queue")[queue_id(template)]
+    assert queue["Properties"] == {"MessageRetentionPeriod": 14 * 24 * 3600, "SqsManagedSseEnabled": True}
+    assert queue["DeletionPolicy"] == "Retain" and queue["UpdateReplacePolicy"] == "Retain"
+    [policy] = of_type(template, "AWS::SQS::QueuePolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    deny = next(s for s in statements if s["Effect"] == "Deny")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} and deny["Principal"] == {
+        "AWS": "*"
+    }
+    send = next(s for s in statements if s["Effect"] == "Allow")
+    assert send["Principal"] == {"Service": "events.amazonaws.com"} and send["Action"] == "sqs:SendMessage"
+    assert "aws:SourceArn" in send["Condition"]["ArnEquals"]  # only this rule may dead-letter into it
+
+
+def test_failed_function_invocations_go_to_the_same_queue(synthesized):
+    template, workflow = synthesized
+    [config] = of_type(template, "AWS::Lambda::EventInvokeConfig").values()
+    stopper = cdk.Stack.of(workflow).get_logical_id(workflow.stop_function.node.default_child)
+    assert config["Properties"]["FunctionName"] == {"Ref": stopper}
+    assert config["Properties"]["MaximumRetryAttempts"] == 2
+    assert config["Properties"]["DestinationConfig"] == {
+        "OnFailure": {"Destination": {"Fn::GetAtt": [queue_id(template), "Arn"]}}
+    }
+    sends = [
+        s
+        for p in of_type(template, "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "sqs:SendMessage" in json.dumps(s["Action"])
+    ]
+    assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": [queue_id(template), "Arn"]}]
+
+
+def test_alarm_fires_on_a_visible_dead_letter(synthesized):
+    template, _ = synthesized
+    [alarm] = of_type(template, "AWS::CloudWatch::Alarm").values()
+    properties = alarm["Properties"]
+    assert properties["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert properties["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id(template), "QueueName"]}}
+    ]
+    assert (properties["Threshold"], properties["ComparisonOperator"]) == (
+        1,
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert "AlarmActions" not in properties  # a bare workflow has no topic
+
+
+def test_project_notifications_receive_the_dead_letter_alarm():
+    stack = cdk.Stack(cdk.App(), "Project")
+    project = FineTuningProject(
+        stack,
+        "Demo",
+        name="demo",
+        technique="sft",
+        base_model=wd.LLAMA,
+        accept_eula=True,
+        data={"train": "s3://demo-data/train.jsonl"},
+        notifications={"emails": ["ml@example.com"]},
+    )
+    topic = {"Ref": stack.get_logical_id(project.notifications.topic.node.default_child)}
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "ApproximateNumberOfMessagesVisible", "AlarmActions": [topic]},
+    )
+    assert project.workflow.dead_letter_alarm.alarm_arn
+
+
+# -- the retry contract on moto ---------------------------------------------------------------------------
+
+
+class StopFaults(h.FakeSageMaker):
+    """A running job whose StopTrainingJob answers the scripted errors first."""
+
+    def __init__(self, stop_errors: list[str] | str) -> None:
+        super().__init__(["InProgress"])
+        self.jobs["demo-run-1"] = {}
+        self.stop_errors = stop_errors
+
+    def StopTrainingJob(self, params: dict) -> dict:
+        if self.stop_errors == "always" or self.stop_errors:
+            code = "ThrottlingException" if self.stop_errors == "always" else self.stop_errors.pop(0)
+            raise h.client_error(code)
+        return super().StopTrainingJob(params)
+
+
+def status_change(status: str = "FAILED") -> dict:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "account": wd.ACCOUNT,
+        "region": wd.REGION,
+        "time": "2026-11-22T00:00:00Z",
+        "resources": [EXECUTION],
+        "detail": {"executionArn": EXECUTION, "name": "run-1", "status": status},
+    }
+
+
+def deliver_async(template: dict, event: dict, queue_url: str) -> dict | None:
+    """Lambda's asynchronous invocation as synthesized: 1 + MaximumRetryAttempts tries, then OnFailure.
+
+    The on-failure record has the documented shape (requestContext, requestPayload, responsePayload):
+    https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+    """
+    [config] = of_type(template, "AWS::Lambda::EventInvokeConfig").values()
+    attempts = 1 + config["Properties"]["MaximumRetryAttempts"]
+    assert config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0] == queue_id(
+        template
+    )
+    sagemaker = boto3.client("sagemaker", region_name=wd.REGION)
+    for _ in range(attempts):
+        try:
+            return stop_orphaned_job.handler(event, None, sagemaker)
+        except Exception as exc:  # the runtime's error answer; Lambda retries the event
+            error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+    record = {
+        "version": "1.0",
+        "timestamp": "2026-11-22T00:10:00.000Z",
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"arn:aws:lambda:{wd.REGION}:{wd.ACCOUNT}:function:stopper:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": error,
+    }
+    boto3.client("sqs", region_name=wd.REGION).send_message(
+        QueueUrl=queue_url, MessageBody=json.dumps(record)
+    )
+    return None
+
+
+@pytest.fixture
+def world(monkeypatch, synthesized):
+    delays: list[float] = []
+    monkeypatch.setattr(retry, "_sleep", delays.append)
+    monkeypatch.setenv("JOB_NAME_PREFIX", "demo")
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=wd.REGION)
+        queue_url = sqs.create_queue(QueueName=queue_id(synthesized[0]))["QueueUrl"]
+
+        def run(sagemaker: StopFaults, event: dict) -> tuple[dict | None, list[dict]]:
+            h.patch_aws(monkeypatch, sagemaker, lambda event: None)
+            outcome = deliver_async(synthesized[0], event, queue_url)
+            answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+            return outcome, [json.loads(m["Body"]) for m in answer.get("Messages", [])]
+
+        yield run, delays
+
+
+def test_stop_throttled_twice_then_succeeds_stops_the_job(world):
+    run, delays = world
+    sagemaker = StopFaults(["ThrottlingException", "ThrottlingException"])
+    outcome, dead_letters = run(sagemaker, status_change("ABORTED"))
+    assert outcome == {"trainingJobName": "demo-run-1", "action": "stopped", "status": "InProgress"}
+    assert sagemaker.count("StopTrainingJob") == 3 and sagemaker.statuses == ["Stopped"]
+    assert len(delays) == 2 and all(0 <= d <= retry.MAX_DELAY for d in delays)
+    assert dead_letters == []
+
+
+def test_stop_always_failing_lands_the_event_in_the_dead_letter_queue(world):
+    run, delays = world
+    sagemaker = StopFaults("always")
+    event = status_change("TIMED_OUT")
+    outcome, dead_letters = run(sagemaker, event)
+    assert outcome is None
+    assert sagemaker.count("StopTrainingJob") == 3 * retry.ATTEMPTS  # bounded: 3 invocations x 5 calls
+    assert sagemaker.statuses == ["InProgress"]
+    [record] = dead_letters
+    assert record["requestPayload"] == event
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["responsePayload"]["errorType"] == "ClientError"
+    assert "ThrottlingException" in record["responsePayload"]["errorMessage"]
+
+
+def test_access_denied_is_not_retried_in_the_function_and_is_dead_lettered(world):
+    run, _ = world
+    sagemaker = StopFaults(["AccessDeniedException"] * 3)
+    outcome, dead_letters = run(sagemaker, status_change())
+    assert outcome is None and sagemaker.count("StopTrainingJob") == 3
+    assert "AccessDeniedException" in dead_letters[0]["responsePayload"]["errorMessage"]
+
+
+def test_malformed_event_is_dead_lettered_not_dropped(world):
+    run, _ = world
+    outcome, dead_letters = run(StopFaults([]), {"detail": "nope"})
+    assert outcome is None
+    assert dead_letters[0]["responsePayload"]["errorType"] == "PreflightError.InvalidInput"
