@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import jsii
 from aws_cdk import Arn, ArnFormat, Aws, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -64,8 +65,9 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+@jsii.implements(iam.IGrantable)
 class TrainingExecutionRole(Construct):
-    """The IAM role passed as ``RoleArn`` to ``CreateTrainingJob``.
+    """The IAM role passed as ``RoleArn`` to ``CreateTrainingJob``; grantable (``group.grant_register(role)``).
 
     :param model_package_group: the group the job registers its output model package in.
     :param base_model: hub model id of the base model (its hub content is readable by the role).
@@ -121,7 +123,6 @@ class TrainingExecutionRole(Construct):
         )
         self.role_arn = self.role.role_arn
         self.role_name = self.role.role_name
-        self.grant_principal = self.role.grant_principal
 
         self._add_service_basics()
         model_package_group.grant_register(self.role)
@@ -158,6 +159,11 @@ class TrainingExecutionRole(Construct):
             },
         )
 
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The role as a grant target: ``group.grant_register(role)``, ``bucket.grant_read(role)``."""
+        return self.role.grant_principal
+
     # -- grants used by other constructs -------------------------------------------------------------------
 
     def grant_pass_role(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -183,12 +189,17 @@ class TrainingExecutionRole(Construct):
         return self._allow(["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"], [arn])
 
     def add_hub_content_read(self, hub_name: str, content_type: str, content_name: str) -> iam.Grant:
-        """Let the job read every version of one hub content (evaluator, dataset or model) of this account."""
+        """Let the job read every version of one hub content (evaluator, dataset or model) of this account.
+
+        ``DescribeHubContent`` is authorized on both the hub and the hub content, so both are granted.
+        """
         versions = self._arn("sagemaker", "hub-content", f"{hub_name}/{content_type}/{content_name}/*")
         acknowledge_wildcard_resources(
             self.role, [versions], "Every version of one hub content; new versions are registered on update."
         )
-        return self._allow(["sagemaker:DescribeHubContent"], [versions])
+        return self._allow(
+            ["sagemaker:DescribeHubContent"], [self._arn("sagemaker", "hub", hub_name), versions]
+        )
 
     def add_s3_read(self, bucket: s3.IBucket, prefix: str | None = None) -> iam.Grant:
         """Let the job list ``bucket`` and read objects under ``prefix`` (default: the whole bucket)."""

@@ -180,3 +180,33 @@ def test_cdk_nag_clean_with_every_option(tmp_path):
     )
     role.add_judge_model("qwen.qwen3-32b-v1:0")
     assert nag_errors(app) == []
+
+
+def test_readme_snippet_grant_register_training_role_works_as_written(stack):
+    """The README's ``group.grant_register(training_role)``: the construct itself is an IGrantable."""
+    training_role = make_role(stack)
+    group = ModelPackageGroup(stack, "Other", model_package_group_name="support-sft")
+    grant = group.grant_register(training_role)
+    assert isinstance(grant, iam.Grant) and grant.success
+    assert training_role.grant_principal is not None
+    [statement] = [
+        s
+        for s in statements_with(Template.from_stack(stack), "sagemaker:CreateModelPackage")
+        if "support-sft" in flat(s)
+    ]
+    assert ":model-package/support-sft/*" in flat(statement["Resource"])
+    assert iam.Grant.add_to_principal(
+        grantee=training_role, actions=["s3:GetObject"], resource_arns=["arn:aws:s3:::b/k"]
+    ).success
+
+
+def test_evaluator_read_grants_the_hub_with_its_content(stack):
+    role = make_role(stack)
+    role.add_hub_content_read("team-hub", "JsonDoc", "reward")
+    [statement] = [
+        s
+        for s in statements_with(Template.from_stack(stack), "sagemaker:DescribeHubContent")
+        if "team-hub" in flat(s)
+    ]
+    text = flat(statement["Resource"])
+    assert ":hub/team-hub" in text and ":hub-content/team-hub/JsonDoc/reward/*" in text
