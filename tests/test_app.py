@@ -38,6 +38,7 @@ def test_every_acknowledgment_has_a_reason(example_app):
 
 
 def test_cfn_lint_finds_no_errors(example_app):
+    example_app.synth()  # once per session: cached after the first call
     templates = sorted(Path(example_app.outdir).glob("*.template.json"))
     assert len(templates) == len(EXAMPLE_SPECS)
     config = ManualArgs(ignore_checks=["W3005"], regions=["us-east-1", "us-west-2"])
