@@ -368,7 +368,9 @@ class Context:
         # Without outputs the job output is a placeholder too: the SDK's default bucket is not one the
         # stack's execution role may write.
         settings.append(
-            self._stack_value("S3_OUTPUT_PATH", "OutputUri", "Job output", spec.output.s3_uri, "output.s3_uri")
+            self._stack_value(
+                "S3_OUTPUT_PATH", "OutputUri", "Job output", spec.output.s3_uri, "output.s3_uri"
+            )
         )
         if self.uses_reward_evaluator:
             arn = self.spec.reward.evaluator_arn
