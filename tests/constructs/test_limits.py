@@ -13,7 +13,11 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Annotations, Match
 
-from cdk_sagemaker_finetuning.constructs.errors import validation_failure
+from cdk_sagemaker_finetuning.constructs.errors import (
+    ConstructValidationError,
+    exit_on_invalid_app,
+    validation_failure,
+)
 from cdk_sagemaker_finetuning.constructs.limits import TEMPLATE_BYTES
 from cdk_sagemaker_finetuning.constructs.project import FineTuningProject
 from tests.conftest import REPO
@@ -174,3 +178,31 @@ def test_cdk_synth_prints_the_quota_error_cleanly(tmp_path):
     assert (
         paragraph.startswith("Platform: stack Platform has ") and "1 fine-tuning project (demo)" in paragraph
     )
+
+
+def test_apps_report_invalid_input_in_one_message_and_exit_2(capsys):
+    stack = cdk.Stack(cdk.App(), "Platform")
+    failures = [
+        ConstructValidationError("output_prefix 'x-y' must be alphanumeric", stack),
+        RuntimeError(
+            "ValidationFailedWithErrors: Validation failed with the following errors:\n  [Platform] too big"
+        ),
+    ]
+    for failure in failures:
+        with pytest.raises(SystemExit) as exited, exit_on_invalid_app():
+            raise failure
+        assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "Platform: output_prefix 'x-y' must be alphanumeric",
+        "Platform: too big",
+    ]
+    with pytest.raises(RuntimeError, match="something else"), exit_on_invalid_app():
+        raise RuntimeError("something else")
+
+
+def test_twenty_seven_ordinary_projects_exceed_the_resource_quota(tmp_path):
+    names = [f"team-{index}" for index in range(27)]
+    app, _ = project_stack(tmp_path, *names)
+    message = synth_error(app)
+    assert "\n" not in message and "at most 500 resources" in message
+    assert f"27 fine-tuning projects ({', '.join(names)})" in message
