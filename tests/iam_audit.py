@@ -279,6 +279,18 @@ ALTERNATIVE_RESOURCE_TYPES = {
 }
 
 
+#: Resource types the database does not list yet: (service, granted ARN fragment, the listed type's fragment).
+UNLISTED_RESOURCE_TYPES = {
+    (
+        "sagemaker-mlflow",
+        ":mlflow-app/",
+        ":mlflow-tracking-server/",
+    ): "MLflow apps (mlflow-app ARNs, the SDK v3 "
+    "default) take the same sagemaker-mlflow actions as tracking servers (the SDK's own execution-role policy "
+    "scopes them to mlflow-app/*); the database lists only mlflow-tracking-server for them",
+}
+
+
 def audit(grants_: list[Grant]) -> list[str]:
     """Every problem of the given statements, each naming template, role, action and resource type.
 
@@ -332,6 +344,9 @@ def _coverage(key: tuple[str, str, str], resources: set[str]) -> tuple[bool, lis
     formats = resource_formats(service, get_service_prefix_data(service)["privileges"][action])
     if "*" in resources:
         return True, []
+    for (gap_service, fragment, listed), _ in UNLISTED_RESOURCE_TYPES.items():
+        if service == gap_service:
+            resources = resources | {arn.replace(fragment, listed) for arn in resources}
     if not formats:
         return False, [f"{where} has no resource-level permissions; grant it on '*'"]
     covered = {kind for kind, (fmt, _) in formats.items() if any(covers(arn, fmt) for arn in resources)}

@@ -7,6 +7,7 @@ import pytest
 from tests.iam_audit import (
     ALTERNATIVE_RESOURCE_TYPES,
     MANAGED_POLICY_EXCEPTIONS,
+    UNLISTED_RESOURCE_TYPES,
     WILDCARD_EXCEPTIONS,
     Resolver,
     audit,
@@ -63,7 +64,12 @@ def test_only_cdk_managed_policies_are_attached(example_templates):
 
 
 def test_every_exception_has_a_reason():
-    for reasons in (WILDCARD_EXCEPTIONS, MANAGED_POLICY_EXCEPTIONS, ALTERNATIVE_RESOURCE_TYPES):
+    for reasons in (
+        WILDCARD_EXCEPTIONS,
+        MANAGED_POLICY_EXCEPTIONS,
+        ALTERNATIVE_RESOURCE_TYPES,
+        UNLISTED_RESOURCE_TYPES,
+    ):
         assert all(len(reason) >= 20 for reason in reasons.values())
 
 
@@ -173,3 +179,62 @@ def test_resolver_gives_intrinsics_their_arn_shape():
     assert resolve({"Fn::Select": [1, {"Fn::Split": ["/", {"Ref": "Eval"}]}]}) == "ai-registry-hub"
     with pytest.raises(ValueError, match="Fn::GetAtt AWS::Lambda::Function.Nope"):
         resolve({"Fn::GetAtt": ["Fn", "Nope"]})
+
+
+FEATURES = {
+    "mlflow-tracking-server": {
+        "mlflow": {"resource_arn": "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/team"}
+    },
+    "mlflow-app-kms-external-output-private-hub": {
+        "hub": "team-hub",
+        "mlflow": {"resource_arn": "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/app-ABC"},
+        "output": {
+            "s3_uri": "s3://their-out/runs/",
+            "kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        },
+    },
+    "rlvr-existing-evaluator-dataset-arn": {
+        "technique": "rlvr",
+        "base_model": "huggingface-reasoning-qwen3-1-7b",
+        "accept_eula": False,
+        "reward": {
+            "evaluator_arn": "arn:aws:sagemaker:us-east-1:123456789012:hub-content/team/JsonDoc/r/2.0.0"
+        },
+        "data": {
+            "train": "arn:aws:sagemaker:us-east-1:123456789012:hub-content/AIRegistry/DataSet/demo/1.0.0"
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("changes", FEATURES.values(), ids=FEATURES.keys())
+def test_features_the_examples_lack_pass_the_audit(sft_spec_dict, changes):
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from cdk_sagemaker_finetuning.spec import FineTuningSpec
+    from cdk_sagemaker_finetuning.stack import FineTuningStack
+
+    stack = FineTuningStack(
+        cdk.App(), "Features", spec=FineTuningSpec.from_dict({**sft_spec_dict, **changes})
+    )
+    assert audit(list(grants("Features", Template.from_stack(stack).to_json()))) == []
+
+
+def test_wildcard_hub_read_passes_the_audit():
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from cdk_sagemaker_finetuning.constructs import ModelPackageGroup, TrainingExecutionRole
+
+    stack = cdk.Stack(cdk.App(), "Wildcard")
+    group = ModelPackageGroup(stack, "Group", model_package_group_name="demo")
+    TrainingExecutionRole(
+        stack,
+        "Role",
+        model_package_group=group,
+        base_model="m",
+        output_uri="s3://out-bucket/",
+        wildcard_hub_read=True,
+    )
+    assert audit(list(grants("Wildcard", Template.from_stack(stack).to_json()))) == []

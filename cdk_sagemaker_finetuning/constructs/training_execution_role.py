@@ -1,6 +1,8 @@
 """``TrainingExecutionRole``: the least-privilege role a serverless fine-tuning job runs as.
 
-Statements follow ``shared/reference/iam.md`` §2. The only ``*`` resources are those the APIs force:
+Actions and resource types follow SageMaker's Service Authorization Reference
+(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html). The only ``*``
+resources are those the APIs force:
 ``cloudwatch:PutMetricData`` and ``ecr:GetAuthorizationToken`` have no resource-level permissions, and the
 service's training images live in AWS-owned accounts that are not published, so image pulls keep the account
 and region wildcarded.
@@ -25,8 +27,9 @@ from .nag import acknowledge, acknowledge_wildcard_resources
 
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 S3_READ_ACTIONS = ("s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation")
+#: The SDK's job MLflow policy without ``AccessUI`` (the MLflow UI; no resource-level permissions, and a job
+#: never opens it).
 MLFLOW_ACTIONS = (
-    "sagemaker-mlflow:AccessUI",
     "sagemaker-mlflow:CreateExperiment",
     "sagemaker-mlflow:CreateModelVersion",
     "sagemaker-mlflow:CreateRegisteredModel",
@@ -150,9 +153,9 @@ class TrainingExecutionRole(Construct):
             self.role,
             {
                 "AwsSolutions-IAM5[Resource::*]": "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no "
-                "resource-level permissions (iam.md §2).",
+                "resource-level permissions.",
                 "AwsSolutions-IAM5[Resource::arn:aws:ecr:*:*:repository/*]": "Serverless training images live in "
-                "AWS-owned ECR repositories whose accounts are not published (iam.md §2).",
+                "AWS-owned ECR repositories whose accounts are not published.",
                 "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
                 "/aws/sagemaker/TrainingJobs*]": "Training jobs log to streams named after the job, created at run "
                 "time under /aws/sagemaker/TrainingJobs.",
@@ -284,17 +287,26 @@ class TrainingExecutionRole(Construct):
         )
 
     def _add_mlflow(self, arn: str) -> None:
+        describe = {
+            "mlflow-app": "sagemaker:DescribeMlflowApp",
+            "mlflow-tracking-server": "sagemaker:DescribeMlflowTrackingServer",
+        }
         if not Token.is_unresolved(arn):
-            Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME)  # raises on a malformed ARN
-        self._allow(
-            [*MLFLOW_ACTIONS, "sagemaker:DescribeMlflowApp", "sagemaker:DescribeMlflowTrackingServer"], [arn]
-        )
+            kind = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME).resource  # raises on a malformed ARN
+            if kind not in describe:
+                raise ConstructValidationError(
+                    f"mlflow_resource_arn {arn!r} must be an MLflow app (...:mlflow-app/<id>) or tracking server "
+                    "(...:mlflow-tracking-server/<name>) ARN",
+                    self,
+                )
+            describe = {kind: describe[kind]}
+        self._allow([*MLFLOW_ACTIONS, *describe.values()], [arn])
         acknowledge(
             self.role,
             {
                 "AwsSolutions-IAM5[Action::sagemaker-mlflow:Get*]": "MLflow read actions of the one tracking resource "
-                "the job logs to (iam.md §2).",
+                "the job logs to.",
                 "AwsSolutions-IAM5[Action::sagemaker-mlflow:Search*]": "MLflow search actions of the one tracking "
-                "resource the job logs to (iam.md §2).",
+                "resource the job logs to.",
             },
         )

@@ -324,7 +324,7 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
     def _caller_statements(
         self, config: Mapping[str, Any], role_arn: str, job_arn: str, group: IModelPackageGroup
     ) -> list[iam.PolicyStatement]:
-        """iam.md §3 beyond the task's own action: AddTags, PassRole, and the hub/group reads."""
+        """Beyond the task's own action: AddTags, PassRole, and the hub/group reads CreateTrainingJob implies."""
         return [
             iam.PolicyStatement(actions=["sagemaker:AddTags"], resources=[job_arn]),
             iam.PolicyStatement(
@@ -677,7 +677,7 @@ class TrainingWorkflow(Construct):
         acknowledge_wildcard_resources(
             role,
             [self._group_packages],
-            "DescribeModelPackage on this project's group versions (iam.md §3 precaution for CreateTrainingJob).",
+            "DescribeModelPackage on this project's group versions (CreateTrainingJob reads the source package).",
         )
         acknowledge(self.stop_function.role, jobs)
         acknowledge(self.preflight_function.role, {**jobs, **hub_reads})

@@ -135,6 +135,21 @@ def test_mlflow_access_only_when_configured(stack):
     [statement] = statements_with(Template.from_stack(other), "sagemaker-mlflow:LogMetric")
     assert statement["Resource"] == MLFLOW
     assert "sagemaker:DescribeMlflowApp" in statement["Action"]
+    assert "sagemaker:DescribeMlflowTrackingServer" not in statement["Action"]
+    assert "sagemaker-mlflow:AccessUI" not in statement["Action"]  # the UI: no resource-level permissions
+
+
+def test_mlflow_tracking_server_gets_its_own_describe(stack):
+    server = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/team"
+    make_role(stack, mlflow_resource_arn=server)
+    [statement] = statements_with(Template.from_stack(stack), "sagemaker-mlflow:LogMetric")
+    assert "sagemaker:DescribeMlflowTrackingServer" in statement["Action"]
+    assert "sagemaker:DescribeMlflowApp" not in statement["Action"]
+
+
+def test_mlflow_arn_must_be_an_app_or_tracking_server(stack):
+    with pytest.raises(ConstructValidationError, match="must be an MLflow app .* or tracking server"):
+        make_role(stack, mlflow_resource_arn="arn:aws:sagemaker:us-east-1:123456789012:model/x")
 
 
 def test_reward_function_invoke_grant(stack):
