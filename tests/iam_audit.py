@@ -291,6 +291,14 @@ UNLISTED_RESOURCE_TYPES = {
 }
 
 
+#: Grants aws-cdk-lib adds on ARNs of another service prefix, next to the grant that does apply.
+FOREIGN_PREFIX_GRANTS = {
+    "codestar-connections:UseConnection": "CodeStarConnectionsSourceAction grants it on any connection ARN; "
+    "for a codeconnections ARN the pipeline's repository role also has codeconnections:UseConnection, the "
+    "action whose prefix matches (https://docs.aws.amazon.com/dtconsole/latest/userguide/rename.html)",
+}
+
+
 def audit(grants_: list[Grant]) -> list[str]:
     """Every problem of the given statements, each naming template, role, action and resource type.
 
@@ -350,6 +358,8 @@ def _coverage(key: tuple[str, str, str], resources: set[str]) -> tuple[bool, lis
     if not formats:
         return False, [f"{where} has no resource-level permissions; grant it on '*'"]
     covered = {kind for kind, (fmt, _) in formats.items() if any(covers(arn, fmt) for arn in resources)}
+    if not covered and name in FOREIGN_PREFIX_GRANTS:
+        return True, []
     if not covered:
         return False, [
             f"{where} matches none of its resource types ({', '.join(formats)}) in {sorted(resources)}"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.constructs.helpers import nag_errors
 from tests.iam_audit import (
     ALTERNATIVE_RESOURCE_TYPES,
+    FOREIGN_PREFIX_GRANTS,
     MANAGED_POLICY_EXCEPTIONS,
     UNLISTED_RESOURCE_TYPES,
     WILDCARD_EXCEPTIONS,
@@ -69,6 +71,7 @@ def test_every_exception_has_a_reason():
         MANAGED_POLICY_EXCEPTIONS,
         ALTERNATIVE_RESOURCE_TYPES,
         UNLISTED_RESOURCE_TYPES,
+        FOREIGN_PREFIX_GRANTS,
     ):
         assert all(len(reason) >= 20 for reason in reasons.values())
 
@@ -128,6 +131,18 @@ def test_wildcard_actions_expand_and_must_apply():
     assert "action s3:GetBucket* matches no action" in problem
 
 
+def test_a_codeconnections_connection_needs_the_codeconnections_action():
+    connection = "arn:aws:codeconnections:us-east-1:123456789012:connection/abc"
+    [problem] = problems_of(
+        {
+            "Action": "codeconnections:UseConnection",
+            "Resource": connection.replace("codeconnections", "codestar-connections"),
+        }
+    )
+    assert "codeconnections:UseConnection matches none of its resource types (Connection)" in problem
+    assert problems_of({"Action": "codeconnections:UseConnection", "Resource": connection}) == []
+
+
 def test_alternative_resource_types_need_one():
     model = "arn:aws:bedrock:us-east-1::foundation-model/qwen.qwen3-32b-v1:0"
     assert problems_of({"Action": "bedrock:InvokeModel", "Resource": model}) == []
@@ -182,6 +197,22 @@ def test_resolver_gives_intrinsics_their_arn_shape():
 
 
 FEATURES = {
+    "external-data-retraining-pipeline-repository": {
+        "data": {"train": "s3://demo-data/train/train.jsonl"},
+        "retraining": {
+            "on_new_data": {"prefix": "incoming/"},
+            "schedule": "rate(7 days)",
+            "pipeline": {
+                "manual_approval": True,
+                "repository": {
+                    "connection_arn": "arn:aws:codeconnections:us-east-1:123456789012:connection/abc-123",
+                    "owner": "me",
+                    "repo": "specs",
+                },
+            },
+        },
+        "notifications": {"emails": ["ml@example.com"]},
+    },
     "mlflow-tracking-server": {
         "mlflow": {"resource_arn": "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/team"}
     },
@@ -215,9 +246,9 @@ def test_features_the_examples_lack_pass_the_audit(sft_spec_dict, changes):
     from cdk_sagemaker_finetuning.spec import FineTuningSpec
     from cdk_sagemaker_finetuning.stack import FineTuningStack
 
-    stack = FineTuningStack(
-        cdk.App(), "Features", spec=FineTuningSpec.from_dict({**sft_spec_dict, **changes})
-    )
+    app = cdk.App()
+    stack = FineTuningStack(app, "Features", spec=FineTuningSpec.from_dict({**sft_spec_dict, **changes}))
+    assert nag_errors(app) == []
     assert audit(list(grants("Features", Template.from_stack(stack).to_json()))) == []
 
 
