@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
+from constructs import Construct
 
 from cdk_sagemaker_finetuning.constructs import ModelPackageGroup, TrainingExecutionRole
 from cdk_sagemaker_finetuning.constructs.errors import ConstructValidationError
+from tests.conftest import REPO
 from tests.constructs.helpers import (
     actions_of,
     flat,
@@ -225,3 +229,22 @@ def test_evaluator_read_grants_the_hub_with_its_content(stack):
     ]
     text = flat(statement["Resource"])
     assert ":hub/team-hub" in text and ":hub-content/team-hub/JsonDoc/reward/*" in text
+
+
+def test_readme_model_package_group_usage_runs_as_written(stack):
+    """The README's ModelPackageGroup usage block, executed verbatim with a TrainingExecutionRole."""
+    section = (REPO / "README.md").read_text().split("### ModelPackageGroup", 1)[1].split("\n### ", 1)[0]
+    [code] = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    assert "group.grant_register(training_role)" in code
+    namespace = {
+        "self": stack,
+        "reader_role": iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal()),
+        "training_role": make_role(Construct(stack, "Training")),
+    }
+    exec(code, namespace)  # noqa: S102 - the documented snippet itself
+    registers = [
+        s
+        for s in statements_with(Template.from_stack(stack), "sagemaker:CreateModelPackage")
+        if "support-sft" in flat(s)
+    ]
+    assert len(registers) == 1
