@@ -62,8 +62,9 @@ class _StackLimits:
         stack = self._stack()
         if stack is None:
             return []
-        elements = [c for c in stack.node.find_all() if isinstance(c, CfnResource | CfnOutput | CfnParameter)]
-        nested = [s.node.path + "/" for s in stack.node.find_all() if isinstance(s, Stack) and s is not stack]
+        constructs = stack.node.find_all()
+        elements = [c for c in constructs if isinstance(c, CfnResource | CfnOutput | CfnParameter)]
+        nested = [c.node.path + "/" for c in constructs if isinstance(c, Stack) and c is not stack]
         if nested:
             elements = [e for e in elements if not any(e.node.path.startswith(p) for p in nested)]
         errors = []

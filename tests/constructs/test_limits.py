@@ -206,3 +206,13 @@ def test_twenty_seven_ordinary_projects_exceed_the_resource_quota(tmp_path):
     message = synth_error(app)
     assert "\n" not in message and "at most 500 resources" in message
     assert f"27 fine-tuning projects ({', '.join(names)})" in message
+
+
+def test_nested_stacks_have_their_own_quota(tmp_path):
+    app, stack = project_stack(tmp_path)
+    add_resources(cdk.NestedStack(stack, "Nested"), 480)  # the parent holds one AWS::CloudFormation::Stack
+    app.synth()
+    assert (
+        Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("CloudFormation allows"))
+        == []
+    )
