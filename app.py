@@ -8,13 +8,12 @@ Stacks are environment-agnostic, so synth needs no AWS credentials and no region
 from __future__ import annotations
 
 import json
-import sys
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from cdk_sagemaker_finetuning.constructs.errors import ConstructValidationError
-from cdk_sagemaker_finetuning.spec import SpecError, load_spec
+from cdk_sagemaker_finetuning.constructs.errors import exit_on_invalid_app
+from cdk_sagemaker_finetuning.spec import load_spec
 from cdk_sagemaker_finetuning.stack import FineTuningStack
 
 SPECS_CONTEXT_KEY = "cdk-sagemaker-finetuning:specs"
@@ -35,8 +34,5 @@ def build_app(app: cdk.App) -> cdk.App:
 
 
 if __name__ == "__main__":
-    try:
+    with exit_on_invalid_app():  # bad specs, props and CloudFormation quotas: one message, exit 2
         build_app(cdk.App()).synth()
-    except (SpecError, ConstructValidationError) as exc:  # bad input: the message, not a traceback
-        print(exc, file=sys.stderr)
-        sys.exit(2)

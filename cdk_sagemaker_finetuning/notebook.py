@@ -365,15 +365,11 @@ class Context:
                     "VALIDATION_DATA", "ValidationUri", "Validation data", spec.data.validation, key
                 )
             )
-        output_default = "None: the SDK default s3://sagemaker-<region>-<account>/output"
+        # Without outputs the job output is a placeholder too: the SDK's default bucket is not one the
+        # stack's execution role may write.
         settings.append(
             self._stack_value(
-                "S3_OUTPUT_PATH",
-                "OutputUri",
-                "Job output",
-                spec.output.s3_uri,
-                "output.s3_uri",
-                output_default,
+                "S3_OUTPUT_PATH", "OutputUri", "Job output", spec.output.s3_uri, "output.s3_uri"
             )
         )
         if self.uses_reward_evaluator:
@@ -418,7 +414,6 @@ class Context:
         label: str,
         fallback: Any = None,
         fallback_source: str | None = None,
-        fallback_comment: str | None = None,
     ) -> Setting:
         """A value from the stack outputs, else from the spec (or a default), else a placeholder."""
         if output_key in self.outputs:
@@ -429,8 +424,6 @@ class Context:
                 fallback,
                 f"{label}: {fallback_source if isinstance(fallback, Ref) else 'spec ' + fallback_source}",
             )
-        if fallback_comment:
-            return Setting(name, None, fallback_comment)
         return Setting(
             name, Placeholder(output_key), f"{label}: stack output {output_key} (cdk deploy --outputs-file)"
         )

@@ -15,6 +15,7 @@ from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
+from cdk_sagemaker_finetuning.constructs.errors import exit_on_invalid_app
 from cdk_sagemaker_finetuning.constructs.project import FineTuningProject
 from cdk_sagemaker_finetuning.spec import load_spec
 
@@ -58,6 +59,7 @@ def build(app: cdk.App) -> PlatformStack:
 
 
 if __name__ == "__main__":
-    app = cdk.App()
-    build(app)
-    app.synth()
+    with exit_on_invalid_app():  # bad specs, props and CloudFormation quotas: one message, exit 2
+        app = cdk.App()
+        build(app)
+        app.synth()

@@ -40,3 +40,48 @@ def sft_spec_dict() -> dict:
         "accept_eula": True,
         "data": {"train": "s3://demo-data/train.jsonl"},
     }
+
+
+def _synthesized(app) -> dict[str, dict]:
+    """Stack name -> template of every stack of ``app`` (synthesized once; cdk-nag runs if the app has it)."""
+    return {stack.stack_name: stack.template for stack in app.synth().stacks}
+
+
+@pytest.fixture(scope="session")
+def example_app(tmp_path_factory):
+    """The default app (``app.py``) over every example spec, with the AwsSolutions checks; built once."""
+    import aws_cdk as cdk
+
+    from app import SPECS_CONTEXT_KEY, build_app
+
+    specs = sorted(str(p.relative_to(REPO)) for p in EXAMPLES.glob("*.yaml"))
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("cdk.out")), context={SPECS_CONTEXT_KEY: specs})
+    cwd = Path.cwd()
+    os.chdir(REPO)  # spec paths in cdk.json are relative to the project
+    try:
+        build_app(app)
+    finally:
+        os.chdir(cwd)
+    return app
+
+
+@pytest.fixture(scope="session")
+def platform_app(tmp_path_factory):
+    """``(app, stack)`` of ``examples/platform_stack.py`` (three projects in one stack), built once."""
+    import importlib.util
+
+    import aws_cdk as cdk
+
+    module_spec = importlib.util.spec_from_file_location("platform_stack", EXAMPLES / "platform_stack.py")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("platform")))
+    return app, module.build(app)
+
+
+@pytest.fixture(scope="session")
+def example_templates(example_app, platform_app) -> dict[str, dict]:
+    """Stack name -> synthesized template of every example stack: the default app's and the platform's."""
+    templates = {**_synthesized(example_app), **_synthesized(platform_app[0])}
+    assert len(templates) == len(list(EXAMPLES.glob("*.yaml"))) + 1
+    return templates

@@ -8,31 +8,16 @@ import subprocess
 from pathlib import Path
 
 import aws_cdk as cdk
-import pytest
 from aws_cdk.assertions import Template
 from cfnlint.api import ManualArgs, lint_file
 
-from app import SPECS_CONTEXT_KEY, build_app
+from app import SPECS_CONTEXT_KEY
 from cdk_sagemaker_finetuning.spec import load_spec
 from cdk_sagemaker_finetuning.stack import FineTuningStack
 from tests.conftest import EXAMPLES, REPO
 from tests.constructs.helpers import acknowledgments, flat, nag_errors, statements_with
 
 EXAMPLE_SPECS = sorted(str(p.relative_to(REPO)) for p in EXAMPLES.glob("*.yaml"))
-
-
-@pytest.fixture(scope="module")
-def example_app(tmp_path_factory) -> cdk.App:
-    """The default app over every example spec, synthesized once with the AwsSolutions checks."""
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app = cdk.App(outdir=str(outdir), context={SPECS_CONTEXT_KEY: EXAMPLE_SPECS})
-    cwd = Path.cwd()
-    os.chdir(REPO)  # spec paths in cdk.json are relative to the project
-    try:
-        build_app(app)
-    finally:
-        os.chdir(cwd)
-    return app
 
 
 def test_one_stack_per_example_spec(example_app):
@@ -53,6 +38,7 @@ def test_every_acknowledgment_has_a_reason(example_app):
 
 
 def test_cfn_lint_finds_no_errors(example_app):
+    example_app.synth()  # once per session: cached after the first call
     templates = sorted(Path(example_app.outdir).glob("*.template.json"))
     assert len(templates) == len(EXAMPLE_SPECS)
     config = ManualArgs(ignore_checks=["W3005"], regions=["us-east-1", "us-west-2"])

@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import collections
-import importlib.util
 import json
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 from cfnlint.api import ManualArgs, lint_file
 
 from cdk_sagemaker_finetuning.notebook import stack_outputs
-from tests.conftest import EXAMPLES
 from tests.constructs.helpers import nag_errors
 
 
-def load_example():
-    spec = importlib.util.spec_from_file_location("platform_stack", EXAMPLES / "platform_stack.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    app = cdk.App(outdir=str(tmp_path_factory.mktemp("platform")))
-    stack = load_example().build(app)
-    template = Template.from_stack(stack).to_json()
-    return app, stack, template
+def platform(platform_app):
+    app, stack = platform_app
+    return app, stack, Template.from_stack(stack).to_json()
 
 
 def test_three_projects_without_name_collisions(platform):

@@ -45,10 +45,25 @@ class IEvaluator(Resource):
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
 
+    @property
+    def hub_arn(self) -> str:
+        """ARN of the hub holding this evaluator."""
+        return Stack.of(self).format_arn(
+            service="sagemaker",
+            resource="hub",
+            resource_name=self.hub_name,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow describing every version of this evaluator (what the training job does with its ARN)."""
+        """Allow describing every version of this evaluator (what the training job does with its ARN).
+
+        ``DescribeHubContent`` is authorized on both the hub and the hub content, so both are granted.
+        """
         return iam.Grant.add_to_principal(
-            grantee=grantee, actions=["sagemaker:DescribeHubContent"], resource_arns=[self.versions_arn]
+            grantee=grantee,
+            actions=["sagemaker:DescribeHubContent"],
+            resource_arns=[self.hub_arn, self.versions_arn],
         )
 
 
@@ -63,6 +78,12 @@ class _ImportedEvaluator(IEvaluator):
     def versions_arn(self) -> str:
         """Every version, in the evaluator's own account and region (it may live in another account)."""
         return self.evaluator_arn.rsplit("/", 1)[0] + "/*"
+
+    @property
+    def hub_arn(self) -> str:
+        """The evaluator's hub, in the evaluator's own account and region."""
+        prefix, _, rest = self.evaluator_arn.partition(":hub-content/")
+        return f"{prefix}:hub/{rest.split('/', 1)[0]}"
 
 
 class HubEvaluator(IEvaluator):
@@ -248,6 +269,8 @@ class HubEvaluatorProvider(Construct):
         self.role.add_to_principal_policy(
             iam.PolicyStatement(actions=hub_actions, resources=[arn("hub", hub)])
         )
+        # Hub-content actions are authorized on both the hub and the hub content (Service Authorization
+        # Reference), so the hub is granted with them.
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[
@@ -256,7 +279,7 @@ class HubEvaluatorProvider(Construct):
                     "sagemaker:DeleteHubContent",
                     "sagemaker:ListHubContentVersions",
                 ],
-                resources=content,
+                resources=[arn("hub", hub), *content],
             )
         )
         prefix = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"

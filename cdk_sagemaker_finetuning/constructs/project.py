@@ -18,6 +18,7 @@ from ..spec import FineTuningSpec, SpecError
 from ..workflow_config import job_name_prefix, runtime_config
 from .create_job import CreateJobWith
 from .errors import ConstructValidationError
+from .limits import check_limits
 from .model_package_group import IModelPackageGroup, ModelPackageGroup
 from .nag import acknowledge, acknowledge_wildcard_resources
 from .notifications import TrainingNotifications
@@ -47,7 +48,8 @@ class FineTuningProject(Construct):
     (RLVR) or judge grants and prompt evaluator (RLAIF); the training workflow; the retraining triggers and
     pipeline (``retraining``); notifications (``notifications``); and stack outputs the notebook helper reads.
     Several projects can live in one stack: names must differ, and the access-log bucket, the evaluator
-    provider and the AI Registry hub are shared.
+    provider and the AI Registry hub are shared. Synth fails when the stack exceeds a CloudFormation quota
+    (500 resources, 200 outputs, 200 parameters, 1,000,000 template bytes) and warns from 90 % (``limits.py``).
 
     :param spec: the project's spec. Alternatively pass the spec's fields as keyword arguments
         (``name=..., technique=..., ...``); they are validated the same way (``SpecError``).
@@ -88,6 +90,7 @@ class FineTuningProject(Construct):
             spec if spec is not None else FineTuningSpec.from_dict(spec_fields, base_dir=spec_base_dir)
         )
         self._claim_names()
+        check_limits(self, self.spec.name)  # CloudFormation's per-stack quotas, at synth time
         region = Stack.of(self).region
         if not Token.is_unresolved(region) and self.spec.check_region(region):
             raise SpecError(self.spec.check_region(region))  # model family and judge model allow-lists

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Arn, ArnFormat, Duration, Stack
+from aws_cdk import Arn, ArnFormat, Duration, Stack, Token
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_events as events
@@ -121,6 +121,17 @@ class RetrainingTriggers(Construct):
         )
 
 
+#: cdk-nag acknowledgments of the S3 grants CodePipeline's actions get on the artifact and source buckets.
+CDK_S3_GRANTS = {
+    "AwsSolutions-IAM5[Action::s3:GetObject*]": "CDK's S3 grants for the pipeline's artifact and source buckets "
+    "(object versions and tags).",
+    "AwsSolutions-IAM5[Action::s3:GetBucket*]": "CDK's S3 grants for the pipeline's buckets.",
+    "AwsSolutions-IAM5[Action::s3:List*]": "CDK's S3 grants for the pipeline's buckets.",
+    "AwsSolutions-IAM5[Action::s3:DeleteObject*]": "CodePipeline replaces its own artifacts.",
+    "AwsSolutions-IAM5[Action::s3:Abort*]": "CodePipeline aborts its own multipart artifact uploads.",
+}
+
+
 class RetrainingPipeline(Construct):
     """A CodePipeline (V2): Source (data object, optional repository) -> [Approve] -> Train -> Report.
 
@@ -171,6 +182,7 @@ class RetrainingPipeline(Construct):
                 variables_namespace="Source",
             )
         ]
+        self.repository_role = self._repository_role(repository["connection_arn"]) if repository else None
         if repository is not None:
             sources.append(
                 actions.CodeStarConnectionsSourceAction(
@@ -180,6 +192,7 @@ class RetrainingPipeline(Construct):
                     repo=repository["repo"],
                     branch=repository.get("branch", "main"),
                     output=codepipeline.Artifact("Repository"),
+                    role=self.repository_role,
                 )
             )
         stages = [codepipeline.StageProps(stage_name="Source", actions=sources)]
@@ -240,6 +253,22 @@ class RetrainingPipeline(Construct):
             self.source_rule.node.add_dependency(self.bucket_check)
         self._acknowledge(artifact_bucket, data_bucket, state_machine)
 
+    def _repository_role(self, connection_arn: str) -> iam.Role:
+        """The repository source action's role. The action grants ``codestar-connections:UseConnection``; a
+        connection created under the ``codeconnections`` prefix is authorized only by
+        ``codeconnections:UseConnection`` (the action's prefix must match the ARN's), so that is granted too."""
+        role = iam.Role(
+            self,
+            "RepositorySourceRole",
+            assumed_by=iam.AccountPrincipal(Stack.of(self).account),
+            description="Retraining pipeline: reads the spec repository through its CodeConnections connection",
+        )
+        if Token.is_unresolved(connection_arn) or ":codeconnections:" in connection_arn:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["codeconnections:UseConnection"], resources=[connection_arn])
+            )
+        return role
+
     def _report_function(self, state_machine: sfn.IStateMachine) -> lambda_.Function:
         code = stage_directory(
             {name: RUNTIME_DIR / name for name in ("pipeline_report.py", "retry.py")},
@@ -290,11 +319,14 @@ class RetrainingPipeline(Construct):
     def _acknowledge(
         self, artifact_bucket: s3.IBucket, data_bucket: s3.IBucket, state_machine: sfn.IStateMachine
     ) -> None:
-        acknowledge_wildcard_resources(
-            self.pipeline,
-            [artifact_bucket.arn_for_objects("*"), data_bucket.arn_for_objects("*")],
-            "CodePipeline reads and writes its artifacts and reads source object versions; keys are per run.",
-        )
+        # CodePipeline's action roles: its own, and the repository source action's (created here)
+        roles = [self.pipeline, *([self.repository_role] if self.repository_role else [])]
+        for scope in roles:
+            acknowledge_wildcard_resources(
+                scope,
+                [artifact_bucket.arn_for_objects("*"), data_bucket.arn_for_objects("*")],
+                "CodePipeline reads and writes its artifacts and reads source object versions; keys are per run.",
+            )
         arn = Arn.split(state_machine.state_machine_arn, ArnFormat.COLON_RESOURCE_NAME)
         acknowledge_wildcard_resources(
             self.pipeline,
@@ -305,15 +337,11 @@ class RetrainingPipeline(Construct):
             "The Train action describes the executions it starts (named pipeline-<id>); the Report action "
             "invokes its function's versions.",
         )
+        for scope in roles:
+            acknowledge(scope, CDK_S3_GRANTS)
         acknowledge(
             self.pipeline,
             {
-                "AwsSolutions-IAM5[Action::s3:GetObject*]": "CDK's S3 grants for the pipeline's artifact and "
-                "source buckets (object versions and tags).",
-                "AwsSolutions-IAM5[Action::s3:GetBucket*]": "CDK's S3 grants for the pipeline's buckets.",
-                "AwsSolutions-IAM5[Action::s3:List*]": "CDK's S3 grants for the pipeline's buckets.",
-                "AwsSolutions-IAM5[Action::s3:DeleteObject*]": "CodePipeline replaces its own artifacts.",
-                "AwsSolutions-IAM5[Action::s3:Abort*]": "CodePipeline aborts its own multipart artifact uploads.",
                 "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]": "The approval action publishes to the "
                 "project's encrypted notification topic.",
                 "AwsSolutions-IAM5[Resource::*]": "CodePipeline's Lambda action lists functions "

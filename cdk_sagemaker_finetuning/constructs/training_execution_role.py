@@ -1,6 +1,8 @@
 """``TrainingExecutionRole``: the least-privilege role a serverless fine-tuning job runs as.
 
-Statements follow ``shared/reference/iam.md`` §2. The only ``*`` resources are those the APIs force:
+Actions and resource types follow SageMaker's Service Authorization Reference
+(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html). The only ``*``
+resources are those the APIs force:
 ``cloudwatch:PutMetricData`` and ``ecr:GetAuthorizationToken`` have no resource-level permissions, and the
 service's training images live in AWS-owned accounts that are not published, so image pulls keep the account
 and region wildcarded.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import jsii
 from aws_cdk import Arn, ArnFormat, Aws, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -24,8 +27,9 @@ from .nag import acknowledge, acknowledge_wildcard_resources
 
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 S3_READ_ACTIONS = ("s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation")
+#: The SDK's job MLflow policy without ``AccessUI`` (the MLflow UI; no resource-level permissions, and a job
+#: never opens it).
 MLFLOW_ACTIONS = (
-    "sagemaker-mlflow:AccessUI",
     "sagemaker-mlflow:CreateExperiment",
     "sagemaker-mlflow:CreateModelVersion",
     "sagemaker-mlflow:CreateRegisteredModel",
@@ -64,8 +68,9 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+@jsii.implements(iam.IGrantable)
 class TrainingExecutionRole(Construct):
-    """The IAM role passed as ``RoleArn`` to ``CreateTrainingJob``.
+    """The IAM role passed as ``RoleArn`` to ``CreateTrainingJob``; grantable (``group.grant_register(role)``).
 
     :param model_package_group: the group the job registers its output model package in.
     :param base_model: hub model id of the base model (its hub content is readable by the role).
@@ -121,7 +126,6 @@ class TrainingExecutionRole(Construct):
         )
         self.role_arn = self.role.role_arn
         self.role_name = self.role.role_name
-        self.grant_principal = self.role.grant_principal
 
         self._add_service_basics()
         model_package_group.grant_register(self.role)
@@ -149,14 +153,19 @@ class TrainingExecutionRole(Construct):
             self.role,
             {
                 "AwsSolutions-IAM5[Resource::*]": "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no "
-                "resource-level permissions (iam.md §2).",
+                "resource-level permissions.",
                 "AwsSolutions-IAM5[Resource::arn:aws:ecr:*:*:repository/*]": "Serverless training images live in "
-                "AWS-owned ECR repositories whose accounts are not published (iam.md §2).",
+                "AWS-owned ECR repositories whose accounts are not published.",
                 "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
                 "/aws/sagemaker/TrainingJobs*]": "Training jobs log to streams named after the job, created at run "
                 "time under /aws/sagemaker/TrainingJobs.",
             },
         )
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The role as a grant target: ``group.grant_register(role)``, ``bucket.grant_read(role)``."""
+        return self.role.grant_principal
 
     # -- grants used by other constructs -------------------------------------------------------------------
 
@@ -183,12 +192,17 @@ class TrainingExecutionRole(Construct):
         return self._allow(["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"], [arn])
 
     def add_hub_content_read(self, hub_name: str, content_type: str, content_name: str) -> iam.Grant:
-        """Let the job read every version of one hub content (evaluator, dataset or model) of this account."""
+        """Let the job read every version of one hub content (evaluator, dataset or model) of this account.
+
+        ``DescribeHubContent`` is authorized on both the hub and the hub content, so both are granted.
+        """
         versions = self._arn("sagemaker", "hub-content", f"{hub_name}/{content_type}/{content_name}/*")
         acknowledge_wildcard_resources(
             self.role, [versions], "Every version of one hub content; new versions are registered on update."
         )
-        return self._allow(["sagemaker:DescribeHubContent"], [versions])
+        return self._allow(
+            ["sagemaker:DescribeHubContent"], [self._arn("sagemaker", "hub", hub_name), versions]
+        )
 
     def add_s3_read(self, bucket: s3.IBucket, prefix: str | None = None) -> iam.Grant:
         """Let the job list ``bucket`` and read objects under ``prefix`` (default: the whole bucket)."""
@@ -273,17 +287,26 @@ class TrainingExecutionRole(Construct):
         )
 
     def _add_mlflow(self, arn: str) -> None:
+        describe = {
+            "mlflow-app": "sagemaker:DescribeMlflowApp",
+            "mlflow-tracking-server": "sagemaker:DescribeMlflowTrackingServer",
+        }
         if not Token.is_unresolved(arn):
-            Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME)  # raises on a malformed ARN
-        self._allow(
-            [*MLFLOW_ACTIONS, "sagemaker:DescribeMlflowApp", "sagemaker:DescribeMlflowTrackingServer"], [arn]
-        )
+            kind = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME).resource  # raises on a malformed ARN
+            if kind not in describe:
+                raise ConstructValidationError(
+                    f"mlflow_resource_arn {arn!r} must be an MLflow app (...:mlflow-app/<id>) or tracking server "
+                    "(...:mlflow-tracking-server/<name>) ARN",
+                    self,
+                )
+            describe = {kind: describe[kind]}
+        self._allow([*MLFLOW_ACTIONS, *describe.values()], [arn])
         acknowledge(
             self.role,
             {
                 "AwsSolutions-IAM5[Action::sagemaker-mlflow:Get*]": "MLflow read actions of the one tracking resource "
-                "the job logs to (iam.md §2).",
+                "the job logs to.",
                 "AwsSolutions-IAM5[Action::sagemaker-mlflow:Search*]": "MLflow search actions of the one tracking "
-                "resource the job logs to (iam.md §2).",
+                "resource the job logs to.",
             },
         )

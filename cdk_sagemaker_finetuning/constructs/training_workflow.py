@@ -304,7 +304,7 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
     def _caller_statements(
         self, config: Mapping[str, Any], role_arn: str, job_arn: str, group: IModelPackageGroup
     ) -> list[iam.PolicyStatement]:
-        """iam.md §3 beyond the task's own action: AddTags, PassRole, and the hub/group reads."""
+        """Beyond the task's own action: AddTags, PassRole, and the hub/group reads CreateTrainingJob implies."""
         return [
             iam.PolicyStatement(actions=["sagemaker:AddTags"], resources=[job_arn]),
             iam.PolicyStatement(
@@ -323,23 +323,28 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
 
 
 def hub_content_arns(scope: Construct, config: Mapping[str, Any]) -> list[str]:
-    """The base model (every version) plus this account's evaluators and datasets (any hub, name, version)."""
+    """What ``DescribeHubContent`` needs: the base model (every version) plus this account's evaluators and
+    datasets (any hub, name, version), and the hubs holding them (the action is authorized on both the
+    ``hub`` and the ``hub-content`` resource)."""
     stack = Stack.of(scope)
     hub = config.get("hubName") or models.PUBLIC_HUB
+    owner = "aws" if hub == models.PUBLIC_HUB else None
 
-    def arn(name: str, account: str | None = None) -> str:
+    def arn(resource: str, name: str, account: str | None = None) -> str:
         return stack.format_arn(
             service="sagemaker",
-            resource="hub-content",
+            resource=resource,
             resource_name=name,
             account=account,
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
 
     return [
-        arn(f"{hub}/Model/{config['baseModel']}/*", "aws" if hub == models.PUBLIC_HUB else None),
-        arn("*/JsonDoc/*"),
-        arn("*/DataSet/*"),
+        arn("hub", hub, owner),
+        arn("hub", "*"),
+        arn("hub-content", f"{hub}/Model/{config['baseModel']}/*", owner),
+        arn("hub-content", "*/JsonDoc/*"),
+        arn("hub-content", "*/DataSet/*"),
     ]
 
 
@@ -420,18 +425,17 @@ class TrainingWorkflow(Construct):
         )
         preflight_role = self.preflight_function.role
         model_package_group.grant_read(preflight_role)
-        # SageMaker List* calls have no resource-level permissions (unconfirmed for ListModelPackages): the
-        # one-job-per-project check and continuous customization from "latest" list on *.
+        # ListModelPackages is scoped to the group and its packages by grant_read above; ListTrainingJobs has
+        # no resource-level permissions (Service Authorization Reference), so the one-job-per-project check
+        # lists on *.
         iam.Grant.add_to_principal(
-            grantee=preflight_role,
-            actions=["sagemaker:ListModelPackages", "sagemaker:ListTrainingJobs"],
-            resource_arns=["*"],
+            grantee=preflight_role, actions=["sagemaker:ListTrainingJobs"], resource_arns=["*"]
         )
         acknowledge(
             preflight_role,
             {
-                "AwsSolutions-IAM5[Resource::*]": "ListTrainingJobs and ListModelPackages (read-only listings) have "
-                "no resource-level permissions; the preflight lists this project's jobs and group only.",
+                "AwsSolutions-IAM5[Resource::*]": "ListTrainingJobs (a read-only listing) has no resource-level "
+                "permissions; the preflight lists this project's jobs only (name prefix filter).",
             },
         )
         iam.Grant.add_to_principal(
@@ -601,6 +605,8 @@ class TrainingWorkflow(Construct):
             f"AwsSolutions-IAM5[Resource::{here}:<AWS::AccountId>:training-job/{config['jobNamePrefix']}*]": "Training jobs are named <project prefix>-<execution name> at run time; scoped to this prefix.",
         }
         hub_reads = {
+            f"AwsSolutions-IAM5[Resource::{here}:<AWS::AccountId>:hub/*]": "Hubs of this account holding the "
+            "evaluators and datasets an execution may choose (DescribeHubContent is authorized on the hub too).",
             f"AwsSolutions-IAM5[Resource::{here}:<AWS::AccountId>:hub-content/*/JsonDoc/*]": "Evaluators (reward functions, judge prompts) may be chosen per execution; read-only describe.",
             f"AwsSolutions-IAM5[Resource::{here}:<AWS::AccountId>:hub-content/*/DataSet/*]": "AI Registry datasets may be chosen per execution; read-only describe.",
             f"AwsSolutions-IAM5[Resource::{here}:{owner}:hub-content/{hub}/Model/{config['baseModel']}/*]": "Every version of the one base model: the service floats to the latest version.",
@@ -618,7 +624,7 @@ class TrainingWorkflow(Construct):
         acknowledge_wildcard_resources(
             role,
             [self._group_packages],
-            "DescribeModelPackage on this project's group versions (iam.md §3 precaution for CreateTrainingJob).",
+            "DescribeModelPackage on this project's group versions (CreateTrainingJob reads the source package).",
         )
         acknowledge(self.stop_function.role, jobs)
         acknowledge(self.preflight_function.role, {**jobs, **hub_reads})

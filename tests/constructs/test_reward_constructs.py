@@ -300,7 +300,11 @@ def test_rlvr_existing_evaluator_creates_nothing_but_outputs_it(app, tmp_path):
     template.resource_count_is("AWS::Lambda::Function", 4)
     assert template.find_outputs("EvaluatorArn")["EvaluatorArn"]["Value"] == arn
     reads = [s["Resource"] for s in statements_with(template, "sagemaker:DescribeHubContent")]
-    assert "arn:aws:sagemaker:us-east-1:123456789012:hub-content/team-hub/JsonDoc/mine/*" in reads
+    expected = [
+        "arn:aws:sagemaker:us-east-1:123456789012:hub/team-hub",
+        "arn:aws:sagemaker:us-east-1:123456789012:hub-content/team-hub/JsonDoc/mine/*",
+    ]
+    assert expected in reads  # DescribeHubContent is authorized on the hub and the hub content
 
 
 def test_rlaif_custom_prompt_grants_exactly_the_judge_model(app, tmp_path):

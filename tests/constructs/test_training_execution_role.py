@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
+from constructs import Construct
 
 from cdk_sagemaker_finetuning.constructs import ModelPackageGroup, TrainingExecutionRole
 from cdk_sagemaker_finetuning.constructs.errors import ConstructValidationError
+from tests.conftest import REPO
 from tests.constructs.helpers import (
     actions_of,
     flat,
@@ -135,6 +139,21 @@ def test_mlflow_access_only_when_configured(stack):
     [statement] = statements_with(Template.from_stack(other), "sagemaker-mlflow:LogMetric")
     assert statement["Resource"] == MLFLOW
     assert "sagemaker:DescribeMlflowApp" in statement["Action"]
+    assert "sagemaker:DescribeMlflowTrackingServer" not in statement["Action"]
+    assert "sagemaker-mlflow:AccessUI" not in statement["Action"]  # the UI: no resource-level permissions
+
+
+def test_mlflow_tracking_server_gets_its_own_describe(stack):
+    server = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/team"
+    make_role(stack, mlflow_resource_arn=server)
+    [statement] = statements_with(Template.from_stack(stack), "sagemaker-mlflow:LogMetric")
+    assert "sagemaker:DescribeMlflowTrackingServer" in statement["Action"]
+    assert "sagemaker:DescribeMlflowApp" not in statement["Action"]
+
+
+def test_mlflow_arn_must_be_an_app_or_tracking_server(stack):
+    with pytest.raises(ConstructValidationError, match="must be an MLflow app .* or tracking server"):
+        make_role(stack, mlflow_resource_arn="arn:aws:sagemaker:us-east-1:123456789012:model/x")
 
 
 def test_reward_function_invoke_grant(stack):
@@ -180,3 +199,52 @@ def test_cdk_nag_clean_with_every_option(tmp_path):
     )
     role.add_judge_model("qwen.qwen3-32b-v1:0")
     assert nag_errors(app) == []
+
+
+def test_readme_snippet_grant_register_training_role_works_as_written(stack):
+    """The README's ``group.grant_register(training_role)``: the construct itself is an IGrantable."""
+    training_role = make_role(stack)
+    group = ModelPackageGroup(stack, "Other", model_package_group_name="support-sft")
+    grant = group.grant_register(training_role)
+    assert isinstance(grant, iam.Grant) and grant.success
+    assert training_role.grant_principal is not None
+    [statement] = [
+        s
+        for s in statements_with(Template.from_stack(stack), "sagemaker:CreateModelPackage")
+        if "support-sft" in flat(s)
+    ]
+    assert ":model-package/support-sft/*" in flat(statement["Resource"])
+    assert iam.Grant.add_to_principal(
+        grantee=training_role, actions=["s3:GetObject"], resource_arns=["arn:aws:s3:::b/k"]
+    ).success
+
+
+def test_evaluator_read_grants_the_hub_with_its_content(stack):
+    role = make_role(stack)
+    role.add_hub_content_read("team-hub", "JsonDoc", "reward")
+    [statement] = [
+        s
+        for s in statements_with(Template.from_stack(stack), "sagemaker:DescribeHubContent")
+        if "team-hub" in flat(s)
+    ]
+    text = flat(statement["Resource"])
+    assert ":hub/team-hub" in text and ":hub-content/team-hub/JsonDoc/reward/*" in text
+
+
+def test_readme_model_package_group_usage_runs_as_written(stack):
+    """The README's ModelPackageGroup usage block, executed verbatim with a TrainingExecutionRole."""
+    section = (REPO / "README.md").read_text().split("### ModelPackageGroup", 1)[1].split("\n### ", 1)[0]
+    [code] = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    assert "group.grant_register(training_role)" in code
+    namespace = {
+        "self": stack,
+        "reader_role": iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal()),
+        "training_role": make_role(Construct(stack, "Training")),
+    }
+    exec(code, namespace)  # noqa: S102 - the documented snippet itself
+    registers = [
+        s
+        for s in statements_with(Template.from_stack(stack), "sagemaker:CreateModelPackage")
+        if "support-sft" in flat(s)
+    ]
+    assert len(registers) == 1

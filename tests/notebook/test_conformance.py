@@ -165,25 +165,32 @@ def test_placeholders_stop_the_code_before_any_aws_call(
     )
     fake = FakeAws(models=(spec.hub_content_name,)).install(monkeypatch)
 
-    with pytest.raises(RuntimeError, match="ROLE_ARN, TRAIN_DATA"):
+    with pytest.raises(RuntimeError, match="ROLE_ARN, TRAIN_DATA, S3_OUTPUT_PATH"):
         run_generated(render_script(spec), fake, monkeypatch, tmp_path)
     assert fake.calls == []
 
 
-def test_without_outputs_the_code_creates_the_group_and_uses_sdk_defaults(
+def fill_in(code: str, role: str, output: str = "s3://my-finetuning-output/output/") -> str:
+    """The placeholder script with the stack's role and output location filled in by hand."""
+    return code.replace('"<fill in: stack output ExecutionRoleArn>"', f'"{role}"').replace(
+        '"<fill in: stack output OutputUri>"', f'"{output}"'
+    )
+
+
+def test_without_outputs_the_code_creates_the_group_and_writes_where_it_was_told(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = load_case("rlaif-builtin", tmp_path)
     fake = FakeAws(models=(spec.hub_content_name,), data=training_data(spec)).install(monkeypatch)
     role = f"arn:aws:iam::{ACCOUNT}:role/my-finetuning-role"
-    code = render_script(spec).replace('"<fill in: stack output ExecutionRoleArn>"', f'"{role}"')
+    code = fill_in(render_script(spec), role)
 
     run_generated(code, fake, monkeypatch, tmp_path)
 
     assert fake.requests("CreateModelPackageGroup") == [{"ModelPackageGroupName": "summary-rlaif"}]
     [sdk] = fake.requests("CreateTrainingJob")
     assert sdk["RoleArn"] == role
-    assert sdk["OutputDataConfig"] == {"S3OutputPath": f"s3://sagemaker-{REGION}-{ACCOUNT}/output"}
+    assert sdk["OutputDataConfig"] == {"S3OutputPath": "s3://my-finetuning-output/output/"}
     assert sdk["ModelPackageConfig"]["ModelPackageGroupArn"].endswith(":model-package-group/summary-rlaif")
     assert sdk["HyperParameters"]["judge_model_id"] == "bedrock/openai.gpt-oss-120b-1:0"
     assert sdk["HyperParameters"]["judge_prompt_template"].endswith("/summarize.jinja")
@@ -195,7 +202,7 @@ def test_without_outputs_a_custom_judge_prompt_is_registered_and_passed_by_arn(
     spec = load_case("rlaif-custom", tmp_path)
     fake = FakeAws(models=(spec.hub_content_name,), data=training_data(spec)).install(monkeypatch)
     role = f"arn:aws:iam::{ACCOUNT}:role/my-finetuning-role"
-    code = render_script(spec).replace('"<fill in: stack output ExecutionRoleArn>"', f'"{role}"')
+    code = fill_in(render_script(spec), role)
 
     run_generated(code, fake, monkeypatch, tmp_path)  # from the spec's folder, where prompts/judge.jinja is
 

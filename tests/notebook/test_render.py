@@ -189,7 +189,9 @@ def test_without_outputs_stack_values_are_marked_placeholders(tmp_path: Path) ->
     assert 'ROLE_ARN = "<fill in: stack output ExecutionRoleArn>"' in without
     assert 'REWARD_EVALUATOR_ARN = "<fill in: stack output EvaluatorArn>"' in without
     assert 'TRAIN_DATA = "s3://demo-data/rlvr/train.jsonl"' in without  # from the spec
-    assert "S3_OUTPUT_PATH = None" in without  # the SDK default output location
+    # not the SDK's default bucket, which the stack's execution role cannot write
+    assert 'S3_OUTPUT_PATH = "<fill in: stack output OutputUri>"' in without
+    assert '    "S3_OUTPUT_PATH": S3_OUTPUT_PATH,' in without
     assert "MODEL_PACKAGE_GROUP = MODEL_PACKAGE_GROUP_NAME" in without
     assert '    "REWARD_EVALUATOR_ARN": REWARD_EVALUATOR_ARN,' in without
 

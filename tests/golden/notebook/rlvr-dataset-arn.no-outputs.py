@@ -54,8 +54,8 @@ MODEL_PACKAGE_GROUP_NAME = "code-rlvr"
 MODEL_PACKAGE_GROUP = MODEL_PACKAGE_GROUP_NAME
 # Training data: spec data.train
 TRAIN_DATA = "arn:aws:sagemaker:us-east-1:123456789012:hub-content/AIRegistry/DataSet/demo-train/1.0.0"
-# None: the SDK default s3://sagemaker-<region>-<account>/output
-S3_OUTPUT_PATH = None
+# Job output: stack output OutputUri (cdk deploy --outputs-file)
+S3_OUTPUT_PATH = "<fill in: stack output OutputUri>"
 # Reward function evaluator: spec reward.evaluator_arn
 REWARD_EVALUATOR_ARN = (
     "arn:aws:sagemaker:us-east-1:123456789012:hub-content/AIRegistry/JsonDoc/demo-reward/1.0.0"
@@ -65,6 +65,7 @@ MAX_RUNTIME_SECONDS = 86400
 
 PLACEHOLDERS = {
     "ROLE_ARN": ROLE_ARN,
+    "S3_OUTPUT_PATH": S3_OUTPUT_PATH,
 }
 unset = [name for name, value in PLACEHOLDERS.items() if value.startswith("<fill in")]
 if unset:

@@ -54,8 +54,8 @@ MODEL_PACKAGE_GROUP_NAME = "nova-rlvr"
 MODEL_PACKAGE_GROUP = MODEL_PACKAGE_GROUP_NAME
 # Training data: spec data.train
 TRAIN_DATA = "s3://demo-data/nova/rlvr.jsonl"
-# None: the SDK default s3://sagemaker-<region>-<account>/output
-S3_OUTPUT_PATH = None
+# Job output: stack output OutputUri (cdk deploy --outputs-file)
+S3_OUTPUT_PATH = "<fill in: stack output OutputUri>"
 # Reward function evaluator: stack output EvaluatorArn (cdk deploy --outputs-file)
 REWARD_EVALUATOR_ARN = "<fill in: stack output EvaluatorArn>"
 # 24 h: spec max_runtime_hours
@@ -63,6 +63,7 @@ MAX_RUNTIME_SECONDS = 86400
 
 PLACEHOLDERS = {
     "ROLE_ARN": ROLE_ARN,
+    "S3_OUTPUT_PATH": S3_OUTPUT_PATH,
     "REWARD_EVALUATOR_ARN": REWARD_EVALUATOR_ARN,
 }
 unset = [name for name, value in PLACEHOLDERS.items() if value.startswith("<fill in")]

@@ -56,8 +56,8 @@ MODEL_PACKAGE_GROUP = MODEL_PACKAGE_GROUP_NAME
 TRAIN_DATA = "s3://demo-data/sft/train.jsonl"
 # Validation data: spec data.validation
 VALIDATION_DATA = "s3://demo-data/sft/validation.jsonl"
-# None: the SDK default s3://sagemaker-<region>-<account>/output
-S3_OUTPUT_PATH = None
+# Job output: stack output OutputUri (cdk deploy --outputs-file)
+S3_OUTPUT_PATH = "<fill in: stack output OutputUri>"
 # MLflow tracking: spec mlflow
 MLFLOW_RESOURCE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/app-TEAM"
 MLFLOW_EXPERIMENT_NAME = "support-sft"
@@ -69,6 +69,7 @@ TAGS = [{"key": "project", "value": "support-assistant"}]
 
 PLACEHOLDERS = {
     "ROLE_ARN": ROLE_ARN,
+    "S3_OUTPUT_PATH": S3_OUTPUT_PATH,
 }
 unset = [name for name, value in PLACEHOLDERS.items() if value.startswith("<fill in")]
 if unset:

@@ -54,13 +54,14 @@ MODEL_PACKAGE_GROUP_NAME = "hub-sft"
 MODEL_PACKAGE_GROUP = MODEL_PACKAGE_GROUP_NAME
 # Training data: spec data.train
 TRAIN_DATA = "s3://demo-data/sft/hub.jsonl"
-# None: the SDK default s3://sagemaker-<region>-<account>/output
-S3_OUTPUT_PATH = None
+# Job output: stack output OutputUri (cdk deploy --outputs-file)
+S3_OUTPUT_PATH = "<fill in: stack output OutputUri>"
 # 24 h: spec max_runtime_hours
 MAX_RUNTIME_SECONDS = 86400
 
 PLACEHOLDERS = {
     "ROLE_ARN": ROLE_ARN,
+    "S3_OUTPUT_PATH": S3_OUTPUT_PATH,
 }
 unset = [name for name, value in PLACEHOLDERS.items() if value.startswith("<fill in")]
 if unset:

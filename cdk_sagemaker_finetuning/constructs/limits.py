@@ -1,0 +1,145 @@
+"""CloudFormation's per-template quotas, checked at synth time for every stack holding fine-tuning projects.
+
+Resources, outputs and parameters are counted from the construct tree by a validation on the stack (synth fails
+over a quota and warns from 90 %); the template size is measured on the synthesized template by a policy
+validation plugin on the app. Quotas: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+
+import jsii
+from aws_cdk import (
+    Annotations,
+    CfnOutput,
+    CfnParameter,
+    CfnResource,
+    IPolicyValidationContext,
+    IPolicyValidationPlugin,
+    PolicyValidationPluginReport,
+    PolicyViolatingResource,
+    PolicyViolation,
+    Stack,
+    Stage,
+    Validations,
+)
+from constructs import IConstruct, IValidation
+
+QUOTAS_URL = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html"
+#: (what, CloudFormation element class, quota per template)
+COUNTED = (("resources", CfnResource, 500), ("outputs", CfnOutput, 200), ("parameters", CfnParameter, 200))
+#: Templates the CDK uploads to S3 (as ``cdk deploy`` does) may have 1,000,000 bytes; 51,200 is the limit of a
+#: template body sent inline, which the CDK never does.
+TEMPLATE_BYTES = 1_000_000
+WARN_RATIO = 0.9
+PLUGIN_NAME = "CloudFormationLimits"
+
+
+def limit_message(stack: str, what: str, count: int, quota: int, projects: list[str]) -> str:
+    """One paragraph: the quota, the count, the stack's projects and what to do."""
+    over = count > quota
+    names = ", ".join(projects)
+    return (
+        f"stack {stack} {'has' if over else 'is close to the limit with'} {count:,} {what}; CloudFormation allows at "
+        f"most {quota:,} {what} per stack template ({QUOTAS_URL}). It holds {len(projects)} fine-tuning "
+        f"project{'s' if len(projects) != 1 else ''} ({names}): "
+        f"{'split' if over else 'before adding more, plan to split'} the projects across several stacks, or put "
+        "some into nested stacks (each nested stack has its own quota)."
+    )
+
+
+@jsii.implements(IValidation)
+class _StackLimits:
+    """Validation on one stack: counts its CloudFormation elements (nested stacks count on their own)."""
+
+    def __init__(self, stack: Stack) -> None:
+        self._stack = weakref.ref(stack)
+        self.projects: list[str] = []
+
+    def validate(self) -> list[str]:
+        stack = self._stack()
+        if stack is None:
+            return []
+        constructs = stack.node.find_all()
+        elements = [c for c in constructs if isinstance(c, CfnResource | CfnOutput | CfnParameter)]
+        nested = [c.node.path + "/" for c in constructs if isinstance(c, Stack) and c is not stack]
+        if nested:
+            elements = [e for e in elements if not any(e.node.path.startswith(p) for p in nested)]
+        errors = []
+        for what, kind, quota in COUNTED:
+            count = sum(isinstance(e, kind) for e in elements)
+            message = limit_message(stack.stack_name, what, count, quota, self.projects)
+            if count > quota:
+                errors.append(message)
+            elif count >= WARN_RATIO * quota:
+                Annotations.of(stack).add_warning_v2(f"cdk-sagemaker-finetuning:{what}-quota", message)
+        return errors
+
+
+@jsii.implements(IPolicyValidationPlugin)
+class _TemplateSizePlugin:
+    """Policy validation plugin: measures the synthesized templates of the stacks holding projects."""
+
+    def __init__(self) -> None:
+        self.stacks: dict[str, tuple[str, list[str]]] = {}  # template file -> (stack name, projects)
+
+    @property
+    def name(self) -> str:
+        return PLUGIN_NAME
+
+    @property
+    def version(self) -> str | None:
+        return None
+
+    @property
+    def rule_ids(self) -> list[str] | None:
+        return ["template-size"]
+
+    def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
+        violations = []
+        for path in context.template_paths:
+            if os.path.basename(path) not in self.stacks:
+                continue
+            stack, projects = self.stacks[os.path.basename(path)]
+            size = os.path.getsize(path)
+            if size < WARN_RATIO * TEMPLATE_BYTES:
+                continue
+            violations.append(
+                PolicyViolation(
+                    rule_name="template-size",
+                    description=limit_message(stack, "template bytes", size, TEMPLATE_BYTES, projects),
+                    severity="error" if size > TEMPLATE_BYTES else "warning",
+                    violating_resources=[
+                        PolicyViolatingResource(
+                            locations=["/"], resource_logical_id=stack, template_path=path
+                        )
+                    ],
+                )
+            )
+        return PolicyValidationPluginReport(
+            success=all(v.severity != "error" for v in violations), violations=violations
+        )
+
+
+_CHECKS: weakref.WeakKeyDictionary[Stack, _StackLimits] = weakref.WeakKeyDictionary()
+_PLUGINS: weakref.WeakKeyDictionary[Stage, _TemplateSizePlugin] = weakref.WeakKeyDictionary()
+
+
+def check_limits(project: IConstruct, name: str) -> None:
+    """Check the quotas of ``project``'s stack at synth time; ``name`` is listed in the messages."""
+    stack = Stack.of(project)
+    check = _CHECKS.get(stack)
+    if check is None:
+        check = _CHECKS[stack] = _StackLimits(stack)
+        stack.node.add_validation(check)
+    check.projects.append(name)
+    stage = Stage.of(stack)
+    if stage is None:
+        return
+    plugin = _PLUGINS.get(stage)
+    if plugin is None:
+        plugin = _PLUGINS[stage] = _TemplateSizePlugin()
+        Validations.of(stage).add_plugins(plugin)
+    plugin.stacks[stack.template_file] = (stack.stack_name, check.projects)
