@@ -20,6 +20,7 @@ from ..runtime.models import RESOURCE_NAME_RE
 from .asset_staging import RUNTIME_DIR, stage_directory
 from .errors import ConstructValidationError
 from .nag import acknowledge, nag_text
+from .shared import shared_stack
 
 CONTENT_TYPE = "JsonDoc"
 EVALUATOR_ARN_RE = re.compile(
@@ -241,8 +242,8 @@ class HubEvaluatorProvider(Construct):
 
     @classmethod
     def of(cls, scope: Construct) -> HubEvaluatorProvider:
-        """The stack's provider, created on first use."""
-        stack = Stack.of(scope)
+        """The stack's (or platform's) provider, created on first use."""
+        stack = shared_stack(scope)
         existing = stack.node.try_find_child(PROVIDER_ID)
         return existing if isinstance(existing, HubEvaluatorProvider) else cls(stack, PROVIDER_ID)
 

@@ -1,8 +1,13 @@
-"""The orphaned-job stopper's delivery: an EventBridge rule whose events are never dropped.
+"""``OrphanedJobStopper``: one stopper per stack (or platform) for every training workflow it holds.
 
-An execution that is aborted, times out or fails emits a "Step Functions Execution Status Change" event; the
-rule hands it to the stopper Lambda (``runtime/stop_orphaned_job.py``). Every way the event can be lost ends in
-one encrypted SQS dead-letter queue instead, watched by an alarm:
+An execution that is aborted, times out or fails emits a "Step Functions Execution Status Change" event; a rule
+hands it to the stopper Lambda (``runtime/stop_orphaned_job.py``) together with the job name prefix of each
+state machine the rule matches, so one function serves every workflow. Rules match their state machines by ARN
+(``detail.stateMachineArn``), at most ``WORKFLOWS_PER_RULE`` each: EventBridge event patterns hold 2,048
+characters by default (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html). The function's
+role may describe and stop only the training jobs of the registered prefixes.
+
+Every way an event can be lost ends in one encrypted SQS dead-letter queue instead, watched by an alarm:
 
 * EventBridge cannot invoke the function (throttled, unavailable): retried for up to ``MAX_EVENT_AGE`` with
   ``TARGET_RETRY_ATTEMPTS`` attempts, then sent to the queue (EventBridge target dead-letter queue);
@@ -16,63 +21,140 @@ https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.htm
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from typing import Any
+
+import jsii
+from aws_cdk import Duration, IStableAnyProducer, Lazy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_destinations as destinations
-from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .runtime_function import dead_letter_queue
+from .nag import acknowledge_wildcard_resources
+from .runtime_function import dead_letter_queue, runtime_function
+from .shared import shared_stack
 
 TARGET_RETRY_ATTEMPTS = 8
 MAX_EVENT_AGE = Duration.hours(24)
 ASYNC_RETRY_ATTEMPTS = 2
 ASYNC_MAX_EVENT_AGE = Duration.hours(6)
 STATUSES = ("ABORTED", "TIMED_OUT", "FAILED")
+#: A state machine ARN is at most ~150 characters; 10 of them keep a pattern well under 2,048.
+WORKFLOWS_PER_RULE = 10
+STOPPER_ID = "FineTuningOrphanedJobStopper"
 
 
-def stop_orphaned_jobs(
-    scope: Construct, *, function: lambda_.Function, state_machine_arn: str
-) -> tuple[events.Rule, sqs.Queue, cloudwatch.Alarm]:
-    """The rule, its dead-letter queue and the queue's alarm (in ``scope``); returns all three."""
-    queue = dead_letter_queue(scope, "StopOrphanedJobDeadLetters")
-    function.configure_async_invoke(
-        retry_attempts=ASYNC_RETRY_ATTEMPTS,
-        max_event_age=ASYNC_MAX_EVENT_AGE,
-        on_failure=destinations.SqsDestination(queue),
-    )
-    rule = events.Rule(
-        scope,
-        "StopOrphanedJobRule",
-        description="Stop the training job when its workflow execution is aborted, times out or fails",
-        event_pattern=events.EventPattern(
-            source=["aws.states"],
-            detail_type=["Step Functions Execution Status Change"],
-            detail={"status": list(STATUSES), "stateMachineArn": [state_machine_arn]},
-        ),
-        targets=[
-            targets.LambdaFunction(
-                function,
-                retry_attempts=TARGET_RETRY_ATTEMPTS,
-                max_event_age=MAX_EVENT_AGE,
-                dead_letter_queue=queue,
-            )
-        ],
-    )
-    alarm = cloudwatch.Alarm(
-        scope,
-        "StopOrphanedJobDeadLettersAlarm",
-        alarm_description="A training job of an aborted, timed-out or failed workflow execution could not be "
-        "stopped: its event is in the dead-letter queue (stop the job by hand, then purge the message)",
-        metric=queue.metric_approximate_number_of_messages_visible(
-            period=Duration.minutes(5), statistic="Maximum"
-        ),
-        threshold=1,
-        evaluation_periods=1,
-        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-    )
-    return rule, queue, alarm
+@jsii.implements(IStableAnyProducer)
+class _Workflows:
+    """The ``[stateMachineArn, jobNamePrefix]`` pairs of one rule, rendered at synth time."""
+
+    def __init__(self) -> None:
+        self.pairs: list[list[str]] = []
+
+    def produce(self) -> Any:
+        return self.pairs
+
+
+class OrphanedJobStopper(Construct):
+    """The stopper function, its dead-letter queue and alarm, and the rules of the workflows added to it.
+
+    Use :meth:`of` to get the one of a stack (inside a ``FineTuningPlatform``: of the platform's stack).
+
+    :param log_retention: retention of the function's log group (retained). Default: one year.
+
+    Attributes: ``function``, ``dead_letter_queue``, ``alarm`` (the queue holds an undeliverable event),
+    ``rules``.
+    """
+
+    def __init__(
+        self, scope: Construct, id: str, *, log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
+    ) -> None:
+        super().__init__(scope, id)
+        self.function = runtime_function(
+            self,
+            "StopOrphanedJob",
+            handler="stop_orphaned_job.handler",
+            description="Stops the training job of an aborted, timed-out or failed training workflow execution",
+            environment={},
+            retention=log_retention,
+        )
+        self.dead_letter_queue = dead_letter_queue(self, "StopOrphanedJobDeadLetters")
+        self.function.configure_async_invoke(
+            retry_attempts=ASYNC_RETRY_ATTEMPTS,
+            max_event_age=ASYNC_MAX_EVENT_AGE,
+            on_failure=destinations.SqsDestination(self.dead_letter_queue),
+        )
+        self._jobs = iam.PolicyStatement(
+            actions=["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"]
+        )
+        self.function.role.add_to_principal_policy(self._jobs)
+        self.alarm = cloudwatch.Alarm(
+            self,
+            "StopOrphanedJobDeadLettersAlarm",
+            alarm_description="A training job of an aborted, timed-out or failed workflow execution could not "
+            "be stopped: its event is in the dead-letter queue (stop the job by hand, then purge the message)",
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.rules: list[events.Rule] = []
+        self._workflows: list[_Workflows] = []
+
+    @classmethod
+    def of(cls, scope: Construct) -> OrphanedJobStopper:
+        """The stopper shared by the workflows of ``scope``'s stack (or platform), created on first use."""
+        stack = shared_stack(scope)
+        existing = stack.node.try_find_child(STOPPER_ID)
+        return existing if isinstance(existing, OrphanedJobStopper) else cls(stack, STOPPER_ID)
+
+    def add(self, state_machine: sfn.IStateMachine, *, job_arn: str, job_name_prefix: str) -> events.Rule:
+        """Stop the jobs (``job_arn``: the prefix's ARN pattern) of ``state_machine``'s failed executions."""
+        if not self.rules or len(self._workflows[-1].pairs) >= WORKFLOWS_PER_RULE:
+            self._new_rule()
+        rule, workflows = self.rules[-1], self._workflows[-1]
+        rule.add_event_pattern(detail={"stateMachineArn": [state_machine.state_machine_arn]})
+        workflows.pairs.append([state_machine.state_machine_arn, job_name_prefix])
+        self._jobs.add_resources(job_arn)
+        acknowledge_wildcard_resources(
+            self.function.role,
+            [job_arn],
+            "Training jobs are named <project prefix>-<execution name> at run time; scoped to this prefix.",
+        )
+        return rule
+
+    def _new_rule(self) -> None:
+        workflows = _Workflows()
+        rule = events.Rule(
+            self,
+            "StopOrphanedJobRule" + (str(len(self.rules) + 1) if self.rules else ""),
+            description="Stop the training job when its workflow execution is aborted, times out or fails",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={"status": list(STATUSES)},
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    self.function,
+                    event=events.RuleTargetInput.from_object(
+                        {
+                            "detail": events.EventField.from_path("$.detail"),
+                            "workflows": Lazy.any(workflows),
+                        }
+                    ),
+                    retry_attempts=TARGET_RETRY_ATTEMPTS,
+                    max_event_age=MAX_EVENT_AGE,
+                    dead_letter_queue=self.dead_letter_queue,
+                )
+            ],
+        )
+        self.rules.append(rule)
+        self._workflows.append(workflows)

@@ -10,6 +10,7 @@ from typing import Any
 from aws_cdk import ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -23,11 +24,13 @@ from .model_package_group import IModelPackageGroup, ModelPackageGroup
 from .nag import acknowledge, acknowledge_wildcard_resources
 from .notifications import TrainingNotifications
 from .retraining import RetrainingPipeline, RetrainingTriggers
+from .shared import shared_stack
 from .spec_rewards import SpecRewards
 from .training_execution_role import TrainingExecutionRole
 from .training_workflow import TrainingWorkflow
 
 ACCESS_LOGS_ID = "FineTuningAccessLogs"
+WORKFLOW_LOGS_ID = "FineTuningWorkflowLogs"
 BUCKET_NOTIFICATIONS_HANDLER = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
 SECURE_BUCKET: dict[str, Any] = dict(
     encryption=s3.BucketEncryption.S3_MANAGED,
@@ -129,7 +132,11 @@ class FineTuningProject(Construct):
         self.rewards = SpecRewards(self, "Rewards", spec=spec, training_role=self.training_role)
         self.evaluator_arn = self.rewards.evaluator_arn
         self.workflow = TrainingWorkflow(
-            self, "TrainingWorkflow", create_job_with=create_job_with, **self._workflow_props(poll_interval)
+            self,
+            "TrainingWorkflow",
+            create_job_with=create_job_with,
+            log_group=self._workflow_logs(),
+            **self._workflow_props(poll_interval),
         )
         self.state_machine = self.workflow.state_machine
         self.state_machine_arn = self.workflow.state_machine_arn
@@ -164,10 +171,12 @@ class FineTuningProject(Construct):
 
     def _claim_names(self) -> None:
         """Two projects of one stack may not share a name or a model package group."""
-        claimed = _NAMES_BY_STACK.setdefault(Stack.of(self), {})
+        claimed = _NAMES_BY_STACK.setdefault(shared_stack(self), {})
         for key in (f"project {self.spec.name}", f"model package group {self.spec.model_package_group_name}"):
             if key in claimed:
-                raise ConstructValidationError(f"{key} is already used by {claimed[key]} in this stack", self)
+                raise ConstructValidationError(
+                    f"{key} is already used by {claimed[key]} in this stack (or platform)", self
+                )
             claimed[key] = self.node.path
 
     def _bucket(self, id: str, *, events: bool = False) -> s3.Bucket:
@@ -193,7 +202,7 @@ class FineTuningProject(Construct):
 
     def _logs_bucket(self) -> s3.IBucket:
         if self._access_logs_bucket is None:
-            stack = Stack.of(self)
+            stack = shared_stack(self)
             existing = stack.node.try_find_child(ACCESS_LOGS_ID)
             if existing is None:
                 existing = s3.Bucket(
@@ -210,6 +219,21 @@ class FineTuningProject(Construct):
                 )
             self._access_logs_bucket = existing
         return self._access_logs_bucket
+
+    def _workflow_logs(self) -> logs.ILogGroup:
+        """One retained log group for every workflow of the stack (or platform): Step Functions adds each
+        logging log group to the account's CloudWatch Logs resource policy, which holds 5,120 characters
+        (https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html). Streams are named per state machine."""
+        stack = shared_stack(self)
+        existing = stack.node.try_find_child(WORKFLOW_LOGS_ID)
+        if isinstance(existing, logs.LogGroup):
+            return existing
+        return logs.LogGroup(
+            stack,
+            WORKFLOW_LOGS_ID,
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
 
     def _external_data(self) -> list[str]:
         """Data locations outside a stack-created bucket (S3 URIs or dataset ARNs)."""

@@ -19,6 +19,7 @@ from constructs import Construct
 
 from .asset_staging import RUNTIME_DIR, stage_directory
 from .nag import acknowledge, nag_text
+from .shared import shared_stack
 
 
 class RuntimeProvider(Construct):
@@ -85,8 +86,8 @@ class RuntimeProvider(Construct):
     def of(
         cls, scope: Construct, id: str, *, modules: Sequence[str], handler: str, description: str
     ) -> RuntimeProvider:
-        """The stack's provider called ``id``, created on first use."""
-        stack = Stack.of(scope)
+        """The stack's (or platform's) provider called ``id``, created on first use."""
+        stack = shared_stack(scope)
         existing = stack.node.try_find_child(id)
         if isinstance(existing, RuntimeProvider):
             return existing

@@ -54,7 +54,7 @@ from .errors import ConstructValidationError
 from .evaluator_lookup import grant_function_check
 from .model_package_group import IModelPackageGroup
 from .nag import acknowledge, acknowledge_wildcard_resources
-from .orphaned_job_stopper import stop_orphaned_jobs
+from .orphaned_job_stopper import OrphanedJobStopper
 from .runtime_function import logical_id, runtime_function
 
 SAGEMAKER = "sagemaker.amazonaws.com"
@@ -380,11 +380,16 @@ class TrainingWorkflow(Construct):
         (``"lambda"``: a function calling ``CreateTrainingJob`` with boto3; same request, retries and
         ResourceInUse handling). Default: the app's ``cdk-sagemaker-finetuning:createJobWith`` context, else
         aws-sdk. Switch if the integration rejects ``ServerlessJobConfig`` (README, "Unconfirmed").
+    ``log_group``
+        Log group of the state machine (e.g. one shared by a stack's workflows). Default: its own, retained.
+    ``stopper``
+        The :class:`OrphanedJobStopper` that stops the jobs of failed executions. Default: the stack's shared
+        one (``OrphanedJobStopper.of``).
 
     Attributes: ``state_machine``, ``state_machine_arn``, ``state_machine_name``, ``preflight_function``,
-    ``create_function`` (None with aws-sdk), ``create_job_with``, ``stop_function``, ``stop_rule``,
-    ``dead_letter_queue`` and ``dead_letter_alarm`` (the stopper's undeliverable events), ``fragment``,
-    ``log_group``.
+    ``create_function`` (None with aws-sdk), ``create_job_with``, ``stopper``, ``stop_function``,
+    ``stop_rule``, ``dead_letter_queue`` and ``dead_letter_alarm`` (the shared stopper's undeliverable
+    events), ``fragment``, ``log_group``.
     """
 
     def __init__(
@@ -402,6 +407,8 @@ class TrainingWorkflow(Construct):
         timeout_margin: Duration = DEFAULT_TIMEOUT_MARGIN,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         create_job_with: CreateJobWith | str | None = None,
+        log_group: logs.ILogGroup | None = None,
+        stopper: OrphanedJobStopper | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.create_job_with = resolve_create_job_with(self, create_job_with)
@@ -470,20 +477,6 @@ class TrainingWorkflow(Construct):
             "Model package versions of this project's group (continuous customization reads the latest).",
         )
 
-        self.stop_function = runtime_function(
-            self,
-            "StopOrphanedJob",
-            handler="stop_orphaned_job.handler",
-            description="Stops the training job of an aborted, timed-out or failed training workflow execution",
-            environment={"JOB_NAME_PREFIX": prefix},
-            retention=log_retention,
-        )
-        iam.Grant.add_to_principal(
-            grantee=self.stop_function.role,
-            actions=["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
-            resource_arns=[job_arn],
-        )
-
         self.create_function = (
             runtime_function(
                 self,
@@ -508,7 +501,7 @@ class TrainingWorkflow(Construct):
             create_job_with=self.create_job_with,
             create_function=self.create_function,
         )
-        self.log_group = logs.LogGroup(
+        self.log_group = log_group or logs.LogGroup(
             self, "StateMachineLogs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN
         )
         role = iam.Role(
@@ -535,9 +528,10 @@ class TrainingWorkflow(Construct):
         )
         self.state_machine_arn = self.state_machine.state_machine_arn
         self.state_machine_name = self.state_machine.state_machine_name
-        self.stop_rule, self.dead_letter_queue, self.dead_letter_alarm = stop_orphaned_jobs(
-            self, function=self.stop_function, state_machine_arn=self.state_machine_arn
-        )
+        self.stopper = stopper or OrphanedJobStopper.of(self)
+        self.stop_rule = self.stopper.add(self.state_machine, job_arn=job_arn, job_name_prefix=prefix)
+        self.stop_function = self.stopper.function
+        self.dead_letter_queue, self.dead_letter_alarm = self.stopper.dead_letter_queue, self.stopper.alarm
         self._acknowledge(role)
 
     def _grant_data_read(
@@ -626,7 +620,6 @@ class TrainingWorkflow(Construct):
             [self._group_packages],
             "DescribeModelPackage on this project's group versions (CreateTrainingJob reads the source package).",
         )
-        acknowledge(self.stop_function.role, jobs)
         acknowledge(self.preflight_function.role, {**jobs, **hub_reads})
         if self.create_function is not None:  # it calls CreateTrainingJob with the statements of iam.md §3
             acknowledge(self.create_function.role, {**jobs, **hub_reads})

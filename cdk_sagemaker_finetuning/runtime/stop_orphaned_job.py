@@ -1,8 +1,9 @@
 """Stop the training job of a Step Functions execution that was aborted, timed out or failed (boto3 only).
 
 Triggered by an EventBridge rule on "Step Functions Execution Status Change" (``ABORTED``, ``TIMED_OUT``,
-``FAILED``) for the workflow's state machine. The job name is derived from the execution name exactly as the
-preflight does (``request.job_name`` with the ``JOB_NAME_PREFIX`` environment variable), so no lookup table is
+``FAILED``) for the workflows of one stack, whose target sends ``{"detail": <event detail>, "workflows":
+[[stateMachineArn, jobNamePrefix], ...]}``. The job name is derived from the execution name exactly as the
+preflight does (``request.job_name`` with the prefix of the execution's state machine), so no lookup is
 needed. A missing or already finished job is not an error. Returns ``{"trainingJobName", "action", "status"}``.
 
 Throttled or transient SageMaker errors are retried with bounded backoff (``retry.py``); any other failure,
@@ -13,7 +14,6 @@ workflow's dead-letter queue) take over: a job is never silently left running.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,12 +38,27 @@ def _missing(exc: ClientError) -> bool:
     )
 
 
-def stop_job_for_execution(sagemaker: Any, prefix: str, event: Any) -> dict[str, Any]:
+def job_name_prefix(event: Any) -> str:
+    """The prefix of the execution's state machine, from the rule's ``workflows`` pairs."""
     detail = event.get("detail") if isinstance(event, Mapping) else None
     if not isinstance(detail, Mapping) or not isinstance(detail.get("name"), str):
         raise errors.InvalidInput(
             "expected a 'Step Functions Execution Status Change' event with detail.name"
         )
+    workflows = event.get("workflows")
+    pairs = workflows if isinstance(workflows, list) else []
+    prefixes = {p[0]: p[1] for p in pairs if isinstance(p, list) and len(p) == 2}
+    machine = detail.get("stateMachineArn")
+    if machine not in prefixes:
+        raise errors.InvalidInput(
+            f"state machine {machine!r} is not one of the workflows this stopper serves (event.workflows)"
+        )
+    return prefixes[machine]
+
+
+def stop_job_for_execution(sagemaker: Any, event: Any) -> dict[str, Any]:
+    prefix = job_name_prefix(event)
+    detail = event["detail"]
     name = request.job_name(prefix, detail["name"])
     try:
         status = retry.call(sagemaker.describe_training_job, TrainingJobName=name)["TrainingJobStatus"]
@@ -64,11 +79,7 @@ def stop_job_for_execution(sagemaker: Any, prefix: str, event: Any) -> dict[str,
 
 def handler(event: Any, context: Any = None, sagemaker: Any = None) -> dict[str, Any]:
     """Lambda entry point; logs one JSON line per event."""
-    result = stop_job_for_execution(
-        sagemaker or boto3.client("sagemaker", config=retry.CLIENT_CONFIG),
-        os.environ.get("JOB_NAME_PREFIX", ""),
-        event,
-    )
+    result = stop_job_for_execution(sagemaker or boto3.client("sagemaker", config=retry.CLIENT_CONFIG), event)
     detail = event.get("detail", {}) if isinstance(event, Mapping) else {}
     print(
         json.dumps(

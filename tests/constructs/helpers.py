@@ -69,3 +69,19 @@ def acknowledgments(scope: IConstruct) -> list[dict[str, Any]]:
                 data = entry.data
                 found.extend(data if isinstance(data, list) else [data])
     return found
+
+
+def rule_target_input(rule: dict[str, Any], event: dict[str, Any], refs: dict[str, str]) -> Any:
+    """What EventBridge hands the rule's (first) target for ``event``: its InputTransformer applied, with
+    ``{"Ref": id}`` in the template replaced by ``refs[id]`` (e.g. a state machine's ARN)."""
+    transformer = rule["Properties"]["Targets"][0]["InputTransformer"]
+    template = transformer["InputTemplate"]
+    if isinstance(template, dict):
+        separator, parts = template["Fn::Join"]
+        template = separator.join(p if isinstance(p, str) else refs[p["Ref"]] for p in parts)
+    for name, path in transformer["InputPathsMap"].items():
+        value: Any = event
+        for key in path.removeprefix("$.").split("."):
+            value = value[key]
+        template = template.replace(f"<{name}>", json.dumps(value))
+    return json.loads(template)

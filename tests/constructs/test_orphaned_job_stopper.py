@@ -10,16 +10,20 @@ from typing import Any
 import aws_cdk as cdk
 import boto3
 import pytest
+from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Template
 from moto import mock_aws
 
+from cdk_sagemaker_finetuning.constructs.orphaned_job_stopper import WORKFLOWS_PER_RULE, OrphanedJobStopper
 from cdk_sagemaker_finetuning.constructs.project import FineTuningProject
 from cdk_sagemaker_finetuning.runtime import retry, stop_orphaned_job
 from tests import workflow_data as wd
 from tests.constructs import sfn_harness as h
+from tests.constructs.helpers import rule_target_input
 from tests.constructs.test_training_workflow import build_stack
 
 EXECUTION = f"arn:aws:states:{wd.REGION}:{wd.ACCOUNT}:execution:training:run-1"
+MACHINE = f"arn:aws:states:{wd.REGION}:{wd.ACCOUNT}:stateMachine:training"
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +147,7 @@ def status_change(status: str = "FAILED") -> dict:
         "region": wd.REGION,
         "time": "2026-11-22T00:00:00Z",
         "resources": [EXECUTION],
-        "detail": {"executionArn": EXECUTION, "name": "run-1", "status": status},
+        "detail": {"executionArn": EXECUTION, "stateMachineArn": MACHINE, "name": "run-1", "status": status},
     }
 
 
@@ -159,6 +163,10 @@ def deliver_async(template: dict, event: dict, queue_url: str) -> dict | None:
         template
     )
     sagemaker = boto3.client("sagemaker", region_name=wd.REGION)
+    [rule] = of_type(template, "AWS::Events::Rule").values()
+    [machine] = of_type(template, "AWS::StepFunctions::StateMachine")
+    if "detail" in event and isinstance(event["detail"], dict):  # the rule target's input transformer
+        event = rule_target_input(rule, event, {machine: MACHINE})
     for _ in range(attempts):
         try:
             return stop_orphaned_job.handler(event, None, sagemaker)
@@ -187,7 +195,6 @@ def deliver_async(template: dict, event: dict, queue_url: str) -> dict | None:
 def world(monkeypatch, synthesized):
     delays: list[float] = []
     monkeypatch.setattr(retry, "_sleep", delays.append)
-    monkeypatch.setenv("JOB_NAME_PREFIX", "demo")
     with mock_aws():
         sqs = boto3.client("sqs", region_name=wd.REGION)
         queue_url = sqs.create_queue(QueueName=queue_id(synthesized[0]))["QueueUrl"]
@@ -220,7 +227,7 @@ def test_stop_always_failing_lands_the_event_in_the_dead_letter_queue(world):
     assert sagemaker.count("StopTrainingJob") == 3 * retry.ATTEMPTS  # bounded: 3 invocations x 5 calls
     assert sagemaker.statuses == ["InProgress"]
     [record] = dead_letters
-    assert record["requestPayload"] == event
+    assert record["requestPayload"]["detail"] == event["detail"]
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["responsePayload"]["errorType"] == "ClientError"
     assert "ThrottlingException" in record["responsePayload"]["errorMessage"]
@@ -239,3 +246,67 @@ def test_malformed_event_is_dead_lettered_not_dropped(world):
     outcome, dead_letters = run(StopFaults([]), {"detail": "nope"})
     assert outcome is None
     assert dead_letters[0]["responsePayload"]["errorType"] == "PreflightError.InvalidInput"
+
+
+# -- one stopper per stack ----------------------------------------------------------------------------------
+
+
+def test_projects_of_a_stack_share_one_stopper_scoped_to_their_prefixes():
+    stack = cdk.Stack(cdk.App(), "Two")
+    projects = [
+        FineTuningProject(
+            stack,
+            name.title(),
+            name=name,
+            technique="sft",
+            base_model=wd.LLAMA,
+            accept_eula=True,
+            data={"train": "s3://demo-data/train.jsonl"},
+        )
+        for name in ("alpha", "beta")
+    ]
+    template = Template.from_stack(stack).to_json()
+    assert len(of_type(template, "AWS::Lambda::Function")) == 3  # two preflights, one stopper
+    [rule] = of_type(template, "AWS::Events::Rule").values()
+    machines = [{"Ref": stack.get_logical_id(p.state_machine.node.default_child)} for p in projects]
+    assert rule["Properties"]["EventPattern"]["detail"]["stateMachineArn"] == machines
+    arns = {m["Ref"]: f"arn:aws:states:{wd.REGION}:{wd.ACCOUNT}:stateMachine:{m['Ref']}" for m in machines}
+    delivered = rule_target_input(rule, status_change(), arns)
+    assert delivered["workflows"] == [
+        [arns[m["Ref"]], name] for m, name in zip(machines, ("alpha", "beta"), strict=True)
+    ]
+    stopper = projects[0].workflow.stopper
+    assert stopper is projects[1].workflow.stopper
+    role = stack.get_logical_id(stopper.function.role.node.default_child)
+    [statement] = [
+        s
+        for p in of_type(template, "AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role}]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "sagemaker:StopTrainingJob" in s["Action"]
+    ]
+    assert [r["Fn::Join"][1][-1] for r in statement["Resource"]] == [
+        ":training-job/alpha*",
+        ":training-job/beta*",
+    ]
+
+
+def test_rules_match_at_most_ten_state_machines_each():
+    stack = cdk.Stack(cdk.App(), "Many")
+    stopper = OrphanedJobStopper.of(stack)
+    name = "x" * 80  # the longest state machine name
+    for index in range(23):
+        machine = sfn.StateMachine.from_state_machine_arn(
+            stack,
+            f"M{index}",
+            f"arn:aws-us-gov:states:us-gov-west-1:{wd.ACCOUNT}:stateMachine:{name[:-2]}{index:02}",
+        )
+        stopper.add(
+            machine, job_arn=f"arn:aws:sagemaker:::training-job/p{index}*", job_name_prefix=f"p{index}"
+        )
+    assert OrphanedJobStopper.of(stack) is stopper
+    rules = list(of_type(Template.from_stack(stack).to_json(), "AWS::Events::Rule").values())
+    assert [len(r["Properties"]["EventPattern"]["detail"]["stateMachineArn"]) for r in rules] == [10, 10, 3]
+    assert WORKFLOWS_PER_RULE == 10
+    for rule in rules:  # EventBridge's default event pattern quota: 2,048 characters
+        assert len(json.dumps(rule["Properties"]["EventPattern"], separators=(",", ":"))) < 2048

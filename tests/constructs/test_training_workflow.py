@@ -20,7 +20,7 @@ from cdk_sagemaker_finetuning.constructs.training_workflow import TrainingWorkfl
 from cdk_sagemaker_finetuning.runtime import errors, preflight, request, stop_orphaned_job
 from tests import workflow_data as wd
 from tests.constructs import sfn_harness as h
-from tests.constructs.helpers import actions_of, iam_statements, nag_errors, resources_of
+from tests.constructs.helpers import actions_of, iam_statements, nag_errors, resources_of, rule_target_input
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
@@ -238,8 +238,8 @@ def test_aborted_execution_job_is_stopped_by_the_rule_lambda(aws, monkeypatch):
     event = _status_change_event(result, machine_arn)
     assert _rule_matches(event, machine_arn)
     assert not _rule_matches({**event, "detail": {**event["detail"], "status": "SUCCEEDED"}}, machine_arn)
-    monkeypatch.setenv("JOB_NAME_PREFIX", "demo")
-    outcome = stop_orphaned_job.handler(event, None, boto3.client("sagemaker", region_name=wd.REGION))
+    delivered = _delivered(event, machine_arn)
+    outcome = stop_orphaned_job.handler(delivered, None, boto3.client("sagemaker", region_name=wd.REGION))
     assert outcome == {"trainingJobName": "demo-run-1", "action": "stopped", "status": "InProgress"}
     assert sagemaker.count("StopTrainingJob") == 1
 
@@ -249,8 +249,7 @@ def test_timed_out_execution_matches_the_rule(aws, monkeypatch):
     result, _, machine_arn = run(monkeypatch, sagemaker, poll=1, max_runtime=1, margin=1)
     assert result["status"] == "TIMED_OUT"
     assert _rule_matches(_status_change_event(result, machine_arn), machine_arn)
-    monkeypatch.setenv("JOB_NAME_PREFIX", "demo")
-    event = _status_change_event(result, machine_arn)
+    event = _delivered(_status_change_event(result, machine_arn), machine_arn)
     assert stop_orphaned_job.handler(event, None, boto3.client("sagemaker"))["action"] == "stopped"
 
 
@@ -271,6 +270,16 @@ def _status_change_event(result: dict, machine_arn: str) -> dict:
             "status": result["status"],
         },
     }
+
+
+def _delivered(event: dict, machine_arn: str) -> dict:
+    """The stopper's input for ``event``, as the synthesized rule target renders it."""
+    _, template = definition(0)
+    rule = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Events::Rule")
+    [machine] = [
+        k for k, r in template["Resources"].items() if r["Type"] == "AWS::StepFunctions::StateMachine"
+    ]
+    return rule_target_input(rule, event, {machine: machine_arn})
 
 
 def _rule_matches(event: dict, machine_arn: str) -> bool:
@@ -374,7 +383,7 @@ def test_preflight_and_stopper_roles(synthesized):
     assert '":s3:::demo-data/train.jsonl*"' in text and '":s3:::demo-data"' in text
     template.has_resource_properties(
         "AWS::Lambda::Function",
-        {"Handler": "stop_orphaned_job.handler", "Environment": {"Variables": {"JOB_NAME_PREFIX": "demo"}}},
+        {"Handler": "stop_orphaned_job.handler", "Environment": Match.absent()},
     )
     template.has_resource_properties(
         "AWS::Events::Rule",

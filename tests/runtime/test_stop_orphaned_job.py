@@ -12,20 +12,20 @@ from hypothesis import strategies as st
 
 from cdk_sagemaker_finetuning.runtime import errors, retry, stop_orphaned_job
 
-EVENT = {
-    "source": "aws.states",
-    "detail-type": "Step Functions Execution Status Change",
+MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:sm"
+EVENT = {  # what the stopper's rule target sends: the event's detail and the rule's workflows
     "detail": {
         "name": "run_7",
         "status": "ABORTED",
-        "executionArn": "arn:aws:states:us-east-1:1:execution:sm:run_7",
+        "stateMachineArn": MACHINE,
+        "executionArn": "arn:aws:states:us-east-1:123456789012:execution:sm:run_7",
     },
+    "workflows": [["arn:aws:states:us-east-1:123456789012:stateMachine:other", "other"], [MACHINE, "demo"]],
 }
 
 
 @pytest.fixture
 def stub(monkeypatch):
-    monkeypatch.setenv("JOB_NAME_PREFIX", "demo")
     client = boto3.client("sagemaker", region_name="us-east-1")
     with Stubber(client) as stubber:
         yield client, stubber
@@ -84,6 +84,15 @@ def test_malformed_event_is_named(stub):
         stop_orphaned_job.handler({"detail": "nope"}, None, client)
 
 
+@pytest.mark.parametrize(
+    "workflows", [None, "nope", [], [["arn:aws:states:us-east-1:1:stateMachine:x", "x"]]]
+)
+def test_execution_of_a_state_machine_not_served_is_refused(stub, workflows):
+    client, _ = stub  # no SageMaker call: another project's job is never derived or touched
+    with pytest.raises(errors.InvalidInput, match="not one of the workflows this stopper serves"):
+        stop_orphaned_job.handler({**EVENT, "workflows": workflows}, None, client)
+
+
 # -- AWS faults: bounded retries of throttling, everything else raised for Lambda's retries and the DLQ --------
 
 FAULTS = [("ThrottlingException", 400), ("ServiceUnavailable", 503), ("AccessDeniedException", 400)]
@@ -131,7 +140,6 @@ def test_access_denied_is_raised_at_once(stub, no_sleep):
     status=st.sampled_from(["InProgress", "Completed", "Failed", "Stopping", "Stopped"]),
 )
 def test_fuzzed_faults_end_in_a_result_or_a_client_error(monkeypatch, describe_faults, stop_faults, status):
-    monkeypatch.setenv("JOB_NAME_PREFIX", "demo")
     monkeypatch.setattr(retry, "_sleep", lambda _: None)
     client = boto3.client("sagemaker", region_name="us-east-1")
     calls = []
