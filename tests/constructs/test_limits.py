@@ -200,12 +200,12 @@ def test_apps_report_invalid_input_in_one_message_and_exit_2(capsys):
         raise RuntimeError("something else")
 
 
-def test_twenty_seven_ordinary_projects_exceed_the_resource_quota(tmp_path):
-    names = [f"team-{index}" for index in range(27)]
+def test_thirty_four_ordinary_projects_exceed_the_output_quota(tmp_path):
+    names = [f"team-{index}" for index in range(34)]  # 6 outputs and 12 resources each
     app, _ = project_stack(tmp_path, *names)
     message = synth_error(app)
-    assert "\n" not in message and "at most 500 resources" in message
-    assert f"27 fine-tuning projects ({', '.join(names)})" in message
+    assert "\n" not in message and "at most 200 outputs" in message
+    assert f"34 fine-tuning projects ({', '.join(names)})" in message
 
 
 def test_nested_stacks_have_their_own_quota(tmp_path):
