@@ -266,3 +266,8 @@ class EvaluationSpec(_Block):
                 else None
             ),
         }
+
+
+def with_evaluation(config: dict[str, Any], spec: FineTuningSpec) -> dict[str, Any]:
+    """The workflow configuration ``config`` of ``spec`` with its ``evaluation`` key (``None`` without a block)."""
+    return {**config, "evaluation": spec.evaluation.runtime_config() if spec.evaluation else None}

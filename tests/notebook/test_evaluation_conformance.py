@@ -1,0 +1,259 @@
+"""``cdk-finetune plan --evaluation`` prints the CreateTrainingJob requests the SDK 3.27 evaluators send.
+
+Each case runs the real ``BenchMarkEvaluator``, ``LLMAsJudgeEvaluator`` or ``CustomScorerEvaluator`` for a model
+package with every botocore call answered offline (:class:`EvaluationFakeAws`). The evaluators create a SageMaker
+Pipeline; its ``Training`` steps (``EvaluateCustomModel*``) are the jobs. Their arguments, with the pipeline's
+``Get``/``Std:Join`` references resolved, must equal the requests ``plan --evaluation`` prints for the same spec
+offline, member by member, except for what differs by design (``runtime/evaluation_request.py``): the job names
+(the SDK's pipeline names its jobs; the judge metrics job's ``name`` and ``inference_data_s3_path`` carry them),
+``Tags`` and ``MlflowConfig`` (the SDK sets MLflow on the pipeline, checked here against ours).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+import yaml
+from botocore.validate import validate_parameters
+
+from cdk_sagemaker_finetuning import cli
+from cdk_sagemaker_finetuning.spec import FineTuningSpec
+from tests.notebook.cases import CASES, EVALUATOR_ARN, REWARD_LAMBDA_ARN, outputs_for
+from tests.notebook.evaluation_fake import EvaluationFakeAws, eval_override_spec
+from tests.notebook.fake_aws import ACCOUNT, REGION
+
+PACKAGE = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/support-sft/3"
+DATASET = "s3://demo-data/eval/prompts.jsonl"
+DATASET_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/AIRegistry/DataSet/eval-prompts/1.0.0"
+JUDGE = "anthropic.claude-3-5-haiku-20241022-v1:0"
+EXPERIMENT = "support-evaluation"
+BY_DESIGN = ("TrainingJobName", "Tags", "MlflowConfig")
+SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
+
+#: name -> (evaluation block, SDK evaluator calls: (kind, keyword arguments))
+EVALUATIONS: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {
+    "benchmarks-with-and-without-subtasks": (
+        {
+            "benchmarks": ["mmlu", "gpqa", "bbh"],
+            "subtasks": {"mmlu": ["anatomy", "astronomy"], "bbh": ["navigate"]},
+        },
+        [
+            ("benchmark", {"benchmark": "mmlu", "subtasks": ["anatomy", "astronomy"]}),
+            ("benchmark", {"benchmark": "gpqa"}),
+            ("benchmark", {"benchmark": "bbh", "subtasks": ["navigate"]}),
+        ],
+    ),
+    "llm-as-judge": (
+        {"dataset": DATASET, "judge": {"model_id": JUDGE, "metrics": ["Builtin.Correctness", "Helpfulness"]}},
+        [
+            (
+                "judge",
+                {
+                    "evaluator_model": JUDGE,
+                    "dataset": DATASET,
+                    "builtin_metrics": ["Builtin.Correctness", "Helpfulness"],
+                },
+            )
+        ],
+    ),
+    "custom-scorer-preset": (
+        {"dataset": DATASET_ARN, "custom_scorer": {"builtin": "prime_math"}},
+        [("scorer", {"evaluator": "prime_math", "dataset": DATASET_ARN})],
+    ),
+    "custom-scorer-evaluator-arn": (
+        {"dataset": DATASET, "custom_scorer": {"evaluator_arn": EVALUATOR_ARN}},
+        [("scorer", {"evaluator": EVALUATOR_ARN, "dataset": DATASET})],
+    ),
+}
+
+
+def spec_data(evaluation: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **CASES["sft-meta"],
+        "mlflow": {**CASES["sft-meta"]["mlflow"], "experiment_name": EXPERIMENT},
+        "output": {"kms_key_arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0f0e0d0c-1111-2222-3333-444455556666"},
+        "evaluation": evaluation,
+    }
+
+
+def fake(model: str) -> EvaluationFakeAws:
+    data = {DATASET: b'{"prompt": "2+2?", "completion": "4"}\n'}
+    return EvaluationFakeAws(
+        models=(model,),
+        model_packages={PACKAGE: model},
+        data=data,
+        evaluators={EVALUATOR_ARN: REWARD_LAMBDA_ARN},
+    )
+
+
+def run_sdk(
+    spec: dict[str, Any], calls: list[tuple[str, dict[str, Any]]], fake_aws: EvaluationFakeAws
+) -> None:
+    from sagemaker.train.evaluate import (
+        BenchMarkEvaluator,
+        CustomScorerEvaluator,
+        LLMAsJudgeEvaluator,
+        get_benchmarks,
+        get_builtin_metrics,
+    )
+
+    outputs = outputs_for_spec(spec)
+    common = {
+        "model": PACKAGE,
+        "s3_output_path": outputs["OutputUri"],
+        "role": outputs["ExecutionRoleArn"],
+        "mlflow_resource_arn": spec["mlflow"]["resource_arn"],
+        "mlflow_experiment_name": EXPERIMENT,
+        "kms_key_id": spec["output"]["kms_key_arn"],
+        "region": REGION,
+    }
+    for kind, kwargs in calls:
+        if kind == "benchmark":
+            kwargs = {**kwargs, "benchmark": get_benchmarks()(kwargs["benchmark"])}
+            BenchMarkEvaluator(**common, **kwargs).evaluate()
+        elif kind == "judge":
+            LLMAsJudgeEvaluator(**common, **kwargs).evaluate()
+        else:
+            evaluator = kwargs["evaluator"]
+            if not evaluator.startswith("arn:"):
+                evaluator = get_builtin_metrics()(evaluator)
+            CustomScorerEvaluator(**common, **{**kwargs, "evaluator": evaluator}).evaluate()
+    assert fake_aws.unanswered == []
+
+
+def outputs_for_spec(spec: dict[str, Any]) -> dict[str, str]:
+    return next(iter(outputs_for(FineTuningSpec.from_dict(spec)).values()))
+
+
+def resolve(value: Any, steps: dict[str, dict[str, Any]], names: dict[str, str]) -> Any:
+    """Resolve the pipeline's ``Get``/``Std:Join`` with our job names for the SDK's step job names."""
+    if isinstance(value, list):
+        return [resolve(v, steps, names) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "Std:Join" in value:
+        join = value["Std:Join"]
+        return join["On"].join(str(resolve(v, steps, names)) for v in join["Values"])
+    if "Get" in value:
+        path = value["Get"]
+        if path == "Execution.PipelineExecutionId":
+            return "<execution-id>"
+        _, step, *rest = path.split(".")
+        if rest == ["TrainingJobName"]:
+            return names[step]
+        assert rest == ["OutputDataConfig", "S3OutputPath"], path
+        return steps[step]["Arguments"]["OutputDataConfig"]["S3OutputPath"]
+    return {k: resolve(v, steps, names) for k, v in value.items()}
+
+
+def sdk_jobs(definition: dict[str, Any], ours: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pipeline's custom-model training steps, resolved, paired in order with our requests."""
+    steps = {s["Name"]: s for s in definition["Steps"]}
+    training = [s for s in definition["Steps"] if s["Type"] == "Training"]
+    assert [s["Name"] for s in training] in (
+        ["EvaluateCustomModel"],
+        ["EvaluateCustomInferenceModel", "EvaluateCustomModelMetrics"],
+    )
+    names = {s["Name"]: job["TrainingJobName"] for s, job in zip(training, ours, strict=True)}
+    jobs = []
+    for step in training:
+        args = resolve(step["Arguments"], steps, names)
+        args.pop("TrainingJobName", None)
+        hyperparameters = args["HyperParameters"]
+        if hyperparameters.get("name") == "custom-llmaj-eval-<execution-id>":  # the SDK's metrics job name
+            hyperparameters["name"] = names[step["Name"]]
+        jobs.append(args)
+    return jobs
+
+
+def plan(
+    tmp_path: Path, spec: dict[str, Any], fake_aws: EvaluationFakeAws, capsys: pytest.CaptureFixture
+) -> list:
+    """``plan --evaluation`` offline with the fake's answers as files."""
+    model = spec["base_model"]
+    files = {
+        "spec.yaml": yaml.safe_dump(spec),
+        "hub.json": json.dumps(
+            fake_aws._sagemaker_DescribeHubContent(
+                {"HubContentType": "Model", "HubContentName": model, "HubName": "SageMakerPublicHub"}
+            ),
+            default=str,
+        ),
+        "params.json": json.dumps(eval_override_spec(model, "DeterministicEvaluation")),
+        "package.json": json.dumps(
+            fake_aws._sagemaker_DescribeModelPackage({"ModelPackageName": PACKAGE}), default=str
+        ),
+        "outputs.json": json.dumps(outputs_for(FineTuningSpec.from_dict(spec))),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    code = cli.main(
+        [
+            "plan",
+            str(tmp_path / "spec.yaml"),
+            "--evaluation",
+            "--model-package",
+            PACKAGE,
+            "--hub-content",
+            str(tmp_path / "hub.json"),
+            "--recipe-params",
+            str(tmp_path / "params.json"),
+            "--model-package-file",
+            str(tmp_path / "package.json"),
+            "--outputs-file",
+            str(tmp_path / "outputs.json"),
+            "--execution-name",
+            "nightly-7",
+        ]
+    )
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return json.loads(out.out)["EvaluationJobs"]
+
+
+@pytest.mark.parametrize("case", sorted(EVALUATIONS))
+def test_plan_evaluation_prints_the_requests_the_sdk_sends(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    evaluation, calls = EVALUATIONS[case]
+    spec = spec_data(evaluation)
+    fake_aws = fake(spec["base_model"]).install(monkeypatch)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    ours = plan(tmp_path, spec, fake_aws, capsys)
+    assert fake_aws.calls == []  # offline
+
+    run_sdk(spec, calls, fake_aws)
+
+    definitions = fake_aws.definitions()
+    assert len(definitions) == len(calls)
+    sdk = [
+        job
+        for definition, mine in zip(definitions, _group(ours, definitions), strict=True)
+        for job in sdk_jobs(definition, mine)
+    ]
+    assert len(sdk) == len(ours)
+    for theirs, mine in zip(sdk, ours, strict=True):
+        validate_parameters(mine, SAGEMAKER.operation_model("CreateTrainingJob").input_shape)
+        assert set(theirs) == set(mine) - set(BY_DESIGN)
+        for member in theirs:
+            assert mine[member] == theirs[member], member
+    for definition in definitions:
+        assert {job["MlflowConfig"]["MlflowResourceArn"] for job in ours} == {
+            definition["MlflowConfig"]["MlflowResourceArn"]
+        }
+        assert {job["MlflowConfig"]["MlflowExperimentName"] for job in ours} == {EXPERIMENT}
+
+
+def _group(ours: list[dict[str, Any]], definitions: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Our requests split by the SDK pipeline they correspond to (one pipeline per evaluator call)."""
+    groups, i = [], 0
+    for definition in definitions:
+        count = sum(1 for s in definition["Steps"] if s["Type"] == "Training")
+        groups.append(ours[i : i + count])
+        i += count
+    return groups
