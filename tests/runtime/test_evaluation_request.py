@@ -1,0 +1,285 @@
+"""Evaluation request builder: per-evaluation rules, named errors, botocore-valid requests, stable names."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.validate import validate_parameters
+
+from cdk_sagemaker_finetuning.runtime import errors
+from cdk_sagemaker_finetuning.runtime import evaluation_request as er
+from tests import workflow_data as wd
+
+SHAPE = (
+    botocore.session.get_session()
+    .get_service_model("sagemaker")
+    .operation_model("CreateTrainingJob")
+    .input_shape
+)
+PACKAGE = f"arn:aws:sagemaker:{wd.REGION}:{wd.ACCOUNT}:model-package/demo/4"
+SPEC = {
+    "max_new_tokens": {"default": 8192, "type": "integer"},
+    "temperature": {"default": 0, "type": "float"},
+    "top_k": {"default": -1, "type": "integer"},
+    "top_p": {"default": 1.0, "type": "float"},
+    "aggregation": {"default": None, "type": "string"},
+    "seed": {"default": 1, "type": "integer"},
+}
+SPECS = dict.fromkeys(("DeterministicEvaluation", "DeterministicTextBenchmark"), SPEC)
+
+
+def package(model: str = wd.LLAMA, version: str = "1.0.4", **base: Any) -> dict[str, Any]:
+    base_model = {"HubContentName": model, "HubContentVersion": version, **base}
+    return {"ModelPackageArn": PACKAGE, "InferenceSpecification": {"Containers": [{"BaseModel": base_model}]}}
+
+
+def config(**evaluation: Any) -> dict[str, Any]:
+    block = {
+        "dataset": None,
+        "benchmarks": [],
+        "judge": None,
+        "customScorer": None,
+        "gate": None,
+        **evaluation,
+    }
+    return {**wd.config(), "tags": {"team": "ml"}, "evaluation": block}
+
+
+def jobs(cfg: dict[str, Any], pkg: dict[str, Any] | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+    result = er.build_evaluation_jobs(cfg, pkg or package(), SPECS, "nightly-3", **kwargs)
+    for job in result:
+        validate_parameters(job["request"], SHAPE)
+    return result
+
+
+def test_benchmark_job_pins_the_trained_version_and_mirrors_the_sdk_fields() -> None:
+    [job] = jobs(config(benchmarks=[{"name": "math", "subtasks": ["algebra", "geometry"]}]))
+    req = job["request"]
+    assert job["evaluation"] == "math" and job["kind"] == "benchmark" and job["after"] is None
+    assert req["ServerlessJobConfig"] == {
+        "BaseModelArn": f"{wd.PUBLIC_MODEL_ARN}/{wd.LLAMA}/1.0.4",
+        "AcceptEula": True,
+        "JobType": "Evaluation",
+        "EvaluationType": "BenchmarkEvaluation",
+    }
+    assert req["HyperParameters"] == {
+        "task": "math",
+        "strategy": "zs_cot",
+        "evaluation_metric": "exact_match",
+        "max_new_tokens": "8192",
+        "temperature": "0",
+        "top_k": "-1",
+        "top_p": "1.0",
+        "subtask": "algebra,geometry",
+    }
+    assert req["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400}
+    assert req["OutputDataConfig"] == {"S3OutputPath": "s3://demo-output/out/", "CompressionType": "NONE"}
+    assert req["ModelPackageConfig"] == {
+        "ModelPackageGroupArn": f"arn:aws:sagemaker:{wd.REGION}:{wd.ACCOUNT}:model-package-group/demo",
+        "SourceModelPackageArn": PACKAGE,
+    }
+    assert req["Tags"] == [{"Key": "team", "Value": "ml"}, er.EVALUATION_TAG]
+    assert "InputDataConfig" not in req and "MlflowConfig" not in req
+
+
+def test_names_are_deterministic_unique_and_within_the_api_limit() -> None:
+    cfg = config(
+        dataset="s3://demo-data/eval.jsonl",
+        benchmarks=[{"name": "mmlu_pro"}, {"name": "ifeval"}],
+        judge={"modelId": "anthropic.claude-3-5-haiku-20241022-v1:0", "metrics": ["Correctness"]},
+        customScorer={"preset": "prime_code"},
+    )
+    long = er.build_evaluation_jobs(cfg, package(), SPECS, "x" * 80)
+    names = [j["request"]["TrainingJobName"] for j in long]
+    assert len(set(names)) == len(names) == 5 and all(len(n) <= 63 for n in names)
+    assert names == [
+        j["request"]["TrainingJobName"] for j in er.build_evaluation_jobs(cfg, package(), SPECS, "x" * 80)
+    ]
+    short = [j["request"]["TrainingJobName"] for j in jobs(cfg)]
+    assert short[0] == "demo-nightly-3-eval-mmlu-pro"
+
+
+def test_judge_pair_runs_in_order_and_points_the_metrics_job_at_the_inference_output() -> None:
+    cfg = config(
+        dataset=wd.DATASET_ARN,
+        judge={
+            "modelId": "anthropic.claude-3-5-haiku-20241022-v1:0",
+            "metrics": ["Builtin.Correctness", "Refusal"],
+        },
+    )
+    cfg["mlflow"] = {
+        "resourceArn": "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/app-1",
+        "runName": "r",
+    }
+    inference, metrics = jobs(cfg, judge_models={"anthropic.claude-3-5-haiku-20241022-v1:0"})
+    assert (inference["kind"], metrics["kind"], metrics["after"]) == (
+        "inference",
+        "metrics",
+        inference["request"]["TrainingJobName"],
+    )
+    assert inference["request"]["InputDataConfig"] == [
+        {"ChannelName": "train", "DataSource": {"DatasetSource": {"DatasetArn": wd.DATASET_ARN}}}
+    ]
+    assert inference["request"]["HyperParameters"] == {"name": "CustomInference", "task": "inference_only"}
+    hp = metrics["request"]["HyperParameters"]
+    assert metrics["request"]["ServerlessJobConfig"]["EvaluationType"] == "LLMAJEvaluation"
+    assert json.loads(hp["llmaj_metrics"]) == ["Correctness", "Refusal"]
+    assert hp["inference_data_s3_path"] == (
+        f"s3://demo-output/out/{inference['request']['TrainingJobName']}/output/output/CustomInference/"
+        "eval_results/inference_output.jsonl"
+    )
+    assert (
+        hp["output_path"] == metrics["request"]["OutputDataConfig"]["S3OutputPath"] == "s3://demo-output/out"
+    )
+    assert "InputDataConfig" not in metrics["request"]
+    assert metrics["request"]["MlflowConfig"] == {"MlflowResourceArn": cfg["mlflow"]["resourceArn"]}
+
+
+def test_judge_outside_the_service_allow_list_is_rejected_with_the_list() -> None:
+    cfg = config(
+        dataset="s3://demo-data/eval.jsonl", judge={"modelId": "acme.judge-v1:0", "metrics": ["Correctness"]}
+    )
+    with pytest.raises(errors.InvalidJudgeModel, match="supported: a.b-v1:0") as raised:
+        jobs(cfg, judge_models={"a.b-v1:0"})
+    assert raised.value.field == "evaluation.judge.model_id"
+    assert len(jobs(cfg, judge_models=None)) == 2  # the list could not be read: not checked, as in the SDK
+
+
+def test_nova_uses_metric_and_rft_and_refuses_the_judge() -> None:
+    nova = package(wd.NOVA)
+    cfg = config(
+        benchmarks=[{"name": "mmlu"}], dataset="s3://demo-data/e.jsonl", customScorer={"preset": "prime_math"}
+    )
+    bench, scorer = jobs(cfg, nova)
+    assert bench["request"]["HyperParameters"]["metric"] == "accuracy"
+    assert "evaluation_metric" not in bench["request"]["HyperParameters"]
+    assert scorer["request"]["HyperParameters"]["lambda_type"] == "rft"
+    with pytest.raises(errors.InvalidInput, match="only offered for Nova"):
+        jobs(config(benchmarks=[{"name": "mmmu"}]))
+    judge = config(
+        dataset="s3://demo-data/eval.jsonl", judge={"modelId": "a.b-v1:0", "metrics": ["Correctness"]}
+    )
+    with pytest.raises(errors.InvalidJudgeModel, match="InspectAI"):
+        jobs(judge, nova)
+
+
+def test_custom_scorer_with_an_evaluator_turns_on_postprocessing() -> None:
+    cfg = config(dataset="s3://demo-data/eval.jsonl", customScorer={"evaluatorArn": wd.EVALUATOR_ARN})
+    [job] = jobs(cfg)
+    req = job["request"]
+    assert req["ServerlessJobConfig"]["EvaluatorArn"] == wd.EVALUATOR_ARN
+    assert req["ServerlessJobConfig"]["EvaluationType"] == "CustomScorerEvaluation"
+    hp = req["HyperParameters"]
+    assert (hp["task"], hp["strategy"], hp["evaluation_metric"]) == ("gen_qa", "gen_qa", "all")
+    assert (hp["postprocessing"], hp["aggregation"]) == ("True", "mean")
+    assert "preset_reward_function" not in hp
+    assert req["InputDataConfig"][0]["DataSource"] == {
+        "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://demo-data/eval.jsonl"}
+    }
+
+
+def test_reward_scorer_uses_the_projects_evaluator_or_fails_named() -> None:
+    cfg = config(dataset="s3://demo-data/eval.jsonl", customScorer={"reward": True})
+    cfg["evaluatorArn"] = wd.EVALUATOR_ARN
+    [job] = jobs(cfg)
+    assert job["request"]["ServerlessJobConfig"]["EvaluatorArn"] == wd.EVALUATOR_ARN
+    cfg["evaluatorArn"] = None
+    with pytest.raises(errors.RewardMissing) as raised:
+        jobs(cfg)
+    assert raised.value.field == "evaluation.custom_scorer.reward"
+
+
+@pytest.mark.parametrize(
+    ("evaluation", "error", "field"),
+    [
+        ({"benchmarks": [{"name": "nope"}]}, errors.InvalidInput, "evaluation.benchmarks.0"),
+        (
+            {"benchmarks": [{"name": "gpqa", "subtasks": ["x"]}]},
+            errors.InvalidInput,
+            "evaluation.subtasks.gpqa",
+        ),
+        (
+            {"benchmarks": [{"name": "mmlu", "subtasks": ["nope"]}]},
+            errors.InvalidInput,
+            "evaluation.subtasks.mmlu",
+        ),
+        ({"customScorer": {"preset": "prime_math"}}, errors.InvalidInput, "evaluation.dataset"),
+        (
+            {"dataset": "ftp://x", "customScorer": {"preset": "prime_math"}},
+            errors.InvalidInput,
+            "evaluation.dataset",
+        ),
+        (
+            {"dataset": "s3://demo-data/e.jsonl", "customScorer": {"preset": "x"}},
+            errors.InvalidInput,
+            "evaluation.custom_scorer",
+        ),
+        ({}, errors.InvalidInput, "evaluation"),
+    ],
+)
+def test_malformed_evaluation_configuration_raises_named_errors(evaluation, error, field) -> None:
+    with pytest.raises(error) as raised:
+        jobs(config(**evaluation))
+    assert raised.value.field == field
+
+
+def test_packages_not_made_by_customization_are_refused() -> None:
+    cfg = config(benchmarks=[{"name": "gpqa"}])
+    for bad in (
+        {"ModelPackageArn": PACKAGE},
+        {"ModelPackageArn": PACKAGE, "InferenceSpecification": {"Containers": [{"Image": "x"}]}},
+    ):
+        with pytest.raises(errors.ModelNotFound, match="serverless customization"):
+            jobs(cfg, bad)
+    with pytest.raises(errors.InvalidInput, match="not a model package ARN"):
+        jobs(cfg, {"ModelPackageArn": "arn:aws:sagemaker:us-east-1:1:model-package-group/x"})
+
+
+def test_base_model_arn_from_the_package_or_a_private_hub() -> None:
+    pinned = f"{wd.PUBLIC_MODEL_ARN}/{wd.LLAMA}/9.9.9"
+    assert er.base_model(package(HubContentArn=pinned)) == (wd.LLAMA, pinned)
+    name, arn = er.base_model(package(), hub="team-hub")
+    assert arn == f"arn:aws:sagemaker:{wd.REGION}:{wd.ACCOUNT}:hub-content/team-hub/Model/{wd.LLAMA}/1.0.4"
+
+
+def test_evaluation_recipe_lookup_names_what_the_model_offers() -> None:
+    document = {
+        "RecipeCollection": [
+            {"Type": "Evaluation", "EvaluationType": "LLMAJ", "SmtjOverrideParamsS3Uri": "s3://b/k"}
+        ]
+    }
+    with pytest.raises(
+        errors.UnsupportedTechnique, match="DeterministicEvaluation .* evaluation recipes: LLMAJ"
+    ):
+        er.evaluation_recipe_uri(document, "DeterministicEvaluation", wd.ACCOUNT)
+    document["RecipeCollection"].append(
+        {
+            "Type": "Evaluation",
+            "EvaluationType": "DeterministicEvaluation",
+            "SmtjOverrideParamsS3Uri": "s3://b/{customer_id}/p.json",
+        }
+    )
+    assert (
+        er.evaluation_recipe_uri(document, "DeterministicEvaluation", wd.ACCOUNT)
+        == f"s3://b/{wd.ACCOUNT}/p.json"
+    )
+    cfg = config(
+        benchmarks=[{"name": "gpqa"}], dataset="s3://demo-data/e.jsonl", customScorer={"preset": "prime_math"}
+    )
+    assert er.recipe_types(cfg, wd.LLAMA) == ["DeterministicEvaluation"]
+    assert er.recipe_types(cfg, wd.NOVA) == ["DeterministicTextBenchmark", "DeterministicEvaluation"]
+
+
+def test_produced_metrics_name_what_the_gate_can_compare() -> None:
+    evaluation = config(
+        benchmarks=[{"name": "mmlu"}, {"name": "math"}],
+        judge={"modelId": "a.b", "metrics": ["Builtin.Correctness"]},
+        customScorer={"preset": "prime_math"},
+    )["evaluation"]
+    assert er.produced_metrics(evaluation) == (
+        {"mmlu/accuracy", "math/exact_match", "judge/Correctness"},
+        {"custom_scorer"},
+    )
