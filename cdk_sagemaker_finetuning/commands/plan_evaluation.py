@@ -20,7 +20,7 @@ from ..notebook import load_outputs, stack_outputs
 from ..runtime import evaluation_inputs, evaluation_request, preflight, request
 from ..spec import FineTuningSpec
 from ..workflow_config import runtime_config
-from . import _aws, plan
+from . import _aws, _term, plan
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,8 +69,10 @@ def _assumed_package(arn: str, hub_content: dict[str, Any]) -> dict[str, Any]:
         hub_content.get("HubContentVersion") or str(hub_content.get("HubContentArn", "")).rsplit("/", 1)[-1]
     )
     print(
-        f"note: no --model-package-file; assuming the package was trained from "
-        f"{hub_content.get('HubContentName')} version {version}",
+        _term.wrap(
+            f"note: no --model-package-file; assuming the package was trained from "
+            f"{hub_content.get('HubContentName')} version {version}"
+        ),
         file=sys.stderr,
     )
     base = {"HubContentName": hub_content.get("HubContentName"), "HubContentVersion": version}
@@ -131,7 +133,9 @@ def build(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]:
         package, specs, judges = evaluation_inputs.lookup(clients, config, args.model_package)
         if judges is None and config["evaluation"].get("judge"):
             print(
-                "warning: cannot read the service's judge allow-list; the judge model is not checked",
+                _term.wrap(
+                    "warning: cannot read the service's judge allow-list; the judge model is not checked"
+                ),
                 file=sys.stderr,
             )
     jobs = evaluation_request.build_evaluation_jobs(config, package, specs, name, judge_models=judges)
