@@ -99,10 +99,31 @@ def base_model(model_package: Mapping[str, Any], *, hub: str | None = None) -> t
 # -- evaluation recipes ------------------------------------------------------------------------------------
 
 
+#: Shape of the configuration's evaluation block: key -> (accepted types, what to write).
+_SHAPE = {
+    "dataset": (str, "an S3 URI or dataset ARN"),
+    "benchmarks": (list, "a list of {name, subtasks}"),
+    "judge": (Mapping, "an object {modelId, metrics}"),
+    "customScorer": (Mapping, "an object {preset | evaluatorArn | reward}"),
+    "gate": (Mapping, "an object {metric, compareTo, minDelta, onFail}"),
+}
+
+
 def _evaluation(config: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The configuration's evaluation block, its shape checked (a malformed one is a named error)."""
     evaluation = config.get("evaluation")
     if not isinstance(evaluation, Mapping):
         raise errors.InvalidInput("the configuration has no evaluation block", field="evaluation")
+    for key, (kind, words) in _SHAPE.items():
+        if evaluation.get(key) is not None and not isinstance(evaluation[key], kind):
+            raise errors.InvalidInput(f"{_show(evaluation[key])} must be {words}", field=f"evaluation.{key}")
+    judge = evaluation.get("judge") or {}
+    if not isinstance(judge.get("metrics") or [], list) or not all(
+        isinstance(m, str) for m in judge.get("metrics") or []
+    ):
+        raise errors.InvalidInput(
+            f"{_show(judge.get('metrics'))} must be a list of metric names", field="evaluation.judge.metrics"
+        )
     return evaluation
 
 
@@ -116,7 +137,11 @@ def _benchmarks(evaluation: Mapping[str, Any]) -> list[tuple[catalog.Benchmark, 
                 f"benchmark {_show(name)} is not one of {', '.join(catalog.BENCHMARKS)}",
                 field=f"evaluation.benchmarks.{i}",
             )
-        subtasks = list(item.get("subtasks") or [])
+        subtasks = item.get("subtasks") or []
+        if not isinstance(subtasks, list) or not all(isinstance(x, str) for x in subtasks):
+            raise errors.InvalidInput(
+                f"{_show(subtasks)} must be a list of subtask names", field=f"evaluation.subtasks.{name}"
+            )
         if subtasks and not bench.takes_subtasks:
             raise errors.InvalidInput(
                 f"benchmark {name} takes no subtasks", field=f"evaluation.subtasks.{name}"

@@ -8,6 +8,8 @@ from typing import Any
 import botocore.session
 import pytest
 from botocore.validate import validate_parameters
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cdk_sagemaker_finetuning.runtime import errors
 from cdk_sagemaker_finetuning.runtime import evaluation_request as er
@@ -283,3 +285,49 @@ def test_produced_metrics_name_what_the_gate_can_compare() -> None:
         {"mmlu/accuracy", "math/exact_match", "judge/Correctness"},
         {"custom_scorer"},
     )
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=8)
+    | st.sampled_from(["mmlu", "s3://demo-data/e.jsonl"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=10,
+)
+KEYS = st.sampled_from(
+    [
+        "dataset",
+        "benchmarks",
+        "judge",
+        "customScorer",
+        "gate",
+        "name",
+        "subtasks",
+        "modelId",
+        "metrics",
+        "preset",
+        "evaluatorArn",
+        "reward",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        KEYS,
+        JSON
+        | st.dictionaries(KEYS, JSON, max_size=3)
+        | st.lists(st.dictionaries(KEYS, JSON, max_size=2), max_size=2),
+        max_size=5,
+    )
+)
+def test_malformed_configuration_never_crashes(evaluation) -> None:
+    """Whatever the baked block holds, the builder answers requests or a named PreflightError."""
+    try:
+        for job in er.build_evaluation_jobs(config(**evaluation), package(), SPECS, "run-1"):
+            validate_parameters(job["request"], SHAPE)
+    except errors.PreflightError as exc:
+        assert exc.field and exc.field.startswith(("evaluation", "config"))
