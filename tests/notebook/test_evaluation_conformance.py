@@ -69,12 +69,25 @@ EVALUATIONS: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] 
         {"dataset": DATASET, "custom_scorer": {"evaluator_arn": EVALUATOR_ARN}},
         [("scorer", {"evaluator": EVALUATOR_ARN, "dataset": DATASET})],
     ),
+    "nova-benchmark-and-scorer": (
+        {
+            "dataset": DATASET,
+            "benchmarks": ["mmlu"],
+            "custom_scorer": {"builtin": "prime_code"},
+            "_base_model": "nova-textgeneration-lite-v2",
+        },
+        [("benchmark", {"benchmark": "mmlu"}), ("scorer", {"evaluator": "prime_code", "dataset": DATASET})],
+    ),
 }
 
 
 def spec_data(evaluation: dict[str, Any]) -> dict[str, Any]:
+    evaluation = dict(evaluation)
+    model = evaluation.pop("_base_model", CASES["sft-meta"]["base_model"])
     return {
         **CASES["sft-meta"],
+        "base_model": model,
+        "hyperparameters": {} if "nova" in model else CASES["sft-meta"]["hyperparameters"],
         "mlflow": {**CASES["sft-meta"]["mlflow"], "experiment_name": EXPERIMENT},
         "output": {"kms_key_arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0f0e0d0c-1111-2222-3333-444455556666"},
         "evaluation": evaluation,
