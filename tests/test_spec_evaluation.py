@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from cdk_sagemaker_finetuning.spec import FineTuningSpec, SpecError
 
@@ -191,3 +193,14 @@ def test_shape_errors_are_worded(sft_spec_dict) -> None:
     }
     for message in found.values():
         assert "^" not in message and "Strict" not in message
+
+
+def test_the_readme_block_is_a_valid_evaluation_block(sft_spec_dict) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Evaluation and promotion", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    evaluation = spec(sft_spec_dict, yaml.safe_load(block)["evaluation"]).evaluation
+    assert evaluation.gate.metric == "mmlu/accuracy" and evaluation.judge.metrics == [
+        "Correctness",
+        "Helpfulness",
+    ]
