@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -331,3 +336,33 @@ def test_malformed_configuration_never_crashes(evaluation) -> None:
             validate_parameters(job["request"], SHAPE)
     except errors.PreflightError as exc:
         assert exc.field and exc.field.startswith(("evaluation", "config"))
+
+
+FLAT = """
+import json, sys
+import evaluation_inputs, evaluation_request, evaluation_results
+config = json.loads(sys.argv[1])
+package = json.loads(sys.argv[2])
+jobs = evaluation_request.build_evaluation_jobs(config, package, {}, "run-1")
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("pydantic", "aws_cdk", "cdk_sagemaker_finetuning"))
+print(json.dumps({"jobs": len(jobs), "loaded": loaded}))
+"""
+
+
+def test_runtime_modules_run_from_a_flat_lambda_folder_with_stdlib_and_boto3_only(tmp_path) -> None:
+    runtime = Path(er.__file__).resolve().parent
+    for source in runtime.glob("*.py"):
+        shutil.copy(source, tmp_path / source.name)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    cfg = config(
+        benchmarks=[{"name": "gpqa"}], dataset="s3://demo-data/e.jsonl", customScorer={"preset": "prime_math"}
+    )
+    answer = subprocess.run(
+        [sys.executable, "-s", "-c", FLAT, json.dumps(cfg), json.dumps(package())],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(answer.stdout) == {"jobs": 2, "loaded": []}
