@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from .runtime import errors, evaluation_request
+from .runtime import errors, evaluation_config
 from .runtime import evaluation_catalog as catalog
 
 if TYPE_CHECKING:
@@ -222,7 +222,7 @@ class EvaluationSpec(_Block):
             )
             return
         try:
-            produced, open_ended = evaluation_request.produced_metrics(self.runtime_config())
+            produced, open_ended = evaluation_config.produced_metrics(self.runtime_config())
         except errors.PreflightError:  # an unknown benchmark or subtask, reported above
             return
         evaluation = gate.metric.split("/", 1)[0]

@@ -12,7 +12,7 @@ import argparse
 import importlib
 from typing import Any
 
-from ..runtime import errors, evaluation_request, evaluation_results
+from ..runtime import errors, evaluation_config, evaluation_results
 from . import _aws, _term
 from .metrics import optional_module
 
@@ -59,7 +59,7 @@ def _describe(sagemaker: Any, name: str) -> dict[str, Any]:
 
 def package_jobs(sagemaker: Any, package_arn: str, max_jobs: int) -> list[dict[str, Any]]:
     """The package's completed evaluation jobs, newest first, one per evaluation and kind."""
-    evaluation_request.model_group_arn(package_arn)  # a well-formed package ARN, or InvalidInput
+    evaluation_config.model_group_arn(package_arn)  # a well-formed package ARN, or InvalidInput
     summaries: list[dict[str, Any]] = []
     params: dict[str, Any] = {
         "NameContains": EVAL_NAME_PART,

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..evaluation_spec import with_evaluation
 from ..notebook import load_outputs, stack_outputs
-from ..runtime import evaluation_inputs, evaluation_request, preflight, request
+from ..runtime import evaluation_config, evaluation_inputs, evaluation_request, preflight, request
 from ..spec import FineTuningSpec
 from ..workflow_config import runtime_config
 from . import _aws, _term, plan
@@ -98,9 +98,9 @@ def _offline(
     else:
         package = _assumed_package(args.model_package, hub)
     document = request.hub_document(hub)
-    types = evaluation_request.recipe_types(config, str(hub.get("HubContentName")))
+    types = evaluation_config.recipe_types(config, str(hub.get("HubContentName")))
     for evaluation_type in types:  # the hub content must offer each recipe the evaluations read
-        evaluation_request.evaluation_recipe_uri(document, evaluation_type, plan.PLACEHOLDER_ACCOUNT)
+        evaluation_config.evaluation_recipe_uri(document, evaluation_type, plan.PLACEHOLDER_ACCOUNT)
     if config["evaluation"].get("judge"):
         print(
             "note: offline, the judge model is not checked against the service's allow-list", file=sys.stderr

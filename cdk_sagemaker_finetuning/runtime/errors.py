@@ -69,7 +69,8 @@ InvalidJudgeModel = _kind("InvalidJudgeModel", "The RLAIF judge model or prompt 
 RecipeSpecUnavailable = _kind("RecipeSpecUnavailable", "The recipe's hyperparameter spec cannot be read.")
 JobAlreadyRunning = _kind("JobAlreadyRunning", "Another training job of this project is still running.")
 EvaluationResultsUnreadable = _kind(
-    "EvaluationResultsUnreadable", "An evaluation job's results file is missing or not in the expected layout."
+    "EvaluationResultsUnreadable",
+    "An evaluation job's results file is missing or not in the expected layout.",
 )
 AwsError = _kind("AwsError", "An AWS call failed for another reason (access denied, throttling, ...).")
 

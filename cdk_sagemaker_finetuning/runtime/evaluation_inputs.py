@@ -1,6 +1,6 @@
 """The AWS lookups behind the evaluation requests (standard library + boto3 only).
 
-:func:`lookup` reads what :func:`evaluation_request.build_evaluation_jobs` needs for one model package, as the
+:func:`lookup` reads what ``evaluation_request.build_evaluation_jobs`` needs for one model package, as the
 SDK's evaluators read it: the package (``DescribeModelPackage``), the base model's latest hub content and its
 evaluation recipes' override specs, and the service's judge allow-list. ``cdk-finetune plan --evaluation``
 calls it online; the workflow's evaluation Lambda will too.
@@ -14,12 +14,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 try:
-    from . import errors, evaluation_request, models, preflight, request
+    from . import errors, evaluation_config, models, preflight, request
     from . import evaluation_catalog as catalog
 except ImportError:  # inside the Lambda the runtime folder is the code root
     import errors  # type: ignore[no-redef]
     import evaluation_catalog as catalog  # type: ignore[no-redef]
-    import evaluation_request  # type: ignore[no-redef]
+    import evaluation_config  # type: ignore[no-redef]
     import models  # type: ignore[no-redef]
     import preflight  # type: ignore[no-redef]
     import request  # type: ignore[no-redef]
@@ -52,8 +52,8 @@ def recipe_specs(
     """``{EvaluationType: override spec}`` for every evaluation recipe the configured evaluations read."""
     document = request.hub_document(hub_content)
     specs = {}
-    for evaluation_type in evaluation_request.recipe_types(config, str(hub_content.get("HubContentName"))):
-        uri = evaluation_request.evaluation_recipe_uri(document, evaluation_type, account)
+    for evaluation_type in evaluation_config.recipe_types(config, str(hub_content.get("HubContentName"))):
+        uri = evaluation_config.evaluation_recipe_uri(document, evaluation_type, account)
         try:
             specs[evaluation_type] = preflight._get_json(clients, uri)
         except (ClientError, BotoCoreError, ValueError) as exc:
@@ -68,7 +68,7 @@ def lookup(
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], set[str] | None]:
     """``(DescribeModelPackage answer, recipe specs, judge allow-list or None)`` for one package."""
     package = describe_model_package(clients, package_arn)
-    name, _ = evaluation_request.base_model(package, hub=config.get("hubName"))
+    name, _ = evaluation_config.base_model(package, hub=config.get("hubName"))
     hub = config.get("hubName") or models.PUBLIC_HUB
     hub_content = preflight.describe_base_model(clients, hub, name, None)  # latest, as the SDK reads it
     specs = recipe_specs(clients, config, hub_content, clients.account())

@@ -21,186 +21,34 @@ Inputs
 ``model_package``
     The evaluated package's ``DescribeModelPackage`` answer (the base model and version it was trained from).
 ``recipe_specs``
-    ``{EvaluationType: override spec}`` of the base model's hub evaluation recipes (:func:`recipe_types` lists
-    the types needed, :func:`evaluation_recipe_uri` where each spec is).
+    ``{EvaluationType: override spec}`` of the base model's hub evaluation recipes
+    (``evaluation_config.recipe_types`` lists the types needed, ``evaluation_config.evaluation_recipe_uri`` where
+    each spec is).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
 try:
-    from . import errors, models, request
+    from . import errors, request
     from . import evaluation_catalog as catalog
+    from . import evaluation_config as inputs
 except ImportError:  # inside the Lambda the runtime folder is the code root
     import errors  # type: ignore[no-redef]
     import evaluation_catalog as catalog  # type: ignore[no-redef]
-    import models  # type: ignore[no-redef]
+    import evaluation_config as inputs  # type: ignore[no-redef]
     import request  # type: ignore[no-redef]
 
+
 EVALUATION_TAG = {"Key": "SagemakerModelEvaluation", "Value": "true"}
-PACKAGE_ARN_RE = re.compile(r"^arn:(aws[a-z\-]*):sagemaker:([a-z0-9\-]+):(\d{12}):model-package/([^/]+)/\d+$")
 
 
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 120 else text[:117] + "..."
-
-
-# -- the evaluated model ------------------------------------------------------------------------------------
-
-
-def _package_parts(package_arn: Any) -> tuple[str, str, str, str]:
-    match = PACKAGE_ARN_RE.match(package_arn) if isinstance(package_arn, str) else None
-    if not match:
-        raise errors.InvalidInput(
-            f"{_show(package_arn)} is not a model package ARN "
-            "(arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)",
-            field="modelPackageArn",
-        )
-    return match.group(1), match.group(2), match.group(3), match.group(4)
-
-
-def model_group_arn(package_arn: str) -> str:
-    """The package's group ARN, inferred from the package ARN as the SDK does."""
-    _, region, account, group = _package_parts(package_arn)
-    return f"arn:aws:sagemaker:{region}:{account}:model-package-group/{group}"
-
-
-def base_model(model_package: Mapping[str, Any], *, hub: str | None = None) -> tuple[str, str]:
-    """``(hub content name, ARN pinned to the version the package was trained from)``.
-
-    From ``InferenceSpecification.Containers[0].BaseModel`` (``HubContentArn``, else built from the name and
-    ``HubContentVersion``, public-hub content being owned by ``aws``), as the SDK's model resolution does.
-    """
-    arn = model_package.get("ModelPackageArn")
-    _, region, account, _ = _package_parts(arn)
-    containers = (model_package.get("InferenceSpecification") or {}).get("Containers") or []
-    base = containers[0].get("BaseModel") if containers and isinstance(containers[0], Mapping) else None
-    name = base.get("HubContentName") if isinstance(base, Mapping) else None
-    version = base.get("HubContentVersion") if isinstance(base, Mapping) else None
-    pinned = base.get("HubContentArn") if isinstance(base, Mapping) else None
-    if not name or not (pinned or version):
-        raise errors.ModelNotFound(
-            f"model package {arn} has no InferenceSpecification.Containers[0].BaseModel with HubContentName "
-            "and HubContentVersion: only packages made by serverless customization can be evaluated",
-            field="modelPackageArn",
-        )
-    if not pinned:
-        hub = hub or models.PUBLIC_HUB
-        owner = "aws" if hub == models.PUBLIC_HUB else account
-        pinned = f"arn:aws:sagemaker:{region}:{owner}:hub-content/{hub}/Model/{name}/{version}"
-    return name, pinned
-
-
-# -- evaluation recipes ------------------------------------------------------------------------------------
-
-
-#: Shape of the configuration's evaluation block: key -> (accepted types, what to write).
-_SHAPE = {
-    "dataset": (str, "an S3 URI or dataset ARN"),
-    "benchmarks": (list, "a list of {name, subtasks}"),
-    "judge": (Mapping, "an object {modelId, metrics}"),
-    "customScorer": (Mapping, "an object {preset | evaluatorArn | reward}"),
-    "gate": (Mapping, "an object {metric, compareTo, minDelta, onFail}"),
-}
-
-
-def _evaluation(config: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The configuration's evaluation block, its shape checked (a malformed one is a named error)."""
-    evaluation = config.get("evaluation")
-    if not isinstance(evaluation, Mapping):
-        raise errors.InvalidInput("the configuration has no evaluation block", field="evaluation")
-    for key, (kind, words) in _SHAPE.items():
-        if evaluation.get(key) is not None and not isinstance(evaluation[key], kind):
-            raise errors.InvalidInput(f"{_show(evaluation[key])} must be {words}", field=f"evaluation.{key}")
-    judge = evaluation.get("judge") or {}
-    if not isinstance(judge.get("metrics") or [], list) or not all(
-        isinstance(m, str) for m in judge.get("metrics") or []
-    ):
-        raise errors.InvalidInput(
-            f"{_show(judge.get('metrics'))} must be a list of metric names", field="evaluation.judge.metrics"
-        )
-    return evaluation
-
-
-def _benchmarks(evaluation: Mapping[str, Any]) -> list[tuple[catalog.Benchmark, list[str]]]:
-    result = []
-    for i, item in enumerate(evaluation.get("benchmarks") or []):
-        name = item.get("name") if isinstance(item, Mapping) else None
-        bench = catalog.BENCHMARKS.get(name) if isinstance(name, str) else None
-        if bench is None:
-            raise errors.InvalidInput(
-                f"benchmark {_show(name)} is not one of {', '.join(catalog.BENCHMARKS)}",
-                field=f"evaluation.benchmarks.{i}",
-            )
-        subtasks = item.get("subtasks") or []
-        if not isinstance(subtasks, list) or not all(isinstance(x, str) for x in subtasks):
-            raise errors.InvalidInput(
-                f"{_show(subtasks)} must be a list of subtask names", field=f"evaluation.subtasks.{name}"
-            )
-        if subtasks and not bench.takes_subtasks:
-            raise errors.InvalidInput(
-                f"benchmark {name} takes no subtasks", field=f"evaluation.subtasks.{name}"
-            )
-        unknown = [s for s in subtasks if bench.subtasks is not None and s not in bench.subtasks]
-        if unknown:
-            raise errors.InvalidInput(
-                f"{_show(unknown[0])} is not a subtask of {name}", field=f"evaluation.subtasks.{name}"
-            )
-        result.append((bench, subtasks))
-    return result
-
-
-def recipe_types(config: Mapping[str, Any], model_name: str) -> list[str]:
-    """The ``EvaluationType`` values of the hub evaluation recipes the evaluations read settings from."""
-    evaluation = _evaluation(config)
-    types = [catalog.recipe_type("benchmark", model_name, b.name) for b, _ in _benchmarks(evaluation)]
-    if evaluation.get("customScorer"):
-        types.append(catalog.recipe_type("custom_scorer", model_name))
-    return list(dict.fromkeys(types))
-
-
-def evaluation_recipe_uri(document: Mapping[str, Any], evaluation_type: str, account: str) -> str:
-    """The override spec location of the hub content's first ``Evaluation`` recipe of that type."""
-    recipes = [r for r in document.get("RecipeCollection") or [] if isinstance(r, Mapping)]
-    recipe = next(
-        (r for r in recipes if r.get("Type") == "Evaluation" and r.get("EvaluationType") == evaluation_type),
-        None,
-    )
-    uri = request.spec_uri(recipe, account) if recipe else None
-    if not uri:
-        offered = sorted({str(r.get("EvaluationType")) for r in recipes if r.get("Type") == "Evaluation"})
-        raise errors.UnsupportedTechnique(
-            f"the base model has no Evaluation recipe of type {evaluation_type} with SmtjOverrideParamsS3Uri; "
-            f"evaluation recipes: {', '.join(offered) or 'none'}",
-            field="evaluation",
-        )
-    return uri
-
-
-def recipe_settings(spec: Any) -> dict[str, str]:
-    """The generation (and aggregation) defaults of an evaluation recipe's override spec, as strings."""
-    if not isinstance(spec, Mapping):
-        return {}
-    settings = {}
-    for key in catalog.RECIPE_SETTINGS:
-        entry = spec.get(key)
-        if isinstance(entry, Mapping) and entry.get("default") is not None:
-            settings[key] = str(entry["default"])
-    return settings
-
-
-def produced_metrics(evaluation: Mapping[str, Any]) -> tuple[set[str], set[str]]:
-    """``(result keys the evaluations produce, evaluations whose metric names only the results tell)``."""
-    keys = {f"{b.name}/{b.metric}" for b, _ in _benchmarks(evaluation)}
-    judge = evaluation.get("judge") or {}
-    keys |= {f"{catalog.JUDGE}/{m.removeprefix('Builtin.')}" for m in judge.get("metrics") or []}
-    open_ended = {catalog.CUSTOM_SCORER} if evaluation.get("customScorer") else set()
-    return keys, open_ended
 
 
 # -- the requests ------------------------------------------------------------------------------------------
@@ -229,8 +77,8 @@ class _Builder:
             raise errors.InvalidInput(f"workflow configuration lacks {', '.join(missing)}", field="config")
         self.config = config
         self.package_arn = model_package.get("ModelPackageArn")
-        self.model_name, self.base_arn = base_model(model_package, hub=config.get("hubName"))
-        self.group_arn = model_group_arn(self.package_arn)
+        self.model_name, self.base_arn = inputs.base_model(model_package, hub=config.get("hubName"))
+        self.group_arn = inputs.model_group_arn(self.package_arn)
         self.execution_name = execution_name
 
     def name(self, suffix: str) -> str:
@@ -383,15 +231,15 @@ def build_evaluation_jobs(
     "inference" | "metrics" | "scorer", "after": <job that must complete first, or None>, "request": ...}``.
     ``judge_models`` is the service's allow-list (``None`` when it could not be read: not checked, as in the SDK).
     """
-    evaluation = _evaluation(config)
+    evaluation = inputs.evaluation_block(config)
     b = _Builder(config, model_package, execution_name)
     jobs = []
-    for bench, subtasks in _benchmarks(evaluation):
+    for bench, subtasks in inputs.benchmarks(evaluation):
         if bench.nova_only and not catalog.is_nova(b.model_name):
             raise errors.InvalidInput(
                 f"benchmark {bench.name} is only offered for Nova models", field="evaluation.benchmarks"
             )
-        settings = recipe_settings(
+        settings = inputs.recipe_settings(
             recipe_specs.get(catalog.recipe_type("benchmark", b.model_name, bench.name))
         )
         hyperparameters = {
@@ -407,7 +255,9 @@ def build_evaluation_jobs(
     if evaluation.get("judge"):
         jobs.extend(_judge_jobs(b, evaluation, judge_models))
     if evaluation.get("customScorer"):
-        settings = recipe_settings(recipe_specs.get(catalog.recipe_type("custom_scorer", b.model_name)))
+        settings = inputs.recipe_settings(
+            recipe_specs.get(catalog.recipe_type("custom_scorer", b.model_name))
+        )
         jobs.append(_scorer_job(b, evaluation, settings))
     if not jobs:
         raise errors.InvalidInput(

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cdk_sagemaker_finetuning.runtime import errors
+from cdk_sagemaker_finetuning.runtime import evaluation_config as ec
 from cdk_sagemaker_finetuning.runtime import evaluation_request as er
 from tests import workflow_data as wd
 
@@ -247,8 +248,8 @@ def test_packages_not_made_by_customization_are_refused() -> None:
 
 def test_base_model_arn_from_the_package_or_a_private_hub() -> None:
     pinned = f"{wd.PUBLIC_MODEL_ARN}/{wd.LLAMA}/9.9.9"
-    assert er.base_model(package(HubContentArn=pinned)) == (wd.LLAMA, pinned)
-    name, arn = er.base_model(package(), hub="team-hub")
+    assert ec.base_model(package(HubContentArn=pinned)) == (wd.LLAMA, pinned)
+    name, arn = ec.base_model(package(), hub="team-hub")
     assert arn == f"arn:aws:sagemaker:{wd.REGION}:{wd.ACCOUNT}:hub-content/team-hub/Model/{wd.LLAMA}/1.0.4"
 
 
@@ -261,7 +262,7 @@ def test_evaluation_recipe_lookup_names_what_the_model_offers() -> None:
     with pytest.raises(
         errors.UnsupportedTechnique, match="DeterministicEvaluation .* evaluation recipes: LLMAJ"
     ):
-        er.evaluation_recipe_uri(document, "DeterministicEvaluation", wd.ACCOUNT)
+        ec.evaluation_recipe_uri(document, "DeterministicEvaluation", wd.ACCOUNT)
     document["RecipeCollection"].append(
         {
             "Type": "Evaluation",
@@ -270,14 +271,14 @@ def test_evaluation_recipe_lookup_names_what_the_model_offers() -> None:
         }
     )
     assert (
-        er.evaluation_recipe_uri(document, "DeterministicEvaluation", wd.ACCOUNT)
+        ec.evaluation_recipe_uri(document, "DeterministicEvaluation", wd.ACCOUNT)
         == f"s3://b/{wd.ACCOUNT}/p.json"
     )
     cfg = config(
         benchmarks=[{"name": "gpqa"}], dataset="s3://demo-data/e.jsonl", customScorer={"preset": "prime_math"}
     )
-    assert er.recipe_types(cfg, wd.LLAMA) == ["DeterministicEvaluation"]
-    assert er.recipe_types(cfg, wd.NOVA) == ["DeterministicTextBenchmark", "DeterministicEvaluation"]
+    assert ec.recipe_types(cfg, wd.LLAMA) == ["DeterministicEvaluation"]
+    assert ec.recipe_types(cfg, wd.NOVA) == ["DeterministicTextBenchmark", "DeterministicEvaluation"]
 
 
 def test_produced_metrics_name_what_the_gate_can_compare() -> None:
@@ -286,7 +287,7 @@ def test_produced_metrics_name_what_the_gate_can_compare() -> None:
         judge={"modelId": "a.b", "metrics": ["Builtin.Correctness"]},
         customScorer={"preset": "prime_math"},
     )["evaluation"]
-    assert er.produced_metrics(evaluation) == (
+    assert ec.produced_metrics(evaluation) == (
         {"mmlu/accuracy", "math/exact_match", "judge/Correctness"},
         {"custom_scorer"},
     )
