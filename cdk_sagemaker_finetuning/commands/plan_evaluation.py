@@ -37,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="offline: its DescribeModelPackage answer (JSON; default: trained from --hub-content's version)",
     )
+    group.add_argument(
+        "--base-model",
+        action="store_true",
+        help="also print the jobs evaluating the base model the package was trained from (the gate's "
+        "reference on a first round or with compare_to: base)",
+    )
 
 
 def _config(spec: FineTuningSpec, outputs: dict[str, str]) -> dict[str, Any]:
@@ -139,4 +145,8 @@ def build(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]:
                 file=sys.stderr,
             )
     jobs = evaluation_request.build_evaluation_jobs(config, package, specs, name, judge_models=judges)
+    if args.base_model:
+        jobs += evaluation_request.build_evaluation_jobs(
+            config, package, specs, name, judge_models=judges, base_model=True
+        )
     return {"EvaluationJobs": [job["request"] for job in jobs]}

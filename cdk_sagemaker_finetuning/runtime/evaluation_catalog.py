@@ -19,6 +19,7 @@ JUDGE = "judge"
 CUSTOM_SCORER = "custom_scorer"
 #: Hyperparameter ``name`` and output folder of the LLM-as-judge inference job (fixed in the SDK's template).
 JUDGE_INFERENCE_NAME = "CustomInference"
+JUDGE_BASE_INFERENCE_NAME = "BaseInference"
 #: Generation settings of the LLM-as-judge metrics job (fixed in ``_get_llmaj_template_additions``).
 JUDGE_GENERATION = {"max_new_tokens": "8192", "temperature": "0", "top_k": "-1", "top_p": "1.0"}
 #: Recipe settings the SDK copies from the evaluation recipe's override spec (``_extract_eval_override_options``).

@@ -71,7 +71,9 @@ def _channel(source: Any) -> dict[str, Any]:
 
 
 class _Builder:
-    def __init__(self, config: Mapping[str, Any], model_package: Mapping[str, Any], execution_name: str):
+    def __init__(
+        self, config: Mapping[str, Any], model_package: Mapping[str, Any], execution_name: str, base: bool
+    ):
         missing = [k for k in ("roleArn", "outputUri", "jobNamePrefix") if not config.get(k)]
         if missing:
             raise errors.InvalidInput(f"workflow configuration lacks {', '.join(missing)}", field="config")
@@ -80,9 +82,12 @@ class _Builder:
         self.model_name, self.base_arn = inputs.base_model(model_package, hub=config.get("hubName"))
         self.group_arn = inputs.model_group_arn(self.package_arn)
         self.execution_name = execution_name
+        self.base = base
+        self.model = "base" if base else "package"
 
     def name(self, suffix: str) -> str:
-        return request.job_name(self.config["jobNamePrefix"], f"{self.execution_name}-eval-{suffix}")
+        part = f"base-{suffix}" if self.base else suffix
+        return request.job_name(self.config["jobNamePrefix"], f"{self.execution_name}-eval-{part}")
 
     def job(
         self,
@@ -108,16 +113,17 @@ class _Builder:
         job: dict[str, Any] = {
             "TrainingJobName": name,
             "RoleArn": self.config["roleArn"],
-            "ModelPackageConfig": {
-                "ModelPackageGroupArn": self.group_arn,
-                "SourceModelPackageArn": self.package_arn,
-            },
             "ServerlessJobConfig": serverless,
             "StoppingCondition": {"MaxRuntimeInSeconds": catalog.MAX_RUNTIME_SECONDS},
             "HyperParameters": hyperparameters,
             "OutputDataConfig": output,
             "Tags": request.user_tags(self.config) + [EVALUATION_TAG],
         }
+        if not self.base:  # the base model's jobs evaluate the hub model itself
+            job["ModelPackageConfig"] = {
+                "ModelPackageGroupArn": self.group_arn,
+                "SourceModelPackageArn": self.package_arn,
+            }
         if dataset:
             job["InputDataConfig"] = [_channel(dataset)]
         mlflow = request.mlflow_config(self.config, {})
@@ -127,8 +133,10 @@ class _Builder:
         return job
 
 
-def _entry(evaluation: str, kind: str, job: dict[str, Any], after: str | None = None) -> dict[str, Any]:
-    return {"evaluation": evaluation, "kind": kind, "after": after, "request": job}
+def _entry(
+    b: _Builder, evaluation: str, kind: str, job: dict[str, Any], after: str | None = None
+) -> dict[str, Any]:
+    return {"evaluation": evaluation, "kind": kind, "model": b.model, "after": after, "request": job}
 
 
 def _dataset(evaluation: Mapping[str, Any], what: str) -> str:
@@ -155,7 +163,7 @@ def _judge_jobs(b: _Builder, evaluation: Mapping[str, Any], judge_models: set[st
     output = b.config["outputUri"].rstrip("/")  # the SDK strips it for both judge jobs
     dataset = _dataset(evaluation, "LLM-as-judge")
     inference_name, metrics_name = b.name("judge-inference"), b.name("judge")
-    name = catalog.JUDGE_INFERENCE_NAME
+    name = catalog.JUDGE_BASE_INFERENCE_NAME if b.base else catalog.JUDGE_INFERENCE_NAME
     inference = b.job(
         inference_name,
         "BenchmarkEvaluation",
@@ -173,8 +181,8 @@ def _judge_jobs(b: _Builder, evaluation: Mapping[str, Any], judge_models: set[st
     }
     metrics_job = b.job(metrics_name, "LLMAJEvaluation", hyperparameters, output_uri=output)
     return [
-        _entry(catalog.JUDGE, "inference", inference),
-        _entry(catalog.JUDGE, "metrics", metrics_job, after=inference_name),
+        _entry(b, catalog.JUDGE, "inference", inference),
+        _entry(b, catalog.JUDGE, "metrics", metrics_job, after=inference_name),
     ]
 
 
@@ -214,7 +222,7 @@ def _scorer_job(b: _Builder, evaluation: Mapping[str, Any], settings: dict[str, 
         dataset=_dataset(evaluation, "the custom scorer"),
         evaluator_arn=evaluator,
     )
-    return _entry(catalog.CUSTOM_SCORER, "scorer", job)
+    return _entry(b, catalog.CUSTOM_SCORER, "scorer", job)
 
 
 def build_evaluation_jobs(
@@ -224,15 +232,19 @@ def build_evaluation_jobs(
     execution_name: str,
     *,
     judge_models: set[str] | None = None,
+    base_model: bool = False,
 ) -> list[dict[str, Any]]:
     """Every evaluation job for the package, in start order.
 
     Each entry is ``{"evaluation": <benchmark name | "judge" | "custom_scorer">, "kind": "benchmark" |
-    "inference" | "metrics" | "scorer", "after": <job that must complete first, or None>, "request": ...}``.
-    ``judge_models`` is the service's allow-list (``None`` when it could not be read: not checked, as in the SDK).
+    "inference" | "metrics" | "scorer", "model": "package" | "base", "after": <job that must complete first, or
+    None>, "request": ...}``. ``judge_models`` is the service's allow-list (``None`` when it could not be read: not
+    checked, as in the SDK). ``base_model=True`` builds the jobs that evaluate the hub model the package was
+    trained from instead (the SDK's ``evaluate_base_model`` steps: no ``ModelPackageConfig``, the judge's
+    inference named ``BaseInference``), the gate's reference on a first round or with ``compare_to: base``.
     """
     evaluation = inputs.evaluation_block(config)
-    b = _Builder(config, model_package, execution_name)
+    b = _Builder(config, model_package, execution_name, base_model)
     jobs = []
     for bench, subtasks in inputs.benchmarks(evaluation):
         if bench.nova_only and not catalog.is_nova(b.model_name):
@@ -251,7 +263,7 @@ def build_evaluation_jobs(
         if subtasks:
             hyperparameters["subtask"] = ",".join(subtasks)
         job = b.job(b.name(bench.name), "BenchmarkEvaluation", hyperparameters)
-        jobs.append(_entry(bench.name, "benchmark", job))
+        jobs.append(_entry(b, bench.name, "benchmark", job))
     if evaluation.get("judge"):
         jobs.extend(_judge_jobs(b, evaluation, judge_models))
     if evaluation.get("customScorer"):

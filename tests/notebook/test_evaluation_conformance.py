@@ -2,7 +2,8 @@
 
 Each case runs the real ``BenchMarkEvaluator``, ``LLMAsJudgeEvaluator`` or ``CustomScorerEvaluator`` for a model
 package with every botocore call answered offline (:class:`EvaluationFakeAws`). The evaluators create a SageMaker
-Pipeline; its ``Training`` steps (``EvaluateCustomModel*``) are the jobs. Their arguments, with the pipeline's
+Pipeline; its ``Training`` steps (``EvaluateCustomModel*``, with ``evaluate_base_model`` also
+``EvaluateBaseModel*``, printed with ``--base-model``) are the jobs. Their arguments, with the pipeline's
 ``Get``/``Std:Join`` references resolved, must equal the requests ``plan --evaluation`` prints for the same spec
 offline, member by member, except for what differs by design (``runtime/evaluation_request.py``): the job names
 (the SDK's pipeline names its jobs; the judge metrics job's ``name`` and ``inference_data_s3_path`` carry them),
@@ -22,6 +23,7 @@ import yaml
 from botocore.validate import validate_parameters
 
 from cdk_sagemaker_finetuning import cli
+from cdk_sagemaker_finetuning.runtime.request import job_name
 from cdk_sagemaker_finetuning.spec import FineTuningSpec
 from tests.notebook.cases import CASES, EVALUATOR_ARN, REWARD_LAMBDA_ARN, outputs_for
 from tests.notebook.evaluation_fake import EvaluationFakeAws, eval_override_spec
@@ -35,8 +37,8 @@ EXPERIMENT = "support-evaluation"
 BY_DESIGN = ("TrainingJobName", "Tags", "MlflowConfig")
 SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
 
-#: name -> (evaluation block, SDK evaluator calls: (kind, keyword arguments))
-EVALUATIONS: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {
+#: name -> (evaluation block, SDK evaluator calls (kind, keyword arguments), base model evaluated too)
+EVALUATIONS: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]], bool]] = {
     "benchmarks-with-and-without-subtasks": (
         {
             "benchmarks": ["mmlu", "gpqa", "bbh"],
@@ -47,6 +49,7 @@ EVALUATIONS: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] 
             ("benchmark", {"benchmark": "gpqa"}),
             ("benchmark", {"benchmark": "bbh", "subtasks": ["navigate"]}),
         ],
+        False,
     ),
     "llm-as-judge": (
         {"dataset": DATASET, "judge": {"model_id": JUDGE, "metrics": ["Builtin.Correctness", "Helpfulness"]}},
@@ -60,14 +63,40 @@ EVALUATIONS: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] 
                 },
             )
         ],
+        False,
     ),
     "custom-scorer-preset": (
         {"dataset": DATASET_ARN, "custom_scorer": {"builtin": "prime_math"}},
         [("scorer", {"evaluator": "prime_math", "dataset": DATASET_ARN})],
+        False,
     ),
     "custom-scorer-evaluator-arn": (
         {"dataset": DATASET, "custom_scorer": {"evaluator_arn": EVALUATOR_ARN}},
         [("scorer", {"evaluator": EVALUATOR_ARN, "dataset": DATASET})],
+        False,
+    ),
+    "every-kind-with-the-base-model": (
+        {
+            "dataset": DATASET,
+            "benchmarks": ["math"],
+            "subtasks": {"math": ["algebra"]},
+            "judge": {"model_id": JUDGE, "metrics": ["Faithfulness"]},
+            "custom_scorer": {"builtin": "prime_code"},
+        },
+        [
+            ("benchmark", {"benchmark": "math", "subtasks": ["algebra"], "evaluate_base_model": True}),
+            (
+                "judge",
+                {
+                    "evaluator_model": JUDGE,
+                    "dataset": DATASET,
+                    "builtin_metrics": ["Faithfulness"],
+                    "evaluate_base_model": True,
+                },
+            ),
+            ("scorer", {"evaluator": "prime_code", "dataset": DATASET, "evaluate_base_model": True}),
+        ],
+        True,
     ),
     "nova-benchmark-and-scorer": (
         {
@@ -77,7 +106,17 @@ EVALUATIONS: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] 
             "_base_model": "nova-textgeneration-lite-v2",
         },
         [("benchmark", {"benchmark": "mmlu"}), ("scorer", {"evaluator": "prime_code", "dataset": DATASET})],
+        False,
     ),
+}
+#: SDK training step -> (evaluates the base model, our job name suffix; None: the evaluator's own)
+STEPS = {
+    "EvaluateCustomModel": (False, None),
+    "EvaluateBaseModel": (True, None),
+    "EvaluateCustomInferenceModel": (False, "judge-inference"),
+    "EvaluateCustomModelMetrics": (False, "judge"),
+    "EvaluateBaseInferenceModel": (True, "judge-inference"),
+    "EvaluateBaseModelMetrics": (True, "judge"),
 }
 
 
@@ -164,28 +203,39 @@ def resolve(value: Any, steps: dict[str, dict[str, Any]], names: dict[str, str])
     return {k: resolve(v, steps, names) for k, v in value.items()}
 
 
-def sdk_jobs(definition: dict[str, Any], ours: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The pipeline's custom-model training steps, resolved, paired in order with our requests."""
+def our_name(step: str, kind: str, kwargs: dict[str, Any]) -> str:
+    """Our job name for an SDK training step of the evaluator call ``(kind, kwargs)``."""
+    base, suffix = STEPS[step]
+    suffix = suffix or {"benchmark": kwargs.get("benchmark"), "scorer": "scorer"}[kind]
+    return job_name("support-sft", f"nightly-7-eval-{'base-' if base else ''}{suffix}")
+
+
+def sdk_jobs(definition: dict[str, Any], kind: str, kwargs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The pipeline's training steps, resolved, by our job name for them."""
     steps = {s["Name"]: s for s in definition["Steps"]}
-    training = [s for s in definition["Steps"] if s["Type"] == "Training"]
-    assert [s["Name"] for s in training] in (
-        ["EvaluateCustomModel"],
-        ["EvaluateCustomInferenceModel", "EvaluateCustomModelMetrics"],
-    )
-    names = {s["Name"]: job["TrainingJobName"] for s, job in zip(training, ours, strict=True)}
-    jobs = []
-    for step in training:
-        args = resolve(step["Arguments"], steps, names)
+    names = {
+        s["Name"]: our_name(s["Name"], kind, kwargs) for s in definition["Steps"] if s["Type"] == "Training"
+    }
+    jobs = {}
+    for step, name in names.items():
+        args = resolve(steps[step]["Arguments"], steps, names)
         args.pop("TrainingJobName", None)
         hyperparameters = args["HyperParameters"]
-        if hyperparameters.get("name") == "custom-llmaj-eval-<execution-id>":  # the SDK's metrics job name
-            hyperparameters["name"] = names[step["Name"]]
-        jobs.append(args)
+        if hyperparameters.get("name", "").endswith(
+            "-llmaj-eval-<execution-id>"
+        ):  # the SDK's metrics job name
+            hyperparameters["name"] = name
+        jobs[name] = args
     return jobs
 
 
 def plan(
-    tmp_path: Path, spec: dict[str, Any], fake_aws: EvaluationFakeAws, capsys: pytest.CaptureFixture
+    tmp_path: Path,
+    spec: dict[str, Any],
+    fake_aws: EvaluationFakeAws,
+    capsys: pytest.CaptureFixture,
+    *,
+    base_model: bool,
 ) -> list:
     """``plan --evaluation`` offline with the fake's answers as files."""
     model = spec["base_model"]
@@ -222,6 +272,7 @@ def plan(
             str(tmp_path / "outputs.json"),
             "--execution-name",
             "nightly-7",
+            *(["--base-model"] if base_model else []),
         ]
     )
     out = capsys.readouterr()
@@ -233,40 +284,30 @@ def plan(
 def test_plan_evaluation_prints_the_requests_the_sdk_sends(
     case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    evaluation, calls = EVALUATIONS[case]
+    evaluation, calls, base_model = EVALUATIONS[case]
     spec = spec_data(evaluation)
     fake_aws = fake(spec["base_model"]).install(monkeypatch)
     monkeypatch.setattr(time, "sleep", lambda seconds: None)
-    ours = plan(tmp_path, spec, fake_aws, capsys)
+    ours = plan(tmp_path, spec, fake_aws, capsys, base_model=base_model)
     assert fake_aws.calls == []  # offline
 
     run_sdk(spec, calls, fake_aws)
 
     definitions = fake_aws.definitions()
     assert len(definitions) == len(calls)
-    sdk = [
-        job
-        for definition, mine in zip(definitions, _group(ours, definitions), strict=True)
-        for job in sdk_jobs(definition, mine)
-    ]
-    assert len(sdk) == len(ours)
-    for theirs, mine in zip(sdk, ours, strict=True):
+    sdk = {}
+    for definition, (kind, kwargs) in zip(definitions, calls, strict=True):
+        sdk.update(sdk_jobs(definition, kind, kwargs))
+    assert sorted(sdk) == sorted(job["TrainingJobName"] for job in ours)
+    for mine in ours:
+        theirs = sdk[mine["TrainingJobName"]]
         validate_parameters(mine, SAGEMAKER.operation_model("CreateTrainingJob").input_shape)
         assert set(theirs) == set(mine) - set(BY_DESIGN)
         for member in theirs:
             assert mine[member] == theirs[member], member
+        assert ("ModelPackageConfig" in mine) == ("-eval-base-" not in mine["TrainingJobName"])
     for definition in definitions:
         assert {job["MlflowConfig"]["MlflowResourceArn"] for job in ours} == {
             definition["MlflowConfig"]["MlflowResourceArn"]
         }
         assert {job["MlflowConfig"]["MlflowExperimentName"] for job in ours} == {EXPERIMENT}
-
-
-def _group(ours: list[dict[str, Any]], definitions: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Our requests split by the SDK pipeline they correspond to (one pipeline per evaluator call)."""
-    groups, i = [], 0
-    for definition in definitions:
-        count = sum(1 for s in definition["Steps"] if s["Type"] == "Training")
-        groups.append(ours[i : i + count])
-        i += count
-    return groups
