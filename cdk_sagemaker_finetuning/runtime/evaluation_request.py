@@ -201,7 +201,7 @@ def _scorer_job(b: _Builder, evaluation: Mapping[str, Any], settings: dict[str, 
             f"({', '.join(catalog.PRESET_SCORERS)}), an evaluator ARN or reward: true",
             field="evaluation.custom_scorer",
         )
-    if evaluator and not request.EVALUATOR_ARN_RE.match(evaluator):
+    if evaluator and not (isinstance(evaluator, str) and request.EVALUATOR_ARN_RE.match(evaluator)):
         raise errors.InvalidInput(
             f"{_show(evaluator)} is not a versioned evaluator ARN",
             field="evaluation.custom_scorer.evaluator_arn",

@@ -13,7 +13,7 @@ from typing import Any
 import botocore.session
 import pytest
 from botocore.validate import validate_parameters
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cdk_sagemaker_finetuning.runtime import errors
@@ -320,6 +320,7 @@ KEYS = st.sampled_from(
 )
 
 
+@example({"customScorer": {"evaluatorArn": [None]}, "dataset": "s3://demo-data/e.jsonl"})
 @settings(max_examples=300, deadline=None)
 @given(
     st.dictionaries(
