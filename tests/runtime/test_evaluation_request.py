@@ -368,3 +368,29 @@ def test_runtime_modules_run_from_a_flat_lambda_folder_with_stdlib_and_boto3_onl
         check=True,
     )
     assert json.loads(answer.stdout) == {"jobs": 2, "loaded": []}
+
+
+def test_base_model_jobs_evaluate_the_pinned_hub_model_without_the_package() -> None:
+    cfg = config(
+        dataset="s3://demo-data/e.jsonl",
+        benchmarks=[{"name": "gpqa"}],
+        judge={"modelId": "a.b-v1:0", "metrics": ["Correctness"]},
+    )
+    package_jobs = jobs(cfg)
+    base_jobs = er.build_evaluation_jobs(cfg, package(), SPECS, "nightly-3", base_model=True)
+    assert [j["model"] for j in package_jobs] == ["package"] * 3 and [j["model"] for j in base_jobs] == [
+        "base"
+    ] * 3
+    assert [j["request"]["TrainingJobName"] for j in base_jobs] == [
+        "demo-nightly-3-eval-base-gpqa",
+        "demo-nightly-3-eval-base-judge-inference",
+        "demo-nightly-3-eval-base-judge",
+    ]
+    for mine, base in zip(package_jobs, base_jobs, strict=True):
+        validate_parameters(base["request"], SHAPE)
+        assert "ModelPackageConfig" not in base["request"]
+        assert base["request"]["ServerlessJobConfig"] == mine["request"]["ServerlessJobConfig"]
+    assert base_jobs[1]["request"]["HyperParameters"]["name"] == "BaseInference"
+    assert (
+        "/BaseInference/eval_results/" in base_jobs[2]["request"]["HyperParameters"]["inference_data_s3_path"]
+    )
