@@ -102,6 +102,12 @@ def scores_of(args: argparse.Namespace, target: str) -> tuple[dict[str, float], 
     else:
         jobs = [_describe(sagemaker, target)]
         status = jobs[0].get("TrainingJobStatus")
+        if evaluation_results.job_evaluation(jobs[0])[1] == "inference":
+            raise _aws.CommandError(
+                f"{target} is an LLM-as-judge inference job: its scores are in the metrics job that follows it "
+                "(the same name without '-inference')",
+                _aws.INVALID,
+            )
         if status != "Completed":
             raise _aws.CommandError(f"training job {target} is {status}: scores exist once it has Completed")
     scores: dict[str, float] = {}

@@ -226,3 +226,12 @@ def test_errors_are_one_line_with_exit_codes(stubs, run) -> None:
 
     bad = run("evaluation", "e1", "--plot", "scores.svg", "--region", "us-east-1")
     assert bad.code == 2 and "only PNG" in bad.flat_err
+
+
+def test_the_judge_inference_job_points_at_its_metrics_job(stubs, run) -> None:
+    sagemaker = stubs("sagemaker")
+    stubs("s3")
+    inference = job("p3-eval-judge-inference", "BenchmarkEvaluation", "inference_only")
+    sagemaker.add_response("describe_training_job", inference, {"TrainingJobName": "p3-eval-judge-inference"})
+    result = run("evaluation", "p3-eval-judge-inference", "--region", "us-east-1")
+    assert result.code == 2 and "its scores are in the metrics job" in result.flat_err

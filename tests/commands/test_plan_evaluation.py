@@ -327,3 +327,24 @@ def test_online_unknown_package_is_a_named_error(run, stubs, outputs_file) -> No
     )
     assert result.code == 2
     assert result.flat_err.startswith("PreflightError.ModelPackageNotFound (modelPackageArn): model package")
+
+
+def test_online_access_denied_is_an_aws_failure(run, stubs, outputs_file) -> None:
+    stubs("s3"), stubs("sts")
+    stubs("sagemaker").add_client_error("describe_model_package", "AccessDeniedException", "not authorized")
+    result = run(
+        "plan",
+        SPEC,
+        "--evaluation",
+        "--model-package",
+        PACKAGE,
+        "--outputs-file",
+        outputs_file,
+        "--region",
+        "us-east-1",
+    )
+    assert result.code == 1
+    assert (
+        result.flat_err
+        == "PreflightError.AwsError: DescribeModelPackage failed: AccessDeniedException: not authorized"
+    )
