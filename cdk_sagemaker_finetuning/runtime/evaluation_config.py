@@ -25,9 +25,7 @@ except ImportError:  # inside the Lambda the runtime folder is the code root
 PACKAGE_ARN_RE = re.compile(r"^arn:(aws[a-z\-]*):sagemaker:([a-z0-9\-]+):(\d{12}):model-package/([^/]+)/\d+$")
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."
+_show = request._show  # the runtime's value formatting in messages
 
 
 # -- the evaluated model ------------------------------------------------------------------------------------

@@ -46,9 +46,7 @@ except ImportError:  # inside the Lambda the runtime folder is the code root
 EVALUATION_TAG = {"Key": "SagemakerModelEvaluation", "Value": "true"}
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."
+_show = request._show  # the runtime's value formatting in messages
 
 
 # -- the requests ------------------------------------------------------------------------------------------
