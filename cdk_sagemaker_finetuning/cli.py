@@ -16,6 +16,7 @@ from .commands import (
     _term,
     data,
     discovery,
+    evaluation,
     init_spec,
     metrics,
     notebook,
@@ -27,7 +28,19 @@ from .commands import (
 )
 from .spec import SpecError
 
-COMMAND_MODULES = (validate, discovery, recommend, init_spec, data, plan, runs, metrics, notebook, reward)
+COMMAND_MODULES = (
+    validate,
+    discovery,
+    recommend,
+    init_spec,
+    data,
+    plan,
+    runs,
+    metrics,
+    evaluation,
+    notebook,
+    reward,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

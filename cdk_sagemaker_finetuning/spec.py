@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from . import user_code
+from .evaluation_spec import EvaluationSpec
 from .runtime import models
 from .runtime.reward.builtins import BUILTIN_REWARDS, option_problems
 
@@ -223,6 +224,8 @@ class FineTuningSpec(_Block):
     """Approval status the workflow sets on each model package it registers."""
     retraining: RetrainingSpec | None = None
     notifications: NotificationsSpec | None = None
+    evaluation: EvaluationSpec | None = None
+    """Serverless evaluations of each new model package and the promotion gate (``evaluation_spec.py``)."""
     base_dir: Path = Field(default=Path("."), exclude=True)
     """Directory that relative paths (reward code, judge prompt) are resolved against."""
 
@@ -343,6 +346,8 @@ class FineTuningSpec(_Block):
                 yield (f"tags.{key}", "must not start with 'aws:' (reserved by AWS)")
         if self.region:
             yield from self.check_region(self.region)
+        if self.evaluation is not None:
+            yield from self.evaluation.problems(self)
 
     def _technique_block_problems(self) -> Iterator[tuple[str, str]]:
         if self.technique == "rlvr":

@@ -22,7 +22,7 @@ from ..notebook import load_outputs, stack_outputs
 from ..runtime import errors, preflight, request
 from ..spec import FineTuningSpec, load_spec
 from ..workflow_config import runtime_config
-from . import _aws
+from . import _aws, plan_evaluation
 
 PLACEHOLDER_ACCOUNT = "123456789012"
 
@@ -46,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--skip-data-check", action="store_true", help="online: skip data and evaluator checks"
     )
+    plan_evaluation.add_arguments(parser)
     _aws.add_aws_options(parser)
     parser.set_defaults(handler=run)
 
@@ -174,7 +175,7 @@ def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]
 def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     try:
-        req = build_plan(args, spec)
+        req = plan_evaluation.build(args, spec) if args.evaluation else build_plan(args, spec)
     except json.JSONDecodeError as exc:
         raise _aws.CommandError(f"--input is not JSON: {exc}", _aws.INVALID) from None
     except errors.PreflightError as exc:

@@ -512,16 +512,14 @@ def build_create_training_job_request(
 
     nova = models.is_nova(model_name)
     s3_type = "Converse" if nova and technique in ("SFT", "DPO") else "S3Prefix"
-    output: dict[str, Any] = {"S3OutputPath": config["outputUri"]}
-    if config.get("kmsKeyId"):
-        output["KmsKeyId"] = config["kmsKeyId"]
+    output = output_config(config)
     package_config = {"ModelPackageGroupArn": config["modelPackageGroupArn"]}
     if source_package:
         package_config["SourceModelPackageArn"] = source_package
     tags = [
         {"Key": SDK_TAG_MODEL, "Value": model_name},
         {"Key": SDK_TAG_HUB, "Value": config.get("hubName") or models.PUBLIC_HUB},
-    ] + [{"Key": k, "Value": v} for k, v in (config.get("tags") or {}).items()]
+    ] + user_tags(config)
 
     request: dict[str, Any] = {
         "TrainingJobName": job_name(config["jobNamePrefix"], execution.get("name")),
@@ -536,7 +534,7 @@ def build_create_training_job_request(
     }
     if hyperparameters:
         request["HyperParameters"] = hyperparameters
-    mlflow = _mlflow(config, execution_input)
+    mlflow = mlflow_config(config, execution_input)
     if mlflow:
         request["MlflowConfig"] = mlflow
     if config.get("maxRuntimeSeconds"):
@@ -573,7 +571,21 @@ def _evaluator_arn(
     return None
 
 
-def _mlflow(config: Mapping[str, Any], execution_input: Mapping[str, Any]) -> dict[str, str] | None:
+def output_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``OutputDataConfig``: the configured output location and its KMS key."""
+    output: dict[str, Any] = {"S3OutputPath": config["outputUri"]}
+    if config.get("kmsKeyId"):
+        output["KmsKeyId"] = config["kmsKeyId"]
+    return output
+
+
+def user_tags(config: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The spec's tags as API ``Tags``."""
+    return [{"Key": k, "Value": v} for k, v in (config.get("tags") or {}).items()]
+
+
+def mlflow_config(config: Mapping[str, Any], execution_input: Mapping[str, Any]) -> dict[str, str] | None:
+    """``MlflowConfig`` from the configuration; the execution input's ``mlflowRunName`` wins."""
     mlflow = config.get("mlflow") or {}
     if not mlflow.get("resourceArn"):
         return None
