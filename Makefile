@@ -43,9 +43,11 @@ $(NPM_INSTALLED): package.json package-lock.json
 # The example specs of the default app (cdk.json); `make synth` also writes each one's SDK notebook.
 SPECS = $(shell $(PY) -c "import json; print(' '.join(json.load(open('cdk.json'))['context']['cdk-sagemaker-finetuning:specs']))")
 
-# --all: synthesize every stack without the "Supply a stack id" hint; the venv first on PATH runs app.py.
+# The venv first on PATH runs app.py. With several stacks the CLI always ends with "Supply a stack id (...) to
+# display its template", a hint for interactive use (the templates are in cdk.out/): that one line is dropped.
 synth: install
-	PATH="$(abspath $(VENV))/bin:$$PATH" node_modules/.bin/cdk synth --all --quiet --no-notices --output cdk.out
+	set -o pipefail; PATH="$(abspath $(VENV))/bin:$$PATH" node_modules/.bin/cdk synth --quiet --no-notices \
+	  --output cdk.out 2>&1 | { grep -v '^Supply a stack id' || true; }
 	for spec in $(SPECS); do \
 	  $(VENV)/bin/cdk-finetune notebook "$$spec" --force -o "cdk.out/notebooks/$$(basename "$${spec%.*}").ipynb" || exit $$?; \
 	done

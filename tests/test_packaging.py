@@ -25,6 +25,15 @@ def test_wheel_contains_runtime_assets_and_templates(tmp_path):
     runtime = REPO / "cdk_sagemaker_finetuning" / "runtime"
     assert {p.relative_to(REPO).as_posix() for p in runtime.rglob("*.py")} <= set(names)
     assert not any("__pycache__" in n for n in names)
+    license_file = next(n for n in names if n.endswith(".dist-info/licenses/LICENSE"))
+    assert zipfile.ZipFile(wheel).read(license_file) == (REPO / "LICENSE").read_bytes()
+    assert (
+        "Apache License" in (REPO / "LICENSE").read_text() and "Version 2.0" in (REPO / "LICENSE").read_text()
+    )
+    metadata = (
+        zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    )
+    assert "License-Expression: Apache-2.0" in metadata and "License-File: LICENSE" in metadata
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "cdk-finetune = cdk_sagemaker_finetuning.cli:main" in scripts
