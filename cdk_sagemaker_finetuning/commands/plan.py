@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
         raise _aws.CommandError(f"--input is not JSON: {exc}", _aws.INVALID) from None
     except errors.PreflightError as exc:
         where = f" ({exc.field})" if exc.field else ""
-        print(f"{exc.error_name}{where}: {exc.message}", file=sys.stderr)
+        print(f"{exc.error_name}{where}: {with_placeholders(exc.message)}", file=sys.stderr)
         return _aws.FAILED if isinstance(exc, errors.AwsError) else _aws.INVALID
     except ValueError as exc:  # stack outputs or configuration that cannot work
         raise _aws.CommandError(str(exc), _aws.INVALID) from None

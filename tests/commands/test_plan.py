@@ -165,6 +165,16 @@ def test_created_bucket_plans_offline_with_placeholders(files, capsys, sft_spec_
     assert "cdk-finetune-plan" not in out  # no stand-in leaks into the printed request
 
 
+def test_rejections_name_placeholders_not_stand_ins(files, capsys, sft_spec_dict):
+    spec = {**sft_spec_dict, "data": {"create_bucket": True, "train": "train data.jsonl"}}
+    Path(files["spec"]).write_text(yaml.safe_dump(spec))
+    code, out, err = plan(
+        capsys, files["spec"], "--hub-content", files["hub"], "--recipe-params", files["params"]
+    )
+    assert (code, out) == (2, "")
+    assert "s3://<DataBucket>/train data.jsonl" in err and "cdk-finetune-plan" not in err
+
+
 def example_files(spec_path: Path, tmp_path: Path) -> tuple[str, str]:
     """Offline --hub-content / --recipe-params files for a spec's base model and technique."""
     spec = load_spec(spec_path)
