@@ -12,7 +12,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .commands import (
+from . import jsii_env
+
+jsii_env.configure()  # before any command imports aws_cdk: no Node end-of-life banner
+
+from .commands import (  # noqa: E402
     _term,
     data,
     discovery,
@@ -26,7 +30,7 @@ from .commands import (
     runs,
     validate,
 )
-from .spec import SpecError
+from .spec import SpecError  # noqa: E402
 
 COMMAND_MODULES = (
     validate,

@@ -122,6 +122,13 @@ def test_nova_rows() -> None:
         "reference_answer": {{"answer": "42"}},
     }}
     assert reward(row) == 1.0
+
+
+if __name__ == "__main__":  # python test_reward.py, without pytest
+    for name, test in list(globals().items()):
+        if name.startswith("test_"):
+            test()
+    print("reward.py: all tests passed")
 '''
 
 

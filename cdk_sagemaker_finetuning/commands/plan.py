@@ -5,7 +5,8 @@ including its lookups and data checks). Offline, ``--hub-content`` (a ``Describe
 ``aws sagemaker describe-hub-content`` prints it) and ``--recipe-params`` (the recipe's hyperparameter spec
 JSON) replace the AWS lookups. Deploy-time values (role, group, data and output locations, evaluator) come from
 ``--outputs-file`` (``cdk deploy --outputs-file``), else from the deployed stack ``FineTuning-<name>`` when
-online, else placeholders in angle brackets.
+online, else placeholders in angle brackets (``<ExecutionRoleArn>``, ``s3://<DataBucket>/train/...``,
+``<EvaluatorArn>``), so every spec plans offline before anything is deployed.
 Exit codes: 0 request printed, 1 AWS failure, 2 invalid spec/input or a preflight rejection.
 """
 
@@ -25,6 +26,13 @@ from ..workflow_config import runtime_config
 from . import _aws, plan_evaluation
 
 PLACEHOLDER_ACCOUNT = "123456789012"
+#: Deploy-time values a plan without outputs cannot know: stand-ins that pass the request builder's checks,
+#: replaced by their ``<placeholder>`` in the printed request.
+DATA_BUCKET_STAND_IN = "cdk-finetune-plan-data-bucket"
+EVALUATOR_STAND_IN = (
+    f"arn:aws:sagemaker:region:{PLACEHOLDER_ACCOUNT}:hub-content/cdk-finetune-plan/JsonDoc/evaluator/0.0.0"
+)
+PLACEHOLDERS = {f"s3://{DATA_BUCKET_STAND_IN}/": "s3://<DataBucket>/", EVALUATOR_STAND_IN: "<EvaluatorArn>"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -88,39 +96,58 @@ def hub_content_from_file(data: Any, spec: FineTuningSpec, region: str) -> dict[
     }
 
 
-def config_for(spec: FineTuningSpec, outputs: dict[str, str]) -> dict[str, Any]:
-    """The workflow configuration from stack outputs, with ``<Output>`` placeholders for missing values."""
+def config_for(spec: FineTuningSpec, outputs: dict[str, str], *, placeholders: bool = True) -> dict[str, Any]:
+    """The workflow configuration from stack outputs; missing deploy-time values become stand-ins (see
+    ``PLACEHOLDERS``), or an error naming what to pass when ``placeholders`` is false (an online data check)."""
 
     def value(key: str, default: str | None = None) -> str | None:
         return outputs.get(key) or default
 
-    if spec.data.create_bucket and "TrainUri" not in outputs:
-        raise _aws.CommandError(
-            "data.create_bucket is true, so the data location is only known after deployment: pass "
-            "--outputs-file or deploy the stack and run plan with AWS credentials",
-            _aws.INVALID,
-        )
+    train_uri, validation_uri = value("TrainUri"), value("ValidationUri")
+    if spec.data.create_bucket and not train_uri:
+        if not placeholders:
+            raise _aws.CommandError(
+                "data.create_bucket is true, so the data location is only known after deployment: deploy "
+                "the stack, pass --outputs-file, or plan offline / with --skip-data-check",
+                _aws.INVALID,
+            )
+        train_uri = f"s3://{DATA_BUCKET_STAND_IN}/{spec.data.train}"
+        if spec.data.validation:
+            validation_uri = f"s3://{DATA_BUCKET_STAND_IN}/{spec.data.validation}"
+    registered = spec.judge_prompt_path is not None or (
+        spec.technique == "rlvr" and spec.reward is not None and not spec.reward.evaluator_arn
+    )
     evaluator = outputs.get("EvaluatorArn")
-    if spec.judge_prompt_path is not None and not evaluator:
-        raise _aws.CommandError(
-            "a custom RLAIF prompt is registered at deploy time: pass --outputs-file with EvaluatorArn",
-            _aws.INVALID,
-        )
-    if spec.technique == "rlvr" and spec.reward and not spec.reward.evaluator_arn and not evaluator:
-        raise _aws.CommandError(
-            "the RLVR reward evaluator is registered at deploy time: pass --outputs-file with EvaluatorArn",
-            _aws.INVALID,
-        )
+    if registered and not evaluator:
+        if not placeholders:
+            raise _aws.CommandError(
+                "the evaluator is registered at deploy time: pass --outputs-file with EvaluatorArn, or plan "
+                "offline / with --skip-data-check",
+                _aws.INVALID,
+            )
+        evaluator = EVALUATOR_STAND_IN
     return runtime_config(
         spec,
         role_arn=value("ExecutionRoleArn", "<ExecutionRoleArn>"),
         model_package_group_arn=value("ModelPackageGroupArn", "<ModelPackageGroupArn>"),
         output_uri=value("OutputUri", spec.output.s3_uri or "<OutputUri>"),
-        train_uri=value("TrainUri"),
-        validation_uri=value("ValidationUri"),
+        train_uri=train_uri,
+        validation_uri=validation_uri,
         evaluator_arn=evaluator if spec.technique == "rlvr" else None,
         judge_prompt_evaluator_arn=evaluator if spec.judge_prompt_path is not None else None,
     )
+
+
+def with_placeholders(value: Any) -> Any:
+    """``value`` with every stand-in replaced by its ``<placeholder>`` (strings inside dicts and lists too)."""
+    if isinstance(value, dict):
+        return {key: with_placeholders(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [with_placeholders(item) for item in value]
+    if isinstance(value, str):
+        for stand_in, placeholder in PLACEHOLDERS.items():
+            value = value.replace(stand_in, placeholder)
+    return value
 
 
 def _deployed_outputs(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, str]:
@@ -160,7 +187,7 @@ def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]
             config, hub, params, execution, account=PLACEHOLDER_ACCOUNT, region=region
         )
     outputs = outputs or _deployed_outputs(args, spec)
-    config = config_for(spec, outputs)
+    config = config_for(spec, outputs, placeholders=args.skip_data_check)
     clients = preflight.Clients(
         sagemaker=_aws.client(args, "sagemaker"),
         s3=_aws.client(args, "s3"),
@@ -180,9 +207,9 @@ def run(args: argparse.Namespace) -> int:
         raise _aws.CommandError(f"--input is not JSON: {exc}", _aws.INVALID) from None
     except errors.PreflightError as exc:
         where = f" ({exc.field})" if exc.field else ""
-        print(f"{exc.error_name}{where}: {exc.message}", file=sys.stderr)
+        print(f"{exc.error_name}{where}: {with_placeholders(exc.message)}", file=sys.stderr)
         return _aws.FAILED if isinstance(exc, errors.AwsError) else _aws.INVALID
     except ValueError as exc:  # stack outputs or configuration that cannot work
         raise _aws.CommandError(str(exc), _aws.INVALID) from None
-    print(json.dumps(req, indent=2))
+    print(json.dumps(with_placeholders(req), indent=2))
     return 0
