@@ -1,8 +1,10 @@
 """``cdk-finetune``: the interactive side of cdk-sagemaker-finetuning.
 
 Each command group lives in its own module under ``commands/`` and exposes ``register(subparsers)``; the
-function it sets as ``handler`` takes the parsed arguments and returns the exit code. A ``SpecError`` raised
-by a handler prints the spec's problems and exits 2.
+function it sets as ``handler`` takes the parsed arguments and returns the exit code. :func:`main` is the one
+place that reports input errors a handler raises: a ``SpecError`` prints the spec's problems; a file that
+cannot be used (``FileProblem``), a ``CommandError`` or a file system error (writing into a directory, a file
+where a folder is needed) prints one line. Input errors exit 2.
 Exit codes: 0 success, 1 the operation failed (AWS error, job failed), 2 invalid input (spec, flags, data).
 """
 
@@ -13,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from .commands import (
+    _aws,
     _term,
     data,
     discovery,
@@ -25,6 +28,7 @@ from .commands import (
     runs,
     validate,
 )
+from .files import FileProblem
 from .spec import SpecError
 
 COMMAND_MODULES = (validate, discovery, recommend, init_spec, data, plan, runs, metrics, notebook, reward)
@@ -48,8 +52,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except SpecError as exc:  # the same messages as synth, for every command that reads a spec
-        print(exc, file=sys.stderr)
+        print(_term.wrap_list(str(exc)), file=sys.stderr)
         return 2
+    except (FileProblem, _aws.CommandError) as exc:
+        print(_term.wrap(f"error: {exc}", "", "  "), file=sys.stderr)
+        return getattr(exc, "exit_code", _aws.INVALID)
+    except OSError as exc:  # e.g. -o names a folder, --dir names a file
+        where = f" {str(exc.filename)!r}" if exc.filename else ""
+        print(_term.wrap(f"error: cannot use{where}: {exc.strerror or exc}", "", "  "), file=sys.stderr)
+        return _aws.INVALID
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -7,14 +7,12 @@ Load it with :func:`load_spec` (YAML or JSON) or :meth:`FineTuningSpec.from_dict
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -26,6 +24,7 @@ from pydantic import (
     ValidationError,
 )
 
+from . import files
 from .runtime import models
 from .runtime.reward.builtins import BUILTIN_REWARDS, option_problems
 
@@ -535,14 +534,9 @@ def output_prefix(project_name: str) -> str:
 def load_spec(path: str | Path) -> FineTuningSpec:
     """Load a spec from a YAML (``.yaml``/``.yml``) or JSON file; relative paths resolve against its folder."""
     path = Path(path)
+    read = files.read_json if path.suffix == ".json" else files.read_yaml
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError([("<file>", f"cannot read {str(path)!r}: {exc.strerror or exc}")]) from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise SpecError(
-            [("<file>", f"{str(path)!r} is not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}")]
-        ) from None
+        data = read(path, "spec", shape=None)
+    except files.FileProblem as exc:
+        raise SpecError([("<file>", str(exc))]) from None
     return FineTuningSpec.from_dict(data, base_dir=path.parent)

@@ -274,13 +274,27 @@ def test_load_yaml_and_json_give_the_same_spec(tmp_path, sft_spec_dict):
     assert load_spec(tmp_path / "s.yaml").model_dump() == load_spec(tmp_path / "s.json").model_dump()
 
 
-def test_load_reports_unreadable_and_unparsable_files(tmp_path):
-    with pytest.raises(SpecError, match="cannot read"):
-        load_spec(tmp_path / "missing.yaml")
-    (tmp_path / "bad.yaml").write_text("name: [unclosed")
-    with pytest.raises(SpecError, match="not valid yaml") as info:
-        load_spec(tmp_path / "bad.yaml")
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("missing.yaml", None, "cannot read spec '{path}': it does not exist"),
+        ("folder.yaml", "dir", "cannot read spec '{path}': it is a directory; pass a file"),
+        ("latin1.yaml", "name: caf\xe9\n".encode("latin-1"), "not UTF-8 text (byte 0xe9 at offset 9)"),
+        ("bad.yaml", b"name: [unclosed", "spec '{path}' is not valid YAML: expected ',' or ']'"),
+        ("bad.json", b'{"name": ', "spec '{path}' is not valid JSON: Expecting value at line 1 column 10"),
+    ],
+)
+def test_load_reports_unreadable_and_unparsable_files(tmp_path, name, content, words):
+    path = tmp_path / name
+    if content == "dir":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
     assert info.value.field == "<file>"
+    assert words.format(path=path) in str(info.value)
+    assert len(str(info.value).splitlines()) == 2  # the heading and one line
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)

@@ -26,6 +26,13 @@ def wrap(text: str, indent: str = "", subsequent: str | None = None) -> str:
     )
 
 
+def wrap_list(text: str) -> str:
+    """Wrap a heading and its ``  - item`` lines, continuing each item indented under its text."""
+    return "\n".join(
+        wrap(line[4:], "  - ", "    ") if line.startswith("  - ") else wrap(line) for line in text.splitlines()
+    )
+
+
 def field(label: str, value: object, width: int = 0) -> str:
     """``label  value`` on one line, or the value on its own indented line when it does not fit."""
     head = f"{label + ':':<{width + 1}} "

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from ..runtime import models
-from ..spec import SLUG_RE, FineTuningSpec, SpecError
+from ..spec import SLUG_RE, FineTuningSpec
 from . import _aws, _term
 
 DEFAULT_JUDGE = "openai.gpt-oss-120b-1:0"
@@ -209,10 +209,7 @@ def validate(spec: dict[str, Any], directory: Path, stubs: dict[str, str]) -> No
     with tempfile.TemporaryDirectory() as scratch:
         for name, text in stubs.items():
             (Path(scratch) / name).write_text(text, encoding="utf-8")
-        try:
-            FineTuningSpec.from_dict(spec, base_dir=scratch if stubs else directory)
-        except SpecError as exc:
-            raise _aws.CommandError(str(exc), _aws.INVALID) from None
+        FineTuningSpec.from_dict(spec, base_dir=scratch if stubs else directory)  # cli.main reports it
 
 
 @_aws.friendly_errors
@@ -223,6 +220,8 @@ def run(args: argparse.Namespace) -> int:
             f"--name {spec['name']!r} must be lower-case letters, digits and single hyphens.", _aws.INVALID
         )
     directory = Path(args.dir)
+    if directory.exists() and not directory.is_dir():
+        raise _aws.CommandError(f"--dir {args.dir!r} is a file; pass a folder (new or existing).", _aws.INVALID)
     stubs = {}
     if spec["technique"] == "rlvr":
         stubs = {

@@ -59,7 +59,12 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "-":
         sys.stdout.write(text)
         return 0
-    path = Path(args.output or f"{spec.name}.{'py' if args.script else 'ipynb'}")
+    default = f"{spec.name}.{'py' if args.script else 'ipynb'}"
+    path = Path(args.output or default)
+    if path.is_dir():
+        message = f"error: -o {str(path)!r} is a folder; pass a file name, e.g. {path / default}"
+        print(_term.wrap(message), file=sys.stderr)
+        return 2
     if path.exists() and not args.force:
         print(_term.wrap(f"error: {path} exists; use --force to overwrite it"), file=sys.stderr)
         return 2

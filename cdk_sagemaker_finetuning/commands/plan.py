@@ -15,14 +15,14 @@ import argparse
 import datetime as dt
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..notebook import load_outputs, stack_outputs
 from ..runtime import errors, preflight, request
 from ..spec import FineTuningSpec, load_spec
 from ..workflow_config import runtime_config
-from . import _aws
+from . import _aws, _term
 
 PLACEHOLDER_ACCOUNT = "123456789012"
 
@@ -48,15 +48,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _aws.add_aws_options(parser)
     parser.set_defaults(handler=run)
-
-
-def _read_json(path: str, flag: str) -> Any:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise _aws.CommandError(f"{flag} {path!r}: {exc.strerror or exc}", _aws.INVALID) from None
-    except json.JSONDecodeError as exc:
-        raise _aws.CommandError(f"{flag} {path!r} is not JSON: {exc}", _aws.INVALID) from None
 
 
 def hub_content_from_file(data: Any, spec: FineTuningSpec, region: str) -> dict[str, Any]:
@@ -135,7 +126,7 @@ def _deployed_outputs(args: argparse.Namespace, spec: FineTuningSpec) -> dict[st
 
 def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]:
     """The request (offline from files, else through the preflight's lookups)."""
-    execution_input = json.loads(args.input) if args.input else None
+    execution_input = request.parse_execution_input(json.loads(args.input)) if args.input else None
     name = args.execution_name or "plan-" + dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
     offline = bool(args.hub_content and args.recipe_params)
     if bool(args.hub_content) != bool(args.recipe_params):
@@ -146,10 +137,8 @@ def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]
     if offline:
         region = args.region or spec.region or "us-east-1"
         config = config_for(spec, outputs)
-        hub = hub_content_from_file(_read_json(args.hub_content, "--hub-content"), spec, region)
-        params = _read_json(args.recipe_params, "--recipe-params")
-        if not isinstance(params, dict):
-            raise _aws.CommandError("--recipe-params must hold a JSON object", _aws.INVALID)
+        hub = hub_content_from_file(files.read_json(args.hub_content, "--hub-content"), spec, region)
+        params = files.read_json(args.recipe_params, "--recipe-params")
         execution = {"name": name, "input": execution_input, "sourceModelPackageArn": None}
         if execution_input and execution_input.get("baseModel"):
             raise _aws.CommandError(
@@ -176,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         raise _aws.CommandError(f"--input is not JSON: {exc}", _aws.INVALID) from None
     except errors.PreflightError as exc:
         where = f" ({exc.field})" if exc.field else ""
-        print(f"{exc.error_name}{where}: {exc.message}", file=sys.stderr)
+        print(_term.wrap(f"{exc.error_name}{where}: {exc.message}", "", "  "), file=sys.stderr)
         return _aws.FAILED if isinstance(exc, errors.AwsError) else _aws.INVALID
     except ValueError as exc:  # stack outputs or configuration that cannot work
         raise _aws.CommandError(str(exc), _aws.INVALID) from None

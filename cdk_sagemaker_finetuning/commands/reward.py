@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..runtime.reward.handler import EventError, RewardConfig, builtin_config, handle
 from ..runtime.reward.sample import response_text
 from . import _term
@@ -112,6 +113,8 @@ def _config(args: argparse.Namespace) -> RewardConfig:
 def _load_reward(path: Path) -> Any:
     if not path.is_file():
         raise InputError(f"{str(path)!r} does not exist")
+    if path.suffix != ".py":
+        raise InputError(f"{str(path)!r} must be a Python module (.py) defining reward(sample)")
     name = "user_reward_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -125,10 +128,7 @@ def _load_reward(path: Path) -> Any:
 
 
 def _rows(path: Path) -> list[Any]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {str(path)!r}: {exc}") from None
+    lines = files.read_text(path, "data").splitlines()  # cli.main reports a FileProblem
     rows = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -143,10 +143,7 @@ def _rows(path: Path) -> list[Any]:
 
 
 def _pair(rows: list[Any], path: Path) -> None:
-    try:
-        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {str(path)!r}: {exc}") from None
+    lines = [line for line in files.read_text(path, "--responses").splitlines() if line.strip()]
     if len(lines) != len(rows):
         raise InputError(f"{path.name} has {len(lines)} responses for {len(rows)} rows; give one per row")
     for row, line in zip(rows, lines, strict=True):

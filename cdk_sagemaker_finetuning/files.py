@@ -1,0 +1,86 @@
+"""Reading the files a spec or the CLI names, with one readable error for every way a file can be wrong.
+
+:class:`FileProblem` (a ``ValueError``) says which file, what it was for and what is wrong: missing, a
+directory, unreadable, not UTF-8 (with the byte offset), not valid JSON/YAML (with line and column), or not
+the expected shape. ``cdk-finetune`` prints it as one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SHAPES = {dict: "object (mapping)", list: "list"}
+KINDS = (
+    (bool, "true/false"),
+    (int | float, "a number"),
+    (str, "a string"),
+    (list, "a list"),
+    (dict, "an object"),
+)
+
+
+class FileProblem(ValueError):
+    """A file that cannot be used as given; the message names the file, its role and the problem."""
+
+
+def read_text(path: str | Path, what: str) -> str:
+    """The file's text, decoded as UTF-8 (``what`` names its role in messages, e.g. ``"stack outputs"``)."""
+    path = Path(path)
+    where = f"cannot read {what} {str(path)!r}"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise FileProblem(f"{where}: it does not exist") from None
+    except IsADirectoryError:
+        raise FileProblem(f"{where}: it is a directory; pass a file") from None
+    except OSError as exc:
+        raise FileProblem(f"{where}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileProblem(
+            f"{where}: it is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8"
+        ) from None
+
+
+def read_json(path: str | Path, what: str, shape: type | None = dict) -> Any:
+    """The file's JSON document, which must be of ``shape`` (``dict``, ``list`` or ``None`` for any)."""
+    text = read_text(path, what)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileProblem(
+            f"{what} {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    return _check_shape(data, path, what, shape, "JSON")
+
+
+def read_yaml(path: str | Path, what: str, shape: type | None = dict) -> Any:
+    """The file's YAML document (JSON is YAML too), which must be of ``shape``."""
+    text = read_text(path, what)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise FileProblem(f"{what} {str(path)!r} is not valid YAML: {problem}{at}") from None
+    return _check_shape(data, path, what, shape, "YAML")
+
+
+def _check_shape(data: Any, path: str | Path, what: str, shape: type | None, kind: str) -> Any:
+    if shape is not None and not isinstance(data, shape):
+        kind_found = next((name for types, name in KINDS if isinstance(data, types)), "a value")
+        found = "nothing (empty)" if data is None else f"{kind_found} {_short(data)}"
+        raise FileProblem(f"{what} {str(path)!r} must hold a {kind} {SHAPES[shape]}, not {found}")
+    return data
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
