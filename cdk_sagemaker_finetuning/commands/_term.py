@@ -29,7 +29,8 @@ def wrap(text: str, indent: str = "", subsequent: str | None = None) -> str:
 def wrap_list(text: str) -> str:
     """Wrap a heading and its ``  - item`` lines, continuing each item indented under its text."""
     return "\n".join(
-        wrap(line[4:], "  - ", "    ") if line.startswith("  - ") else wrap(line) for line in text.splitlines()
+        wrap(line[4:], "  - ", "    ") if line.startswith("  - ") else wrap(line)
+        for line in text.splitlines()
     )
 
 

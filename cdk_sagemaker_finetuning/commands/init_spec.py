@@ -221,7 +221,9 @@ def run(args: argparse.Namespace) -> int:
         )
     directory = Path(args.dir)
     if directory.exists() and not directory.is_dir():
-        raise _aws.CommandError(f"--dir {args.dir!r} is a file; pass a folder (new or existing).", _aws.INVALID)
+        raise _aws.CommandError(
+            f"--dir {args.dir!r} is a file; pass a folder (new or existing).", _aws.INVALID
+        )
     stubs = {}
     if spec["technique"] == "rlvr":
         stubs = {

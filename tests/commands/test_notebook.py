@@ -118,7 +118,10 @@ def test_bad_specs_fail_with_the_synth_messages(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", "is not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2"),
+        (
+            "{not json",
+            "is not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2",
+        ),
         ("[1, 2]", "must hold a JSON object (mapping), not a list [1, 2]"),
         (json.dumps({"A": OUTPUTS["FineTuning-support-sft"], "B": {"ModelPackageGroupName": "other"}}), None),
         (json.dumps({"FineTuning-support-sft": {"TrainUri": ""}}), "stack output TrainUri"),
