@@ -236,7 +236,7 @@ def merge_subscription_spec(spec: Mapping[str, Any], subscription_spec: Mapping[
 # -- hyperparameters ---------------------------------------------------------------------------------------
 
 
-def _check_value(name: str, value: Any, rule: Any) -> None:
+def check_value(name: str, value: Any, rule: Any, allowed_by: str = "the recipe allows") -> None:
     """Type, range and enum check of one user value against its spec entry (SDK rules, bools not numbers)."""
     if not isinstance(rule, Mapping):
         return
@@ -255,7 +255,7 @@ def _check_value(name: str, value: Any, rule: Any) -> None:
     low, high = rule.get("min"), rule.get("max")
     if is_number and ((low is not None and value < low) or (high is not None and value > high)):
         raise errors.HyperparameterOutOfRange(
-            f"{name}={_show(value)} is out of range: the recipe allows {low if low is not None else '-inf'} "
+            f"{name}={_show(value)} is out of range: {allowed_by} {low if low is not None else '-inf'} "
             f"to {high if high is not None else 'inf'}",
             field=field,
         )
@@ -283,7 +283,7 @@ def _set(values: dict[str, Any], spec: Mapping[str, Any], name: str, value: Any,
         raise errors.UnknownHyperparameter(
             f"{name} is not a hyperparameter of this recipe; known: {known}", field=f"hyperparameters.{name}"
         )
-    _check_value(name, value, spec[name])
+    check_value(name, value, spec[name])
     values[name] = value
 
 

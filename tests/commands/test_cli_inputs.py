@@ -170,11 +170,15 @@ READERS = {
 
 
 def _one_line_error(result_err: str) -> str:
-    lines = [line for line in result_err.splitlines() if line.strip()]
-    flat = " ".join(result_err.split())
+    """The flattened message, after checking it is one message (wrapped to 80 columns) and no traceback."""
     assert TRACEBACK not in result_err
-    assert len(lines) <= 3, result_err  # one message, wrapped to 80 columns (a spec error has a heading)
-    return flat
+    lines = result_err.splitlines()
+    starts = [
+        line for line in lines if line.startswith(("error:", "PreflightError", "invalid fine-tuning spec"))
+    ]
+    assert len(starts) == 1 and lines[0] == starts[0], result_err
+    assert sum(line.startswith("  - ") for line in lines) <= 1, result_err  # a spec error lists one problem
+    return " ".join(result_err.split())
 
 
 @pytest.mark.parametrize("bad", sorted(BAD_FILES))
