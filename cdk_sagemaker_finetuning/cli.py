@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
 from .commands import (
     _aws,
@@ -39,10 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cdk-finetune",
         description="Validate, plan and run SageMaker serverless fine-tuning projects.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:
         module.register(subparsers)
     return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("cdk-sagemaker-finetuning")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

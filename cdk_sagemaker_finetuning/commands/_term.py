@@ -34,15 +34,18 @@ def wrap_list(text: str) -> str:
     )
 
 
-def field(label: str, value: object, width: int = 0) -> str:
-    """``label  value`` on one line, or the value on its own indented line when it does not fit."""
+def field(label: str, value: object, width: int = 0, aligned: bool = False) -> str:
+    """``label  value`` on one line, or the value on its own indented line when it does not fit.
+
+    A wrapped value continues 8 columns in, or under its first line with ``aligned``.
+    """
     head = f"{label + ':':<{width + 1}} "
     text = str(value)
     if len(head) + len(text) <= WIDTH:
         return head + text
     if " " not in text:
         return head.rstrip() + "\n" + ("  " + text if len(text) + 2 <= WIDTH else text)
-    return wrap(text, head, " " * min(len(head), 8))
+    return wrap(text, head, " " * (len(head) if aligned else min(len(head), 8)))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str = "") -> str:

@@ -133,9 +133,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(reward(sample) -> float) and test_reward.py. Missing choices are asked on a terminal.",
     )
     parser.add_argument("--name", help="project name: lower-case letters, digits and hyphens")
-    parser.add_argument("--technique", choices=models.TECHNIQUES, type=str.lower)
+    parser.add_argument(
+        "--technique", choices=models.TECHNIQUES, type=str.lower, help="fine-tuning technique (see 'recommend')"
+    )
     parser.add_argument("--model", help="base model hub content name (see 'cdk-finetune models')")
-    parser.add_argument("--training-type", choices=models.TRAINING_TYPES, default="lora", help="(lora)")
+    parser.add_argument("--training-type", choices=models.TRAINING_TYPES, default="lora", help="LoRA adapters or full fine-tuning (default lora)")
     parser.add_argument("--data", metavar="S3URI", help="training data (default: a bucket the stack creates)")
     parser.add_argument("--validation-data", metavar="S3URI", help="validation data (optional)")
     parser.add_argument("--accept-eula", action="store_true", help="accept a gated model's license")
@@ -144,7 +146,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--judge-prompt", default=DEFAULT_JUDGE_PROMPT, help=f"RLAIF prompt ({DEFAULT_JUDGE_PROMPT})"
     )
-    parser.add_argument("--dir", default=".", help="directory to write into (.)")
+    parser.add_argument("--dir", default=".", help="folder to write into (default: the current one)")
     parser.add_argument("--force", action="store_true", help="overwrite existing files")
     parser.set_defaults(handler=run)
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import nbformat
 
 from .. import notebook
-from ..spec import load_spec
-from . import _term
+from . import _spec, _term
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,14 +19,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write a Jupyter notebook (or, with --script, a Python script) that runs the spec's "
         "fine-tuning job with the SageMaker Python SDK v3, filled with the deployed stack's outputs.",
     )
-    parser.add_argument("spec", help="path to the spec (YAML or JSON)")
+    _spec.add_spec_arguments(parser)
     parser.add_argument(
         "-o",
         "--output",
         metavar="PATH",
         help="file to write ('-' for stdout); default: <project name>.ipynb (or .py) in the current folder",
     )
-    parser.add_argument("--script", action="store_true", help="write a plain Python script with # %% cells")
+    parser.add_argument("--script", action="store_true", help="write a plain Python script with '# %%%%' cells")
     parser.add_argument(
         "--outputs",
         metavar="FILE",
@@ -43,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
+    spec = _spec.load(args)
     try:
         outputs = notebook.load_outputs(args.outputs) if args.outputs else None
         if args.script:

@@ -20,9 +20,9 @@ from typing import Any
 from .. import files
 from ..notebook import load_outputs, stack_outputs
 from ..runtime import errors, preflight, request
-from ..spec import FineTuningSpec, load_spec
+from ..spec import FineTuningSpec
 from ..workflow_config import runtime_config
-from . import _aws, _term
+from . import _aws, _spec, _term
 
 PLACEHOLDER_ACCOUNT = "123456789012"
 
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Offline with --hub-content and --recipe-params; otherwise the hub content, recipe spec, model "
         "package group and data are looked up and checked in AWS.",
     )
-    parser.add_argument("spec", help="path to the spec (YAML or JSON)")
+    _spec.add_spec_arguments(parser)
     parser.add_argument(
         "--hub-content", metavar="FILE", help="DescribeHubContent answer of the base model (JSON)"
     )
@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--skip-data-check", action="store_true", help="online: skip data and evaluator checks"
     )
-    _aws.add_aws_options(parser)
+    _aws.add_aws_options(parser, "the spec's region")
     parser.set_defaults(handler=run)
 
 
@@ -158,7 +158,7 @@ def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]
 
 @_aws.friendly_errors
 def run(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
+    spec = _spec.load(args)
     try:
         req = build_plan(args, spec)
     except json.JSONDecodeError as exc:

@@ -46,7 +46,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="one response per line (JSON string, {\"response\": ...} or plain text), "
                       "paired with the rows in order")
     test.add_argument("--options", metavar="JSON", default="{}", help="options of a built-in reward, as JSON")
-    test.add_argument("--score-range", metavar=("LOW", "HIGH"), nargs=2, type=float, default=(-1.0, 1.0))
+    test.add_argument(
+        "--score-range",
+        metavar=("LOW", "HIGH"),
+        nargs=2,
+        type=float,
+        default=(-1.0, 1.0),
+        help="scores are clamped into [LOW, HIGH] and a failing sample scores LOW, as reward.score_range "
+        "in the spec (default: -1 1)",
+    )
     test.add_argument("--nova", action="store_true", help="use the Nova envelope (bare list)")
     test.add_argument("--slowest", metavar="N", type=int, default=5, help="how many slow samples to list")
     test.set_defaults(handler=run)
@@ -70,6 +78,7 @@ class Outcome:
 class Report:
     outcomes: list[Outcome] = field(default_factory=list)
     missing_responses: int = 0
+    responses_file: str | None = None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         print(_term.wrap(f"error: {exc}", "", "  "), file=sys.stderr)
         return 2
     report = score_rows(rows, config)
+    report.responses_file = args.responses
     print(render(report, config, args.slowest))
     return 1 if any(o.error for o in report.outcomes) else 0
 
@@ -232,8 +242,12 @@ def warnings(report: Report, config: RewardConfig) -> list[str]:
         low, high = config.score_range
         found.append(f"{clamped} score(s) fell outside [{low:g}, {high:g}] and were clamped")
     if report.missing_responses:
-        found.append(f"{report.missing_responses} row(s) have no response to score; pass --responses FILE "
-                     "with one model response per row")
+        fix = (
+            f"their lines in {report.responses_file} are empty; give each row a non-empty response"
+            if report.responses_file
+            else "pass --responses FILE with one model response per row"
+        )
+        found.append(f"{report.missing_responses} row(s) have no response to score; {fix}")
     failed = [o for o in report.outcomes if o.error]
     if failed:
         found.append(f"{len(failed)} sample(s) raised and scored {config.floor:g}; first: id {failed[0].id!r}: "
