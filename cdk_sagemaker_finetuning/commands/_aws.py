@@ -38,6 +38,7 @@ CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, user_agent_extr
 
 NO_REGION = "No AWS region is configured. Set AWS_DEFAULT_REGION, run 'aws configure', or pass --region."
 ARN_REGION = re.compile(r"^arn:aws[a-z\-]*:[a-z0-9\-]+:(?P<region>[a-z]{2}(-[a-z]+)+-\d):")
+REGION = re.compile(r"^(?P<region>[a-z]{2}(-[a-z]+)+-\d)$")
 NO_CREDENTIALS = (
     "No AWS credentials found. Run 'aws configure' (or 'aws sso login'), set AWS_PROFILE, or pass --profile."
 )
@@ -97,8 +98,8 @@ def infer_region(args: argparse.Namespace, known: str | None) -> None:
 
     Precedence: ``--region``, then ``AWS_REGION``/``AWS_DEFAULT_REGION``, then this region, then the profile.
     """
-    match = ARN_REGION.match(known or "")
-    region = match["region"] if match else known
+    match = ARN_REGION.match(known or "") or REGION.match(known or "")
+    region = match["region"] if match else None  # a name (stack, job) says nothing about the region
     if region and not getattr(args, "inferred_region", None):
         args.inferred_region = region
 
