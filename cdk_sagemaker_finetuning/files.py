@@ -26,26 +26,31 @@ KINDS = (
 class FileProblem(ValueError):
     """A file that cannot be used as given; the message names the file, its role and the problem."""
 
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+        """The problem alone, without the file's name (e.g. ``it is a directory; pass a file``)."""
+
 
 def read_text(path: str | Path, what: str) -> str:
     """The file's text, decoded as UTF-8 (``what`` names its role in messages, e.g. ``"stack outputs"``)."""
     path = Path(path)
-    where = f"cannot read {what} {str(path)!r}"
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise FileProblem(f"{where}: it does not exist") from None
+        reason = "it does not exist"
     except IsADirectoryError:
-        raise FileProblem(f"{where}: it is a directory; pass a file") from None
+        reason = "it is a directory; pass a file"
     except OSError as exc:
-        raise FileProblem(f"{where}: {exc.strerror or exc}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FileProblem(
-            f"{where}: it is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "save it as UTF-8"
-        ) from None
+        reason = str(exc.strerror or exc)
+    else:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            reason = (
+                f"it is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+            )
+    raise FileProblem(f"cannot read {what} {str(path)!r}: {reason}", reason)
 
 
 def read_json(path: str | Path, what: str, shape: type | None = dict) -> Any:

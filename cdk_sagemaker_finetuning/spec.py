@@ -508,14 +508,22 @@ class FineTuningSpec(_Block):
         if self.reward_code_path is not None:
             if self.reward_code_path.suffix != ".py":
                 yield ("reward.code", f"{_show(self.reward.code)} must be a .py file")
-            elif not self.reward_code_path.is_file():
-                yield (
-                    "reward.code",
-                    f"{_show(self.reward.code)} does not exist (resolved to {self.reward_code_path})",
-                )
+            else:
+                yield from _unreadable("reward.code", self.reward.code, self.reward_code_path)
         prompt = self.judge_prompt_path
-        if prompt is not None and prompt.suffix == ".jinja" and not prompt.is_file():
-            yield ("rlaif.prompt", f"{_show(self.rlaif.prompt)} does not exist (resolved to {prompt})")
+        if prompt is not None and prompt.suffix == ".jinja":
+            yield from _unreadable("rlaif.prompt", self.rlaif.prompt, prompt)
+
+
+def _unreadable(field: str, given: str, path: Path) -> Iterator[tuple[str, str]]:
+    """A problem when the file a spec field names is missing, a directory or not UTF-8 text."""
+    if not path.exists():
+        yield (field, f"{_show(given)} does not exist (resolved to {path})")
+        return
+    try:
+        files.read_text(path, "the file")
+    except files.FileProblem as exc:
+        yield (field, f"{_show(given)}: {exc.reason} (resolved to {path})")
 
 
 def output_prefix(project_name: str) -> str:

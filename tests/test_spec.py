@@ -197,6 +197,27 @@ def test_reward_code_must_exist_relative_to_the_spec(sft_spec_dict, tmp_path):
     assert spec.reward_code_path == tmp_path / "mine.py"
 
 
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda path: path.mkdir(), "it is a directory; pass a file"),
+        (lambda path: path.write_bytes(b"x = '\xe9'\n"), "it is not UTF-8 text (byte 0xe9 at offset 5)"),
+    ],
+    ids=["directory", "latin-1"],
+)
+@pytest.mark.parametrize("kind", ["reward", "prompt"])
+def test_reward_code_and_prompt_files_must_be_utf8_files(sft_spec_dict, tmp_path, make, reason, kind):
+    if kind == "reward":
+        make(tmp_path / "r.py")
+        data, field = with_(sft_spec_dict, technique="rlvr", reward={"code": "r.py"}), "reward.code"
+    else:
+        make(tmp_path / "judge.jinja")
+        rlaif = {"judge_model_id": "qwen.qwen3-32b-v1:0", "prompt": "judge.jinja"}
+        data, field = with_(sft_spec_dict, technique="rlaif", rlaif=rlaif), "rlaif.prompt"
+    problems = problems_of(data, base_dir=tmp_path)
+    assert reason in problems[field]
+
+
 def test_reward_score_range_must_be_ordered(sft_spec_dict):
     arn = "arn:aws:sagemaker:us-east-1:123456789012:hub-content/HUB/JsonDoc/my-eval/1.0.0"
     problems = problems_of(
