@@ -55,6 +55,15 @@ def hub_content_from_file(data: Any, spec: FineTuningSpec, region: str) -> dict[
     if not isinstance(data, dict):
         raise _aws.CommandError("--hub-content must hold a JSON object", _aws.INVALID)
     if "HubContentDocument" in data:
+        wrong = [
+            k
+            for k in ("HubContentName", "HubContentArn", "HubContentVersion")
+            if not isinstance(data.get(k, ""), str)
+        ]
+        if wrong:
+            raise _aws.CommandError(
+                f"--hub-content: {', '.join(wrong)} must be text, as AWS returns it", _aws.INVALID
+            )
         return data
     if "RecipeCollection" not in data:
         raise _aws.CommandError(

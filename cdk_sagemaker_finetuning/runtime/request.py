@@ -166,7 +166,8 @@ def select_recipe(
     preferring non-subscription recipes.
     """
     wanted = "LoRA" if training_type == "LORA" else "full"
-    recipes = [r for r in document.get("RecipeCollection") or [] if isinstance(r, Mapping)]
+    collection = document.get("RecipeCollection")
+    recipes = [r for r in collection if isinstance(r, Mapping)] if isinstance(collection, list) else []
     found = [r for r in recipes if r.get("CustomizationTechnique") == technique]
     offered = sorted(
         {str(r.get("CustomizationTechnique")) for r in recipes if r.get("SmtjRecipeTemplateS3Uri")}
@@ -252,7 +253,7 @@ def check_value(name: str, value: Any, rule: Any, allowed_by: str = "the recipe 
         raise errors.InvalidHyperparameter(f"{name}={_show(value)} must be a string", field=field)
     if kind in ("boolean", "bool") and not isinstance(value, bool):
         raise errors.InvalidHyperparameter(f"{name}={_show(value)} must be true or false", field=field)
-    low, high = rule.get("min"), rule.get("max")
+    low, high = (bound if _is_number(bound) else None for bound in (rule.get("min"), rule.get("max")))
     if is_number and ((low is not None and value < low) or (high is not None and value > high)):
         raise errors.HyperparameterOutOfRange(
             f"{name}={_show(value)} is out of range: {allowed_by} {low if low is not None else '-inf'} "
@@ -264,6 +265,10 @@ def check_value(name: str, value: Any, rule: Any, allowed_by: str = "the recipe 
             f"{name}={_show(value)} is not allowed; choose one of {', '.join(map(str, rule['enum']))}",
             field=field,
         )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _dropped_keys(technique: str) -> set[str]:

@@ -58,6 +58,14 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "empty.jsonl").write_text("")
     (root / "folder.yaml").mkdir()
     (root / "hub.json").write_text(json.dumps(wd.hub_content()))
+    (root / "hub-name-bool.json").write_text(json.dumps({**wd.hub_content(), "HubContentName": True}))
+    no_recipes = {**wd.hub_content(), "HubContentDocument": json.dumps({"RecipeCollection": True})}
+    (root / "hub-recipes-true.json").write_text(json.dumps(no_recipes))
+    odd_bounds = {
+        **wd.override_spec(wd.LLAMA, "SFT"),
+        "max_epochs": {"type": "integer", "min": "one", "default": 2},
+    }
+    (root / "params-text-bounds.json").write_text(json.dumps(odd_bounds))
     (root / "params.json").write_text(json.dumps(wd.override_spec(wd.LLAMA, "SFT")))
     (root / "outputs.json").write_text(json.dumps({"FineTuning-support-sft": {"TrainUri": "s3://b/t.jsonl"}}))
     rows = [{"prompt": "1+1?", "reward_model": {"ground_truth": "2"}, "response": "2"}]
@@ -90,6 +98,9 @@ FILES = [
     "empty.jsonl",
     "folder.yaml",
     "hub.json",
+    "hub-name-bool.json",
+    "hub-recipes-true.json",
+    "params-text-bounds.json",
     "params.json",
     "outputs.json",
     "rows.jsonl",
@@ -225,6 +236,15 @@ def test_every_file_the_cli_reads_fails_in_one_line(reader, bad, workdir, run, m
             "--dir 'hub.json' is a file; pass a folder",
         ),
         (["reward", "test", "spec.yaml", "rows.jsonl"], "must be a Python module (.py)"),
+        (
+            ["plan", SPEC, "--hub-content", "hub-name-bool.json", "--recipe-params", "params.json"],
+            "--hub-content: HubContentName must be text, as AWS returns it",
+        ),
+        (
+            ["plan", SPEC, "--hub-content", "hub-recipes-true.json", "--recipe-params", "params.json"],
+            "PreflightError.UnsupportedTechnique (technique): meta-textgeneration-llama-3-2-1b-instruct has no "
+            "SFT recipe; serverless techniques offered: none",
+        ),
     ],
 )
 def test_wrong_shapes_and_places_fail_in_one_line(argv, words, workdir, run, monkeypatch):
@@ -232,6 +252,22 @@ def test_wrong_shapes_and_places_fail_in_one_line(argv, words, workdir, run, mon
     result = run(*argv)
     assert result.code == 2, result.err
     assert words in _one_line_error(result.err)
+
+
+def test_recipe_bounds_that_are_not_numbers_are_ignored(workdir, capsys, monkeypatch):
+    monkeypatch.chdir(workdir)
+    argv = [
+        "plan",
+        SPEC,
+        "--hub-content",
+        "hub.json",
+        "--recipe-params",
+        "params-text-bounds.json",
+        "--input",
+    ]
+    argv.append(json.dumps({"hyperparameters": {"max_epochs": 3}}))
+    assert cli.main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["HyperParameters"]["max_epochs"] == "3"  # the request JSON
 
 
 def test_no_argument_list_escapes_or_prints_a_traceback(workdir, offline_aws, capsys, monkeypatch):
