@@ -70,9 +70,7 @@ class SpecError(ValueError):
         super().__init__(f"invalid fine-tuning spec ({len(problems)} {noun}):\n{lines}")
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+_show = spec_messages.show
 
 
 class _Block(BaseModel):

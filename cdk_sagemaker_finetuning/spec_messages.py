@@ -172,7 +172,7 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 
 def unknown_field(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
-    """ "is not a known field", with the closest known field ("did you mean") or the known ones."""
+    """Say the key is not a known field, naming the closest known field ("did you mean") or all of them."""
     path = [str(part) for part in loc]
     known = block_fields(root, path[:-1])
     close = difflib.get_close_matches(path[-1], known, n=1, cutoff=0.6)
@@ -183,7 +183,8 @@ def unknown_field(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
     )
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
+    """A value as the user wrote it (``repr``), cut to 80 characters."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -226,8 +227,8 @@ def problem(err: Mapping[str, Any], root: type[BaseModel]) -> tuple[str, str]:
     if kind == "extra_forbidden":
         return field, unknown_field(root, err["loc"])
     if kind == "invalid_key":
-        return field, f"{_show(value)} is not a field name: names are text (e.g. name)"
-    what = f"the key {_show(value)}" if key_error else _show(value)
+        return field, f"{show(value)} is not a field name: names are text (e.g. name)"
+    what = f"the key {show(value)}" if key_error else show(value)
     if kind == "string_pattern_mismatch":
         rule = RULES.get(_generic(parts, key_error), "in the documented format")
         if _generic(parts) == "output.s3_uri" and isinstance(value, str):
@@ -238,7 +239,7 @@ def problem(err: Mapping[str, Any], root: type[BaseModel]) -> tuple[str, str]:
     if kind in ("too_short", "too_long") and ctx.get("field_type") == "Tuple":
         rule = "a list of two numbers [low, high]"
     elif kind in _BOUNDS:
-        rule = _BOUNDS[kind].format(**{k: _show(v) if isinstance(v, str) else v for k, v in ctx.items()})
+        rule = _BOUNDS[kind].format(**{k: show(v) if isinstance(v, str) else v for k, v in ctx.items()})
     elif kind == "model_type":
         fields = block_fields(root, parts)
         rule = f"a block of fields ({', '.join(fields)})" if fields else _TYPES[kind]
