@@ -134,13 +134,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--name", help="project name: lower-case letters, digits and hyphens")
     parser.add_argument(
-        "--technique", choices=models.TECHNIQUES, type=str.lower, help="fine-tuning technique (see 'recommend')"
+        "--technique",
+        choices=models.TECHNIQUES,
+        type=str.lower,
+        help="fine-tuning technique (see 'recommend')",
     )
     parser.add_argument("--model", help="base model hub content name (see 'cdk-finetune models')")
-    parser.add_argument("--training-type", choices=models.TRAINING_TYPES, default="lora", help="LoRA adapters or full fine-tuning (default lora)")
+    parser.add_argument(
+        "--training-type",
+        choices=models.TRAINING_TYPES,
+        default="lora",
+        help="LoRA adapters or full fine-tuning (default lora)",
+    )
     parser.add_argument("--data", metavar="S3URI", help="training data (default: a bucket the stack creates)")
     parser.add_argument("--validation-data", metavar="S3URI", help="validation data (optional)")
     parser.add_argument("--accept-eula", action="store_true", help="accept a gated model's license")
+    parser.add_argument(
+        "--allow-unknown-model",
+        action="store_true",
+        help="write allow_unknown_model: true (a base model outside the known families)",
+    )
     parser.add_argument("--region", help="target region (enables region checks in validation)")
     parser.add_argument("--judge-model", default=DEFAULT_JUDGE, help=f"RLAIF judge ({DEFAULT_JUDGE})")
     parser.add_argument(
@@ -183,6 +196,8 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
     if _accept_eula(args, model):
         spec["accept_eula"] = True
     spec["training_type"] = args.training_type
+    if args.allow_unknown_model:
+        spec["allow_unknown_model"] = True
     if args.region:
         spec["region"] = args.region
     if args.data:

@@ -26,7 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="file to write ('-' for stdout); default: <project name>.ipynb (or .py) in the current folder",
     )
-    parser.add_argument("--script", action="store_true", help="write a plain Python script with '# %%%%' cells")
+    parser.add_argument(
+        "--script", action="store_true", help="write a plain Python script with '# %%%%' cells"
+    )
     parser.add_argument(
         "--outputs",
         metavar="FILE",

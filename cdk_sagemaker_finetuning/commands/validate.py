@@ -68,7 +68,8 @@ def _reward(spec: FineTuningSpec) -> str:
     reward = spec.reward
     fields = reward.model_dump(exclude_defaults=True, exclude={"score_range"})
     text = ", ".join(
-        f"{key} ({_pairs(value)})" if isinstance(value, dict) else f"{key} {value}" for key, value in fields.items()
+        f"{key} ({_pairs(value)})" if isinstance(value, dict) else f"{key} {value}"
+        for key, value in fields.items()
     )
     low, high = reward.score_range
     return f"{text}; scores in [{low:g}, {high:g}]"

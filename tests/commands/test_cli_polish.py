@@ -244,3 +244,14 @@ def test_reward_test_hint_when_the_responses_file_has_empty_lines(run, tmp_path)
     hint = f"1 row(s) have no response to score; their lines in {responses} are empty; give each row a"
     assert hint in result.flat_out
     assert "pass --responses FILE" not in result.flat_out
+
+
+def test_init_writes_allow_unknown_model_for_a_new_model(run, tmp_path) -> None:
+    argv = ["init", "--name", "new", "--technique", "sft", "--model", "acme-llm-9b", "--region", "us-east-1"]
+    rejected = run(*argv, "--dir", str(tmp_path / "a"))
+    assert rejected.code == 2
+    assert "or pass --allow-unknown-model" in rejected.flat_err
+    accepted = run(*argv, "--dir", str(tmp_path / "b"), "--allow-unknown-model")
+    assert accepted.code == 0, accepted.err
+    written = yaml.safe_load((tmp_path / "b" / "new.yaml").read_text())
+    assert written["allow_unknown_model"] is True and written["base_model"] == "acme-llm-9b"
