@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+MAX_VALUES = 100_000
 SHAPES = {dict: "object (mapping)", list: "list"}
 KINDS = (
     (bool, "true/false"),
@@ -62,6 +63,8 @@ def read_json(path: str | Path, what: str, shape: type | None = dict) -> Any:
         raise FileProblem(
             f"{what} {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise FileProblem(f"{what} {str(path)!r} is nested too deeply to read") from None
     return _check_shape(data, path, what, shape, "JSON")
 
 
@@ -75,7 +78,29 @@ def read_yaml(path: str | Path, what: str, shape: type | None = dict) -> Any:
         at = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise FileProblem(f"{what} {str(path)!r} is not valid YAML: {problem}{at}") from None
+    except RecursionError:
+        raise FileProblem(f"{what} {str(path)!r} is nested too deeply to read") from None
+    if _expands_beyond(data, MAX_VALUES):
+        raise FileProblem(
+            f"{what} {str(path)!r} expands to more than {MAX_VALUES:,} values (YAML aliases?); write it out plainly"
+        )
     return _check_shape(data, path, what, shape, "YAML")
+
+
+def _expands_beyond(data: Any, limit: int) -> bool:
+    """True when the document, with aliases expanded, holds more than ``limit`` values (a YAML alias bomb)."""
+    pending, seen = [data], 0
+    while pending:
+        value = pending.pop()
+        seen += 1
+        if seen > limit:
+            return True
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
 
 
 def _check_shape(data: Any, path: str | Path, what: str, shape: type | None, kind: str) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import reprlib
 import typing
 from collections.abc import Mapping
 from typing import Any
@@ -183,9 +184,15 @@ def unknown_field(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
     )
 
 
+_CONTAINERS = reprlib.Repr()  # Python 3.11 takes no keyword arguments here
+for _limit, _value in {"maxlevel": 3, "maxlist": 6, "maxtuple": 6, "maxdict": 6, "maxset": 6}.items():
+    setattr(_CONTAINERS, _limit, _value)
+_CONTAINERS.maxstring = _CONTAINERS.maxother = 30
+
+
 def show(value: Any) -> str:
-    """A value as the user wrote it (``repr``), cut to 80 characters."""
-    text = repr(value)
+    """A value as the user wrote it (``repr``), cut to 80 characters (containers only to a few levels)."""
+    text = _CONTAINERS.repr(value) if isinstance(value, list | tuple | dict | set) else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 

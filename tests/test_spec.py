@@ -425,6 +425,15 @@ def test_load_yaml_and_json_give_the_same_spec(tmp_path, sft_spec_dict):
         ("latin1.yaml", "name: caf\xe9\n".encode("latin-1"), "not UTF-8 text (byte 0xe9 at offset 9)"),
         ("bad.yaml", b"name: [unclosed", "spec '{path}' is not valid YAML: expected ',' or ']'"),
         ("bad.json", b'{"name": ', "spec '{path}' is not valid JSON: Expecting value at line 1 column 10"),
+        ("deep.json", b"[" * 100_000 + b"]" * 100_000, "spec '{path}' is nested too deeply to read"),
+        ("deep.yaml", b"a: " + b"[" * 100_000 + b"]" * 100_000, "spec '{path}' is nested too deeply to read"),
+        (
+            "aliases.yaml",
+            b"a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+            + b"".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n".encode() for i in range(1, 9)),
+            "spec '{path}' expands to more than 100,000 values (YAML aliases?); write it out plainly",
+        ),
+        ("loop.yaml", b"name: &x [*x]\n", "expands to more than 100,000 values"),
     ],
 )
 def test_load_reports_unreadable_and_unparsable_files(tmp_path, name, content, words):
