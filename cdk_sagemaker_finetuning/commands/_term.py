@@ -15,14 +15,21 @@ WIDTH = 80
 
 
 def wrap(text: str, indent: str = "", subsequent: str | None = None) -> str:
-    """Fill ``text`` to ``WIDTH`` columns without breaking words, ARNs or URLs."""
-    return textwrap.fill(
+    """Fill ``text`` to ``WIDTH`` columns without breaking words, ARNs or URLs.
+
+    A token too long for its indented line (an ARN, a URL) is moved to the start of its own line.
+    """
+    lines = textwrap.wrap(
         text,
         WIDTH,
         initial_indent=indent,
         subsequent_indent=indent if subsequent is None else subsequent,
         break_long_words=False,
         break_on_hyphens=False,
+    )
+    return "\n".join(
+        line.strip() if number and len(line) > WIDTH and " " not in line.strip() else line
+        for number, line in enumerate(lines)
     )
 
 
