@@ -67,8 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_term.wrap(f"error: {exc}", "", "  "), file=sys.stderr)
         return getattr(exc, "exit_code", _aws.INVALID)
     except OSError as exc:  # e.g. -o names a folder, --dir names a file
-        where = f" {str(exc.filename)!r}" if exc.filename else ""
-        print(_term.wrap(f"error: cannot use{where}: {exc.strerror or exc}", "", "  "), file=sys.stderr)
+        what = f"cannot use {str(exc.filename)!r}: " if exc.filename else ""
+        print(_term.wrap(f"error: {what}{exc.strerror or exc}", "", "  "), file=sys.stderr)
         return _aws.INVALID
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -360,7 +360,9 @@ class FineTuningSpec(_Block):
                     f"needs exactly one of builtin, code or evaluator_arn; got {chosen or 'none'}",
                 )
             low, high = self.reward.score_range
-            if not low < high:
+            if not (math.isfinite(low) and math.isfinite(high)):
+                yield ("reward.score_range", f"{[low, high]!r} must be two finite numbers [low, high]")
+            elif not low < high:
                 yield ("reward.score_range", f"{[low, high]!r} must be [low, high] with low < high")
             if self.reward.builtin is not None and self.reward.builtin not in BUILTIN_REWARDS:
                 yield (

@@ -322,6 +322,11 @@ def test_model_family_region_allow_list(sft_spec_dict):
             "reward.score_range",
             "must be a list of two numbers [low, high]",
         ),
+        (
+            {"technique": "rlvr", "reward": {"builtin": "exact_match", "score_range": [0, float("inf")]}},
+            "reward.score_range",
+            "[0, inf] must be two finite numbers [low, high] (e.g. [-1, 1])",
+        ),
         ({"tags": {"a|b": "x"}}, "tags.a|b", "the key 'a|b' is invalid: must be 1-128 letters, digits,"),
         ({"data": {}}, "data.train", "is required (e.g. s3://my-bucket/train/train.jsonl)"),
     ],

@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+import math
 import sys
 import time
 from collections import Counter
@@ -101,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _config(args: argparse.Namespace) -> RewardConfig:
     low, high = args.score_range
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise InputError(f"--score-range {low} {high}: LOW and HIGH must be finite numbers, e.g. -1 1")
     if not low < high:
         raise InputError(f"--score-range {low} {high}: LOW must be below HIGH")
     common: dict[str, Any] = {"score_range": (low, high), "envelope": "nova" if args.nova else "open-weight"}

@@ -89,7 +89,8 @@ FILES = [
     "rlvr-custom-reward.yaml",
     "rlaif-custom-prompt.yaml",
     "rewards",
-    "prompts/judge.jinja",
+    "prompts/helpfulness.jinja",
+    "rewards/keyword_reward.py",
     "latin1.yaml",
     "binary.json",
     "list.json",
@@ -115,6 +116,7 @@ VALUES = st.one_of(
     SPECS,
     st.sampled_from(FILES),
     st.sampled_from(["[1,2]", "{}", "null", '{"trainUri": 3}', "0", "-1", "1e309", "nan", "", " "]),
+    st.sampled_from(["0", "1", "0.5", "-1", "inf", "-inf", "1e308", "100", "-0"]),
     st.sampled_from(["s3://bucket/key", "arn:aws:states:us-east-1:123456789012:execution:m:e", "eu-west-1"]),
     st.integers(-(10**20), 10**20).map(str),
     st.text(max_size=12),
@@ -236,6 +238,10 @@ def test_every_file_the_cli_reads_fails_in_one_line(reader, bad, workdir, run, m
             "--dir 'hub.json' is a file; pass a folder",
         ),
         (["reward", "test", "spec.yaml", "rows.jsonl"], "must be a Python module (.py)"),
+        (
+            ["reward", "test", "numeric_answer", "rows.jsonl", "--score-range", "0", "inf"],
+            "LOW and HIGH must be finite numbers, e.g. -1 1",
+        ),
         (
             ["plan", SPEC, "--hub-content", "hub-name-bool.json", "--recipe-params", "params.json"],
             "--hub-content: HubContentName must be text, as AWS returns it",
