@@ -57,6 +57,9 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (also used by the console script)."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if any("\x00" in arg for arg in argv):  # no shell can pass one; no path may hold one
+        parser.error("an argument contains a NUL character")
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))

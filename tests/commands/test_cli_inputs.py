@@ -260,6 +260,12 @@ def test_wrong_shapes_and_places_fail_in_one_line(argv, words, workdir, run, mon
     assert words in _one_line_error(result.err)
 
 
+def test_an_argument_with_a_nul_character_is_a_usage_error(run):
+    result = run("validate", "spec\x00.yaml")
+    assert result.code == 2
+    assert "cdk-finetune: error: an argument contains a NUL character" in result.err
+
+
 def test_recipe_bounds_that_are_not_numbers_are_ignored(workdir, capsys, monkeypatch):
     monkeypatch.chdir(workdir)
     argv = [
