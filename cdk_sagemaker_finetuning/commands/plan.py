@@ -144,7 +144,7 @@ def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]
         )
     outputs = stack_outputs(load_outputs(args.outputs_file), spec) if args.outputs_file else {}
     if offline:
-        region = args.region or spec.region or "us-east-1"
+        region = _aws.session(args).region_name or "us-east-1"  # the same precedence as online
         config = config_for(spec, outputs)
         hub = hub_content_from_file(files.read_json(args.hub_content, "--hub-content"), spec, region)
         params = files.read_json(args.recipe_params, "--recipe-params")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable, Iterator
 from importlib import metadata
 
@@ -11,7 +12,9 @@ import pytest
 import yaml
 from botocore.stub import Stubber
 
+from cdk_sagemaker_finetuning import cli
 from cdk_sagemaker_finetuning.commands import _aws
+from tests import workflow_data as wd
 from tests.commands.test_cli_inputs import COMMANDS
 from tests.commands.test_runs import T0, job
 from tests.conftest import EXAMPLES
@@ -257,3 +260,18 @@ def test_init_writes_allow_unknown_model_for_a_new_model(run, tmp_path) -> None:
     assert accepted.code == 0, accepted.err
     written = yaml.safe_load((tmp_path / "b" / "new.yaml").read_text())
     assert written["allow_unknown_model"] is True and written["base_model"] == "acme-llm-9b"
+
+
+def test_offline_plan_uses_the_spec_region(regional, capsys, tmp_path, sft_spec_dict) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({**sft_spec_dict, "region": EU, "base_model_version": "1.2.3"}))
+    document = wd.hub_content()["HubContentDocument"]
+    (tmp_path / "doc.json").write_text(document if isinstance(document, str) else json.dumps(document))
+    (tmp_path / "params.json").write_text(json.dumps(wd.override_spec(wd.LLAMA, "SFT")))
+    argv = ["plan", str(spec), "--hub-content", str(tmp_path / "doc.json")]
+    assert cli.main([*argv, "--recipe-params", str(tmp_path / "params.json")]) == 0
+    request = json.loads(capsys.readouterr().out)
+    assert request["ServerlessJobConfig"]["BaseModelArn"].startswith(
+        f"arn:aws:sagemaker:{EU}:aws:hub-content/"
+    )
+    assert regional.regions == []  # offline: no AWS client at all
