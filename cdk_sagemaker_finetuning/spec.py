@@ -434,7 +434,8 @@ class FineTuningSpec(_Block):
                         "when data.create_bucket is true",
                     )
             elif value.startswith("s3://") and not re.match(S3_URI_RE, value):
-                yield (field, f"{_show(value)} is invalid: must be {spec_messages.s3_uri_problem(value)}")
+                rule = spec_messages.s3_uri_problem(value) or "an S3 URI such as s3://bucket/prefix/"
+                yield (field, f"{_show(value)} is invalid: must be {rule}")
             elif value.startswith("arn:") and not re.match(DATASET_ARN_RE, value):
                 yield (
                     field,
