@@ -103,7 +103,7 @@ class EvaluationSpec(_Block):
             elif name not in catalog.BENCHMARKS:
                 yield (
                     field,
-                    f"{_show(name)} is not a benchmark; choose from {', '.join(catalog.BENCHMARKS)}",
+                    f"{_show(name)} is not a benchmark; use one of {', '.join(catalog.BENCHMARKS)}",
                 )
             elif catalog.BENCHMARKS[name].nova_only and not spec.is_nova:
                 yield (field, f"{name!r} is only offered for Nova models, not {spec.base_model!r}")
@@ -112,7 +112,10 @@ class EvaluationSpec(_Block):
             field = f"evaluation.subtasks.{name}"
             bench = catalog.BENCHMARKS.get(name)
             if name not in self.benchmarks:
-                yield (field, f"{_show(name)} is not in evaluation.benchmarks; add it there first")
+                yield (
+                    field,
+                    f"{_show(name)} is not in evaluation.benchmarks; add it there first or remove it",
+                )
             elif bench is None:
                 continue  # reported on the benchmark
             elif not bench.takes_subtasks:
@@ -174,7 +177,7 @@ class EvaluationSpec(_Block):
             if name not in catalog.JUDGE_METRICS:
                 yield (
                     f"evaluation.judge.metrics.{i}",
-                    f"{_show(judge.metrics[i])} is not a built-in judge metric; choose from "
+                    f"{_show(judge.metrics[i])} is not a built-in judge metric; use one of "
                     f"{', '.join(catalog.JUDGE_METRICS)}",
                 )
         if len(set(names)) != len(names):
@@ -194,7 +197,7 @@ class EvaluationSpec(_Block):
         if scorer.builtin is not None and scorer.builtin not in catalog.PRESET_SCORERS:
             yield (
                 "evaluation.custom_scorer.builtin",
-                f"{_show(scorer.builtin)} is not a preset scorer; choose from {', '.join(catalog.PRESET_SCORERS)}",
+                f"{_show(scorer.builtin)} is not a preset scorer; use one of {', '.join(catalog.PRESET_SCORERS)}",
             )
         if scorer.evaluator_arn is not None and not re.match(EVALUATOR_ARN_RE, scorer.evaluator_arn):
             yield (
@@ -230,7 +233,7 @@ class EvaluationSpec(_Block):
             offered = sorted(produced) + [f"{e}/<metric>" for e in sorted(open_ended)]
             yield (
                 "evaluation.gate.metric",
-                f"{_show(gate.metric)} is not produced by the chosen evaluations; choose from "
+                f"{_show(gate.metric)} is not produced by the chosen evaluations; use one of "
                 f"{', '.join(offered) or 'none (choose an evaluation first)'}",
             )
 

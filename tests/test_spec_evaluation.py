@@ -58,10 +58,10 @@ def test_benchmark_and_subtask_rules_follow_the_sdk(sft_spec_dict) -> None:
     )
     assert (
         found["evaluation.benchmarks.2"]
-        == "'llm_judge' is not a benchmark here: use the judge block for LLM-as-judge"
+        == "'llm_judge' is not a benchmark here: use the judge block for LLM-as-judge (e.g. mmlu)"
     )
     assert found["evaluation.benchmarks.3"].startswith(
-        "'hellaswag' is not a benchmark; choose from mmlu, mmlu_pro"
+        "'hellaswag' is not a benchmark; use one of mmlu, mmlu_pro"
     )
     assert "only offered for Nova models" in found["evaluation.benchmarks.4"]
     assert found["evaluation.benchmarks.5"] == "'mmlu' is listed twice"
@@ -71,8 +71,14 @@ def test_benchmark_and_subtask_rules_follow_the_sdk(sft_spec_dict) -> None:
     assert found["evaluation.subtasks.mmlu.0"].startswith(
         "'nope' is not a mmlu subtask; for example: abstract_algebra"
     )
-    assert found["evaluation.subtasks.bbh"] == "'bbh' is not in evaluation.benchmarks; add it there first"
-    assert found["evaluation.subtasks.math"] == "'math' is not in evaluation.benchmarks; add it there first"
+    assert (
+        found["evaluation.subtasks.bbh"]
+        == "'bbh' is not in evaluation.benchmarks; add it there first or remove it"
+    )
+    assert (
+        found["evaluation.subtasks.math"]
+        == "'math' is not in evaluation.benchmarks; add it there first or remove it"
+    )
 
 
 def test_judge_rules(sft_spec_dict) -> None:
@@ -87,9 +93,9 @@ def test_judge_rules(sft_spec_dict) -> None:
         "must be a Bedrock model id such as anthropic.claude-3-5-haiku" in found["evaluation.judge.model_id"]
     )
     assert found["evaluation.judge.metrics.0"].startswith(
-        "'Wit' is not a built-in judge metric; choose from Correctness"
+        "'Wit' is not a built-in judge metric; use one of Correctness"
     )
-    assert found["evaluation.judge.metrics"] == "lists a metric twice"
+    assert found["evaluation.judge.metrics"] == "lists a metric twice (e.g. [Correctness, Helpfulness])"
     nova = {**sft_spec_dict, "base_model": "amazon.nova-lite-v1", "accept_eula": False}
     found = problems(
         nova, {"dataset": "s3://demo-data/e.jsonl", "judge": {"model_id": JUDGE, "metrics": ["Correctness"]}}
@@ -99,7 +105,10 @@ def test_judge_rules(sft_spec_dict) -> None:
 
 def test_dataset_rules(sft_spec_dict) -> None:
     found = problems(sft_spec_dict, {"judge": {"model_id": JUDGE, "metrics": ["Correctness"]}})
-    assert found == {"evaluation.dataset": "is required for judge and custom_scorer (the prompts to answer)"}
+    assert found == {
+        "evaluation.dataset": "is required for judge and custom_scorer (the prompts to answer) "
+        "(e.g. s3://my-bucket/eval/eval.jsonl)"
+    }
     found = problems(sft_spec_dict, {"dataset": "s3://demo-data/eval.jsonl", "benchmarks": ["gpqa"]})
     assert found["evaluation.dataset"].startswith("is only used by judge and custom_scorer")
     found = problems(
@@ -118,7 +127,7 @@ def test_custom_scorer_rules(sft_spec_dict) -> None:
     assert "needs exactly one of builtin, evaluator_arn or reward" in found["evaluation.custom_scorer"]
     assert (
         found["evaluation.custom_scorer.builtin"]
-        == "'bleu' is not a preset scorer; choose from prime_math, prime_code"
+        == "'bleu' is not a preset scorer; use one of prime_math, prime_code"
     )
     assert "must be a versioned evaluator ARN" in found["evaluation.custom_scorer.evaluator_arn"]
     found = problems(sft_spec_dict, {"dataset": data, "custom_scorer": {"reward": True}})
@@ -150,7 +159,7 @@ def test_custom_scorer_rules(sft_spec_dict) -> None:
 def test_gate_metric_must_be_produced_by_the_chosen_evaluations(sft_spec_dict) -> None:
     found = problems(sft_spec_dict, {"benchmarks": ["mmlu", "math"], "gate": {"metric": "gpqa/accuracy"}})
     assert found["evaluation.gate.metric"] == (
-        "'gpqa/accuracy' is not produced by the chosen evaluations; choose from math/exact_match, mmlu/accuracy"
+        "'gpqa/accuracy' is not produced by the chosen evaluations; use one of math/exact_match, mmlu/accuracy"
     )
     found = problems(
         sft_spec_dict, {"benchmarks": ["mmlu"], "gate": {"metric": "accuracy", "min_delta": float("inf")}}
@@ -181,13 +190,15 @@ def test_shape_errors_are_worded(sft_spec_dict) -> None:
             "extra": 1,
         },
     )
-    assert found["evaluation.benchmarks"] == "'mmlu' is invalid: Input should be a valid list"
-    assert found["evaluation.judge.metrics"] == "is required"
+    assert found["evaluation.benchmarks"] == "'mmlu' is invalid: must be a list (e.g. [mmlu, gpqa])"
+    assert found["evaluation.judge.metrics"] == "is required (e.g. [Correctness, Helpfulness])"
     assert (
         found["evaluation.gate.on_fail"]
-        == "'Approved' is not allowed: input should be 'PendingManualApproval' or 'Rejected'"
+        == "'Approved' is not allowed: must be one of 'PendingManualApproval' or 'Rejected'"
     )
-    assert found["evaluation.extra"] == "is not a known field"
+    assert found["evaluation.extra"] == (
+        "is not a known field; the fields here are dataset, benchmarks, subtasks, judge, custom_scorer, gate"
+    )
     assert problems(sft_spec_dict, {}) == {
         "evaluation": "chooses no evaluation: set benchmarks (e.g. [mmlu]), judge or custom_scorer"
     }

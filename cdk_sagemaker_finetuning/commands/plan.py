@@ -16,14 +16,14 @@ import argparse
 import datetime as dt
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..notebook import load_outputs, stack_outputs
 from ..runtime import errors, preflight, request
-from ..spec import FineTuningSpec, load_spec
+from ..spec import FineTuningSpec
 from ..workflow_config import runtime_config
-from . import _aws, plan_evaluation
+from . import _aws, _spec, _term, plan_evaluation
 
 PLACEHOLDER_ACCOUNT = "123456789012"
 #: Deploy-time values a plan without outputs cannot know: stand-ins that pass the request builder's checks,
@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Offline with --hub-content and --recipe-params; otherwise the hub content, recipe spec, model "
         "package group and data are looked up and checked in AWS.",
     )
-    parser.add_argument("spec", help="path to the spec (YAML or JSON)")
+    _spec.add_spec_arguments(parser)
     parser.add_argument(
         "--hub-content", metavar="FILE", help="DescribeHubContent answer of the base model (JSON)"
     )
@@ -55,17 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--skip-data-check", action="store_true", help="online: skip data and evaluator checks"
     )
     plan_evaluation.add_arguments(parser)
-    _aws.add_aws_options(parser)
+    _aws.add_aws_options(parser, "the spec's region")
     parser.set_defaults(handler=run)
-
-
-def _read_json(path: str, flag: str) -> Any:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise _aws.CommandError(f"{flag} {path!r}: {exc.strerror or exc}", _aws.INVALID) from None
-    except json.JSONDecodeError as exc:
-        raise _aws.CommandError(f"{flag} {path!r} is not JSON: {exc}", _aws.INVALID) from None
 
 
 def hub_content_from_file(data: Any, spec: FineTuningSpec, region: str) -> dict[str, Any]:
@@ -73,6 +64,15 @@ def hub_content_from_file(data: Any, spec: FineTuningSpec, region: str) -> dict[
     if not isinstance(data, dict):
         raise _aws.CommandError("--hub-content must hold a JSON object", _aws.INVALID)
     if "HubContentDocument" in data:
+        wrong = [
+            k
+            for k in ("HubContentName", "HubContentArn", "HubContentVersion")
+            if not isinstance(data.get(k, ""), str)
+        ]
+        if wrong:
+            raise _aws.CommandError(
+                f"--hub-content: {', '.join(wrong)} must be text, as AWS returns it", _aws.INVALID
+            )
         return data
     if "RecipeCollection" not in data:
         raise _aws.CommandError(
@@ -163,7 +163,7 @@ def _deployed_outputs(args: argparse.Namespace, spec: FineTuningSpec) -> dict[st
 
 def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]:
     """The request (offline from files, else through the preflight's lookups)."""
-    execution_input = json.loads(args.input) if args.input else None
+    execution_input = request.parse_execution_input(json.loads(args.input)) if args.input else None
     name = args.execution_name or "plan-" + dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
     offline = bool(args.hub_content and args.recipe_params)
     if bool(args.hub_content) != bool(args.recipe_params):
@@ -172,12 +172,10 @@ def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]
         )
     outputs = stack_outputs(load_outputs(args.outputs_file), spec) if args.outputs_file else {}
     if offline:
-        region = args.region or spec.region or "us-east-1"
+        region = _aws.session(args).region_name or "us-east-1"  # the same precedence as online
         config = config_for(spec, outputs)
-        hub = hub_content_from_file(_read_json(args.hub_content, "--hub-content"), spec, region)
-        params = _read_json(args.recipe_params, "--recipe-params")
-        if not isinstance(params, dict):
-            raise _aws.CommandError("--recipe-params must hold a JSON object", _aws.INVALID)
+        hub = hub_content_from_file(files.read_json(args.hub_content, "--hub-content"), spec, region)
+        params = files.read_json(args.recipe_params, "--recipe-params")
         execution = {"name": name, "input": execution_input, "sourceModelPackageArn": None}
         if execution_input and execution_input.get("baseModel"):
             raise _aws.CommandError(
@@ -200,14 +198,14 @@ def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]
 
 @_aws.friendly_errors
 def run(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
+    spec = _spec.load(args)
     try:
         req = plan_evaluation.build(args, spec) if args.evaluation else build_plan(args, spec)
     except json.JSONDecodeError as exc:
         raise _aws.CommandError(f"--input is not JSON: {exc}", _aws.INVALID) from None
     except errors.PreflightError as exc:
         where = f" ({exc.field})" if exc.field else ""
-        print(f"{exc.error_name}{where}: {with_placeholders(exc.message)}", file=sys.stderr)
+        print(_term.wrap(f"{exc.error_name}{where}: {with_placeholders(exc.message)}", "", "  "), file=sys.stderr)
         return _aws.FAILED if isinstance(exc, errors.AwsError) else _aws.INVALID
     except ValueError as exc:  # stack outputs or configuration that cannot work
         raise _aws.CommandError(str(exc), _aws.INVALID) from None

@@ -116,7 +116,7 @@ def test_rejections_are_named(files, capsys):
         '{"hyperparameters": {"max_epochs": 99}}',
     )
     assert (code, out) == (2, "")
-    assert err.startswith(
+    assert " ".join(err.split()).startswith(
         "PreflightError.HyperparameterOutOfRange (hyperparameters.max_epochs): max_epochs=99"
     )
 
