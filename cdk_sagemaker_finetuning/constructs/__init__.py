@@ -7,6 +7,8 @@ from .hub_evaluator import HubEvaluator, IEvaluator
 from .judge_prompt import JudgePrompt
 from .model_package_group import IModelPackageGroup, ModelPackageGroup
 from .notifications import TrainingNotifications
+from .orphaned_job_stopper import OrphanedJobStopper
+from .platform import FineTuningPlatform
 from .project import FineTuningProject
 from .retraining import RetrainingPipeline, RetrainingTriggers
 from .reward_function import RewardFunction
@@ -17,12 +19,14 @@ __all__ = [
     "BucketEventCheck",
     "CreateJobWith",
     "EvaluatorLookup",
+    "FineTuningPlatform",
     "FineTuningProject",
     "HubEvaluator",
     "IEvaluator",
     "IModelPackageGroup",
     "JudgePrompt",
     "ModelPackageGroup",
+    "OrphanedJobStopper",
     "RetrainingPipeline",
     "RetrainingTriggers",
     "RewardFunction",

@@ -2,7 +2,7 @@
 
 Resources, outputs and parameters are counted from the construct tree by a validation on the stack (synth fails
 over a quota and warns from 90 %); the template size is measured on the synthesized template by a policy
-validation plugin on the app. Quotas: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+validation plugin on the app (nested stacks' templates included: they are written next to their parent's). Quotas: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from aws_cdk import (
     PolicyViolation,
     Stack,
     Stage,
+    Token,
     Validations,
 )
 from constructs import IConstruct, IValidation
@@ -70,7 +71,7 @@ class _StackLimits:
         errors = []
         for what, kind, quota in COUNTED:
             count = sum(isinstance(e, kind) for e in elements)
-            message = limit_message(stack.stack_name, what, count, quota, self.projects)
+            message = limit_message(stack_label(stack), what, count, quota, self.projects)
             if count > quota:
                 errors.append(message)
             elif count >= WARN_RATIO * quota:
@@ -99,10 +100,15 @@ class _TemplateSizePlugin:
 
     def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
         violations = []
-        for path in context.template_paths:
-            if os.path.basename(path) not in self.stacks:
-                continue
-            stack, projects = self.stacks[os.path.basename(path)]
+        # Plugins are given the top-level templates only; nested stacks' templates sit next to them.
+        folders = {os.path.dirname(path) for path in context.template_paths}
+        found = [
+            (os.path.join(folder, template), stack, projects)
+            for folder in sorted(folders)
+            for template, (stack, projects) in self.stacks.items()
+            if os.path.exists(os.path.join(folder, template))
+        ]
+        for path, stack, projects in found:
             size = os.path.getsize(path)
             if size < WARN_RATIO * TEMPLATE_BYTES:
                 continue
@@ -142,4 +148,9 @@ def check_limits(project: IConstruct, name: str) -> None:
     if plugin is None:
         plugin = _PLUGINS[stage] = _TemplateSizePlugin()
         Validations.of(stage).add_plugins(plugin)
-    plugin.stacks[stack.template_file] = (stack.stack_name, check.projects)
+    plugin.stacks[stack.template_file] = (stack_label(stack), check.projects)
+
+
+def stack_label(stack: Stack) -> str:
+    """The stack's name, or its construct path for a nested stack (whose name is only known at deploy time)."""
+    return stack.node.path if Token.is_unresolved(stack.stack_name) else stack.stack_name

@@ -19,6 +19,20 @@ from constructs import Construct
 TERMINAL_JOB_STATUSES = ("Completed", "Failed", "Stopped")
 
 
+def encrypted_topic(scope: Construct, id: str) -> sns.Topic:
+    """An SNS topic (TLS only) encrypted with a new rotating KMS key that EventBridge and CloudWatch may use."""
+    key = kms.Key(scope, f"{id}Key", enable_key_rotation=True, description="Encrypts training notifications")
+    for service in ("events.amazonaws.com", "cloudwatch.amazonaws.com"):
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                principals=[iam.ServicePrincipal(service)],
+                resources=["*"],  # in a key policy "*" means this key
+            )
+        )
+    return sns.Topic(scope, id, master_key=key, enforce_ssl=True)
+
+
 class TrainingNotifications(Construct):
     """Publishes a project's training and approval events to one encrypted SNS topic.
 
@@ -49,10 +63,11 @@ class TrainingNotifications(Construct):
         alarms: Sequence[cloudwatch.Alarm] = (),
     ) -> None:
         super().__init__(scope, id)
-        self.topic = topic or self._encrypted_topic()
+        self.topic = topic or encrypted_topic(self, "Topic")
         self.topic_arn = self.topic.topic_arn
         for email in emails:
-            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+            if self.topic.node.try_find_child(email) is None:  # a shared topic may have it already
+                self.topic.add_subscription(subscriptions.EmailSubscription(email))
         self.training_job_rule = events.Rule(
             self,
             "TrainingJobStateChange",
@@ -81,20 +96,6 @@ class TrainingNotifications(Construct):
         self.failure_alarm = self._failure_alarm(state_machine) if state_machine is not None else None
         for alarm in alarms:
             alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
-
-    def _encrypted_topic(self) -> sns.Topic:
-        key = kms.Key(
-            self, "TopicKey", enable_key_rotation=True, description="Encrypts training notifications"
-        )
-        for service in ("events.amazonaws.com", "cloudwatch.amazonaws.com"):
-            key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                    principals=[iam.ServicePrincipal(service)],
-                    resources=["*"],  # in a key policy "*" means this key
-                )
-            )
-        return sns.Topic(self, "Topic", master_key=key, enforce_ssl=True)
 
     def _failure_alarm(self, state_machine: sfn.IStateMachine) -> cloudwatch.Alarm:
         failed = cloudwatch.MathExpression(

@@ -26,14 +26,17 @@ from typing import Any
 import jsii
 from aws_cdk import Duration, IStableAnyProducer, Lazy
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .errors import ConstructValidationError
 from .nag import acknowledge_wildcard_resources
 from .runtime_function import dead_letter_queue, runtime_function
 from .shared import shared_stack
@@ -46,6 +49,8 @@ STATUSES = ("ABORTED", "TIMED_OUT", "FAILED")
 #: A state machine ARN is at most ~150 characters; 10 of them keep a pattern well under 2,048.
 WORKFLOWS_PER_RULE = 10
 STOPPER_ID = "FineTuningOrphanedJobStopper"
+#: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html (AlarmActions)
+MAX_ALARM_ACTIONS = 5
 
 
 @jsii.implements(IStableAnyProducer)
@@ -107,6 +112,7 @@ class OrphanedJobStopper(Construct):
         )
         self.rules: list[events.Rule] = []
         self._workflows: list[_Workflows] = []
+        self._topics: list[sns.ITopic] = []
 
     @classmethod
     def of(cls, scope: Construct) -> OrphanedJobStopper:
@@ -129,6 +135,19 @@ class OrphanedJobStopper(Construct):
             "Training jobs are named <project prefix>-<execution name> at run time; scoped to this prefix.",
         )
         return rule
+
+    def notify(self, topic: sns.ITopic) -> None:
+        """Publish the dead-letter alarm to ``topic`` (once per topic; CloudWatch allows 5 actions per state)."""
+        if any(t is topic for t in self._topics):
+            return
+        if len(self._topics) == MAX_ALARM_ACTIONS:
+            raise ConstructValidationError(
+                f"the stack's orphaned-job alarm would notify {len(self._topics) + 1} topics; CloudWatch allows "
+                f"{MAX_ALARM_ACTIONS} actions per alarm state: give the projects one shared notification_topic",
+                topic,
+            )
+        self._topics.append(topic)
+        self.alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
 
     def _new_rule(self) -> None:
         workflows = _Workflows()

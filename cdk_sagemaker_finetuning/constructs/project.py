@@ -287,7 +287,7 @@ class FineTuningProject(Construct):
         if spec.notifications is None and topic is None and not approval:
             return None
         notify = spec.notifications
-        return TrainingNotifications(
+        notifications = TrainingNotifications(
             self,
             "Notifications",
             job_name_prefix=job_name_prefix(spec),
@@ -295,8 +295,9 @@ class FineTuningProject(Construct):
             state_machine=self.state_machine if notify is None or notify.alarm_on_failure else None,
             emails=notify.emails if notify else (),
             topic=topic,
-            alarms=[self.workflow.dead_letter_alarm],
         )
+        self.workflow.stopper.notify(notifications.topic)  # the shared dead-letter alarm
+        return notifications
 
     def _retraining(self) -> tuple[RetrainingTriggers | None, RetrainingPipeline | None]:
         retraining = self.spec.retraining
