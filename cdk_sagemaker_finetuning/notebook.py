@@ -124,6 +124,14 @@ def stack_outputs(outputs: Mapping[str, Any] | None, spec: FineTuningSpec) -> di
         return _flat_outputs(stacks[preferred], preferred)
     prefix = spec.output_prefix  # a FineTuningProject in a platform stack prefixes its outputs
     for name, value in stacks.items():
+        if isinstance(value.get(f"{prefix}Outputs"), str):  # FineTuningPlatform: one JSON output per project
+            try:
+                document = json.loads(value[f"{prefix}Outputs"])
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"stack output {prefix}Outputs in {name} is not JSON: {exc}") from None
+            if not isinstance(document, Mapping):
+                raise ValueError(f"stack output {prefix}Outputs in {name} must be a JSON object")
+            return _flat_outputs(document, f"{name}.{prefix}Outputs")
         if f"{prefix}ModelPackageGroupName" in value:
             return _flat_outputs(
                 {k[len(prefix) :]: v for k, v in value.items() if k.startswith(prefix)}, name

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 
 from .. import notebook
-from . import _spec, _term
+from . import _aws, _spec, _term, project_outputs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,18 +35,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="stack outputs from `cdk deploy --outputs-file FILE`; without it, stack values are placeholders",
     )
     parser.add_argument(
+        "--stack",
+        metavar="STACK",
+        help="read the outputs of the spec's project from this deployed stack (AWS credentials needed; a "
+        "platform stack's nested stacks are searched) instead of --outputs",
+    )
+    parser.add_argument(
         "--validate-role",
         action="store_true",
         help="keep the SDK's client-side role check (only for roles that grant its EC2/ECR wildcard actions)",
     )
     parser.add_argument("--force", action="store_true", help="overwrite an existing file")
+    _aws.add_aws_options(parser)
     parser.set_defaults(handler=run)
 
 
+@_aws.friendly_errors
 def run(args: argparse.Namespace) -> int:
     spec = _spec.load(args)
+    if args.stack and args.outputs:
+        raise _aws.CommandError("pass --outputs or --stack, not both", _aws.INVALID)
     try:
-        outputs = notebook.load_outputs(args.outputs) if args.outputs else None
+        if args.stack:
+            outputs = project_outputs.find(args, args.stack, spec.name)
+        else:
+            outputs = notebook.load_outputs(args.outputs) if args.outputs else None
         if args.script:
             text = notebook.render_script(spec, outputs, validate_role=args.validate_role)
         else:
@@ -72,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     kind = "script" if args.script else "notebook"
-    source = f"stack outputs from {args.outputs}" if args.outputs else "placeholders for the stack outputs"
+    source = (
+        f"stack outputs from {args.outputs or args.stack}"
+        if args.outputs or args.stack
+        else "placeholders for the stack outputs"
+    )
     print(_term.wrap(f"wrote {kind} {path} ({spec.technique.upper()} on {spec.hub_content_name}, {source})"))
     return 0

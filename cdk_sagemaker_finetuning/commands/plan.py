@@ -4,8 +4,8 @@ The request is built by the preflight Lambda's own code (``runtime/request.py``;
 including its lookups and data checks). Offline, ``--hub-content`` (a ``DescribeHubContent`` answer, as
 ``aws sagemaker describe-hub-content`` prints it) and ``--recipe-params`` (the recipe's hyperparameter spec
 JSON) replace the AWS lookups. Deploy-time values (role, group, data and output locations, evaluator) come from
-``--outputs-file`` (``cdk deploy --outputs-file``), else from the deployed stack ``FineTuning-<name>`` when
-online, else placeholders in angle brackets (``<ExecutionRoleArn>``, ``s3://<DataBucket>/train/...``,
+``--outputs-file`` (``cdk deploy --outputs-file``), else from the deployed stack ``--stack`` (the project's
+outputs, also in a platform's nested stacks) or ``FineTuning-<name>`` when online, else placeholders in angle brackets (``<ExecutionRoleArn>``, ``s3://<DataBucket>/train/...``,
 ``<EvaluatorArn>``), so every spec plans offline before anything is deployed.
 Exit codes: 0 request printed, 1 AWS failure, 2 invalid spec/input or a preflight rejection.
 """
@@ -23,7 +23,7 @@ from ..notebook import load_outputs, stack_outputs
 from ..runtime import errors, preflight, request
 from ..spec import FineTuningSpec
 from ..workflow_config import runtime_config
-from . import _aws, _spec, _term, plan_evaluation
+from . import _aws, _spec, _term, plan_evaluation, project_outputs
 
 PLACEHOLDER_ACCOUNT = "123456789012"
 #: Deploy-time values a plan without outputs cannot know: stand-ins that pass the request builder's checks,
@@ -51,6 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--execution-name", metavar="NAME", help="execution name (default: plan-<UTC time>)")
     parser.add_argument("--input", metavar="JSON", help='execution input, e.g. \'{"trainUri": "s3://..."}\'')
     parser.add_argument("--outputs-file", metavar="FILE", help="cdk deploy --outputs-file JSON for the stack")
+    parser.add_argument(
+        "--stack",
+        metavar="STACK",
+        help="deployed stack holding the project (a platform stack: its nested stacks are searched); "
+        "default: FineTuning-<name>",
+    )
     parser.add_argument(
         "--skip-data-check", action="store_true", help="online: skip data and evaluator checks"
     )
@@ -151,14 +157,13 @@ def with_placeholders(value: Any) -> Any:
 
 
 def _deployed_outputs(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, str]:
-    stack = f"FineTuning-{spec.name}"
+    """``--stack`` (a platform stack: the spec's project in it), else ``FineTuning-<name>`` when deployed."""
+    if args.stack:
+        return project_outputs.find(args, args.stack, spec.name)
     try:
-        stacks = _aws.client(args, "cloudformation").describe_stacks(StackName=stack)["Stacks"]
-    except _aws.ClientError as exc:
-        if _aws.is_not_found(exc):
-            return {}
-        raise
-    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+        return project_outputs.find(args, f"FineTuning-{spec.name}", None)
+    except _aws.CommandError:  # not deployed: placeholders
+        return {}
 
 
 def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]:
@@ -205,7 +210,10 @@ def run(args: argparse.Namespace) -> int:
         raise _aws.CommandError(f"--input is not JSON: {exc}", _aws.INVALID) from None
     except errors.PreflightError as exc:
         where = f" ({exc.field})" if exc.field else ""
-        print(_term.wrap(f"{exc.error_name}{where}: {with_placeholders(exc.message)}", "", "  "), file=sys.stderr)
+        print(
+            _term.wrap(f"{exc.error_name}{where}: {with_placeholders(exc.message)}", "", "  "),
+            file=sys.stderr,
+        )
         return _aws.FAILED if isinstance(exc, errors.AwsError) else _aws.INVALID
     except ValueError as exc:  # stack outputs or configuration that cannot work
         raise _aws.CommandError(str(exc), _aws.INVALID) from None

@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..spec import DATASET_ARN_RE, S3_URI_RE, output_prefix
-from . import _aws, _term
+from ..spec import DATASET_ARN_RE, S3_URI_RE
+from . import _aws, _term, project_outputs
 
 STATE_MACHINE_OUTPUT = "StateMachineArn"
 TRAIN_INPUT, VALIDATION_INPUT = "trainUri", "validationUri"
@@ -75,32 +75,14 @@ def state_machine_arn(args: argparse.Namespace) -> str:
         if not STATE_MACHINE_ARN.match(target):
             raise _aws.CommandError(f"{target!r} is not a state machine ARN.", _aws.INVALID)
         return target
-    cloudformation = _aws.client(args, "cloudformation")
-    try:
-        stacks = cloudformation.describe_stacks(StackName=target)["Stacks"]
-    except _aws.ClientError as exc:
-        if _aws.is_not_found(exc):
-            raise _aws.CommandError(
-                f"Stack {target!r} does not exist in {_aws.region(args)}; deploy it first (cdk deploy).",
-                _aws.INVALID,
-            ) from None
-        raise
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    machines = sorted(key for key in outputs if key.endswith(STATE_MACHINE_OUTPUT))
-    key = output_prefix(args.project) + STATE_MACHINE_OUTPUT if args.project else STATE_MACHINE_OUTPUT
-    if key not in outputs and not args.project and len(machines) == 1:
-        key = machines[0]  # a platform stack with one project
-    if key not in outputs:
-        found = ", ".join(machines or sorted(outputs)) or "none"
-        hint = (
-            "choose one with --project NAME"
-            if len(machines) > 1
-            else "was it deployed with the training workflow?"
-        )
+    outputs = project_outputs.find(args, target, args.project)
+    if STATE_MACHINE_OUTPUT not in outputs:
         raise _aws.CommandError(
-            f"Stack {target!r} has no {key} output (outputs: {found}); {hint}", _aws.INVALID
+            f"Stack {target!r} has no {STATE_MACHINE_OUTPUT} output (outputs: {', '.join(sorted(outputs)) or 'none'}); "
+            "was it deployed with the training workflow?",
+            _aws.INVALID,
         )
-    return outputs[key]
+    return outputs[STATE_MACHINE_OUTPUT]
 
 
 def execution_input(args: argparse.Namespace) -> dict[str, str]:

@@ -93,10 +93,6 @@ class OrphanedJobStopper(Construct):
             max_event_age=ASYNC_MAX_EVENT_AGE,
             on_failure=destinations.SqsDestination(self.dead_letter_queue),
         )
-        self._jobs = iam.PolicyStatement(
-            actions=["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"]
-        )
-        self.function.role.add_to_principal_policy(self._jobs)
         self.alarm = cloudwatch.Alarm(
             self,
             "StopOrphanedJobDeadLettersAlarm",
@@ -113,6 +109,9 @@ class OrphanedJobStopper(Construct):
         self.rules: list[events.Rule] = []
         self._workflows: list[_Workflows] = []
         self._topics: list[sns.ITopic] = []
+        # One statement per rule keeps each small: CDK moves statements that overflow the role's inline policy
+        # (10,240 characters) into managed policies of 6,144 characters each.
+        self._jobs: list[iam.PolicyStatement] = []
 
     @classmethod
     def of(cls, scope: Construct) -> OrphanedJobStopper:
@@ -128,7 +127,7 @@ class OrphanedJobStopper(Construct):
         rule, workflows = self.rules[-1], self._workflows[-1]
         rule.add_event_pattern(detail={"stateMachineArn": [state_machine.state_machine_arn]})
         workflows.pairs.append([state_machine.state_machine_arn, job_name_prefix])
-        self._jobs.add_resources(job_arn)
+        self._jobs[-1].add_resources(job_arn)
         acknowledge_wildcard_resources(
             self.function.role,
             [job_arn],
@@ -177,3 +176,7 @@ class OrphanedJobStopper(Construct):
         )
         self.rules.append(rule)
         self._workflows.append(workflows)
+        self._jobs.append(
+            iam.PolicyStatement(actions=["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"])
+        )
+        self.function.role.add_to_principal_policy(self._jobs[-1])

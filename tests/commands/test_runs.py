@@ -145,7 +145,7 @@ def test_start_platform_stack_needs_a_project(stubs, run) -> None:
     result = run("start", "platform")
     assert result.code == 2
     assert "choose one with --project NAME" in result.flat_err
-    assert "MathRlvrStateMachineArn, SupportSftStateMachineArn" in result.flat_err
+    assert "holds several projects (MathRlvr, SupportSft)" in result.flat_err
 
 
 def test_start_unknown_stack(stubs, run) -> None:
