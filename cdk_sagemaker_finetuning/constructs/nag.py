@@ -6,8 +6,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import jsii
 from aws_cdk import Acknowledgment, Stack, Validations
-from constructs import IConstruct
+from constructs import IConstruct, IValidation
 
 
 def acknowledge(scope: IConstruct, reasons: Mapping[str, str]) -> None:
@@ -23,6 +24,22 @@ def acknowledge_wildcard_resources(scope: IConstruct, resources: Iterable[str], 
     acknowledge(
         scope, {f"AwsSolutions-IAM5[Resource::{nag_text(stack.resolve(arn))}]": reason for arn in resources}
     )
+
+
+@jsii.implements(IValidation)
+class _LaterAcknowledgment:
+    def __init__(self, scope: IConstruct, resources: list[str], reason: str) -> None:
+        self._args = (scope, resources, reason)
+
+    def validate(self) -> list[str]:
+        acknowledge_wildcard_resources(*self._args)
+        return []
+
+
+def acknowledge_wildcard_resources_at_synth(scope: IConstruct, resources: Iterable[str], reason: str) -> None:
+    """:func:`acknowledge_wildcard_resources` once references across stacks are resolved (a nested stack's
+    token used in its parent becomes ``<NestedStack.Outputs.X>``), i.e. when the tree is validated."""
+    scope.node.add_validation(_LaterAcknowledgment(scope, list(resources), reason))
 
 
 def nag_text(value: Any) -> str:

@@ -21,7 +21,7 @@ from .create_job import CreateJobWith
 from .errors import ConstructValidationError
 from .limits import check_limits
 from .model_package_group import IModelPackageGroup, ModelPackageGroup
-from .nag import acknowledge, acknowledge_wildcard_resources
+from .nag import acknowledge, acknowledge_wildcard_resources_at_synth
 from .notifications import TrainingNotifications
 from .retraining import RetrainingPipeline, RetrainingTriggers
 from .shared import shared_stack
@@ -162,7 +162,7 @@ class FineTuningProject(Construct):
             grantee=grantee, actions=["states:ListExecutions"], resource_arns=[self.state_machine_arn]
         )
         if isinstance(grantee, Construct):
-            acknowledge_wildcard_resources(
+            acknowledge_wildcard_resources_at_synth(
                 grantee, [executions], f"Runs of the {self.spec.name} training workflow; named at start time."
             )
         return grant

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""A ``FineTuningPlatform``: each project in its own nested stack, shared pieces once, one ``cdk deploy``.
+
+Synthesize it with ``npx cdk synth --app "python examples/finetuning_platform.py"``; deploy it with
+``npx cdk deploy --app "python examples/finetuning_platform.py" --outputs-file outputs.json``. The projects
+publish to one platform topic; a CI role may start (and follow) any of their training runs:
+``cdk-finetune start FineTuningPlatform --project support-sft``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
+from cdk_sagemaker_finetuning.constructs import FineTuningPlatform
+from cdk_sagemaker_finetuning.constructs.errors import exit_on_invalid_app
+from cdk_sagemaker_finetuning.spec import load_spec
+
+EXAMPLES = Path(__file__).resolve().parent
+
+
+class PlatformStack(cdk.Stack):
+    """Three projects: two from spec files, one from keyword fields."""
+
+    def __init__(self, scope: Construct, id: str, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.platform = FineTuningPlatform(
+            self, "FineTuning", notification_emails=["ml-platform@example.com"]
+        )
+        self.platform.add_project(load_spec(EXAMPLES / "sft-llama-3-2-1b.yaml"))
+        self.platform.add_project(load_spec(EXAMPLES / "rlvr-numeric-answer.yaml"))
+        self.platform.add_project(
+            spec_base_dir=EXAMPLES,
+            name="helpful-rlaif",
+            technique="rlaif",
+            base_model="huggingface-reasoning-qwen3-8b",
+            data={"create_bucket": True, "train": "train/conversations-verl.jsonl"},
+            rlaif={"judge_model_id": "qwen.qwen3-32b-v1:0", "prompt": "prompts/helpfulness.jinja"},
+            notifications={"emails": ["ml-platform@example.com"]},
+        )
+        self.ci_role = iam.Role(
+            self,
+            "TrainingLauncher",
+            assumed_by=iam.AccountPrincipal(cdk.Aws.ACCOUNT_ID),
+            description="Starts and follows fine-tuning runs of the platform's projects",
+        )
+        for project in self.platform.projects:
+            project.grant_start_training(self.ci_role)
+
+
+def build(app: cdk.App) -> PlatformStack:
+    stack = PlatformStack(app, "FineTuningPlatform")
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stack
+
+
+if __name__ == "__main__":
+    with exit_on_invalid_app():  # bad specs, props and CloudFormation quotas: one message, exit 2
+        app = cdk.App()
+        build(app)
+        app.synth()
