@@ -1,22 +1,25 @@
 #!/usr/bin/env python3
-"""Synthesis cost of platform apps with 1, 10 and 50 FineTuningProjects, in one process.
+"""Synthesis cost of a FineTuningPlatform with 1, 10 and 100 projects, SFT-only and mixed.
 
-Projects go into platform stacks of at most ``PER_STACK`` projects each: a project has about 23 resources and
-CloudFormation allows 500 per stack, so a 50-project platform needs several stacks anyway.
+Each (mix, size) runs in a fresh process (its own Python and jsii Node process, so memory high-water marks are
+its own); the process first synthesizes a one-project app to start Node and load the jsii assemblies, as any
+process must, then builds and synthesizes the measured app. Per run: wall time of building and synthesizing,
+the Python heap peak (tracemalloc), the peak resident memory of Python plus Node, the number of templates and
+the largest template's resource count. Then the marginal cost of an extra project between the two largest
+sizes. Goal (issue 11): at most 100 ms and 5 MB per extra project.
 
-Prints, per size: wall time of building and synthesizing the app, the Python heap peak (tracemalloc) and the
-peak resident memory of the process plus jsii's Node process (high-water marks); then the marginal cost per
-extra project between the two largest sizes. Goal (issue 6): under 100 ms and 5 MB per extra project.
+Mixed: SFT, DPO, RLVR (built-in reward), RLAIF (built-in prompt), SFT with retraining and notifications.
 
-Run: ``.venv/bin/python benchmarks/synth_scale.py [SIZES...]`` (default ``1 10 50``). Add ``-O``
-(``.venv/bin/python -O benchmarks/...``) to see the cost without jsii's runtime argument type checks.
+Run: ``.venv/bin/python benchmarks/synth_scale.py [SIZES...]`` (default ``1 10 100``).
 """
 
 from __future__ import annotations
 
 import gc
 import glob
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,18 +33,34 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk  # noqa: E402  (after JSII_NODE)
 
-from cdk_sagemaker_finetuning.constructs.project import FineTuningProject  # noqa: E402
+from cdk_sagemaker_finetuning.constructs import FineTuningPlatform  # noqa: E402
 
-PER_STACK = 10
-TECHNIQUES = [
-    {"technique": "sft", "base_model": "meta-textgeneration-llama-3-2-1b-instruct", "accept_eula": True},
-    {"technique": "dpo", "base_model": "huggingface-reasoning-qwen3-8b"},
+SFT = {
+    "technique": "sft",
+    "base_model": "meta-textgeneration-llama-3-2-1b-instruct",
+    "accept_eula": True,
+    "data": {"train": "s3://demo-data/train.jsonl"},
+}
+QWEN = {"base_model": "huggingface-reasoning-qwen3-8b", "accept_eula": False}
+OWN_DATA = {"data": {"create_bucket": True, "train": "train/train.jsonl"}}
+MIXED = [
+    SFT,
+    {**SFT, **QWEN, "technique": "dpo"},
+    {**SFT, **QWEN, **OWN_DATA, "technique": "rlvr", "reward": {"builtin": "numeric_answer"}},
     {
-        "technique": "rlvr",
-        "base_model": "huggingface-reasoning-qwen3-1-7b",
-        "reward": {"builtin": "numeric_answer"},
+        **SFT,
+        **QWEN,
+        "technique": "rlaif",
+        "rlaif": {"judge_model_id": "qwen.qwen3-32b-v1:0", "prompt": "Builtin.Summarize"},
+    },
+    {
+        **SFT,
+        **OWN_DATA,
+        "retraining": {"on_new_data": {"prefix": "incoming/"}, "schedule": "rate(7 days)"},
+        "notifications": {"emails": ["ml@example.com"]},
     },
 ]
+MIXES = {"sft": [SFT], "mixed": MIXED}
 
 
 def peak_rss_kib(pid: int | str) -> int:
@@ -76,51 +95,71 @@ def peak_rss_mib() -> float:
     return (peak_rss_kib("self") + sum(peak_rss_kib(pid) for pid in node_pids())) / 1024
 
 
-def synth(count: int) -> tuple[float, float, float]:
-    """(seconds, Python heap peak MiB, peak RSS MiB of Python + Node so far) for ``count`` projects."""
+def synth(mix: str, count: int) -> dict[str, float]:
+    """Build and synthesize a platform of ``count`` projects of ``mix``; its figures."""
+    kinds = MIXES[mix]
     gc.collect()
     tracemalloc.start()
     start = time.perf_counter()
-    app = cdk.App(outdir=tempfile.mkdtemp(prefix="synth-scale-"))
+    outdir = tempfile.mkdtemp(prefix="synth-scale-")
+    app = cdk.App(outdir=outdir)
+    platform = FineTuningPlatform(cdk.Stack(app, "Platform"), "FineTuning")
     for index in range(count):
-        if index % PER_STACK == 0:
-            stack = cdk.Stack(app, f"Platform{index // PER_STACK}")
-        fields = TECHNIQUES[index % len(TECHNIQUES)]
-        FineTuningProject(
-            stack,
-            f"Project{index}",
-            name=f"project-{index}",
-            data={"create_bucket": True, "train": "train/data.jsonl"},
-            **fields,
-        )
+        platform.add_project(name=f"project-{index}", **kinds[index % len(kinds)])
     app.synth()
     seconds = time.perf_counter() - start
-    _, peak = tracemalloc.get_traced_memory()
+    _, heap = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return seconds, peak / 2**20, peak_rss_mib()
+    templates = [json.loads(p.read_text()) for p in Path(outdir).glob("*.template.json")]
+    return {
+        "seconds": seconds,
+        "heap": heap / 2**20,
+        "rss": peak_rss_mib(),
+        "templates": len(templates),
+        "largest": max(len(t.get("Resources", {})) for t in templates),
+    }
+
+
+def child(mix: str, count: int) -> None:
+    synth("sft", 1)  # warm-up: Node and the jsii assemblies
+    print(json.dumps(synth(mix, count)))
 
 
 def main(sizes: list[int]) -> None:
-    synth(1)  # warm-up: starts Node and loads the jsii assemblies once, as any process must
-    results = {}
     checks = "off (python -O)" if not __debug__ else "on"
-    print(f"jsii argument type checks: {checks}; up to {PER_STACK} projects per stack")
-    print(f"{'projects':>8}  {'wall s':>8}  {'py heap peak MiB':>16}  {'peak rss MiB':>12}")
-    for size in sizes:
-        results[size] = synth(size)
-        seconds, heap, rss = results[size]
-        print(f"{size:>8}  {seconds:>8.2f}  {heap:>16.1f}  {rss:>12.1f}")
-    if len(sizes) >= 2:
-        small, large = sizes[-2], sizes[-1]
-        extra = large - small
-        per_ms = (results[large][0] - results[small][0]) / extra * 1000
-        per_heap = (results[large][1] - results[small][1]) / extra
-        per_rss = max(0.0, results[large][2] - results[small][2]) / extra
-        print(
-            f"marginal per extra project ({small}->{large}): {per_ms:.0f} ms, "
-            f"{per_heap:.2f} MiB Python heap, {per_rss:.2f} MiB peak resident (goal: < 100 ms and < 5 MB)"
-        )
+    print(f"jsii argument type checks: {checks}; one process per run")
+    print(
+        f"{'mix':>6} {'projects':>8} {'wall s':>8} {'py heap MiB':>11} {'peak rss MiB':>12} {'templates':>9} {'largest':>7}"
+    )
+    for mix in MIXES:
+        results = {}
+        for size in sizes:
+            flags = [] if __debug__ else ["-O"]
+            out = subprocess.run(
+                [sys.executable, *flags, __file__, "--child", mix, str(size)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            results[size] = r = json.loads(out.strip().splitlines()[-1])
+            print(
+                f"{mix:>6} {size:>8} {r['seconds']:>8.2f} {r['heap']:>11.1f} {r['rss']:>12.1f} "
+                f"{r['templates']:>9} {r['largest']:>7}"
+            )
+        if len(sizes) >= 2:
+            small, large = sizes[-2], sizes[-1]
+            extra = large - small
+            per_ms = (results[large]["seconds"] - results[small]["seconds"]) / extra * 1000
+            per_heap = (results[large]["heap"] - results[small]["heap"]) / extra
+            per_rss = (results[large]["rss"] - results[small]["rss"]) / extra
+            print(
+                f"{mix:>6} marginal per extra project ({small}->{large}): {per_ms:.0f} ms, {per_heap:.2f} MiB "
+                f"Python heap, {per_rss:.2f} MiB peak resident (goal: <= 100 ms and <= 5 MB)"
+            )
 
 
 if __name__ == "__main__":
-    main([int(arg) for arg in sys.argv[1:]] or [1, 10, 50])
+    if sys.argv[1:2] == ["--child"]:
+        child(sys.argv[2], int(sys.argv[3]))
+    else:
+        main([int(arg) for arg in sys.argv[1:]] or [1, 10, 100])
