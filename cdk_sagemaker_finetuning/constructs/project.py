@@ -31,6 +31,7 @@ from .training_workflow import TrainingWorkflow
 
 ACCESS_LOGS_ID = "FineTuningAccessLogs"
 WORKFLOW_LOGS_ID = "FineTuningWorkflowLogs"
+LOG_DELIVERY_ID = "PlatformLogDelivery"
 BUCKET_NOTIFICATIONS_HANDLER = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
 SECURE_BUCKET: dict[str, Any] = dict(
     encryption=s3.BucketEncryption.S3_MANAGED,
@@ -40,6 +41,23 @@ SECURE_BUCKET: dict[str, Any] = dict(
     removal_policy=RemovalPolicy.RETAIN,
 )
 _NAMES_BY_STACK: weakref.WeakKeyDictionary[Stack, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _platform_log_target(project: Construct, bucket: s3.Bucket) -> s3.IBucket:
+    """In a platform every project's buckets log to one bucket. CDK would add one bucket-policy statement per
+    source bucket (a bucket policy holds 20 KB: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html);
+    instead one statement lets S3 log delivery of this account write, and projects use an imported handle."""
+    if bucket.node.try_find_child(LOG_DELIVERY_ID) is None:
+        Construct(bucket, LOG_DELIVERY_ID)  # marks the statement as added
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[bucket.arn_for_objects("*")],
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(bucket).account}},
+            )
+        )
+    return s3.Bucket.from_bucket_name(project, "AccessLogsBucket", bucket.bucket_name)
 
 
 class FineTuningProject(Construct):
@@ -218,6 +236,8 @@ class FineTuningProject(Construct):
                     },
                 )
             self._access_logs_bucket = existing
+        if shared_stack(self) is not Stack.of(self) and isinstance(self._access_logs_bucket, s3.Bucket):
+            self._access_logs_bucket = _platform_log_target(self, self._access_logs_bucket)
         return self._access_logs_bucket
 
     def _workflow_logs(self) -> logs.ILogGroup:

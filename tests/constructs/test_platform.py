@@ -24,6 +24,7 @@ from cdk_sagemaker_finetuning.constructs.orphaned_job_stopper import WORKFLOWS_P
 from cdk_sagemaker_finetuning.notebook import stack_outputs
 from cdk_sagemaker_finetuning.spec import FineTuningSpec
 from tests import workflow_data as wd
+from tests.conftest import cdk_json_context
 from tests.constructs.helpers import flat, nag_errors
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -70,7 +71,7 @@ def kind_of(index: int) -> str:
 @pytest.fixture(scope="module")
 def hundred(tmp_path_factory) -> dict[str, Any]:
     """100 mixed projects through one FineTuningPlatform, synthesized once with the AwsSolutions checks."""
-    app = cdk.App(outdir=str(tmp_path_factory.mktemp("hundred")))
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("hundred")), context=cdk_json_context())
     stack = cdk.Stack(app, "Platform")
     platform = FineTuningPlatform(stack, "FineTuning", notification_emails=["platform@example.com"])
     for index in range(PROJECTS):
@@ -134,6 +135,11 @@ def test_shared_pieces_exist_once_in_the_platform_stack(hundred):
     assert handlers.count("stop_orphaned_job.handler") == 1
     assert len(of_type(parent, "AWS::SNS::Topic")) == 1 and len(of_type(parent, "AWS::Logs::LogGroup")) >= 1
     assert len([k for k in of_type(parent, "AWS::S3::Bucket") if k.startswith("FineTuningAccessLogs")]) == 1
+    [logs_policy] = of_type(parent, "AWS::S3::BucketPolicy").values()  # not one statement per project bucket
+    statements = logs_policy["Properties"]["PolicyDocument"]["Statement"]
+    delivery = [s for s in statements if s.get("Principal") == {"Service": "logging.s3.amazonaws.com"}]
+    assert len(statements) == 2 and len(delivery) == 1
+    assert delivery[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     assert (
         len(
             [
@@ -175,7 +181,7 @@ def test_the_stopper_serves_every_workflow_ten_per_rule(hundred):
 
 def test_project_roles_stay_inside_their_own_project(tmp_path):
     """Two projects of one platform: no role of one names the other's bucket, group, jobs or workflow."""
-    app = cdk.App(outdir=str(tmp_path))
+    app = cdk.App(outdir=str(tmp_path), context=cdk_json_context())
     stack = cdk.Stack(app, "Two")
     platform = FineTuningPlatform(stack, "FineTuning")
     alpha = platform.add_project(name="alpha", **KINDS["rlvr"])
@@ -312,7 +318,7 @@ def test_the_platform_example_synthesizes_clean(tmp_path):
     )
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    app = cdk.App(outdir=str(tmp_path))
+    app = cdk.App(outdir=str(tmp_path), context=cdk_json_context())
     stack = module.build(app)
     assert nag_errors(app) == []
     assert len(list(tmp_path.glob("*.nested.template.json"))) == 3
