@@ -135,12 +135,12 @@ def main(sizes: list[int]) -> None:
         results = {}
         for size in sizes:
             flags = [] if __debug__ else ["-O"]
-            out = subprocess.run(
-                [sys.executable, *flags, __file__, "--child", mix, str(size)],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
+            run = subprocess.run(
+                [sys.executable, *flags, __file__, "--child", mix, str(size)], capture_output=True, text=True
+            )
+            if run.returncode:
+                sys.exit(f"{mix} x {size} failed:\n{run.stderr[-3000:]}")
+            out = run.stdout
             results[size] = r = json.loads(out.strip().splitlines()[-1])
             print(
                 f"{mix:>6} {size:>8} {r['seconds']:>8.2f} {r['heap']:>11.1f} {r['rss']:>12.1f} "

@@ -64,10 +64,9 @@ class _StackLimits:
         if stack is None:
             return []
         constructs = stack.node.find_all()
+        if any(isinstance(c, Stack) and c is not stack for c in constructs):
+            constructs = _own_constructs(stack)  # a parent: nested stacks count on their own
         elements = [c for c in constructs if isinstance(c, CfnResource | CfnOutput | CfnParameter)]
-        nested = [c.node.path + "/" for c in constructs if isinstance(c, Stack) and c is not stack]
-        if nested:
-            elements = [e for e in elements if not any(e.node.path.startswith(p) for p in nested)]
         errors = []
         for what, kind, quota in COUNTED:
             count = sum(isinstance(e, kind) for e in elements)
@@ -77,6 +76,18 @@ class _StackLimits:
             elif count >= WARN_RATIO * quota:
                 Annotations.of(stack).add_warning_v2(f"cdk-sagemaker-finetuning:{what}-quota", message)
         return errors
+
+
+def _own_constructs(stack: Stack) -> list[IConstruct]:
+    """The constructs of ``stack`` outside its nested stacks (one tree walk that stops at each nested stack)."""
+    found, pending = [], list(stack.node.children)
+    while pending:
+        construct = pending.pop()
+        if isinstance(construct, Stack):
+            continue
+        found.append(construct)
+        pending.extend(construct.node.children)
+    return found
 
 
 @jsii.implements(IPolicyValidationPlugin)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 import jsii
-from aws_cdk import Duration, IStableAnyProducer, Lazy
+from aws_cdk import Annotations, Duration, IStableAnyProducer, Lazy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
@@ -36,7 +36,6 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .errors import ConstructValidationError
 from .nag import acknowledge_wildcard_resources
 from .runtime_function import dead_letter_queue, runtime_function
 from .shared import shared_stack
@@ -49,7 +48,6 @@ STATUSES = ("ABORTED", "TIMED_OUT", "FAILED")
 #: A state machine ARN is at most ~150 characters; 10 of them keep a pattern well under 2,048.
 WORKFLOWS_PER_RULE = 10
 STOPPER_ID = "FineTuningOrphanedJobStopper"
-#: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html (AlarmActions)
 MAX_ALARM_ACTIONS = 5
 
 
@@ -136,16 +134,19 @@ class OrphanedJobStopper(Construct):
         return rule
 
     def notify(self, topic: sns.ITopic) -> None:
-        """Publish the dead-letter alarm to ``topic`` (once per topic; CloudWatch allows 5 actions per state)."""
+        """Publish the dead-letter alarm to ``topic`` (once per topic). CloudWatch takes 5 actions per alarm state
+        (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html): further
+        topics are left out with a synth warning (share one ``notification_topic`` to avoid it)."""
         if any(t is topic for t in self._topics):
             return
-        if len(self._topics) == MAX_ALARM_ACTIONS:
-            raise ConstructValidationError(
-                f"the stack's orphaned-job alarm would notify {len(self._topics) + 1} topics; CloudWatch allows "
-                f"{MAX_ALARM_ACTIONS} actions per alarm state: give the projects one shared notification_topic",
-                topic,
-            )
         self._topics.append(topic)
+        if len(self._topics) > MAX_ALARM_ACTIONS:
+            Annotations.of(self).add_warning_v2(
+                "cdk-sagemaker-finetuning:stopper-alarm-actions",
+                f"the orphaned-job alarm already notifies {MAX_ALARM_ACTIONS} topics (CloudWatch's limit); "
+                f"{topic.node.path} is not notified: give the projects one shared notification_topic",
+            )
+            return
         self.alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
 
     def _new_rule(self) -> None:

@@ -28,7 +28,8 @@ from .create_job import CreateJobWith
 from .errors import ConstructValidationError
 from .limits import check_limits
 from .notifications import encrypted_topic
-from .project import FineTuningProject
+from .orphaned_job_stopper import OrphanedJobStopper
+from .project import FineTuningProject, wants_topic
 from .shared import share_with
 
 #: Suffix of the one parent-stack output per project holding the project's outputs as a JSON object.
@@ -114,18 +115,17 @@ class FineTuningPlatform(Construct):
             self, nested_id, description=f"SageMaker serverless fine-tuning project {spec.name}"
         )
         share_with(nested, self.stack)
+        if self.notification_topic is not None:  # the shared dead-letter alarm goes to the platform's topic
+            OrphanedJobStopper.of(self).notify(self.notification_topic)
         for key, value in spec.tags.items():
             Tags.of(nested).add(key, value)
-        asks = spec.notifications is not None or bool(
-            spec.retraining and spec.retraining.pipeline and spec.retraining.pipeline.manual_approval
-        )
         project = FineTuningProject(
             nested,
             "Project",
             spec=spec,
             output_prefix=spec.output_prefix,
             access_logs_bucket=self._access_logs_bucket,
-            notification_topic=self.notification_topic if asks else None,
+            notification_topic=self.notification_topic if wants_topic(spec) else None,
             **self._project_props,
         )
         if self._export_outputs:

@@ -7,10 +7,9 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import ArnFormat, CfnOutput, Duration, Stack, Token
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -25,39 +24,19 @@ from .nag import acknowledge, acknowledge_wildcard_resources_at_synth
 from .notifications import TrainingNotifications
 from .retraining import RetrainingPipeline, RetrainingTriggers
 from .shared import shared_stack
+from .shared_logs import SECURE_BUCKET, access_logs_target, workflow_log_group
 from .spec_rewards import SpecRewards
 from .training_execution_role import TrainingExecutionRole
 from .training_workflow import TrainingWorkflow
 
-ACCESS_LOGS_ID = "FineTuningAccessLogs"
-WORKFLOW_LOGS_ID = "FineTuningWorkflowLogs"
-LOG_DELIVERY_ID = "PlatformLogDelivery"
 BUCKET_NOTIFICATIONS_HANDLER = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
-SECURE_BUCKET: dict[str, Any] = dict(
-    encryption=s3.BucketEncryption.S3_MANAGED,
-    block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-    enforce_ssl=True,
-    versioned=True,
-    removal_policy=RemovalPolicy.RETAIN,
-)
 _NAMES_BY_STACK: weakref.WeakKeyDictionary[Stack, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
-def _platform_log_target(project: Construct, bucket: s3.Bucket) -> s3.IBucket:
-    """In a platform every project's buckets log to one bucket. CDK would add one bucket-policy statement per
-    source bucket (a bucket policy holds 20 KB: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html);
-    instead one statement lets S3 log delivery of this account write, and projects use an imported handle."""
-    if bucket.node.try_find_child(LOG_DELIVERY_ID) is None:
-        Construct(bucket, LOG_DELIVERY_ID)  # marks the statement as added
-        bucket.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
-                actions=["s3:PutObject"],
-                resources=[bucket.arn_for_objects("*")],
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(bucket).account}},
-            )
-        )
-    return s3.Bucket.from_bucket_name(project, "AccessLogsBucket", bucket.bucket_name)
+def wants_topic(spec: FineTuningSpec) -> bool:
+    """Whether the spec asks for a notification topic: notifications, or a pipeline's manual approval."""
+    pipeline = spec.retraining.pipeline if spec.retraining else None
+    return spec.notifications is not None or bool(pipeline and pipeline.manual_approval)
 
 
 class FineTuningProject(Construct):
@@ -69,7 +48,8 @@ class FineTuningProject(Construct):
     (RLVR) or judge grants and prompt evaluator (RLAIF); the training workflow; the retraining triggers and
     pipeline (``retraining``); notifications (``notifications``); and stack outputs the notebook helper reads.
     Several projects can live in one stack: names must differ, and the access-log bucket, the evaluator
-    provider and the AI Registry hub are shared. Synth fails when the stack exceeds a CloudFormation quota
+    provider, the AI Registry hub, the orphaned-job stopper and the workflow log group are shared (in a
+    :class:`~cdk_sagemaker_finetuning.constructs.platform.FineTuningPlatform`, by all its nested stacks). Synth fails when the stack exceeds a CloudFormation quota
     (500 resources, 200 outputs, 200 parameters, 1,000,000 template bytes) and warns from 90 % (``limits.py``).
 
     :param spec: the project's spec. Alternatively pass the spec's fields as keyword arguments
@@ -153,7 +133,7 @@ class FineTuningProject(Construct):
             self,
             "TrainingWorkflow",
             create_job_with=create_job_with,
-            log_group=self._workflow_logs(),
+            log_group=workflow_log_group(self),
             **self._workflow_props(poll_interval),
         )
         self.state_machine = self.workflow.state_machine
@@ -219,41 +199,9 @@ class FineTuningProject(Construct):
         return bucket
 
     def _logs_bucket(self) -> s3.IBucket:
-        if self._access_logs_bucket is None:
-            stack = shared_stack(self)
-            existing = stack.node.try_find_child(ACCESS_LOGS_ID)
-            if existing is None:
-                existing = s3.Bucket(
-                    stack,
-                    ACCESS_LOGS_ID,
-                    **SECURE_BUCKET,
-                    object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-                )
-                acknowledge(
-                    existing,
-                    {
-                        "AwsSolutions-S1": "This is the server access log bucket; logging to itself would loop."
-                    },
-                )
-            self._access_logs_bucket = existing
-        if shared_stack(self) is not Stack.of(self) and isinstance(self._access_logs_bucket, s3.Bucket):
-            self._access_logs_bucket = _platform_log_target(self, self._access_logs_bucket)
+        if self._access_logs_bucket is None or isinstance(self._access_logs_bucket, s3.Bucket):
+            self._access_logs_bucket = access_logs_target(self, self._access_logs_bucket)
         return self._access_logs_bucket
-
-    def _workflow_logs(self) -> logs.ILogGroup:
-        """One retained log group for every workflow of the stack (or platform): Step Functions adds each
-        logging log group to the account's CloudWatch Logs resource policy, which holds 5,120 characters
-        (https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html). Streams are named per state machine."""
-        stack = shared_stack(self)
-        existing = stack.node.try_find_child(WORKFLOW_LOGS_ID)
-        if isinstance(existing, logs.LogGroup):
-            return existing
-        return logs.LogGroup(
-            stack,
-            WORKFLOW_LOGS_ID,
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
 
     def _external_data(self) -> list[str]:
         """Data locations outside a stack-created bucket (S3 URIs or dataset ARNs)."""
@@ -303,8 +251,7 @@ class FineTuningProject(Construct):
 
     def _notifications(self, topic: sns.ITopic | None) -> TrainingNotifications | None:
         spec = self.spec
-        approval = spec.retraining and spec.retraining.pipeline and spec.retraining.pipeline.manual_approval
-        if spec.notifications is None and topic is None and not approval:
+        if topic is None and not wants_topic(spec):
             return None
         notify = spec.notifications
         notifications = TrainingNotifications(
