@@ -10,8 +10,9 @@ from typing import Any
 import aws_cdk as cdk
 import boto3
 import pytest
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 from moto import mock_aws
 
 from cdk_sagemaker_finetuning.constructs.orphaned_job_stopper import WORKFLOWS_PER_RULE, OrphanedJobStopper
@@ -310,3 +311,21 @@ def test_rules_match_at_most_ten_state_machines_each():
     assert WORKFLOWS_PER_RULE == 10
     for rule in rules:  # EventBridge's default event pattern quota: 2,048 characters
         assert len(json.dumps(rule["Properties"]["EventPattern"], separators=(",", ":"))) < 2048
+
+
+def test_alarm_notifies_five_topics_and_warns_about_more():
+    stack = cdk.Stack(cdk.App(), "Topics")
+    stopper = OrphanedJobStopper.of(stack)
+    topics = [
+        sns.Topic.from_topic_arn(stack, f"T{i}", f"arn:aws:sns:{wd.REGION}:{wd.ACCOUNT}:t{i}")
+        for i in range(6)
+    ]
+    for topic in topics + topics[:2]:  # a topic given twice is notified once
+        stopper.notify(topic)
+    [alarm] = of_type(Template.from_stack(stack).to_json(), "AWS::CloudWatch::Alarm").values()
+    assert alarm["Properties"]["AlarmActions"] == [
+        f"arn:aws:sns:{wd.REGION}:{wd.ACCOUNT}:t{i}" for i in range(5)
+    ]
+    Annotations.from_stack(stack).has_warning(
+        "*", Match.string_like_regexp("already notifies 5 topics .* Topics/T5 is not notified")
+    )
