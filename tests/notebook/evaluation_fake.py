@@ -21,7 +21,13 @@ JUDGE_MODELS = (
     "meta.llama3-1-70b-instruct-v1:0",
 )
 #: The scores of the fabricated results of a finished pipeline (the base model's are half).
-EVALUATION_SCORES = {"accuracy": 0.6, "exact_match": 0.4, "Correctness": 0.8, "Helpfulness": 0.7, "score": 0.9}
+EVALUATION_SCORES = {
+    "accuracy": 0.6,
+    "exact_match": 0.4,
+    "Correctness": 0.8,
+    "Helpfulness": 0.7,
+    "score": 0.9,
+}
 EVAL_TYPES = ("DeterministicEvaluation", "DeterministicTextBenchmark", "DeterministicMultiModalBenchmark")
 
 
@@ -121,6 +127,29 @@ class EvaluationFakeAws(FakeAws):
     def _sagemaker_DescribeArtifact(self, params: dict) -> dict:
         return {"ArtifactArn": params["ArtifactArn"], "ArtifactType": "Model", "CreationTime": NOW}
 
+    def _sagemaker_ListModelPackages(self, params: dict) -> dict:
+        """The group's packages, newest first (``SortBy: CreationTime``, descending, is all the code asks)."""
+        group = params["ModelPackageGroupName"].rsplit("/", 1)[-1]
+        status = params.get("ModelApprovalStatus")
+        arns = [
+            arn
+            for arn in reversed(self.model_packages)
+            if arn.split("/")[-2] == group
+            and status in (None, self.approvals.get(arn, "PendingManualApproval"))
+        ]
+        return {
+            "ModelPackageSummaryList": [
+                {
+                    "ModelPackageArn": arn,
+                    "ModelPackageGroupName": group,
+                    "CreationTime": NOW,
+                    "ModelPackageStatus": "Completed",
+                    "ModelApprovalStatus": self.approvals.get(arn, "PendingManualApproval"),
+                }
+                for arn in arns
+            ]
+        }
+
     # SageMaker Pipelines
     def _sagemaker_ListPipelines(self, params: dict) -> dict:
         return {"PipelineSummaries": []}
@@ -176,11 +205,8 @@ class EvaluationFakeAws(FakeAws):
         ]
 
     def _write_results(self, execution_arn: str) -> None:
-        output = self.pipelines[self.executions[execution_arn]]
-        output = json.loads(output["PipelineDefinition"])["Steps"][0]["Arguments"]["OutputDataConfig"]
-        root = output["S3OutputPath"]
-        root = root if isinstance(root, str) else "s3://unresolved"
-        for step, job, _ in self._training_steps(execution_arn):
+        for step, job, arguments in self._training_steps(execution_arn):
+            root = arguments["OutputDataConfig"]["S3OutputPath"]
             factor = 0.5 if "Base" in step else 1.0
             folder = f"{root.rstrip('/')}/{job}/output/output"
             if step.endswith("Metrics"):
