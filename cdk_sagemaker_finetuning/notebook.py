@@ -4,7 +4,9 @@
 deployed stack's outputs) into a Jupyter notebook or a plain Python script that builds the same serverless
 training job as the project's training workflow, with the SDK's ``SFTTrainer``, ``DPOTrainer``, ``RLVRTrainer``
 or ``RLAIFTrainer``. The code comes from the jinja2 templates in ``code_templates/`` (one per technique, sharing
-``base.py.j2``); cells are separated by ``# Cell: <label>`` / ``# Cell [markdown]: <label>`` lines.
+``base.py.j2``); cells are separated by ``# Cell: <label>`` / ``# Cell [markdown]: <label>`` lines. A spec with an
+``evaluation`` block adds the cells of ``evaluation.py.j2``: the SDK's evaluators for the new model package, the
+same jobs as ``cdk-finetune plan --evaluation``, and the gate's decision.
 
 ``outputs`` is what ``cdk deploy --outputs-file`` writes (``{stack name: {output key: value}}``) or one stack's
 ``{output key: value}``. Values a missing output would provide become ``"<fill in: ...>"`` placeholders that the

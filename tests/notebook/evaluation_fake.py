@@ -214,8 +214,10 @@ class EvaluationFakeAws(FakeAws):
                 self.data[f"{folder}/bedrock-job/bedrock_llm_judge_results.json"] = json.dumps(
                     {"results": results}
                 ).encode()
-            elif "Inference" not in step:
-                results = {"all": {m: v * factor for m, v in self.scores.items()}}
+            elif "Inference" not in step:  # a custom scorer's metrics sit under its task key
+                scorer = arguments["ServerlessJobConfig"].get("EvaluationType") == "CustomScorerEvaluation"
+                key = "custom|gen_qa_gen_qa|0" if scorer else "all"
+                results = {"all": {}, key: {m: v * factor for m, v in self.scores.items()}}
                 self.data[f"{folder}/eval_results/results_2026.json"] = json.dumps(
                     {"results": results}
                 ).encode()

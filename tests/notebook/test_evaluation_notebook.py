@@ -19,13 +19,30 @@ from botocore.validate import validate_parameters
 
 from cdk_sagemaker_finetuning.notebook import render_script
 from cdk_sagemaker_finetuning.runtime.request import job_name
+from cdk_sagemaker_finetuning.spec import FineTuningSpec
 from cdk_sagemaker_finetuning.workflow_config import job_name_prefix
-from tests.notebook.cases import CASES, load_case, outputs_for
+from tests.notebook.cases import CASES, EVALUATOR_ARN, REWARD_LAMBDA_ARN, outputs_for
 from tests.notebook.fake_aws import ACCOUNT, REGION
 from tests.notebook.test_conformance import fake_for, run_generated
 from tests.notebook.test_evaluation_conformance import BY_DESIGN, SAGEMAKER, plan, sdk_jobs
 
-EVALUATION_CASES = sorted(name for name, data in CASES.items() if "evaluation" in data)
+DATASET = "s3://demo-data/eval/prompts.jsonl"
+#: The golden cases with an evaluation block, and the custom scorers they do not cover.
+SPECS: dict[str, dict[str, Any]] = {name: data for name, data in CASES.items() if "evaluation" in data}
+SPECS["scorer-preset-gate"] = {
+    **CASES["eval-judge"],
+    "name": "tone-preset",
+    "evaluation": {
+        "dataset": DATASET,
+        "custom_scorer": {"builtin": "prime_math"},
+        "gate": {"metric": "custom_scorer/score", "min_delta": 0.1},
+    },
+}
+SPECS["scorer-evaluator-arn"] = {
+    **CASES["sft-meta"],
+    "name": "support-scorer",
+    "evaluation": {"dataset": DATASET, "custom_scorer": {"evaluator_arn": EVALUATOR_ARN}},
+}
 REFERENCE_EXECUTION = "nightly-7-ref"
 
 
@@ -56,14 +73,18 @@ def gate_job_names(prefix: str, evaluation: str, execution: str, *, base: bool) 
 
 
 @pytest.mark.parametrize(
-    ("case", "reference"), [(case, False) for case in EVALUATION_CASES] + [("eval-benchmarks-gate", True)]
+    ("case", "reference"),
+    [(case, False) for case in sorted(SPECS)]
+    + [("eval-benchmarks-gate", True), ("scorer-preset-gate", True)],
 )
 def test_notebook_evaluation_cells_send_the_planned_requests(
     case: str, reference: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    spec = load_case(case, tmp_path)
+    data = SPECS[case]
+    spec = FineTuningSpec.from_dict(data, base_dir=tmp_path)
     outputs = outputs_for(spec)
     fake = fake_for(spec, outputs)
+    fake.evaluators[EVALUATOR_ARN] = REWARD_LAMBDA_ARN
     approved = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{spec.model_package_group_name}/99"
     if reference:  # an earlier round's Approved package: the gate's reference
         fake.model_packages[approved] = spec.hub_content_name
@@ -80,7 +101,6 @@ def test_notebook_evaluation_cells_send_the_planned_requests(
         execution = REFERENCE_EXECUTION if evaluated_package(definition) == approved else "nightly-7"
         sdk.update(sdk_jobs(definition, kind, kwargs, prefix=prefix, execution=execution))
 
-    data = CASES[case]
     gate = spec.evaluation.gate
     ours = {
         job["TrainingJobName"]: job
