@@ -237,7 +237,7 @@ Benchmark = get_benchmarks()
 evaluations["mmlu"] = BenchMarkEvaluator(
     benchmark=Benchmark.MMLU,
     subtasks=["abstract_algebra", "anatomy"],
-    evaluate_base_model=EVALUATE_BASE_MODEL,  # the gate's reference: the base model
+    evaluate_base_model=EVALUATE_BASE_MODEL,  # True when the gate's reference is the base model
     **EVALUATION_OPTIONS,
 ).evaluate()
 if REFERENCE_PACKAGE_ARN:

@@ -192,13 +192,13 @@ print(f"Wrote {manifest_path}")
 # The spec's `evaluation` block measures every new model package with serverless evaluation jobs
 # (<https://docs.aws.amazon.com/sagemaker/latest/dg/customizing-models-evaluation.html>):
 #
-# - LLM-as-judge: `anthropic.claude-3-5-haiku-20241022-v1:0` scores Correctness, Builtin.Helpfulness with
+# - LLM-as-judge: `anthropic.claude-3-5-haiku-20241022-v1:0` scores Correctness, Helpfulness with
 #   `LLMAsJudgeEvaluator` (an inference job, then a metrics job)
 #
 # Each evaluator starts a SageMaker Pipeline whose steps are the same `CreateTrainingJob` requests as
 # `cdk-finetune plan SPEC --evaluation --model-package <ARN>` prints, apart from the job names, the tags and
 # where the MLflow settings sit (the SDK puts them on the pipeline). Each evaluation is a billed serverless
-# job(the judge is two, plus the Bedrock judge model's inference). The cells below start them, wait, and show
+# job (the judge is two, plus the Bedrock judge model's inference). The cells below start them, wait, and show
 # the results.
 
 # %% Evaluation settings
@@ -237,7 +237,7 @@ evaluations["judge"] = LLMAsJudgeEvaluator(
     evaluator_model="anthropic.claude-3-5-haiku-20241022-v1:0",
     builtin_metrics=["Correctness", "Builtin.Helpfulness"],
     dataset=EVALUATION_DATASET,
-    evaluate_base_model=EVALUATE_BASE_MODEL,  # the gate's reference: the base model
+    evaluate_base_model=EVALUATE_BASE_MODEL,  # True when the gate's reference is the base model
     **EVALUATION_OPTIONS,
 ).evaluate()
 print("judge:", evaluations["judge"].arn)
