@@ -91,12 +91,10 @@ def _offline(
 ) -> tuple[dict[str, Any], dict[str, Any], None]:
     region = args.region or spec.region or "us-east-1"
     hub = plan.hub_content_from_file(files.read_json(args.hub_content, "--hub-content"), spec, region)
-    params = files.read_json(args.recipe_params, "--recipe-params")
-    if not isinstance(params, dict):
-        raise _aws.CommandError("--recipe-params must hold a JSON object", _aws.INVALID)
+    params = files.read_json(args.recipe_params, "--recipe-params")  # a JSON object, or a one-line error
     if args.model_package_file:
         package = files.read_json(args.model_package_file, "--model-package-file")
-        if not isinstance(package, dict) or package.get("ModelPackageArn") != args.model_package:
+        if package.get("ModelPackageArn") != args.model_package:
             raise _aws.CommandError(
                 f"--model-package-file must be the DescribeModelPackage answer of {args.model_package} "
                 "(its ModelPackageArn differs)",
