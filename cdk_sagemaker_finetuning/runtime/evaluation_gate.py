@@ -210,7 +210,7 @@ def gate(config: Mapping[str, Any], clients: preflight.Clients, state: dict[str,
         )
     else:
         group = config.get("modelPackageGroupName") or config_inputs._package_parts(arn)[3]
-        approved = newest_approved(clients, group, arn) if gate_config.get("compareTo") != "base" else None
+        approved = newest_approved(clients, group, arn)  # its scores, or its record of the base model's
         reference, ref_scores = reference_scores(gate_config, approved, base, own, base_arn)
         if reference is None:
             _record(clients, arn, props, None, "")
