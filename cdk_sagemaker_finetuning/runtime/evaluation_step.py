@@ -204,18 +204,19 @@ def stop(config: Mapping[str, Any], sagemaker: Any, execution_name: Any) -> dict
     if not isinstance(execution_name, str) or not execution_name:
         raise errors.InvalidInput("the event lacks executionName", field="executionName")
     names = set(job_names(config, execution_name))
+    args = {"NameContains": f"{config['jobNamePrefix']}-", "StatusEquals": RUNNING}
+    running: list[str] = []
     try:
-        pages = sagemaker.get_paginator("list_training_jobs").paginate(
-            NameContains=f"{config['jobNamePrefix']}-", StatusEquals=RUNNING
-        )
-        running = sorted(
-            s["TrainingJobName"]
-            for page in pages
-            for s in page.get("TrainingJobSummaries", [])
-            if s["TrainingJobName"] in names
-        )
+        while True:
+            page = retry.call(sagemaker.list_training_jobs, **args)
+            running += [s["TrainingJobName"] for s in page.get("TrainingJobSummaries", [])]
+            token = page.get("NextToken")
+            if not token or token == args.get("NextToken"):
+                break
+            args["NextToken"] = token
     except (ClientError, BotoCoreError) as exc:
         raise errors.from_aws(exc, "ListTrainingJobs", errors.EvaluationAwsError) from None
+    running = sorted(name for name in set(running) if name in names)
     stopped, not_stoppable = [], []
     for name in running:
         try:
