@@ -62,17 +62,16 @@ FAILED = ("Failed", "Stopped", "Stopping")
 def check_gate_metric(evaluation: Mapping[str, Any]) -> None:
     """The gate's metric is one the chosen evaluations produce (a custom scorer's names are open-ended)."""
     gate = evaluation.get("gate")
+    metric = gate.get("metric") if isinstance(gate, Mapping) else None
     if not gate:
         return
-    metric = gate.get("metric") if isinstance(gate, Mapping) else None
-    produced, open_ended = config_inputs.produced_metrics(evaluation)
-    if not isinstance(metric, str) or (metric not in produced and metric.split("/")[0] not in open_ended):
-        offered = ", ".join(sorted(produced | {f"{e}/<metric>" for e in open_ended}))
-        raise errors.InvalidInput(
-            f"gate metric {config_inputs._show(metric)} is not produced by the chosen evaluations; "
-            f"they produce {offered}",
-            field="evaluation.gate.metric",
-        )
+    problem = (
+        config_inputs.gate_metric_problem(evaluation, metric)
+        if isinstance(metric, str)
+        else f"{config_inputs._show(metric)} must be <evaluation>/<metric>, e.g. mmlu/accuracy"
+    )
+    if problem:
+        raise errors.InvalidInput(problem, field="evaluation.gate.metric")
 
 
 def check_dataset(clients: preflight.Clients, evaluation: Mapping[str, Any], nova: bool) -> dict[str, Any]:

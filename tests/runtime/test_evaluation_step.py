@@ -144,7 +144,7 @@ def test_preflight_checks_the_evaluation_dataset_format():
 
 def test_preflight_refuses_a_gate_metric_the_evaluations_do_not_produce():
     cfg = ea.config({**ea.GATE, "metric": "gpqa/accuracy"})
-    with pytest.raises(errors.InvalidInput, match="gpqa/accuracy.*they produce mmlu/accuracy") as caught:
+    with pytest.raises(errors.InvalidInput, match="gpqa/accuracy.*use one of mmlu/accuracy") as caught:
         es.run(cfg, {"action": "start", "executionName": ea.EXECUTION, "modelPackageArn": ea.PACKAGE}, None)
     assert caught.value.field == "evaluation.gate.metric"
 
