@@ -170,13 +170,23 @@ def side_by_side(candidate: Mapping[str, float], reference: Mapping[str, float])
     return rows
 
 
-def _gate(config: Mapping[str, Any]) -> dict[str, Any] | None:
+def _gate(config: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The configuration's gate, its values checked (a malformed one is ``PreflightError.InvalidInput``)."""
     gate = config_inputs.evaluation_block(config).get("gate")
-    if gate and not (
-        isinstance(gate.get("metric"), str) and isinstance(gate.get("minDelta", 0), int | float)
+    if not gate:
+        return None
+    delta = gate.get("minDelta", 0)
+    if (
+        not isinstance(gate.get("metric"), str)
+        or isinstance(delta, bool)
+        or not isinstance(delta, int | float | None)
+        or gate.get("compareTo", "approved") not in ("approved", "base")
+        or gate.get("onFail", "PendingManualApproval") not in ("PendingManualApproval", "Rejected")
     ):
         raise errors.InvalidInput(
-            "the gate needs a metric name and a numeric minDelta", field="evaluation.gate"
+            f"{config_inputs._show(dict(gate))} must be {{metric: <evaluation>/<metric>, compareTo: approved | "
+            "base, minDelta: <number>, onFail: PendingManualApproval | Rejected}",
+            field="evaluation.gate",
         )
     return gate
 

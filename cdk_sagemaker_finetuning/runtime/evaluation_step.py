@@ -159,6 +159,10 @@ def start(config: Mapping[str, Any], event: Mapping[str, Any], clients: prefligh
     planned = builder.build_evaluation_jobs(
         config, package, specs, name, judge_models=judge_models, base_model=model == "base"
     )
+    if state and state["modelPackageArn"] != package["ModelPackageArn"]:
+        raise errors.InvalidState(
+            f"the state is of {state['modelPackageArn']}, not of {package['ModelPackageArn']}", field="state"
+        )
     state = state or {"executionName": name, "modelPackageArn": package["ModelPackageArn"], "jobs": []}
     known = {job["name"] for job in state["jobs"]}
     state["jobs"].extend(_entry(job) for job in planned if job["request"]["TrainingJobName"] not in known)

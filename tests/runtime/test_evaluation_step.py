@@ -405,3 +405,28 @@ def test_recorded_properties_respect_the_api_limits_gate_metric_first():
     assert all(
         len(k) <= 128 and len(v) <= 256 and not eg._NOT_ALLOWED.search(k + v) for k, v in written.items()
     )
+
+
+@pytest.mark.parametrize(
+    "gate",
+    [
+        {**ea.GATE, "onFail": "Approved"},
+        {**ea.GATE, "compareTo": "latest"},
+        {**ea.GATE, "minDelta": "0.1"},
+        {**ea.GATE, "metric": None},
+    ],
+)
+def test_a_malformed_gate_never_approves(gate):
+    with pytest.raises(errors.InvalidInput, match="onFail: PendingManualApproval [|] Rejected") as caught:
+        eg.gate(ea.config(gate), None, completed(ea.config(ea.GATE)))
+    assert caught.value.field == "evaluation.gate"
+
+
+def test_start_refuses_a_state_of_another_package():
+    cfg = ea.config(ea.GATE)
+    aws = ea.EvalAws()
+    aws.lookup(cfg)
+    state = {**completed(cfg), "modelPackageArn": ea.APPROVED}
+    event = {"action": "start", "executionName": ea.EXECUTION, "modelPackageArn": ea.PACKAGE, "model": "base"}
+    with pytest.raises(errors.InvalidState, match="not of"):
+        es.run(cfg, {**event, "state": state}, aws.clients)
