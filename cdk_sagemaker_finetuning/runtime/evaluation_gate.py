@@ -25,6 +25,7 @@ resultsFiles, notRecorded}`` for the execution output and the notifications.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -61,13 +62,17 @@ def _scores(metadata: Mapping[str, str], prefix: str) -> dict[str, float]:
     for key, value in metadata.items():
         if key.startswith(prefix) and "/" in key:
             try:
-                scores[key.removeprefix(prefix)] = float(value)
-            except ValueError:
+                score = float(value)
+            except (TypeError, ValueError):
                 continue
+            if math.isfinite(score):
+                scores[key.removeprefix(prefix)] = score
     return scores
 
 
-def read_scores(clients: preflight.Clients, jobs: list[dict[str, Any]], model: str):
+def read_scores(
+    clients: preflight.Clients, jobs: list[dict[str, Any]], model: str
+) -> tuple[dict[str, float], dict[str, str]]:
     """``(scores, {evaluation: results URI})`` of the state's completed jobs of ``model``."""
     scores: dict[str, float] = {}
     files: dict[str, str] = {}
@@ -248,13 +253,20 @@ def gate(config: Mapping[str, Any], clients: preflight.Clients, state: dict[str,
     }
 
 
-def _description(metric, candidate, reference_scores_, reference, status) -> str:
+def _description(
+    metric: str | None,
+    candidate: Mapping[str, float],
+    ref_scores: Mapping[str, float],
+    reference: Mapping[str, Any] | None,
+    status: str,
+) -> str:
+    """The ``ApprovalDescription``: both scores of the gate metric and the decision (at most 1024 characters)."""
     if not metric or reference is None:
         return f"evaluation recorded; approval status {status} from the configuration"
     against = reference.get("modelPackageArn") or reference.get("baseModelArn")
-    delta = candidate[metric] - reference_scores_[metric]
+    delta = candidate[metric] - ref_scores[metric]
     return (
-        f"evaluation gate {metric}: {candidate[metric]:.6g} vs {reference_scores_[metric]:.6g} ({against}), "
+        f"evaluation gate {metric}: {candidate[metric]:.6g} vs {ref_scores[metric]:.6g} ({against}), "
         f"delta {delta:+.6g} -> {status}"
     )[:1024]
 
