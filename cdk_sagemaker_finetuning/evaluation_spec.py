@@ -225,17 +225,11 @@ class EvaluationSpec(_Block):
             )
             return
         try:
-            produced, open_ended = evaluation_config.produced_metrics(self.runtime_config())
+            problem = evaluation_config.gate_metric_problem(self.runtime_config(), gate.metric)
         except errors.PreflightError:  # an unknown benchmark or subtask, reported above
             return
-        evaluation = gate.metric.split("/", 1)[0]
-        if gate.metric not in produced and evaluation not in open_ended:
-            offered = sorted(produced) + [f"{e}/<metric>" for e in sorted(open_ended)]
-            yield (
-                "evaluation.gate.metric",
-                f"{_show(gate.metric)} is not produced by the chosen evaluations; use one of "
-                f"{', '.join(offered) or 'none (choose an evaluation first)'}",
-            )
+        if problem:
+            yield ("evaluation.gate.metric", problem)
 
     # -- the workflow configuration -------------------------------------------------------------------------
 

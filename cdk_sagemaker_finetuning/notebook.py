@@ -4,7 +4,9 @@
 deployed stack's outputs) into a Jupyter notebook or a plain Python script that builds the same serverless
 training job as the project's training workflow, with the SDK's ``SFTTrainer``, ``DPOTrainer``, ``RLVRTrainer``
 or ``RLAIFTrainer``. The code comes from the jinja2 templates in ``code_templates/`` (one per technique, sharing
-``base.py.j2``); cells are separated by ``# Cell: <label>`` / ``# Cell [markdown]: <label>`` lines.
+``base.py.j2``); cells are separated by ``# Cell: <label>`` / ``# Cell [markdown]: <label>`` lines. A spec with an
+``evaluation`` block adds the cells of ``evaluation.py.j2``: the SDK's evaluators for the new model package, the
+same jobs as ``cdk-finetune plan --evaluation``, and the gate's decision.
 
 ``outputs`` is what ``cdk deploy --outputs-file`` writes (``{stack name: {output key: value}}``) or one stack's
 ``{output key: value}``. Values a missing output would provide become ``"<fill in: ...>"`` placeholders that the
@@ -314,6 +316,47 @@ class Context:
         """The name the stack's ``JudgePrompt`` evaluator has, so both register versions of one evaluator."""
         return f"{self.project}-judge"
 
+    # -- evaluation --
+    evaluation = property(lambda self: self.spec.evaluation)
+
+    @property
+    def evaluator_import(self) -> str:
+        """The ``from sagemaker.train.evaluate import ...`` line(s) for the spec's evaluations, isort-formatted."""
+        evaluation, names = self.spec.evaluation, []
+        if evaluation.benchmarks:
+            names += ["BenchMarkEvaluator", "get_benchmarks"]
+        if evaluation.judge:
+            names.append("LLMAsJudgeEvaluator")
+        if evaluation.custom_scorer:
+            names.append("CustomScorerEvaluator")
+            if evaluation.custom_scorer.builtin:
+                names.append("get_builtin_metrics")
+        names.sort(key=lambda name: (not name[0].isupper(), name))  # classes first, as isort orders them
+        line = f"from sagemaker.train.evaluate import {', '.join(names)}"
+        if len(line) <= LINE_LENGTH:
+            return line
+        return "\n".join(["from sagemaker.train.evaluate import (", *(f"    {n}," for n in names), ")"])
+
+    @property
+    def scorer_evaluator(self) -> str:
+        """The custom scorer's ``evaluator=`` argument: a preset, the spec's evaluator or the project's reward."""
+        scorer = self.spec.evaluation.custom_scorer
+        if scorer.builtin:
+            return f"BuiltInMetric.{scorer.builtin.upper()}"
+        return "SCORER_EVALUATOR_ARN" if scorer.evaluator_arn else "REWARD_EVALUATOR_ARN"
+
+    @property
+    def gate_evaluation(self) -> str | None:
+        """The evaluation the gate's metric comes from (a benchmark name, ``judge`` or ``custom_scorer``)."""
+        gate = self.spec.evaluation.gate if self.spec.evaluation else None
+        return gate.metric.split("/", 1)[0] if gate else None
+
+    @property
+    def gate_steps(self) -> tuple[str, str]:
+        """The SDK pipeline steps holding the new model's and the base model's scores of the gate's evaluation."""
+        suffix = "Metrics" if self.gate_evaluation == "judge" else ""
+        return f"EvaluateCustomModel{suffix}", f"EvaluateBaseModel{suffix}"
+
     # -- overrides --
     def overrides_for(self, variable: str, indent: int = 0) -> list[str]:
         """Lines setting the spec's hyperparameters on ``<variable>.hyperparameters`` (checked by the SDK)."""
@@ -383,6 +426,8 @@ class Context:
                     "reward.evaluator_arn",
                 )
             )
+        if spec.evaluation:
+            settings.extend(self._evaluation_settings())
         if spec.output.kms_key_arn:
             settings.append(
                 Setting("KMS_KEY_ARN", spec.output.kms_key_arn, "Job output KMS key: spec output.kms_key_arn")
@@ -405,6 +450,28 @@ class Context:
         if spec.tags:
             tags = [{"key": k, "value": v} for k, v in spec.tags.items()]
             settings.append(Setting("TAGS", tags, "Job tags (with the SDK's own): spec tags"))
+        return settings
+
+    def _evaluation_settings(self) -> list[Setting]:
+        evaluation = self.spec.evaluation
+        settings = []
+        if evaluation.dataset:
+            settings.append(
+                Setting(
+                    "EVALUATION_DATASET",
+                    evaluation.dataset,
+                    "Judge and custom scorer prompts: spec evaluation.dataset",
+                )
+            )
+        scorer = evaluation.custom_scorer
+        if scorer and scorer.evaluator_arn:
+            settings.append(
+                Setting(
+                    "SCORER_EVALUATOR_ARN",
+                    scorer.evaluator_arn,
+                    "Custom scorer: spec evaluation.custom_scorer.evaluator_arn",
+                )
+            )
         return settings
 
     def _stack_value(

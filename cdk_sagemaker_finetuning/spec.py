@@ -403,9 +403,9 @@ class FineTuningSpec(_Block):
                     "only applies to reward.builtin (reward code reads no options); remove it",
                 )
             if self.reward.samples is not None and self.reward.code is None:
-                yield ("reward.samples", "only applies to reward.code (rows the module must score)")
+                yield ("reward.samples", "only applies to reward.code (rows the module must score); remove it")
             if self.reward.requirements is not None and self.reward.code is None:
-                yield ("reward.requirements", "only applies to reward.code (packages the module imports)")
+                yield ("reward.requirements", "only applies to reward.code (packages the module imports); remove it")
         if self.technique == "rlaif":
             if self.rlaif is None:
                 yield ("rlaif", "is required for technique 'rlaif' (judge_model_id and prompt)")
@@ -577,14 +577,12 @@ class FineTuningSpec(_Block):
 
 
 def _unreadable(field: str, given: str, path: Path) -> Iterator[tuple[str, str]]:
-    """A problem when the file a spec field names is missing, a directory or not UTF-8 text."""
+    """A problem when the file a spec field names is missing or a directory (its contents are the user-code
+    checks' to judge: they name the file, line and byte)."""
     if not path.exists():
         yield (field, f"{_show(given)} does not exist (resolved to {path})")
-        return
-    try:
-        files.read_text(path, "the file")
-    except files.FileProblem as exc:
-        yield (field, f"{_show(given)}: {exc.reason} (resolved to {path})")
+    elif path.is_dir():
+        yield (field, f"{_show(given)}: it is a directory; pass a file (resolved to {path})")
 
 
 def output_prefix(project_name: str) -> str:

@@ -168,12 +168,17 @@ def example(field: str | list[str], key_error: bool = False) -> str | None:
     return EXAMPLES.get(generic)
 
 
+#: A problem inside one of the user's files (``rewards/mine.py:2: ...``): its location says what to fix.
+LOCATED_IN_A_FILE = re.compile(r"^[^\s:]+\.(py|jinja|jsonl|txt|json|yaml)(:\d+)*( line \d+)?[: ]")
+
+
 def with_example(field: str | list[str], message: str, key_error: bool = False) -> str:
     """``message`` followed by an example of a valid value, unless it shows one or says to remove the key."""
     shown = example(field, key_error)
     rule = re.split(r" is invalid: | is not allowed: | is out of range: | must ", message, maxsplit=1)[-1]
     if (
         shown is None
+        or LOCATED_IN_A_FILE.match(message)
         or "e.g." in message
         or "remove it" in message
         or re.search(rf"(?<![\w.-]){re.escape(shown)}(?![\w.-])", rule)

@@ -201,7 +201,7 @@ def test_reward_code_must_exist_relative_to_the_spec(sft_spec_dict, tmp_path):
     ("make", "reason"),
     [
         (lambda path: path.mkdir(), "it is a directory; pass a file"),
-        (lambda path: path.write_bytes(b"x = '\xe9'\n"), "it is not UTF-8 text (byte 0xe9 at offset 5)"),
+        (lambda path: path.write_bytes(b"x = '\xe9'\n"), ":1: byte 5 (0xe9) is not UTF-8; save the"),
     ],
     ids=["directory", "latin-1"],
 )

@@ -15,6 +15,7 @@ import datetime as dt
 import sys
 from typing import Any
 
+from .. import files
 from ..evaluation_spec import with_evaluation
 from ..notebook import load_outputs, stack_outputs
 from ..runtime import evaluation_config, evaluation_inputs, evaluation_request, preflight, request
@@ -89,13 +90,11 @@ def _offline(
     args: argparse.Namespace, spec: FineTuningSpec, config: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any], None]:
     region = args.region or spec.region or "us-east-1"
-    hub = plan.hub_content_from_file(plan._read_json(args.hub_content, "--hub-content"), spec, region)
-    params = plan._read_json(args.recipe_params, "--recipe-params")
-    if not isinstance(params, dict):
-        raise _aws.CommandError("--recipe-params must hold a JSON object", _aws.INVALID)
+    hub = plan.hub_content_from_file(files.read_json(args.hub_content, "--hub-content"), spec, region)
+    params = files.read_json(args.recipe_params, "--recipe-params")  # a JSON object, or a one-line error
     if args.model_package_file:
-        package = plan._read_json(args.model_package_file, "--model-package-file")
-        if not isinstance(package, dict) or package.get("ModelPackageArn") != args.model_package:
+        package = files.read_json(args.model_package_file, "--model-package-file")
+        if package.get("ModelPackageArn") != args.model_package:
             raise _aws.CommandError(
                 f"--model-package-file must be the DescribeModelPackage answer of {args.model_package} "
                 "(its ModelPackageArn differs)",

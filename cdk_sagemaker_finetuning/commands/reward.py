@@ -223,6 +223,8 @@ def score_module(path: Path, rows: list[Any], config: RewardConfig, requirements
 
     A module the Lambda could not load raises :class:`InputError`, one problem per line.
     """
+    if path.suffix != ".py":
+        raise InputError(f"{str(path)!r} must be a Python module (.py) defining reward(sample), or a built-in name")
     samples = [dict(row, id=row.get("id", index)) if isinstance(row, dict) else row for index, row in enumerate(rows)]
     check = check_reward_code(path, score_range=config.score_range, rows=samples, requirements=requirements)
     if check.problems:

@@ -173,11 +173,18 @@ def too_long(result: SampleResult) -> bool:
 
 
 def check_location(
-    s3: Any, uri: str, technique: str, nova: bool, *, field: str, budget: Budget | None = None
+    s3: Any,
+    uri: str,
+    technique: str,
+    nova: bool,
+    *,
+    field: str,
+    budget: Budget | None = None,
+    formats: tuple[str, ...] | None = None,
 ) -> tuple[str | None, dict[str, Any]]:
     """Every object under ``uri`` is non-empty JSON Lines and a sample of them (first, last and evenly
-    between, one range read each) matches the technique's formats; return ``(format, summary)`` or raise a
-    ``PreflightError`` naming the object."""
+    between, one range read each) matches the technique's formats (or ``formats``, e.g. evaluation data);
+    return ``(format, summary)`` or raise a ``PreflightError`` naming the object."""
     bucket, prefix = uri.removeprefix("s3://").partition("/")[::2]
     try:
         listing = list_objects(s3, bucket, prefix, budget=budget)
@@ -202,7 +209,7 @@ def check_location(
             if results and too_long(result):
                 unchecked.append(result.key)
                 continue
-            _check_report(listing.uri(result.key), result.report, technique, nova, field)
+            _check_report(listing.uri(result.key), result.report, technique, nova, field, formats)
             first = results[0] if results else result
             if result.report.format != first.report.format:
                 raise errors.DatasetFormat(
@@ -232,9 +239,14 @@ def check_location(
 
 
 def _check_report(
-    where: str, report: dataset_format.FormatReport, technique: str, nova: bool, field: str
+    where: str,
+    report: dataset_format.FormatReport,
+    technique: str,
+    nova: bool,
+    field: str,
+    formats: tuple[str, ...] | None = None,
 ) -> None:
-    accepted = dataset_format.formats_for(technique.lower(), nova)
+    accepted = formats or dataset_format.formats_for(technique.lower(), nova)
     if report.format not in accepted:
         fits = dataset_format.techniques_for(report.format) if report.format else ()
         hint = f"; it fits {', '.join(fits).upper()}" if fits else ""

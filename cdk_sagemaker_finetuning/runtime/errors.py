@@ -26,9 +26,15 @@ class PreflightError(Exception):
         return body
 
 
-def _kind(name: str, doc: str) -> type[PreflightError]:
-    full = f"PreflightError.{name}"
-    cls = type(full, (PreflightError,), {"__doc__": doc, "error_name": full, "__module__": __name__})
+class EvaluationError(PreflightError):
+    """A failure of the evaluation step after its preflight (a failed job, a malformed state, the gate)."""
+
+    error_name = "EvaluationError"
+
+
+def _kind(name: str, doc: str, base: type[PreflightError] = PreflightError) -> type[PreflightError]:
+    full = f"{base.error_name}.{name}"
+    cls = type(full, (base,), {"__doc__": doc, "error_name": full, "__module__": __name__})
     cls.__qualname__ = full
     return cls
 
@@ -73,15 +79,25 @@ EvaluationResultsUnreadable = _kind(
     "An evaluation job's results file is missing or not in the expected layout.",
 )
 AwsError = _kind("AwsError", "An AWS call failed for another reason (access denied, throttling, ...).")
+EvaluationJobFailed = _kind(
+    "EvaluationJobFailed", "An evaluation job failed or was stopped (its FailureReason).", EvaluationError
+)
+InvalidState = _kind(
+    "InvalidState", "The evaluation step's state (from the workflow) is malformed.", EvaluationError
+)
+GateMetricMissing = _kind(
+    "GateMetricMissing", "The candidate's or reference's results lack the gate's metric.", EvaluationError
+)
+EvaluationAwsError = _kind("AwsError", "An AWS call of the evaluation step failed.", EvaluationError)
 
 
-def from_aws(exc: Exception, doing: str) -> PreflightError:
+def from_aws(exc: Exception, doing: str, kind: type[PreflightError] = AwsError) -> PreflightError:
     """``AwsError`` for a failed AWS call (botocore ``ClientError`` or ``BotoCoreError``), naming the call."""
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         error = response.get("Error", {})
-        return AwsError(f"{doing} failed: {error.get('Code', '')}: {error.get('Message', '')}")
-    return AwsError(f"{doing} failed: {exc}")
+        return kind(f"{doing} failed: {error.get('Code', '')}: {error.get('Message', '')}")
+    return kind(f"{doing} failed: {exc}")
 
 
 ALL_ERRORS: tuple[type[PreflightError], ...] = tuple(

@@ -179,3 +179,15 @@ def produced_metrics(evaluation: Mapping[str, Any]) -> tuple[set[str], set[str]]
     keys |= {f"{catalog.JUDGE}/{m.removeprefix('Builtin.')}" for m in judge.get("metrics") or []}
     open_ended = {catalog.CUSTOM_SCORER} if evaluation.get("customScorer") else set()
     return keys, open_ended
+
+
+def gate_metric_problem(evaluation: Mapping[str, Any], metric: str) -> str | None:
+    """Why the gate cannot compare ``metric`` (the chosen evaluations do not produce it), or ``None``."""
+    produced, open_ended = produced_metrics(evaluation)
+    if metric in produced or metric.split("/", 1)[0] in open_ended:
+        return None
+    offered = sorted(produced) + [f"{e}/<metric>" for e in sorted(open_ended)]
+    return (
+        f"{_show(metric)} is not produced by the chosen evaluations; use one of "
+        f"{', '.join(offered) or 'none (choose an evaluation first)'}"
+    )

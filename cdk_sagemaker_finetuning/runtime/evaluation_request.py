@@ -68,6 +68,22 @@ def _channel(source: Any) -> dict[str, Any]:
     )
 
 
+def job_name(prefix: str, execution_name: str, suffix: str, *, base: bool = False) -> str:
+    """The deterministic name of one evaluation job: ``<prefix>-<execution>-eval-[base-]<suffix>``."""
+    part = f"base-{suffix}" if base else suffix
+    return request.job_name(prefix, f"{execution_name}-eval-{part}")
+
+
+def job_suffixes(evaluation: Mapping[str, Any]) -> list[str]:
+    """The name suffixes of every job the evaluation block starts (per model), in start order."""
+    suffixes = [bench.name for bench, _ in inputs.benchmarks(evaluation)]
+    if evaluation.get("judge"):
+        suffixes += ["judge-inference", "judge"]
+    if evaluation.get("customScorer"):
+        suffixes.append("scorer")
+    return suffixes
+
+
 class _Builder:
     def __init__(
         self, config: Mapping[str, Any], model_package: Mapping[str, Any], execution_name: str, base: bool
@@ -84,8 +100,7 @@ class _Builder:
         self.model = "base" if base else "package"
 
     def name(self, suffix: str) -> str:
-        part = f"base-{suffix}" if self.base else suffix
-        return request.job_name(self.config["jobNamePrefix"], f"{self.execution_name}-eval-{part}")
+        return job_name(self.config["jobNamePrefix"], self.execution_name, suffix, base=self.base)
 
     def job(
         self,

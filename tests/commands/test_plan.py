@@ -166,13 +166,13 @@ def test_created_bucket_plans_offline_with_placeholders(files, capsys, sft_spec_
 
 
 def test_rejections_name_placeholders_not_stand_ins(files, capsys, sft_spec_dict):
-    spec = {**sft_spec_dict, "data": {"create_bucket": True, "train": "train data.jsonl"}}
+    spec = {**sft_spec_dict, "data": {"create_bucket": True, "train": "train\tdata.jsonl"}}
     Path(files["spec"]).write_text(yaml.safe_dump(spec))
     code, out, err = plan(
         capsys, files["spec"], "--hub-content", files["hub"], "--recipe-params", files["params"]
     )
-    assert (code, out) == (2, "")
-    assert "s3://<DataBucket>/train data.jsonl" in err and "cdk-finetune-plan" not in err
+    assert (code, out) == (2, "")  # a control character is no S3 key
+    assert "'s3://<DataBucket>/train\\tdata.jsonl'" in err and "cdk-finetune-plan" not in err
 
 
 def example_files(spec_path: Path, tmp_path: Path) -> tuple[str, str]:

@@ -37,11 +37,20 @@ ALLOWED = {
     "evaluator_check",
     "dataclasses",
     "urllib",
+    "math",
+    "create_training_job",
+    "preflight",
+    "evaluation_catalog",
+    "evaluation_config",
+    "evaluation_inputs",
+    "evaluation_request",
+    "evaluation_results",
+    "evaluation_gate",
 }
 LAMBDA_LIKE = """
 import json, sys, traceback
 from botocore.exceptions import ClientError
-import create_training_job, pipeline_report, preflight, stop_orphaned_job
+import create_training_job, evaluation_step, pipeline_report, preflight, stop_orphaned_job
 
 class Throttled:
     def create_training_job(self, **request):
@@ -50,6 +59,7 @@ class Throttled:
 for call in (
     lambda: preflight.handler(["not", "an", "object"], None, clients=object()),
     lambda: create_training_job.handler({"request": {"TrainingJobName": "j"}}, None, sagemaker=Throttled()),
+    lambda: evaluation_step.handler({"action": "poll", "state": None}, None, clients=object()),
 ):
     try:
         call()
@@ -95,6 +105,10 @@ def test_asset_holds_the_runtime_and_imports_like_lambda(tmp_path):
         "stop_orphaned_job.py",
         "create_training_job.py",
         "retry.py",
+        "evaluation_step.py",
+        "evaluation_gate.py",
+        "evaluation_request.py",
+        "evaluation_results.py",
     } <= names
     assert not any("__pycache__" in n or n.endswith(".pyc") or n.startswith("reward/") for n in names)
 
@@ -108,7 +122,8 @@ def test_asset_holds_the_runtime_and_imports_like_lambda(tmp_path):
         text=True,
         check=True,
     )
-    log, reported, create_log, create_reported = (json.loads(line) for line in answer.stdout.splitlines())
+    lines = [json.loads(line) for line in answer.stdout.splitlines()]
+    log, reported, create_log, create_reported, evaluation_log, evaluation_reported = lines
     assert reported == {
         "errorType": "PreflightError.InvalidInput",
         "errorMessage": "the event must be a JSON object, got list",
@@ -117,6 +132,9 @@ def test_asset_holds_the_runtime_and_imports_like_lambda(tmp_path):
     # the Lambda way of creating the job fails with the aws-sdk integration's error name (same Retry/Catch)
     assert create_reported["errorType"] == "SageMaker.ThrottlingException"
     assert create_log == {"level": "ERROR", "trainingJobName": "j", "error": "SageMaker.ThrottlingException"}
+    # the evaluation step's Lambda (not wired into the state machine yet) runs from the same asset
+    assert evaluation_reported["errorType"] == "EvaluationError.InvalidState"
+    assert evaluation_log["level"] == "ERROR" and evaluation_log["field"] == "state"
 
 
 def test_runtime_modules_import_nothing_but_stdlib_and_boto3():
@@ -131,6 +149,13 @@ def test_runtime_modules_import_nothing_but_stdlib_and_boto3():
         "bucket_event_check.py",
         "create_training_job.py",
         "retry.py",
+        "evaluation_step.py",
+        "evaluation_gate.py",
+        "evaluation_catalog.py",
+        "evaluation_config.py",
+        "evaluation_inputs.py",
+        "evaluation_request.py",
+        "evaluation_results.py",
     )
     for name in (*names, "pipeline_report.py"):
         imports = [

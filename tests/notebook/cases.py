@@ -104,6 +104,47 @@ CASES: dict[str, dict[str, Any]] = {
         "data": {"train": "s3://demo-data/nova/rlvr.jsonl"},
         "reward": {"builtin": "exact_match"},
     },
+    "eval-benchmarks-gate": {
+        "name": "support-eval",
+        "technique": "sft",
+        "base_model": "meta-textgeneration-llama-3-2-1b-instruct",
+        "accept_eula": True,
+        "data": {"train": "s3://demo-data/sft/train.jsonl"},
+        "mlflow": {"resource_arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/app-TEAM"},
+        "tags": {"project": "support-assistant"},
+        "evaluation": {
+            "benchmarks": ["mmlu", "gpqa"],
+            "subtasks": {"mmlu": ["abstract_algebra", "anatomy"]},
+            "gate": {"metric": "mmlu/accuracy", "min_delta": 0.01, "on_fail": "Rejected"},
+        },
+    },
+    "eval-judge": {
+        "name": "tone-judge",
+        "technique": "dpo",
+        "base_model": "huggingface-llm-qwen2-5-7b-instruct",
+        "data": {"train": "s3://demo-data/dpo/train.jsonl"},
+        "output": {"kms_key_arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0f0e0d0c-1111-2222-3333-444455556666"},
+        "evaluation": {
+            "dataset": "s3://demo-data/eval/prompts.jsonl",
+            "judge": {
+                "model_id": "anthropic.claude-3-5-haiku-20241022-v1:0",
+                "metrics": ["Correctness", "Builtin.Helpfulness"],
+            },
+            "gate": {"metric": "judge/Correctness", "compare_to": "base"},
+        },
+    },
+    "eval-custom-scorer": {
+        "name": "math-scored",
+        "technique": "rlvr",
+        "base_model": "deepseek-llm-r1-distill-qwen-7b",
+        "data": {"train": "s3://demo-data/rlvr/train.jsonl"},
+        "reward": {"builtin": "exact_match"},
+        "evaluation": {
+            "dataset": "s3://demo-data/eval/math.jsonl",
+            "benchmarks": ["math"],
+            "custom_scorer": {"reward": True},
+        },
+    },
 }
 
 #: Training records in each technique's format (the SDK reads a few for its reward check and data sniffing).

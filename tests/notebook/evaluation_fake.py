@@ -20,6 +20,14 @@ JUDGE_MODELS = (
     "amazon.nova-pro-v1:0",
     "meta.llama3-1-70b-instruct-v1:0",
 )
+#: The scores of the fabricated results of a finished pipeline (the base model's are half).
+EVALUATION_SCORES = {
+    "accuracy": 0.6,
+    "exact_match": 0.4,
+    "Correctness": 0.8,
+    "Helpfulness": 0.7,
+    "score": 0.9,
+}
 EVAL_TYPES = ("DeterministicEvaluation", "DeterministicTextBenchmark", "DeterministicMultiModalBenchmark")
 
 
@@ -65,6 +73,12 @@ class EvaluationFakeAws(FakeAws):
 
     pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
     judge_models: tuple[str, ...] = JUDGE_MODELS
+    pipeline_status: str = "Executing"
+    """What ``DescribePipelineExecution`` answers; ``Succeeded`` also writes every step's results."""
+    scores: dict[str, float] = field(default_factory=dict)
+    """Score of every metric in the results of the custom model's steps (the base model's: half of it)."""
+    executions: dict[str, str] = field(default_factory=dict)
+    """Pipeline execution ARN -> pipeline name."""
 
     def definitions(self) -> list[dict[str, Any]]:
         """The pipeline definitions the SDK created, parsed."""
@@ -113,6 +127,29 @@ class EvaluationFakeAws(FakeAws):
     def _sagemaker_DescribeArtifact(self, params: dict) -> dict:
         return {"ArtifactArn": params["ArtifactArn"], "ArtifactType": "Model", "CreationTime": NOW}
 
+    def _sagemaker_ListModelPackages(self, params: dict) -> dict:
+        """The group's packages, newest first (``SortBy: CreationTime``, descending, is all the code asks)."""
+        group = params["ModelPackageGroupName"].rsplit("/", 1)[-1]
+        status = params.get("ModelApprovalStatus")
+        arns = [
+            arn
+            for arn in reversed(self.model_packages)
+            if arn.split("/")[-2] == group
+            and status in (None, self.approvals.get(arn, "PendingManualApproval"))
+        ]
+        return {
+            "ModelPackageSummaryList": [
+                {
+                    "ModelPackageArn": arn,
+                    "ModelPackageGroupName": group,
+                    "CreationTime": NOW,
+                    "ModelPackageStatus": "Completed",
+                    "ModelApprovalStatus": self.approvals.get(arn, "PendingManualApproval"),
+                }
+                for arn in arns
+            ]
+        }
+
     # SageMaker Pipelines
     def _sagemaker_ListPipelines(self, params: dict) -> dict:
         return {"PipelineSummaries": []}
@@ -138,17 +175,73 @@ class EvaluationFakeAws(FakeAws):
         }
 
     def _sagemaker_StartPipelineExecution(self, params: dict) -> dict:
-        name = params["PipelineName"].lower()
-        return {
-            "PipelineExecutionArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{name}/execution/fake1"
-        }
+        name = params["PipelineName"]
+        arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{name.lower()}/execution/fake{len(self.executions) + 1}"
+        self.executions[arn] = name
+        return {"PipelineExecutionArn": arn}
 
     def _sagemaker_DescribePipelineExecution(self, params: dict) -> dict:
         arn = params["PipelineExecutionArn"]
+        if self.pipeline_status == "Succeeded":
+            self._write_results(arn)
         return {
             "PipelineArn": arn.split("/execution/")[0],
             "PipelineExecutionArn": arn,
-            "PipelineExecutionStatus": "Executing",
+            "PipelineExecutionStatus": self.pipeline_status,
             "CreationTime": NOW,
             "LastModifiedTime": NOW,
         }
+
+    # A finished pipeline: each training step ran a job that wrote its results where the SDK reads them
+    def _training_steps(self, execution_arn: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """``(step name, job name, arguments)`` of the execution's training steps."""
+        pipeline = self.pipelines[self.executions[execution_arn]]
+        number = execution_arn.rsplit("fake", 1)[1]
+        steps = json.loads(pipeline["PipelineDefinition"])["Steps"]
+        return [
+            (step["Name"], f"pipelines-{number}-{step['Name'].lower()}", step["Arguments"])
+            for step in steps
+            if step["Type"] == "Training"
+        ]
+
+    def _write_results(self, execution_arn: str) -> None:
+        for step, job, arguments in self._training_steps(execution_arn):
+            root = arguments["OutputDataConfig"]["S3OutputPath"]
+            factor = 0.5 if "Base" in step else 1.0
+            folder = f"{root.rstrip('/')}/{job}/output/output"
+            if step.endswith("Metrics"):
+                results = {f"Builtin.{m}": {"score": v * factor} for m, v in self.scores.items()}
+                self.data[f"{folder}/bedrock-job/bedrock_llm_judge_results.json"] = json.dumps(
+                    {"results": results}
+                ).encode()
+            elif "Inference" not in step:  # a custom scorer's metrics sit under its task key
+                scorer = arguments["ServerlessJobConfig"].get("EvaluationType") == "CustomScorerEvaluation"
+                key = "custom|gen_qa_gen_qa|0" if scorer else "all"
+                results = {"all": {}, key: {m: v * factor for m, v in self.scores.items()}}
+                self.data[f"{folder}/eval_results/results_2026.json"] = json.dumps(
+                    {"results": results}
+                ).encode()
+
+    def _sagemaker_ListPipelineExecutionSteps(self, params: dict) -> dict:
+        arn = params["PipelineExecutionArn"]
+        status = "Succeeded" if self.pipeline_status == "Succeeded" else "Executing"
+        return {
+            "PipelineExecutionSteps": [
+                {
+                    "StepName": step,
+                    "StepStatus": status,
+                    "StartTime": NOW,
+                    "Metadata": {
+                        "TrainingJob": {"Arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/{job}"}
+                    },
+                }
+                for step, job, _ in reversed(self._training_steps(arn))
+            ]
+        }
+
+    def _s3_ListObjectsV2(self, params: dict) -> dict:
+        prefix = f"s3://{params['Bucket']}/{params.get('Prefix', '')}"
+        if "/output/output/" not in prefix:
+            return super()._s3_ListObjectsV2(params)
+        keys = [uri.split("/", 3)[3] for uri in self.data if uri.startswith(prefix)]
+        return {"KeyCount": len(keys), "Contents": [{"Key": key, "Size": 1} for key in keys]}

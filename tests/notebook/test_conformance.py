@@ -25,6 +25,7 @@ from tests.notebook.cases import (
     outputs_for,
     training_data,
 )
+from tests.notebook.evaluation_fake import EVALUATION_SCORES, EvaluationFakeAws
 from tests.notebook.fake_aws import (
     ACCOUNT,
     REGION,
@@ -63,12 +64,15 @@ def run_generated(code: str, fake: FakeAws, monkeypatch: pytest.MonkeyPatch, wor
 def fake_for(spec: FineTuningSpec, outputs: dict[str, dict[str, str]]) -> FakeAws:
     values = next(iter(outputs.values()))
     evaluators = {EVALUATOR_ARN: REWARD_LAMBDA_ARN} if spec.technique == "rlvr" else {}
-    return FakeAws(
-        models=(spec.hub_content_name,),
-        data=training_data(spec),
-        evaluators=evaluators,
-        groups={values["ModelPackageGroupName"]},
-    )
+    kwargs = {
+        "models": (spec.hub_content_name,),
+        "data": training_data(spec),
+        "evaluators": evaluators,
+        "groups": {values["ModelPackageGroupName"]},
+    }
+    if spec.evaluation:  # the generated evaluation cells run too: pipelines finish with results
+        return EvaluationFakeAws(**kwargs, pipeline_status="Succeeded", scores=EVALUATION_SCORES)
+    return FakeAws(**kwargs)
 
 
 def workflow_request(

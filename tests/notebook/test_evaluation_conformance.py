@@ -203,18 +203,24 @@ def resolve(value: Any, steps: dict[str, dict[str, Any]], names: dict[str, str])
     return {k: resolve(v, steps, names) for k, v in value.items()}
 
 
-def our_name(step: str, kind: str, kwargs: dict[str, Any]) -> str:
+def our_name(
+    step: str, kind: str, kwargs: dict[str, Any], prefix: str = "support-sft", execution: str = "nightly-7"
+) -> str:
     """Our job name for an SDK training step of the evaluator call ``(kind, kwargs)``."""
     base, suffix = STEPS[step]
     suffix = suffix or {"benchmark": kwargs.get("benchmark"), "scorer": "scorer"}[kind]
-    return job_name("support-sft", f"nightly-7-eval-{'base-' if base else ''}{suffix}")
+    return job_name(prefix, f"{execution}-eval-{'base-' if base else ''}{suffix}")
 
 
-def sdk_jobs(definition: dict[str, Any], kind: str, kwargs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def sdk_jobs(
+    definition: dict[str, Any], kind: str, kwargs: dict[str, Any], **naming: str
+) -> dict[str, dict[str, Any]]:
     """The pipeline's training steps, resolved, by our job name for them."""
     steps = {s["Name"]: s for s in definition["Steps"]}
     names = {
-        s["Name"]: our_name(s["Name"], kind, kwargs) for s in definition["Steps"] if s["Type"] == "Training"
+        s["Name"]: our_name(s["Name"], kind, kwargs, **naming)
+        for s in definition["Steps"]
+        if s["Type"] == "Training"
     }
     jobs = {}
     for step, name in names.items():
@@ -236,6 +242,8 @@ def plan(
     capsys: pytest.CaptureFixture,
     *,
     base_model: bool,
+    package: str = PACKAGE,
+    execution: str = "nightly-7",
 ) -> list:
     """``plan --evaluation`` offline with the fake's answers as files."""
     model = spec["base_model"]
@@ -249,7 +257,7 @@ def plan(
         ),
         "params.json": json.dumps(eval_override_spec(model, "DeterministicEvaluation")),
         "package.json": json.dumps(
-            fake_aws._sagemaker_DescribeModelPackage({"ModelPackageName": PACKAGE}), default=str
+            fake_aws._sagemaker_DescribeModelPackage({"ModelPackageName": package}), default=str
         ),
         "outputs.json": json.dumps(outputs_for(FineTuningSpec.from_dict(spec))),
     }
@@ -261,7 +269,7 @@ def plan(
             str(tmp_path / "spec.yaml"),
             "--evaluation",
             "--model-package",
-            PACKAGE,
+            package,
             "--hub-content",
             str(tmp_path / "hub.json"),
             "--recipe-params",
@@ -271,7 +279,7 @@ def plan(
             "--outputs-file",
             str(tmp_path / "outputs.json"),
             "--execution-name",
-            "nightly-7",
+            execution,
             *(["--base-model"] if base_model else []),
         ]
     )
