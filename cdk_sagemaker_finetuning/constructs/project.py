@@ -7,7 +7,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import ArnFormat, CfnOutput, Duration, Stack, Token
+from aws_cdk import Annotations, ArnFormat, CfnOutput, Duration, Stack, Token
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -186,6 +186,11 @@ class FineTuningProject(Construct):
             server_access_logs_bucket=self._logs_bucket(),
             server_access_logs_prefix=f"{self.node.path}/{id}/",
         )
+        if shared_stack(self) is not Stack.of(self):
+            Annotations.of(bucket).acknowledge_warning(
+                "@aws-cdk/aws-s3:accessLogsPolicyNotAdded",
+                "The platform's access-log bucket lets S3 log delivery of this account write (shared_logs.py).",
+            )
         if events:
             handler = Stack.of(self).node.try_find_child(BUCKET_NOTIFICATIONS_HANDLER)
             acknowledge(
