@@ -235,6 +235,7 @@ class HubEvaluatorProvider(Construct):
             ),
         )
         self.service_token = self.provider.service_token
+        self._evaluators = 0
         concrete = not Token.is_unresolved(stack.account) and not Token.is_unresolved(stack.region)
         self.ai_registry_hub_name = ai_registry_hub_name(stack.region, stack.account) if concrete else None
         """The AI Registry hub name when the stack's account and region are known at synth time, else None."""
@@ -272,8 +273,12 @@ class HubEvaluatorProvider(Construct):
         )
         # Hub-content actions are authorized on both the hub and the hub content (Service Authorization
         # Reference), so the hub is granted with them.
+        self._evaluators += 1
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
+                # one statement per evaluator (a Sid keeps CDK from merging them into one that could not
+                # move to an overflow managed policy once the role's inline policy is full)
+                sid=f"Evaluator{self._evaluators}",
                 actions=[
                     "sagemaker:ImportHubContent",
                     "sagemaker:DescribeHubContent",
