@@ -107,7 +107,11 @@ def create_job_states(
         "HasHyperParameters": {
             "Type": "Choice",
             "Choices": [
-                {"Variable": "$.preflight.hasHyperParameters", "BooleanEquals": True, "Next": "CreateTrainingJob"}
+                {
+                    "Variable": "$.preflight.hasHyperParameters",
+                    "BooleanEquals": True,
+                    "Next": "CreateTrainingJob",
+                }
             ],
             "Default": "CreateTrainingJobWithoutHyperParameters",
         },

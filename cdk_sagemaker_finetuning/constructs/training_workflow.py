@@ -133,7 +133,9 @@ def _definition(
     create_arn = None
     if create_job_with is CreateJobWith.LAMBDA:
         if create_function is None or create_function.role is None:
-            raise ConstructValidationError("create_job_with lambda needs the create function and its role", scope)
+            raise ConstructValidationError(
+                "create_job_with lambda needs the create function and its role", scope
+            )
         create_arn = create_function.function_arn
         for statement in creating:
             create_function.role.add_to_principal_policy(iam.PolicyStatement.from_json(statement))
@@ -447,7 +449,9 @@ class TrainingWorkflow(Construct):
     def fragment(self) -> TrainingWorkflowFragment:
         """The same states as a :class:`TrainingWorkflowFragment` (created on first use, in this construct)."""
         found = self.node.try_find_child("Fragment")
-        return found if found is not None else TrainingWorkflowFragment(self, "Fragment", **self._fragment_props)
+        return (
+            found if found is not None else TrainingWorkflowFragment(self, "Fragment", **self._fragment_props)
+        )
 
     def _grant_data_read(
         self, role: iam.IRole, config: Mapping[str, Any], buckets: Sequence[s3.IBucket]

@@ -112,7 +112,11 @@ def workflow_states(
             "HasModelPackage?": {
                 "Type": "Choice",
                 "Choices": [
-                    {"Variable": f"{result}.outputModelPackageArn", "IsString": True, "Next": "SetApprovalStatus"}
+                    {
+                        "Variable": f"{result}.outputModelPackageArn",
+                        "IsString": True,
+                        "Next": "SetApprovalStatus",
+                    }
                 ],
                 "Default": "Done",
             },
