@@ -53,7 +53,7 @@ from .create_job import CreateJobWith, resolve_create_job_with
 from .errors import ConstructValidationError
 from .evaluator_lookup import grant_function_check
 from .model_package_group import IModelPackageGroup
-from .nag import acknowledge, acknowledge_wildcard_resources
+from .nag import acknowledge, acknowledge_wildcard_resources, wildcard_findings
 from .orphaned_job_stopper import stop_orphaned_jobs
 from .runtime_function import logical_id, runtime_function
 from .workflow_definition import workflow_states
@@ -368,11 +368,6 @@ class TrainingWorkflow(Construct):
         self._grant_data_read(preflight_role, config, data_buckets)
         if config.get("rewardLambdaArn"):  # the evaluator's Lambda must exist
             grant_function_check(preflight_role, config["rewardLambdaArn"])
-        acknowledge_wildcard_resources(
-            preflight_role,
-            [model_package_group.model_package_arn_pattern],
-            "Model package versions of this project's group (continuous customization reads the latest).",
-        )
 
         self.stop_function = runtime_function(
             self,
@@ -524,37 +519,30 @@ class TrainingWorkflow(Construct):
             f"AwsSolutions-IAM5[Resource::{here}:<AWS::AccountId>:hub-content/*/DataSet/*]": "AI Registry datasets may be chosen per execution; read-only describe.",
             f"AwsSolutions-IAM5[Resource::{here}:{owner}:hub-content/{hub}/Model/{config['baseModel']}/*]": "Every version of the one base model: the service floats to the latest version.",
         }
+        # once for every role of the workflow (preflight, stopper, create function, state machine)
         acknowledge(
-            role,
+            self,
             {
                 **jobs,
                 **hub_reads,
-                f"AwsSolutions-IAM5[Resource::<{_logical(self, self.preflight_function)}.Arn>:*]": "Step Functions' Lambda integration grants the preflight function and its versions/aliases.",
+                **wildcard_findings(
+                    self,
+                    [self._group_packages],
+                    "Model package versions of this project's group: the preflight reads the latest "
+                    "(continuous customization), CreateTrainingJob the source package, SetApprovalStatus the new one.",
+                ),
+            },
+        )
+        functions = [self.preflight_function, *([self.create_function] if self.create_function else [])]
+        acknowledge(
+            role,
+            {
+                **{
+                    f"AwsSolutions-IAM5[Resource::<{logical_id(function)}.Arn>:*]": "Step Functions' Lambda "
+                    "integration grants the workflow's function and its versions/aliases."
+                    for function in functions
+                },
                 "AwsSolutions-IAM5[Resource::*]": "X-Ray tracing and CloudWatch Logs delivery actions have no "
                 "resource-level permissions (added by StateMachine for tracing and logging).",
             },
         )
-        acknowledge_wildcard_resources(
-            role,
-            [self._group_packages],
-            "DescribeModelPackage on this project's group versions (CreateTrainingJob reads the source package).",
-        )
-        acknowledge(self.stop_function.role, jobs)
-        acknowledge(self.preflight_function.role, {**jobs, **hub_reads})
-        if self.create_function is not None:  # it calls CreateTrainingJob with the statements of iam.md §3
-            acknowledge(self.create_function.role, {**jobs, **hub_reads})
-            acknowledge_wildcard_resources(
-                self.create_function.role,
-                [self._group_packages],
-                "DescribeModelPackage on this project's group versions (iam.md §3 precaution for CreateTrainingJob).",
-            )
-            acknowledge(
-                role,
-                {
-                    f"AwsSolutions-IAM5[Resource::<{_logical(self, self.create_function)}.Arn>:*]": "Step Functions' Lambda integration grants the create function and its versions/aliases.",
-                },
-            )
-
-
-def _logical(scope: Construct, resource: Construct) -> str:
-    return logical_id(resource)
