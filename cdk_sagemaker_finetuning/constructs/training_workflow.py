@@ -39,7 +39,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack, Token
+from aws_cdk import Duration, JsonNull, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -207,7 +207,7 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
             state_json={
                 "Type": "Parallel",
                 "Comment": "The training workflow (cdk-sagemaker-finetuning)",
-                "Branches": [definition],
+                "Branches": [_js_nulls(definition, JsonNull.INSTANCE)],
                 "OutputPath": "$[0]",
             },
         )
@@ -220,6 +220,15 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
     @property
     def end_states(self) -> list[sfn.INextable]:
         return [self._state]
+
+
+def _js_nulls(value: Any, null: Any) -> Any:
+    """``value`` with each ``None`` replaced by ``null`` (jsii would drop a ``None``: ``ResultPath: null``)."""
+    if isinstance(value, dict):
+        return {k: _js_nulls(v, null) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_js_nulls(v, null) for v in value]
+    return null if value is None else value
 
 
 class _StateWithPolicies(sfn.CustomState):
