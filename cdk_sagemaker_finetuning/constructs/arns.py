@@ -11,15 +11,16 @@ import weakref
 from aws_cdk import Stack
 from constructs import IConstruct
 
-_ENVIRONMENTS: weakref.WeakKeyDictionary[Stack, tuple[str, str, str]] = weakref.WeakKeyDictionary()
+_ENVIRONMENTS: weakref.WeakKeyDictionary[IConstruct, tuple[str, str, str]] = weakref.WeakKeyDictionary()
 
 
 def environment(scope: IConstruct) -> tuple[str, str, str]:
-    """``(partition, region, account)`` of ``scope``'s stack (literals or tokens)."""
-    stack = Stack.of(scope)
-    found = _ENVIRONMENTS.get(stack)
+    """``(partition, region, account)`` of ``scope``'s stack (literals or tokens; remembered per scope)."""
+    found = _ENVIRONMENTS.get(scope)
     if found is None:
-        found = _ENVIRONMENTS[stack] = (stack.partition, stack.region, stack.account)
+        stack = Stack.of(scope)
+        found = _ENVIRONMENTS.get(stack) or (stack.partition, stack.region, stack.account)
+        _ENVIRONMENTS[stack] = _ENVIRONMENTS[scope] = found
     return found
 
 

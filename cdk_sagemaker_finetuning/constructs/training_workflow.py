@@ -430,7 +430,7 @@ class TrainingWorkflow(Construct):
             description="Training workflow state machine: starts, watches and stops this project's jobs",
         )
         for statement in statements:  # before StateMachine adds its logging and tracing statements
-            role.add_to_principal_policy(iam.PolicyStatement.from_json(statement))
+            role.add_to_policy(iam.PolicyStatement.from_json(statement))
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
