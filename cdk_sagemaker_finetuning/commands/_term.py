@@ -15,8 +15,11 @@ WIDTH = 80
 
 
 def wrap(text: str, indent: str = "", subsequent: str | None = None) -> str:
-    """Fill ``text`` to ``WIDTH`` columns without breaking words, ARNs or URLs."""
-    return textwrap.fill(
+    """Fill ``text`` to ``WIDTH`` columns without breaking words, ARNs or URLs.
+
+    A token too long for its indented line (an ARN, a URL) is moved to the start of its own line.
+    """
+    lines = textwrap.wrap(
         text,
         WIDTH,
         initial_indent=indent,
@@ -24,17 +27,32 @@ def wrap(text: str, indent: str = "", subsequent: str | None = None) -> str:
         break_long_words=False,
         break_on_hyphens=False,
     )
+    return "\n".join(
+        line.strip() if number and len(line) > WIDTH and " " not in line.strip() else line
+        for number, line in enumerate(lines)
+    )
 
 
-def field(label: str, value: object, width: int = 0) -> str:
-    """``label  value`` on one line, or the value on its own indented line when it does not fit."""
+def wrap_list(text: str) -> str:
+    """Wrap a heading and its ``  - item`` lines, continuing each item indented under its text."""
+    return "\n".join(
+        wrap(line[4:], "  - ", "    ") if line.startswith("  - ") else wrap(line)
+        for line in text.splitlines()
+    )
+
+
+def field(label: str, value: object, width: int = 0, aligned: bool = False) -> str:
+    """``label  value`` on one line, or the value on its own indented line when it does not fit.
+
+    A wrapped value continues 8 columns in, or under its first line with ``aligned``.
+    """
     head = f"{label + ':':<{width + 1}} "
     text = str(value)
     if len(head) + len(text) <= WIDTH:
         return head + text
     if " " not in text:
         return head.rstrip() + "\n" + ("  " + text if len(text) + 2 <= WIDTH else text)
-    return wrap(text, head, " " * min(len(head), 8))
+    return wrap(text, head, " " * (len(head) if aligned else min(len(head), 8)))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str = "") -> str:

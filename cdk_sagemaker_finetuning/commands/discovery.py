@@ -19,18 +19,6 @@ CUSTOMIZATION_KEYWORD = "@capability:customization"
 RECIPE_KEYWORD_PREFIX = "@recipe:finetuning_"
 AI_REGISTRY = "AI Registry"
 
-#: (substring of the hub content name, family label), first match wins.
-FAMILIES = (
-    ("deepseek", "DeepSeek"),
-    ("nova-", "Amazon Nova"),
-    ("meta-", "Meta Llama"),
-    ("gpt-oss", "OpenAI gpt-oss"),
-    ("nemotron", "NVIDIA Nemotron"),
-    ("gemma", "Google Gemma"),
-    ("qwen", "Qwen"),
-    ("mistral", "Mistral"),
-)
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     hubs = subparsers.add_parser(
@@ -116,7 +104,7 @@ def customizable_models(sagemaker: Any, hub: str) -> list[dict[str, Any]]:
 
 
 def family(name: str) -> str:
-    return next((label for key, label in FAMILIES if key in name), "Other")
+    return models.model_family(name) or "Other"
 
 
 def license_lines(name: str, indent: str) -> list[str]:

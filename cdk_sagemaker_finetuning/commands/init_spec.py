@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from ..runtime import models
-from ..spec import SLUG_RE, FineTuningSpec, SpecError
+from ..spec import SLUG_RE, FineTuningSpec
 from . import _aws, _term
 
 DEFAULT_JUDGE = "openai.gpt-oss-120b-1:0"
@@ -122,6 +122,13 @@ def test_nova_rows() -> None:
         "reference_answer": {{"answer": "42"}},
     }}
     assert reward(row) == 1.0
+
+
+if __name__ == "__main__":  # python test_reward.py, without pytest
+    for name, test in list(globals().items()):
+        if name.startswith("test_"):
+            test()
+    print("reward.py: all tests passed")
 '''
 
 
@@ -133,18 +140,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(reward(sample) -> float) and test_reward.py. Missing choices are asked on a terminal.",
     )
     parser.add_argument("--name", help="project name: lower-case letters, digits and hyphens")
-    parser.add_argument("--technique", choices=models.TECHNIQUES, type=str.lower)
+    parser.add_argument(
+        "--technique",
+        choices=models.TECHNIQUES,
+        type=str.lower,
+        help="fine-tuning technique (see 'recommend')",
+    )
     parser.add_argument("--model", help="base model hub content name (see 'cdk-finetune models')")
-    parser.add_argument("--training-type", choices=models.TRAINING_TYPES, default="lora", help="(lora)")
+    parser.add_argument(
+        "--training-type",
+        choices=models.TRAINING_TYPES,
+        default="lora",
+        help="LoRA adapters or full fine-tuning (default lora)",
+    )
     parser.add_argument("--data", metavar="S3URI", help="training data (default: a bucket the stack creates)")
     parser.add_argument("--validation-data", metavar="S3URI", help="validation data (optional)")
     parser.add_argument("--accept-eula", action="store_true", help="accept a gated model's license")
+    parser.add_argument(
+        "--allow-unknown-model",
+        action="store_true",
+        help="write allow_unknown_model: true (a base model outside the known families)",
+    )
     parser.add_argument("--region", help="target region (enables region checks in validation)")
     parser.add_argument("--judge-model", default=DEFAULT_JUDGE, help=f"RLAIF judge ({DEFAULT_JUDGE})")
     parser.add_argument(
         "--judge-prompt", default=DEFAULT_JUDGE_PROMPT, help=f"RLAIF prompt ({DEFAULT_JUDGE_PROMPT})"
     )
-    parser.add_argument("--dir", default=".", help="directory to write into (.)")
+    parser.add_argument("--dir", default=".", help="folder to write into (default: the current one)")
     parser.add_argument("--force", action="store_true", help="overwrite existing files")
     parser.set_defaults(handler=run)
 
@@ -181,6 +203,8 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
     if _accept_eula(args, model):
         spec["accept_eula"] = True
     spec["training_type"] = args.training_type
+    if args.allow_unknown_model:
+        spec["allow_unknown_model"] = True
     if args.region:
         spec["region"] = args.region
     if args.data:
@@ -209,10 +233,7 @@ def validate(spec: dict[str, Any], directory: Path, stubs: dict[str, str]) -> No
     with tempfile.TemporaryDirectory() as scratch:
         for name, text in stubs.items():
             (Path(scratch) / name).write_text(text, encoding="utf-8")
-        try:
-            FineTuningSpec.from_dict(spec, base_dir=scratch if stubs else directory)
-        except SpecError as exc:
-            raise _aws.CommandError(str(exc), _aws.INVALID) from None
+        FineTuningSpec.from_dict(spec, base_dir=scratch if stubs else directory)  # cli.main reports it
 
 
 @_aws.friendly_errors
@@ -223,6 +244,10 @@ def run(args: argparse.Namespace) -> int:
             f"--name {spec['name']!r} must be lower-case letters, digits and single hyphens.", _aws.INVALID
         )
     directory = Path(args.dir)
+    if directory.exists() and not directory.is_dir():
+        raise _aws.CommandError(
+            f"--dir {args.dir!r} is a file; pass a folder (new or existing).", _aws.INVALID
+        )
     stubs = {}
     if spec["technique"] == "rlvr":
         stubs = {

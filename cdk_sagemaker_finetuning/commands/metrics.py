@@ -1,16 +1,17 @@
 """``cdk-finetune metrics JOB``: a training job's technique metrics per step, from its MLflow run.
 
-The job's ``MlflowConfig.MlflowResourceArn`` is the tracking URI and ``MlflowDetails.MlflowRunId`` the run
-(``workflow-features.md`` §16). Reading MLflow needs the optional ``mlflow`` package (plus
-``sagemaker-mlflow`` for SageMaker tracking servers); ``--plot`` needs ``matplotlib``. Neither is a
-dependency of this library: without them the command says what to install. Nova jobs log metrics to
-CloudWatch Logs instead of MLflow.
+The job's ``MlflowConfig.MlflowResourceArn`` is the tracking URI (``--tracking-uri`` reads another server, e.g.
+a plain ``http://`` one) and ``MlflowDetails.MlflowRunId`` the run. Reading MLflow needs the optional ``mlflow``
+package, plus the ``sagemaker-mlflow`` plugin for a SageMaker ARN (it resolves the ARN and signs the
+requests); ``--plot`` needs ``matplotlib``. None is a dependency of this library: without them the command says
+what to install. Nova jobs log metrics to CloudWatch Logs instead of MLflow.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import re
 from types import ModuleType
 
@@ -35,8 +36,9 @@ TECHNIQUE_METRICS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
 }
 TECHNIQUE_METRICS["RLAIF"] = TECHNIQUE_METRICS["RLVR"]
-#: RLVR validation metrics: ``val-core/{data_source}/reward(/acc)/mean@{k}``.
-RLVR_VALIDATION = re.compile(r"^val-core/.+/reward(/acc)?/mean@\d+$")
+#: RLVR validation metrics: ``val-core/{data_source}/reward(/acc)/mean@{k}``. MLflow refuses ``@`` in metric
+#: names, so verl's MLflow logger writes ``mean_at_{k}``; both spellings are shown.
+RLVR_VALIDATION = re.compile(r"^val-core/.+/reward(/acc)?/mean(@|_at_)\d+$")
 METRICS_PER_TABLE = 4
 VALUE_WIDTH = 10
 INSTALL_MLFLOW = "pip install mlflow sagemaker-mlflow"
@@ -55,6 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--rows", type=int, default=20, metavar="N", help="steps to show per table (20)")
     parser.add_argument("--plot", metavar="PNG", help="also write a plot of the metrics (needs matplotlib)")
+    parser.add_argument(
+        "--tracking-uri",
+        metavar="URI",
+        help="MLflow tracking server to read instead of the job's MlflowResourceArn "
+        "(e.g. http://127.0.0.1:5000 for a self-hosted or port-forwarded server)",
+    )
     _aws.add_aws_options(parser)
     parser.set_defaults(handler=run)
 
@@ -109,12 +117,22 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.4g}"
 
 
+def tracking_client(mlflow: ModuleType, tracking: str) -> object:
+    """An ``MlflowClient`` for ``tracking``, which also becomes the global tracking URI: the sagemaker-mlflow
+    plugin's request header provider reads that one (not the client's) to add the ARN routing header."""
+    mlflow.set_tracking_uri(tracking)
+    if not tracking.startswith("arn:"):
+        # That provider runs for every URI and logs a warning when the URI is not a SageMaker ARN.
+        logging.getLogger("mlflow.tracking.request_header.registry").setLevel(logging.ERROR)
+    return mlflow.MlflowClient(tracking_uri=tracking)
+
+
 def read_run(
     mlflow: ModuleType, tracking: str, run_id: str, technique: str, everything: bool
 ) -> tuple[list[str], dict[str, dict[int, float]]]:
     """The run's metric names and the history (step -> value) of each metric to show."""
     try:
-        client = mlflow.MlflowClient(tracking_uri=tracking)
+        client = tracking_client(mlflow, tracking)
         available = list(client.get_run(run_id).data.metrics)
         return available, {
             name: {int(m.step): float(m.value) for m in client.get_metric_history(run_id, name)}
@@ -131,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     job = runs.describe_job(args, args.job)
     serverless = job.get("ServerlessJobConfig") or {}
     technique = str(serverless.get("CustomizationTechnique", "")).upper()
-    tracking = (job.get("MlflowConfig") or {}).get("MlflowResourceArn")
+    tracking = args.tracking_uri or (job.get("MlflowConfig") or {}).get("MlflowResourceArn")
     run_id = (job.get("MlflowDetails") or {}).get("MlflowRunId")
     print(
         _term.field(
@@ -156,6 +174,11 @@ def run(args: argparse.Namespace) -> int:
         print("Tracking server:")
         print(tracking)
         raise _aws.CommandError(f"Reading metrics needs the optional mlflow package: {INSTALL_MLFLOW}")
+    if tracking.startswith("arn:") and optional_module("sagemaker_mlflow") is None:
+        raise _aws.CommandError(
+            "Reading a SageMaker MLflow ARN needs the sagemaker-mlflow plugin: pip install sagemaker-mlflow "
+            "(or pass --tracking-uri for a server MLflow reaches directly)"
+        )
     available, histories = read_run(mlflow, tracking, run_id, technique, args.all)
     if not histories:
         print(
@@ -194,5 +217,5 @@ def plot(histories: dict[str, dict[int, float]], path: str, title: str) -> int:
     figure.tight_layout()
     figure.savefig(path, format="png")
     pyplot.close(figure)
-    print(f"\nPlot written to {path}")
+    print("\n" + _term.wrap(f"Plot written to {path}"))
     return 0

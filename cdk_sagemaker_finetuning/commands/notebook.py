@@ -9,8 +9,7 @@ from pathlib import Path
 import nbformat
 
 from .. import notebook
-from ..spec import load_spec
-from . import _term
+from . import _spec, _term
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,14 +19,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write a Jupyter notebook (or, with --script, a Python script) that runs the spec's "
         "fine-tuning job with the SageMaker Python SDK v3, filled with the deployed stack's outputs.",
     )
-    parser.add_argument("spec", help="path to the spec (YAML or JSON)")
+    _spec.add_spec_arguments(parser)
     parser.add_argument(
         "-o",
         "--output",
         metavar="PATH",
         help="file to write ('-' for stdout); default: <project name>.ipynb (or .py) in the current folder",
     )
-    parser.add_argument("--script", action="store_true", help="write a plain Python script with # %% cells")
+    parser.add_argument(
+        "--script", action="store_true", help="write a plain Python script with '# %%%%' cells"
+    )
     parser.add_argument(
         "--outputs",
         metavar="FILE",
@@ -43,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
+    spec = _spec.load(args)
     try:
         outputs = notebook.load_outputs(args.outputs) if args.outputs else None
         if args.script:
@@ -59,7 +60,12 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "-":
         sys.stdout.write(text)
         return 0
-    path = Path(args.output or f"{spec.name}.{'py' if args.script else 'ipynb'}")
+    default = f"{spec.name}.{'py' if args.script else 'ipynb'}"
+    path = Path(args.output or default)
+    if path.is_dir():
+        message = f"error: -o {str(path)!r} is a folder; pass a file name, e.g. {path / default}"
+        print(_term.wrap(message), file=sys.stderr)
+        return 2
     if path.exists() and not args.force:
         print(_term.wrap(f"error: {path} exists; use --force to overwrite it"), file=sys.stderr)
         return 2

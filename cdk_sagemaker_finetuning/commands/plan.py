@@ -5,7 +5,8 @@ including its lookups and data checks). Offline, ``--hub-content`` (a ``Describe
 ``aws sagemaker describe-hub-content`` prints it) and ``--recipe-params`` (the recipe's hyperparameter spec
 JSON) replace the AWS lookups. Deploy-time values (role, group, data and output locations, evaluator) come from
 ``--outputs-file`` (``cdk deploy --outputs-file``), else from the deployed stack ``FineTuning-<name>`` when
-online, else placeholders in angle brackets.
+online, else placeholders in angle brackets (``<ExecutionRoleArn>``, ``s3://<DataBucket>/train/...``,
+``<EvaluatorArn>``), so every spec plans offline before anything is deployed.
 Exit codes: 0 request printed, 1 AWS failure, 2 invalid spec/input or a preflight rejection.
 """
 
@@ -15,16 +16,23 @@ import argparse
 import datetime as dt
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..notebook import load_outputs, stack_outputs
 from ..runtime import errors, preflight, request
-from ..spec import FineTuningSpec, load_spec
+from ..spec import FineTuningSpec
 from ..workflow_config import runtime_config
-from . import _aws
+from . import _aws, _spec, _term, plan_evaluation
 
 PLACEHOLDER_ACCOUNT = "123456789012"
+#: Deploy-time values a plan without outputs cannot know: stand-ins that pass the request builder's checks,
+#: replaced by their ``<placeholder>`` in the printed request.
+DATA_BUCKET_STAND_IN = "cdk-finetune-plan-data-bucket"
+EVALUATOR_STAND_IN = (
+    f"arn:aws:sagemaker:region:{PLACEHOLDER_ACCOUNT}:hub-content/cdk-finetune-plan/JsonDoc/evaluator/0.0.0"
+)
+PLACEHOLDERS = {f"s3://{DATA_BUCKET_STAND_IN}/": "s3://<DataBucket>/", EVALUATOR_STAND_IN: "<EvaluatorArn>"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Offline with --hub-content and --recipe-params; otherwise the hub content, recipe spec, model "
         "package group and data are looked up and checked in AWS.",
     )
-    parser.add_argument("spec", help="path to the spec (YAML or JSON)")
+    _spec.add_spec_arguments(parser)
     parser.add_argument(
         "--hub-content", metavar="FILE", help="DescribeHubContent answer of the base model (JSON)"
     )
@@ -46,17 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--skip-data-check", action="store_true", help="online: skip data and evaluator checks"
     )
-    _aws.add_aws_options(parser)
+    plan_evaluation.add_arguments(parser)
+    _aws.add_aws_options(parser, "the spec's region")
     parser.set_defaults(handler=run)
-
-
-def _read_json(path: str, flag: str) -> Any:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise _aws.CommandError(f"{flag} {path!r}: {exc.strerror or exc}", _aws.INVALID) from None
-    except json.JSONDecodeError as exc:
-        raise _aws.CommandError(f"{flag} {path!r} is not JSON: {exc}", _aws.INVALID) from None
 
 
 def hub_content_from_file(data: Any, spec: FineTuningSpec, region: str) -> dict[str, Any]:
@@ -64,6 +64,15 @@ def hub_content_from_file(data: Any, spec: FineTuningSpec, region: str) -> dict[
     if not isinstance(data, dict):
         raise _aws.CommandError("--hub-content must hold a JSON object", _aws.INVALID)
     if "HubContentDocument" in data:
+        wrong = [
+            k
+            for k in ("HubContentName", "HubContentArn", "HubContentVersion")
+            if not isinstance(data.get(k, ""), str)
+        ]
+        if wrong:
+            raise _aws.CommandError(
+                f"--hub-content: {', '.join(wrong)} must be text, as AWS returns it", _aws.INVALID
+            )
         return data
     if "RecipeCollection" not in data:
         raise _aws.CommandError(
@@ -87,39 +96,58 @@ def hub_content_from_file(data: Any, spec: FineTuningSpec, region: str) -> dict[
     }
 
 
-def config_for(spec: FineTuningSpec, outputs: dict[str, str]) -> dict[str, Any]:
-    """The workflow configuration from stack outputs, with ``<Output>`` placeholders for missing values."""
+def config_for(spec: FineTuningSpec, outputs: dict[str, str], *, placeholders: bool = True) -> dict[str, Any]:
+    """The workflow configuration from stack outputs; missing deploy-time values become stand-ins (see
+    ``PLACEHOLDERS``), or an error naming what to pass when ``placeholders`` is false (an online data check)."""
 
     def value(key: str, default: str | None = None) -> str | None:
         return outputs.get(key) or default
 
-    if spec.data.create_bucket and "TrainUri" not in outputs:
-        raise _aws.CommandError(
-            "data.create_bucket is true, so the data location is only known after deployment: pass "
-            "--outputs-file or deploy the stack and run plan with AWS credentials",
-            _aws.INVALID,
-        )
+    train_uri, validation_uri = value("TrainUri"), value("ValidationUri")
+    if spec.data.create_bucket and not train_uri:
+        if not placeholders:
+            raise _aws.CommandError(
+                "data.create_bucket is true, so the data location is only known after deployment: deploy "
+                "the stack, pass --outputs-file, or plan offline / with --skip-data-check",
+                _aws.INVALID,
+            )
+        train_uri = f"s3://{DATA_BUCKET_STAND_IN}/{spec.data.train}"
+        if spec.data.validation:
+            validation_uri = f"s3://{DATA_BUCKET_STAND_IN}/{spec.data.validation}"
+    registered = spec.judge_prompt_path is not None or (
+        spec.technique == "rlvr" and spec.reward is not None and not spec.reward.evaluator_arn
+    )
     evaluator = outputs.get("EvaluatorArn")
-    if spec.judge_prompt_path is not None and not evaluator:
-        raise _aws.CommandError(
-            "a custom RLAIF prompt is registered at deploy time: pass --outputs-file with EvaluatorArn",
-            _aws.INVALID,
-        )
-    if spec.technique == "rlvr" and spec.reward and not spec.reward.evaluator_arn and not evaluator:
-        raise _aws.CommandError(
-            "the RLVR reward evaluator is registered at deploy time: pass --outputs-file with EvaluatorArn",
-            _aws.INVALID,
-        )
+    if registered and not evaluator:
+        if not placeholders:
+            raise _aws.CommandError(
+                "the evaluator is registered at deploy time: pass --outputs-file with EvaluatorArn, or plan "
+                "offline / with --skip-data-check",
+                _aws.INVALID,
+            )
+        evaluator = EVALUATOR_STAND_IN
     return runtime_config(
         spec,
         role_arn=value("ExecutionRoleArn", "<ExecutionRoleArn>"),
         model_package_group_arn=value("ModelPackageGroupArn", "<ModelPackageGroupArn>"),
         output_uri=value("OutputUri", spec.output.s3_uri or "<OutputUri>"),
-        train_uri=value("TrainUri"),
-        validation_uri=value("ValidationUri"),
+        train_uri=train_uri,
+        validation_uri=validation_uri,
         evaluator_arn=evaluator if spec.technique == "rlvr" else None,
         judge_prompt_evaluator_arn=evaluator if spec.judge_prompt_path is not None else None,
     )
+
+
+def with_placeholders(value: Any) -> Any:
+    """``value`` with every stand-in replaced by its ``<placeholder>`` (strings inside dicts and lists too)."""
+    if isinstance(value, dict):
+        return {key: with_placeholders(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [with_placeholders(item) for item in value]
+    if isinstance(value, str):
+        for stand_in, placeholder in PLACEHOLDERS.items():
+            value = value.replace(stand_in, placeholder)
+    return value
 
 
 def _deployed_outputs(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, str]:
@@ -135,7 +163,7 @@ def _deployed_outputs(args: argparse.Namespace, spec: FineTuningSpec) -> dict[st
 
 def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]:
     """The request (offline from files, else through the preflight's lookups)."""
-    execution_input = json.loads(args.input) if args.input else None
+    execution_input = request.parse_execution_input(json.loads(args.input)) if args.input else None
     name = args.execution_name or "plan-" + dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
     offline = bool(args.hub_content and args.recipe_params)
     if bool(args.hub_content) != bool(args.recipe_params):
@@ -144,12 +172,10 @@ def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]
         )
     outputs = stack_outputs(load_outputs(args.outputs_file), spec) if args.outputs_file else {}
     if offline:
-        region = args.region or spec.region or "us-east-1"
+        region = _aws.session(args).region_name or "us-east-1"  # the same precedence as online
         config = config_for(spec, outputs)
-        hub = hub_content_from_file(_read_json(args.hub_content, "--hub-content"), spec, region)
-        params = _read_json(args.recipe_params, "--recipe-params")
-        if not isinstance(params, dict):
-            raise _aws.CommandError("--recipe-params must hold a JSON object", _aws.INVALID)
+        hub = hub_content_from_file(files.read_json(args.hub_content, "--hub-content"), spec, region)
+        params = files.read_json(args.recipe_params, "--recipe-params")
         execution = {"name": name, "input": execution_input, "sourceModelPackageArn": None}
         if execution_input and execution_input.get("baseModel"):
             raise _aws.CommandError(
@@ -159,7 +185,7 @@ def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]
             config, hub, params, execution, account=PLACEHOLDER_ACCOUNT, region=region
         )
     outputs = outputs or _deployed_outputs(args, spec)
-    config = config_for(spec, outputs)
+    config = config_for(spec, outputs, placeholders=args.skip_data_check)
     clients = preflight.Clients(
         sagemaker=_aws.client(args, "sagemaker"),
         s3=_aws.client(args, "s3"),
@@ -172,16 +198,16 @@ def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]
 
 @_aws.friendly_errors
 def run(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
+    spec = _spec.load(args)
     try:
-        req = build_plan(args, spec)
+        req = plan_evaluation.build(args, spec) if args.evaluation else build_plan(args, spec)
     except json.JSONDecodeError as exc:
         raise _aws.CommandError(f"--input is not JSON: {exc}", _aws.INVALID) from None
     except errors.PreflightError as exc:
         where = f" ({exc.field})" if exc.field else ""
-        print(f"{exc.error_name}{where}: {exc.message}", file=sys.stderr)
+        print(_term.wrap(f"{exc.error_name}{where}: {with_placeholders(exc.message)}", "", "  "), file=sys.stderr)
         return _aws.FAILED if isinstance(exc, errors.AwsError) else _aws.INVALID
     except ValueError as exc:  # stack outputs or configuration that cannot work
         raise _aws.CommandError(str(exc), _aws.INVALID) from None
-    print(json.dumps(req, indent=2))
+    print(json.dumps(with_placeholders(req), indent=2))
     return 0

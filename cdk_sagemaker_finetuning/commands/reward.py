@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 import time
 from collections import Counter
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..runtime.reward.handler import EventError, RewardConfig, builtin_config, handle
 from ..runtime.reward.sample import response_text
 from ..user_code import UserFileError, check_reward_code, install_requirements, read_rows
@@ -48,7 +50,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     test.add_argument("--options", metavar="JSON", default="{}", help="options of a built-in reward, as JSON")
     test.add_argument("--requirements", metavar="FILE",
                       help="pip requirements (pure Python) bundled with your module, as reward.requirements")
-    test.add_argument("--score-range", metavar=("LOW", "HIGH"), nargs=2, type=float, default=(-1.0, 1.0))
+    test.add_argument(
+        "--score-range",
+        metavar=("LOW", "HIGH"),
+        nargs=2,
+        type=float,
+        default=(-1.0, 1.0),
+        help="scores are clamped into [LOW, HIGH] and a failing sample scores LOW, as reward.score_range "
+        "in the spec (default: -1 1)",
+    )
     test.add_argument("--nova", action="store_true", help="use the Nova envelope (bare list)")
     test.add_argument("--slowest", metavar="N", type=int, default=5, help="how many slow samples to list")
     test.set_defaults(handler=run)
@@ -72,6 +82,7 @@ class Outcome:
 class Report:
     outcomes: list[Outcome] = field(default_factory=list)
     missing_responses: int = 0
+    responses_file: str | None = None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
             report = score_module(Path(args.reward), rows, config, _requirements(args.requirements))
         else:
             report = score_rows(rows, config)
+        report.responses_file = args.responses
     except InputError as exc:
         for line in str(exc).splitlines():
             print(_term.wrap(f"error: {line}", "", "  "), file=sys.stderr)
@@ -97,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _config(args: argparse.Namespace) -> RewardConfig:
     low, high = args.score_range
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise InputError(f"--score-range {low} {high}: LOW and HIGH must be finite numbers, e.g. -1 1")
     if not low < high:
         raise InputError(f"--score-range {low} {high}: LOW must be below HIGH")
     common: dict[str, Any] = {"score_range": (low, high), "envelope": "nova" if args.nova else "open-weight"}
@@ -147,10 +161,7 @@ def _rows(path: Path) -> list[Any]:
 
 
 def _pair(rows: list[Any], path: Path) -> None:
-    try:
-        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {str(path)!r}: {exc}") from None
+    lines = [line for line in files.read_text(path, "--responses").splitlines() if line.strip()]
     if len(lines) != len(rows):
         raise InputError(f"{path.name} has {len(lines)} responses for {len(rows)} rows; give one per row")
     for row, line in zip(rows, lines, strict=True):
@@ -212,6 +223,8 @@ def score_module(path: Path, rows: list[Any], config: RewardConfig, requirements
 
     A module the Lambda could not load raises :class:`InputError`, one problem per line.
     """
+    if path.suffix != ".py":
+        raise InputError(f"{str(path)!r} must be a Python module (.py) defining reward(sample), or a built-in name")
     samples = [dict(row, id=row.get("id", index)) if isinstance(row, dict) else row for index, row in enumerate(rows)]
     check = check_reward_code(path, score_range=config.score_range, rows=samples, requirements=requirements)
     if check.problems:
@@ -262,8 +275,12 @@ def warnings(report: Report, config: RewardConfig) -> list[str]:
         low, high = config.score_range
         found.append(f"{clamped} score(s) fell outside [{low:g}, {high:g}] and were clamped")
     if report.missing_responses:
-        found.append(f"{report.missing_responses} row(s) have no response to score; pass --responses FILE "
-                     "with one model response per row")
+        fix = (
+            f"their lines in {report.responses_file} are empty; give each row a non-empty response"
+            if report.responses_file
+            else "pass --responses FILE with one model response per row"
+        )
+        found.append(f"{report.missing_responses} row(s) have no response to score; {fix}")
     failed = [o for o in report.outcomes if o.error]
     if failed:
         found.append(f"{len(failed)} sample(s) raised and scored {config.floor:g}; first: id {failed[0].id!r}: "

@@ -68,6 +68,10 @@ RewardMissing = _kind("RewardMissing", "RLVR without an evaluator ARN or a prese
 InvalidJudgeModel = _kind("InvalidJudgeModel", "The RLAIF judge model or prompt is not allowed.")
 RecipeSpecUnavailable = _kind("RecipeSpecUnavailable", "The recipe's hyperparameter spec cannot be read.")
 JobAlreadyRunning = _kind("JobAlreadyRunning", "Another training job of this project is still running.")
+EvaluationResultsUnreadable = _kind(
+    "EvaluationResultsUnreadable",
+    "An evaluation job's results file is missing or not in the expected layout.",
+)
 AwsError = _kind("AwsError", "An AWS call failed for another reason (access denied, throttling, ...).")
 
 

@@ -192,3 +192,47 @@ def normalize_judge_prompt(name: str) -> str:
     """Normalize a built-in judge prompt name: strip ``Builtin.``, directories and ``.jinja``; lower-case."""
     base = name.removeprefix("Builtin.").rsplit("/", 1)[-1].removesuffix(".jinja")
     return base.lower()
+
+
+#: Model families with serverless recipes: (substring of the hub content name, family label), first match wins.
+MODEL_FAMILIES = (
+    ("deepseek", "DeepSeek"),
+    ("nova-", "Amazon Nova"),
+    ("meta-", "Meta Llama"),
+    ("gpt-oss", "OpenAI gpt-oss"),
+    ("nemotron", "NVIDIA Nemotron"),
+    ("gemma", "Google Gemma"),
+    ("qwen", "Qwen"),
+    ("mistral", "Mistral"),
+)
+
+
+def model_family(model_id: str) -> str | None:
+    """The family label of a model id (``Qwen``), or None for a model outside the known families."""
+    name = hub_content_name(model_id)
+    return next((label for key, label in MODEL_FAMILIES if key in name), None)
+
+
+#: Outer bounds of well-known hyperparameters, in the recipe spec's format plus an ``example``. Every recipe's
+#: own range lies inside these (the preflight checks the recipe's range at run time); they only catch values
+#: no recipe accepts, such as ``max_epochs: 10**40``, before deployment. Unconfirmed per model.
+HYPERPARAMETER_BOUNDS: dict[str, dict[str, object]] = {
+    "learning_rate": {"type": "float", "min": 1e-10, "max": 1, "example": 0.0001},
+    "min_lr": {"type": "float", "min": 0, "max": 1, "example": 1e-06},
+    "max_epochs": {"type": "integer", "min": 1, "max": 100, "example": 2},
+    "num_epochs": {"type": "integer", "min": 1, "max": 100, "example": 2},
+    "global_batch_size": {"type": "integer", "min": 1, "max": 4096, "example": 64},
+    "batch_size": {"type": "integer", "min": 1, "max": 4096, "example": 64},
+    "lora_rank": {"type": "integer", "min": 1, "max": 1024, "example": 16},
+    "lora_alpha": {"type": "float", "min": 1, "max": 4096, "example": 32},
+    "lora_dropout": {"type": "float", "min": 0, "max": 1, "example": 0.05},
+    "lr_warmup_steps_ratio": {"type": "float", "min": 0, "max": 1, "example": 0.1},
+    "weight_decay": {"type": "float", "min": 0, "max": 1, "example": 0.01},
+    "clip_ratio": {"type": "float", "min": 0, "max": 1, "example": 0.2},
+    "adam_beta": {"type": "float", "min": 0, "max": 10, "example": 0.1},
+    "kl_loss_coef": {"type": "float", "min": 0, "max": 10, "example": 0.001},
+    "dataset_max_len": {"type": "integer", "min": 1, "max": 1048576, "example": 8192},
+    "max_prompt_length": {"type": "integer", "min": 1, "max": 1048576, "example": 1024},
+    "max_response_length": {"type": "integer", "min": 1, "max": 1048576, "example": 2048},
+    "max_context_length": {"type": "integer", "min": 1, "max": 1048576, "example": 8192},
+}

@@ -167,7 +167,8 @@ def select_recipe(
     preferring non-subscription recipes.
     """
     wanted = "LoRA" if training_type == "LORA" else "full"
-    recipes = [r for r in document.get("RecipeCollection") or [] if isinstance(r, Mapping)]
+    collection = document.get("RecipeCollection")
+    recipes = [r for r in collection if isinstance(r, Mapping)] if isinstance(collection, list) else []
     found = [r for r in recipes if r.get("CustomizationTechnique") == technique]
     offered = sorted(
         {str(r.get("CustomizationTechnique")) for r in recipes if r.get("SmtjRecipeTemplateS3Uri")}
@@ -237,7 +238,7 @@ def merge_subscription_spec(spec: Mapping[str, Any], subscription_spec: Mapping[
 # -- hyperparameters ---------------------------------------------------------------------------------------
 
 
-def _check_value(name: str, value: Any, rule: Any) -> None:
+def check_value(name: str, value: Any, rule: Any, allowed_by: str = "the recipe allows") -> None:
     """Type, range and enum check of one user value against its spec entry (SDK rules, bools not numbers)."""
     if not isinstance(rule, Mapping):
         return
@@ -253,10 +254,10 @@ def _check_value(name: str, value: Any, rule: Any) -> None:
         raise errors.InvalidHyperparameter(f"{name}={_show(value)} must be a string", field=field)
     if kind in ("boolean", "bool") and not isinstance(value, bool):
         raise errors.InvalidHyperparameter(f"{name}={_show(value)} must be true or false", field=field)
-    low, high = rule.get("min"), rule.get("max")
+    low, high = (bound if _is_number(bound) else None for bound in (rule.get("min"), rule.get("max")))
     if is_number and ((low is not None and value < low) or (high is not None and value > high)):
         raise errors.HyperparameterOutOfRange(
-            f"{name}={_show(value)} is out of range: the recipe allows {low if low is not None else '-inf'} "
+            f"{name}={_show(value)} is out of range: {allowed_by} {low if low is not None else '-inf'} "
             f"to {high if high is not None else 'inf'}",
             field=field,
         )
@@ -265,6 +266,10 @@ def _check_value(name: str, value: Any, rule: Any) -> None:
             f"{name}={_show(value)} is not allowed; choose one of {', '.join(map(str, rule['enum']))}",
             field=field,
         )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _dropped_keys(technique: str) -> set[str]:
@@ -284,7 +289,7 @@ def _set(values: dict[str, Any], spec: Mapping[str, Any], name: str, value: Any,
         raise errors.UnknownHyperparameter(
             f"{name} is not a hyperparameter of this recipe; known: {known}", field=f"hyperparameters.{name}"
         )
-    _check_value(name, value, spec[name])
+    check_value(name, value, spec[name])
     values[name] = value
 
 
@@ -512,16 +517,14 @@ def build_create_training_job_request(
 
     nova = models.is_nova(model_name)
     s3_type = "Converse" if nova and technique in ("SFT", "DPO") else "S3Prefix"
-    output: dict[str, Any] = {"S3OutputPath": config["outputUri"]}
-    if config.get("kmsKeyId"):
-        output["KmsKeyId"] = config["kmsKeyId"]
+    output = output_config(config)
     package_config = {"ModelPackageGroupArn": config["modelPackageGroupArn"]}
     if source_package:
         package_config["SourceModelPackageArn"] = source_package
     tags = [
         {"Key": SDK_TAG_MODEL, "Value": model_name},
         {"Key": SDK_TAG_HUB, "Value": config.get("hubName") or models.PUBLIC_HUB},
-    ] + [{"Key": k, "Value": v} for k, v in (config.get("tags") or {}).items()]
+    ] + user_tags(config)
 
     request: dict[str, Any] = {
         "TrainingJobName": job_name(config["jobNamePrefix"], execution.get("name")),
@@ -536,7 +539,7 @@ def build_create_training_job_request(
     }
     if hyperparameters:
         request["HyperParameters"] = hyperparameters
-    mlflow = _mlflow(config, execution_input)
+    mlflow = mlflow_config(config, execution_input)
     if mlflow:
         request["MlflowConfig"] = mlflow
     if config.get("maxRuntimeSeconds"):
@@ -573,7 +576,21 @@ def _evaluator_arn(
     return None
 
 
-def _mlflow(config: Mapping[str, Any], execution_input: Mapping[str, Any]) -> dict[str, str] | None:
+def output_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``OutputDataConfig``: the configured output location and its KMS key."""
+    output: dict[str, Any] = {"S3OutputPath": config["outputUri"]}
+    if config.get("kmsKeyId"):
+        output["KmsKeyId"] = config["kmsKeyId"]
+    return output
+
+
+def user_tags(config: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The spec's tags as API ``Tags``."""
+    return [{"Key": k, "Value": v} for k, v in (config.get("tags") or {}).items()]
+
+
+def mlflow_config(config: Mapping[str, Any], execution_input: Mapping[str, Any]) -> dict[str, str] | None:
+    """``MlflowConfig`` from the configuration; the execution input's ``mlflowRunName`` wins."""
     mlflow = config.get("mlflow") or {}
     if not mlflow.get("resourceArn"):
         return None

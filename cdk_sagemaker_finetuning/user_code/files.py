@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import files
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -29,9 +31,9 @@ class UserFileError(ValueError):
 def read_rows(path: Path) -> list[tuple[int, Any]]:
     """``(line number, row)`` of each non-blank line of a UTF-8 JSONL file; :class:`UserFileError` otherwise."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserFileError(f"cannot read {str(path)!r}: {exc}") from None
+        lines = files.read_text(path, "the file").splitlines()
+    except files.FileProblem as exc:
+        raise UserFileError(f"cannot read {str(path)!r}: {exc.reason}") from None
     rows = []
     for number, line in enumerate(lines, 1):
         if not line.strip():

@@ -13,6 +13,7 @@ from cdk_sagemaker_finetuning.runtime.request import build_create_training_job_r
 from cdk_sagemaker_finetuning.spec import load_spec
 from cdk_sagemaker_finetuning.workflow_config import runtime_config
 from tests import workflow_data as wd
+from tests.conftest import EXAMPLES
 from tests.runtime.test_preflight import _body
 
 OUTPUTS = {
@@ -115,7 +116,7 @@ def test_rejections_are_named(files, capsys):
         '{"hyperparameters": {"max_epochs": 99}}',
     )
     assert (code, out) == (2, "")
-    assert err.startswith(
+    assert " ".join(err.split()).startswith(
         "PreflightError.HyperparameterOutOfRange (hyperparameters.max_epochs): max_epochs=99"
     )
 
@@ -152,13 +153,115 @@ def test_bare_document_needs_a_pinned_version(files, capsys, tmp_path):
     assert json.loads(out)["ServerlessJobConfig"]["BaseModelArn"].endswith(f"/Model/{wd.LLAMA}/1.2.3")
 
 
-def test_created_bucket_needs_outputs_offline(files, capsys, sft_spec_dict):
-    spec = {**sft_spec_dict, "data": {"create_bucket": True, "train": "train.jsonl"}}
+def test_created_bucket_plans_offline_with_placeholders(files, capsys, sft_spec_dict):
+    spec = {**sft_spec_dict, "data": {"create_bucket": True, "train": "train.jsonl", "validation": "val/"}}
     Path(files["spec"]).write_text(yaml.safe_dump(spec))
-    code, _, err = plan(
+    code, out, err = plan(
         capsys, files["spec"], "--hub-content", files["hub"], "--recipe-params", files["params"]
     )
-    assert code == 2 and "--outputs-file" in err
+    assert code == 0, err
+    sources = [c["DataSource"]["S3DataSource"]["S3Uri"] for c in json.loads(out)["InputDataConfig"]]
+    assert sources == ["s3://<DataBucket>/train.jsonl", "s3://<DataBucket>/val/"]
+    assert "cdk-finetune-plan" not in out  # no stand-in leaks into the printed request
+
+
+def test_rejections_name_placeholders_not_stand_ins(files, capsys, sft_spec_dict):
+    spec = {**sft_spec_dict, "data": {"create_bucket": True, "train": "train\tdata.jsonl"}}
+    Path(files["spec"]).write_text(yaml.safe_dump(spec))
+    code, out, err = plan(
+        capsys, files["spec"], "--hub-content", files["hub"], "--recipe-params", files["params"]
+    )
+    assert (code, out) == (2, "")  # a control character is no S3 key
+    assert "'s3://<DataBucket>/train\\tdata.jsonl'" in err and "cdk-finetune-plan" not in err
+
+
+def example_files(spec_path: Path, tmp_path: Path) -> tuple[str, str]:
+    """Offline --hub-content / --recipe-params files for a spec's base model and technique."""
+    spec = load_spec(spec_path)
+    technique = spec.technique.upper()
+    hub = tmp_path / f"{spec.name}-hub.json"
+    params = tmp_path / f"{spec.name}-params.json"
+    hub.write_text(json.dumps(wd.hub_content(spec.hub_content_name, techniques=(technique,))))
+    params.write_text(json.dumps(wd.override_spec(spec.hub_content_name, technique)))
+    return str(hub), str(params)
+
+
+@pytest.mark.parametrize("spec_path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_example_spec_plans_offline(spec_path, tmp_path, capsys):
+    hub, params = example_files(spec_path, tmp_path)
+    code, out, err = plan(capsys, str(spec_path), "--hub-content", hub, "--recipe-params", params)
+    assert code == 0, err
+    request = json.loads(out)
+    spec = load_spec(spec_path)
+    assert request["RoleArn"] == "<ExecutionRoleArn>"
+    assert request["ModelPackageConfig"]["ModelPackageGroupArn"] == "<ModelPackageGroupArn>"
+    uri = request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
+    assert uri == f"s3://<DataBucket>/{spec.data.train}"
+    registered = spec.judge_prompt_path is not None or (spec.reward and not spec.reward.evaluator_arn)
+    if registered:
+        assert request["ServerlessJobConfig"]["EvaluatorArn"] == "<EvaluatorArn>"
+    assert "cdk-finetune-plan" not in out
+
+
+def test_the_spec_init_writes_plans_offline(tmp_path, capsys):
+    assert (
+        cli.main(
+            [
+                "init",
+                "--name",
+                "support-bot",
+                "--technique",
+                "rlvr",
+                "--model",
+                "huggingface-reasoning-qwen3-8b",
+            ]
+            + ["--dir", str(tmp_path)]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    spec_path = tmp_path / "support-bot.yaml"
+    hub, params = example_files(spec_path, tmp_path)
+    code, out, err = plan(capsys, str(spec_path), "--hub-content", hub, "--recipe-params", params)
+    assert code == 0, err
+    request = json.loads(out)
+    assert request["ServerlessJobConfig"]["EvaluatorArn"] == "<EvaluatorArn>"
+    assert request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"].startswith(
+        "s3://<DataBucket>/"
+    )
+
+
+def test_the_documented_offline_files_plan_the_sft_example(capsys):
+    offline = EXAMPLES / "offline"
+    code, out, err = plan(
+        capsys,
+        str(EXAMPLES / "sft-llama-3-2-1b.yaml"),
+        "--hub-content",
+        str(offline / "llama-3-2-1b-hub-content.json"),
+        "--recipe-params",
+        str(offline / "llama-3-2-1b-sft-recipe-params.json"),
+    )
+    assert code == 0, err
+    request = json.loads(out)
+    assert request["ServerlessJobConfig"]["BaseModelArn"].endswith(
+        "/meta-textgeneration-llama-3-2-1b-instruct/1.2.3"
+    )
+    assert request["HyperParameters"]["learning_rate"] == "0.0001"
+    assert request["ServerlessJobConfig"]["Peft"] == "LORA"
+
+
+def test_online_data_check_needs_the_deployed_data_location(files, capsys, stubs, sft_spec_dict):
+    spec = {**sft_spec_dict, "data": {"create_bucket": True, "train": "train.jsonl"}}
+    Path(files["spec"]).write_text(yaml.safe_dump(spec))
+    stubs("cloudformation").add_client_error(
+        "describe_stacks",
+        "ValidationError",
+        "Stack with id FineTuning-demo does not exist",
+        expected_params={"StackName": "FineTuning-demo"},
+    )
+    code, _, err = plan(capsys, files["spec"])
+    assert code == 2
+    assert "data.create_bucket is true" in " ".join(err.split())
 
 
 def test_online_plan_runs_the_preflight(files, capsys, stubs):

@@ -151,6 +151,10 @@ def test_init_rlvr_writes_a_reward_stub_whose_tests_pass(run, tmp_path) -> None:
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "3 passed" in tests.stdout
+    plain = subprocess.run(  # also without pytest (make synth does not install it)
+        [sys.executable, "test_reward.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert (plain.returncode, plain.stdout) == (0, "reward.py: all tests passed\n"), plain.stderr
 
 
 def test_init_rlaif_writes_the_judge(run, tmp_path) -> None:

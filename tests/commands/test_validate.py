@@ -81,11 +81,17 @@ def validate(capsys, spec_path: str) -> tuple[int, str]:
 
 
 def problem_lines(err: str) -> list[str]:
-    """The problems printed, one line each."""
+    """The problems printed, one bullet each (wrapped to 80 columns: continuation lines are indented)."""
     header, *lines = err.splitlines()
     assert header.startswith("invalid fine-tuning spec (")
-    assert all(line.startswith("  - ") for line in lines), lines
-    return [line[4:] for line in lines]
+    assert all(line.startswith(("  - ", "    ")) for line in lines), lines
+    problems: list[str] = []
+    for line in lines:
+        if line.startswith("  - "):
+            problems.append(line[4:])
+        else:
+            problems[-1] += " " + line.strip()
+    return problems
 
 
 def assert_rejected(capsys, spec_path: str, expected: str) -> None:
@@ -149,7 +155,7 @@ def test_reward_samples_file_problems(capsys, tmp_path):
                                   "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"]
     builtin = {**RLVR, "reward": {"builtin": "exact_match", "samples": "samples.jsonl"}}
     code, err = validate(capsys, write_spec(tmp_path, builtin, {}))
-    assert problem_lines(err) == ["reward.samples: only applies to reward.code (rows the module must score)"]
+    assert problem_lines(err) == ["reward.samples: only applies to reward.code (rows the module must score); remove it"]
 
 
 def test_good_reward_module_with_samples_passes(capsys, tmp_path):

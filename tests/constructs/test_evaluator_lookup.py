@@ -48,10 +48,13 @@ def test_existing_evaluator_is_resolved_and_its_lambda_granted_exactly(tmp_path)
     [check] = role_statements(template, stack, stack.workflow.preflight_function.role, "lambda:GetFunction")
     assert check["Action"] == "lambda:GetFunction" and check["Resource"] == exact
     assert [s for s in statements_with(template, "lambda:GetFunction") if lookup_id in flat(s)] == [check]
-    # the lookup may only describe that evaluator's versions
+    # the lookup may only describe that evaluator's versions (the action also needs their hub)
     provider = stack.node.find_child("EvaluatorLookupProvider")
     [describe] = role_statements(template, stack, provider.role, "sagemaker:DescribeHubContent")
-    assert describe["Resource"] == ARN.rsplit("/", 1)[0] + "/*"
+    assert describe["Resource"] == [
+        "arn:aws:sagemaker:us-east-1:123456789012:hub/team-hub",
+        ARN.rsplit("/", 1)[0] + "/*",
+    ]
     # the preflight learns which Lambda the role may invoke
     [preflight] = [f for f in template.find_resources("AWS::Lambda::Function").values()
                    if "WORKFLOW_CONFIG" in flat(f["Properties"].get("Environment", {}))]

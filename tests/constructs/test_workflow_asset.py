@@ -35,7 +35,6 @@ ALLOWED = {
     "dataset_format",
     "data_scan",
     "evaluator_check",
-    "time",
     "dataclasses",
     "urllib",
 }

@@ -1,0 +1,148 @@
+"""The README's code blocks work as written.
+
+Marks (the fence's info string): ```bash offline runs, in README order, in one copy of the project with
+``source .venv/bin/activate`` first (what the README tells the reader to do after ``make synth``);
+```bash aws needs credentials and ```bash setup is a make/pip set-up step (neither runs here); every shell
+block must carry one of the three. ```python offline runs as a script in the same copy; other Python blocks
+are construct fragments (they use ``self`` and the reader's own objects): they must compile and their imports
+must resolve.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+README = REPO / "README.md"
+SHELLS = {"bash", "sh", "shell", "console", "zsh"}
+SHELL_MARKS = {"offline", "aws", "setup"}
+#: What the copy holds: what a reader's clone holds, minus the tests and the generated folders.
+COPIED = ("app.py", "cdk.json", "package.json", "pyproject.toml", "cdk_sagemaker_finetuning", "examples")
+FENCE = re.compile(r"^```(\S*)(?:[ \t]+(.*))?$")
+
+
+@dataclass(frozen=True)
+class Block:
+    line: int
+    language: str
+    marks: frozenset[str]
+    code: str
+
+    @property
+    def id(self) -> str:
+        return f"README.md:{self.line}"
+
+
+def blocks() -> list[Block]:
+    found, current, start, lines = [], None, 0, []
+    for number, text in enumerate(README.read_text(encoding="utf-8").splitlines(), 1):
+        match = FENCE.match(text)
+        if current is None and match:
+            current, start, lines = match, number, []
+        elif current is not None and text.strip() == "```":
+            marks = frozenset((current.group(2) or "").split())
+            found.append(Block(start, current.group(1).lower(), marks, "\n".join(lines) + "\n"))
+            current = None
+        elif current is not None:
+            lines.append(text)
+    return found
+
+
+BLOCKS = blocks()
+OFFLINE_SHELL = [b for b in BLOCKS if b.language in SHELLS and "offline" in b.marks]
+OFFLINE_PYTHON = [b for b in BLOCKS if b.language == "python" and "offline" in b.marks]
+FRAGMENTS = [b for b in BLOCKS if b.language == "python" and "offline" not in b.marks]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project with this test run's venv and node_modules linked in, as after ``make synth``."""
+    root = tmp_path_factory.mktemp("readme") / "project"
+    root.mkdir()
+    for name in COPIED:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, root / name)
+    (root / ".venv").symlink_to(Path(sys.prefix))
+    (root / "node_modules").symlink_to(REPO / "node_modules")
+    return root
+
+
+def environment() -> dict[str, str]:
+    """A reader's shell: no jsii settings, no telemetry switch (cdk.json and the code must keep it quiet)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JSII_", "CDK_", "VIRTUAL_ENV"))}
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    return env
+
+
+def test_the_readme_has_tested_blocks() -> None:
+    assert len(OFFLINE_SHELL) >= 7 and len(OFFLINE_PYTHON) >= 2 and len(FRAGMENTS) >= 8
+
+
+def test_every_shell_block_says_whether_it_runs_offline() -> None:
+    unmarked = [b.id for b in BLOCKS if b.language in SHELLS and not b.marks & SHELL_MARKS]
+    assert unmarked == [], f"mark these shell blocks ```bash offline | aws | setup: {unmarked}"
+
+
+def test_offline_blocks_use_the_documented_entry_points() -> None:
+    """Commands go through the activated venv: `cdk-finetune`, `npx cdk`, `python`; never a bare `cdk`."""
+    for block in OFFLINE_SHELL:
+        for line in block.code.splitlines():
+            assert not re.match(r"^\s*cdk\s", line), f"{block.id}: use `npx cdk` ({line.strip()})"
+
+
+@pytest.mark.parametrize("block", OFFLINE_SHELL, ids=lambda b: b.id)
+def test_offline_shell_block_runs_as_written(block: Block, project: Path) -> None:
+    script = f"set -eo pipefail\nsource .venv/bin/activate\n{block.code}"
+    result = subprocess.run(
+        ["bash", "-c", script],
+        cwd=project,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, (
+        f"{block.id}\n{block.code}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "!!" not in result.stderr and "feature flags" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("block", OFFLINE_PYTHON, ids=lambda b: b.id)
+def test_offline_python_block_runs(block: Block, project: Path) -> None:
+    script = project / f"readme_{block.line}.py"
+    script.write_text(block.code, encoding="utf-8")
+    result = subprocess.run(
+        [str(project / ".venv" / "bin" / "python"), script.name],
+        cwd=project,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"{block.id}\n{block.code}\n{result.stderr[-3000:]}"
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("block", FRAGMENTS, ids=lambda b: b.id)
+def test_python_fragment_compiles_and_its_imports_resolve(block: Block) -> None:
+    tree = ast.parse(block.code, filename=block.id)
+    imports = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
+    namespace: dict[str, object] = {}
+    exec(compile(ast.Module(body=imports, type_ignores=[]), block.id, "exec"), namespace)  # noqa: S102
+    for node in imports:
+        for alias in node.names:
+            assert (alias.asname or alias.name).split(".")[0] in namespace, f"{block.id}: {alias.name}"
