@@ -1,6 +1,6 @@
 """``TrainingWorkflow``: a Step Functions state machine that preflights, runs and watches one serverless job.
 
-Flow (``design-anchors.md`` §4)::
+Flow (`Step Functions and SageMaker <https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html>`_)::
 
     Preflight (Lambda) -> [aws-sdk: HasHyperParameters?] -> CreateTrainingJob (aws-sdk or Lambda, retried;
       ResourceInUse = ours)
@@ -96,7 +96,7 @@ def _invoke(function_arn: str) -> dict[str, Any]:
 def caller_statements(
     scope: Construct, config: Mapping[str, Any], role_arn: str, job_arn: str, group: IModelPackageGroup
 ) -> list[dict[str, Any]]:
-    """Calling CreateTrainingJob (``iam.md`` §3): the action, AddTags, PassRole, and the hub/group reads."""
+    """Calling CreateTrainingJob (`SageMaker actions <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html>`_): the action, AddTags, PassRole, and the hub/group reads."""
     return [
         _statement("sagemaker:CreateTrainingJob", job_arn),
         _statement("sagemaker:AddTags", job_arn),
@@ -166,7 +166,7 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
     One state (``TrainingWorkflow``: a single-branch Parallel whose ``OutputPath`` ``$[0]`` passes the branch's
     output on) holds the workflow's states, so input, output and errors are those of
     :class:`TrainingWorkflow` (module docstring). The state machine that contains it gets the IAM statements
-    of ``iam.md`` §3. Its input must be a JSON object; the keys ``preflight``, ``job``, ``watch`` and ``error``
+    of CreateTrainingJob. Its input must be a JSON object; the keys ``preflight``, ``job``, ``watch`` and ``error``
     are used as scratch space. The job name derives from the execution name, so run the fragment once per
     execution (not inside a Map). Stopping the job of an aborted execution is the job of
     :class:`TrainingWorkflow`'s EventBridge rule; add your own when you compose. ``create_job_with`` picks the
