@@ -22,6 +22,26 @@ os.environ.pop("AWS_PROFILE", None)
 jsii_env.configure()
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def _parse_service_models_once() -> None:
+    """botocore re-reads and re-parses each JSON model (SageMaker's is several MB) for every new session, and
+    moto's Step Functions interpreter and the runtime code under test create hundreds: parse each file once
+    per test run. botocore treats loaded models as read-only (one session's loader already shares them)."""
+    from botocore import loaders
+
+    original = loaders.JSONFileLoader.load_file
+    parsed: dict[str, object] = {}
+
+    def load_file(self, file_path):
+        if file_path not in parsed:
+            parsed[file_path] = original(self, file_path)
+        return parsed[file_path]
+
+    loaders.JSONFileLoader.load_file = load_file
+
+
+_parse_service_models_once()
 EXAMPLES = REPO / "examples"
 
 

@@ -1,6 +1,6 @@
 """``cdk-finetune hubs | models | techniques``: which hubs, base models and techniques can be customized.
 
-Rules: ``shared/reference/workflow-features.md`` §2-4 and §14 (AI Registry hubs excluded, the
+Rules: `Model customization <https://docs.aws.amazon.com/sagemaker/latest/dg/customizing-models.html>`_ (AI Registry hubs excluded, the
 ``@capability:customization`` keyword, ``@recipe:finetuning_<technique>`` keywords, recipes with a
 ``SmtjRecipeTemplateS3Uri``, licenses).
 """

@@ -1,6 +1,6 @@
 """``cdk-finetune recommend``: pick SFT, DPO, RLVR or RLAIF from a few questions about the data and the task.
 
-Criteria: ``workflow-features.md`` §5. Answers come from flags or, on a terminal, from questions (only the
+Criteria: `Customization techniques <https://docs.aws.amazon.com/sagemaker/latest/dg/customizing-models-techniques.html>`_. Answers come from flags or, on a terminal, from questions (only the
 ones still needed). The command recommends a technique with its reasons, never a model.
 """
 

@@ -3,7 +3,7 @@
 ``start`` resolves a stack's ``StateMachineArn`` output and starts an execution (input ``trainUri`` /
 ``validationUri`` overrides, keys of ``runtime/request.py`` ``INPUT_KEYS``). ``status`` takes an execution ARN
 or a training job name and shows the job's status, secondary status transitions, a progress bar from
-``ProgressInfo``, the model package ARN or the failure reason (``serverless-training-api.md`` §10).
+``ProgressInfo``, the model package ARN or the failure reason (`DescribeTrainingJob <https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeTrainingJob.html>`_).
 Exit code 1 when the run failed or stopped.
 """
 

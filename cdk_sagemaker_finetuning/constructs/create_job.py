@@ -16,16 +16,13 @@ whole, cannot run on that interpreter offline.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import Token
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from .asl import lambda_task, sdk_task
 from .errors import ConstructValidationError
 
 REQUEST_PATH = "$.preflight.request"
@@ -70,88 +67,66 @@ def resolve_create_job_with(scope: Construct, value: CreateJobWith | str | None)
 
 
 def create_job_states(
-    scope: Construct,
     *,
     mode: CreateJobWith,
     config: Mapping[str, Any],
-    job_arn: str,
-    statements: Sequence[iam.PolicyStatement],
-    function: lambda_.IFunction | None,
+    partition: str,
+    function_arn: str | None,
     retry: Mapping[str, Any],
-    then: sfn.IChainable,
-) -> sfn.State:
-    """The state(s) starting the job after the preflight, each retried and continuing to ``then``.
+    then: str,
+) -> dict[str, Any]:
+    """The ASL state(s) starting the job after the preflight (the entry state first), each retried and
+    continuing to the state named ``then``; ``function_arn`` is the create function's (``lambda`` only).
 
-    ``statements`` are what calling ``CreateTrainingJob`` needs beyond the action itself (PassRole, AddTags,
-    reads); they go to the state machine role (aws-sdk) or, with ``CreateTrainingJob``, to ``function``'s role.
     aws-sdk tasks name each request member in a fixed ``Parameters`` map (a JSONPath path to a missing key
     fails), so a request without ``HyperParameters`` takes a second task; the Lambda gets the request whole.
+    The IAM statements calling ``CreateTrainingJob`` needs go with the caller (``training_workflow.py``).
     """
-
-    def finish(task: sfn.TaskStateBase) -> sfn.TaskStateBase:
-        task.add_retry(**retry)
-        task.add_catch(then, errors=[RESOURCE_IN_USE], result_path=sfn.JsonPath.DISCARD)
-        task.next(then)
-        return task
-
+    finish = {
+        "ResultPath": None,
+        "Catch": [{"ErrorEquals": [RESOURCE_IN_USE], "ResultPath": None, "Next": then}],
+        "Next": then,
+    }
     if mode is CreateJobWith.LAMBDA:
-        if function is None or function.role is None:
-            raise ConstructValidationError(
-                "create_job_with lambda needs the create function and its role", scope
-            )
-        for statement in [
-            iam.PolicyStatement(actions=["sagemaker:CreateTrainingJob"], resources=[job_arn]),
-            *statements,
-        ]:
-            function.role.add_to_principal_policy(statement)
-        return finish(
-            tasks.LambdaInvoke(
-                scope,
-                "CreateTrainingJob",
-                lambda_function=function,
-                payload=sfn.TaskInput.from_object({"request": sfn.JsonPath.object_at(REQUEST_PATH)}),
-                payload_response_only=True,
-                retry_on_service_exceptions=True,
-                result_path=sfn.JsonPath.DISCARD,
-                comment=COMMENT + " (boto3 in Lambda)",
-            )
+        task = lambda_task(
+            partition,
+            function_arn,
+            {"request.$": REQUEST_PATH},
+            response_only=True,
+            Comment=COMMENT + " (boto3 in Lambda)",
+            **finish,
         )
+        task["Retry"].append(dict(retry))
+        return {"CreateTrainingJob": task}
     keys = list(REQUEST_KEYS)
     if (config.get("mlflow") or {}).get("resourceArn"):
         keys.append("MlflowConfig")
     if config.get("maxRuntimeSeconds"):
         keys.append("StoppingCondition")
-    creates = []
-    for with_hps in (True, False):
-        creates.append(
-            finish(
-                tasks.CallAwsService(
-                    scope,
-                    "CreateTrainingJob" if with_hps else "CreateTrainingJobWithoutHyperParameters",
-                    service="sagemaker",
-                    action="createTrainingJob",
-                    parameters=_request_parameters([*keys, "HyperParameters"] if with_hps else keys),
-                    iam_resources=[job_arn],
-                    additional_iam_statements=list(statements),
-                    result_path=sfn.JsonPath.DISCARD,
-                    comment=COMMENT,
-                )
-            )
-        )
-        statements = []  # the first task carries the shared statements
-    return (
-        sfn.Choice(scope, "HasHyperParameters")
-        .when(sfn.Condition.boolean_equals("$.preflight.hasHyperParameters", True), creates[0])
-        .otherwise(creates[1])
-    )
-
-
-def _request_parameters(keys: Sequence[str]) -> dict[str, Any]:
-    """Map each top-level request member to the preflight's answer (lists and objects kept whole)."""
-    lists = ("InputDataConfig", "Tags")
     return {
-        key: (sfn.JsonPath.list_at if key in lists else sfn.JsonPath.object_at)(f"{REQUEST_PATH}.{key}")
-        if key != "TrainingJobName" and key != "RoleArn"
-        else sfn.JsonPath.string_at(f"{REQUEST_PATH}.{key}")
-        for key in keys
+        "HasHyperParameters": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": "$.preflight.hasHyperParameters",
+                    "BooleanEquals": True,
+                    "Next": "CreateTrainingJob",
+                }
+            ],
+            "Default": "CreateTrainingJobWithoutHyperParameters",
+        },
+        **{
+            name: sdk_task(
+                partition,
+                "createTrainingJob",
+                {f"{key}.$": f"{REQUEST_PATH}.{key}" for key in request_keys},
+                dict(retry),
+                Comment=COMMENT,
+                **finish,
+            )
+            for name, request_keys in (
+                ("CreateTrainingJob", [*keys, "HyperParameters"]),
+                ("CreateTrainingJobWithoutHyperParameters", keys),
+            )
+        },
     }

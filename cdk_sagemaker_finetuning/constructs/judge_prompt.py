@@ -18,7 +18,7 @@ from .hub_evaluator import HubEvaluator
 
 class JudgePrompt(Construct):
     """A judge prompt template the RLAIF job renders with ``{{ prompt }}``, ``{{ response }}`` and optionally
-    ``{{ ground_truth }}``; the judge answers JSON with a ``score`` in 0.0-1.0 (``workflow-features.md`` §13).
+    ``{{ ground_truth }}``; the judge answers JSON with a ``score`` in 0.0-1.0 (`RFT <https://docs.aws.amazon.com/sagemaker/latest/dg/customizing-models-rft.html>`_).
 
     :param template_path: the ``.jinja`` file: UTF-8, valid Jinja, using ``{{ response }}`` and no variable
         the service does not supply (checked at synth by ``user_code.check_judge_prompt``).

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import Arn, ArnComponents, ArnFormat, RemovalPolicy, Resource, Stack, Token
+from aws_cdk import Arn, ArnComponents, ArnFormat, RemovalPolicy, Resource, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ..runtime.models import RESOURCE_NAME_RE
+from .arns import format_arn
 from .errors import ConstructValidationError
 
 READ_ACTIONS = (
@@ -28,15 +29,21 @@ class IModelPackageGroup(Resource):
 
     model_package_group_name: str
     model_package_group_arn: str
+    _package_arns: str | None = None
 
     @property
     def model_package_arn_pattern(self) -> str:
-        """ARN pattern matching every model package (version) in the group."""
-        return Stack.of(self).format_arn(
+        """ARN pattern matching every model package (version) in the group (built once)."""
+        if self._package_arns is None:
+            self._package_arns = self._package_arn_pattern()
+        return self._package_arns
+
+    def _package_arn_pattern(self) -> str:
+        return format_arn(
+            self,
             service="sagemaker",
             resource="model-package",
             resource_name=f"{_lower(self.model_package_group_name)}/*",
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -77,8 +84,7 @@ class _ImportedModelPackageGroup(IModelPackageGroup):
         self.model_package_group_name = name
         self.model_package_group_arn = arn
 
-    @property
-    def model_package_arn_pattern(self) -> str:
+    def _package_arn_pattern(self) -> str:
         """Every model package of the group, in the partition, account and region of the group's ARN."""
         group = Arn.split(self.model_package_group_arn, ArnFormat.SLASH_RESOURCE_NAME)
         return Arn.format(
@@ -132,12 +138,7 @@ class ModelPackageGroup(IModelPackageGroup):
     def from_model_package_group_name(cls, scope: Construct, id: str, name: str) -> IModelPackageGroup:
         """Import an existing group of this stack's account and region by name."""
         _check_name(scope, name)
-        arn = Stack.of(scope).format_arn(
-            service="sagemaker",
-            resource="model-package-group",
-            resource_name=name,
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
+        arn = format_arn(scope, service="sagemaker", resource="model-package-group", resource_name=name)
         return _ImportedModelPackageGroup(scope, id, name=name, arn=arn)
 
     @classmethod

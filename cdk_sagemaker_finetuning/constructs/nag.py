@@ -20,10 +20,13 @@ def acknowledge(scope: IConstruct, reasons: Mapping[str, str]) -> None:
 
 def acknowledge_wildcard_resources(scope: IConstruct, resources: Iterable[str], reason: str) -> None:
     """Acknowledge ``AwsSolutions-IAM5`` for each (possibly token) resource ARN, as cdk-nag spells it."""
-    stack = Stack.of(scope)
-    acknowledge(
-        scope, {f"AwsSolutions-IAM5[Resource::{nag_text(stack.resolve(arn))}]": reason for arn in resources}
-    )
+    acknowledge(scope, wildcard_findings(scope, resources, reason))
+
+
+def wildcard_findings(scope: IConstruct, resources: Iterable[str], reason: str) -> dict[str, str]:
+    """``AwsSolutions-IAM5`` finding id -> ``reason`` for each resource ARN (resolved in one call)."""
+    resolved = Stack.of(scope).resolve(list(resources))
+    return {f"AwsSolutions-IAM5[Resource::{nag_text(arn)}]": reason for arn in resolved}
 
 
 @jsii.implements(IValidation)

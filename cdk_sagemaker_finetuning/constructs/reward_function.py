@@ -100,7 +100,7 @@ def reward_environment(
 
 
 class RewardFunction(Construct):
-    """An RLVR reward Lambda answering the training job's batches (``hub-content-registration.md`` §6).
+    """An RLVR reward Lambda answering the training job's batches (`RFT <https://docs.aws.amazon.com/sagemaker/latest/dg/customizing-models-rft.html>`_).
 
     :param builtin: name of a built-in reward (``BUILTIN_REWARDS``). Exactly one of ``builtin`` and ``code``.
     :param code: path of a Python module defining ``reward(sample) -> float | dict``; it is packaged next to

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import jsii
-from aws_cdk import Arn, ArnFormat, Aws, Stack, Token
+from aws_cdk import Arn, ArnFormat, Aws, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -21,6 +21,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..runtime.models import PUBLIC_HUB, hub_content_name
+from .arns import format_arn
 from .errors import ConstructValidationError
 from .model_package_group import IModelPackageGroup
 from .nag import acknowledge, acknowledge_wildcard_resources
@@ -113,7 +114,6 @@ class TrainingExecutionRole(Construct):
         for uri in [*data_uris, *([output_uri] if output_uri else [])]:
             if not Token.is_unresolved(uri) and not uri.startswith("s3://"):
                 raise ConstructValidationError(f"{uri!r} is not an S3 URI (s3://bucket/prefix)", self)
-        self._stack = Stack.of(self)
         conditions: dict[str, dict[str, str]] = {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
         if source_arn_condition:
             conditions["ArnLike"] = {"aws:SourceArn": self._arn("sagemaker", "training-job", "*")}
@@ -235,20 +235,15 @@ class TrainingExecutionRole(Construct):
         return iam.Grant.add_to_principal(grantee=self.role, actions=actions, resource_arns=resources)
 
     def _arn(self, service: str, resource: str, name: str, account: str | None = None) -> str:
-        return self._stack.format_arn(
-            service=service,
-            resource=resource,
-            resource_name=name,
-            account=account,
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
+        return format_arn(self, service=service, resource=resource, resource_name=name, account=account)
 
     def _add_service_basics(self) -> None:
-        log_group = self._stack.format_arn(
+        log_group = format_arn(
+            self,
             service="logs",
             resource="log-group",
             resource_name="/aws/sagemaker/TrainingJobs*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            separator=":",
         )
         self._allow(
             ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],

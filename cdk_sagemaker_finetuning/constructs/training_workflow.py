@@ -1,6 +1,6 @@
 """``TrainingWorkflow``: a Step Functions state machine that preflights, runs and watches one serverless job.
 
-Flow (``design-anchors.md`` §4)::
+Flow (`Step Functions and SageMaker <https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html>`_)::
 
     Preflight (Lambda) -> [aws-sdk: HasHyperParameters?] -> CreateTrainingJob (aws-sdk or Lambda, retried;
       ResourceInUse = ours)
@@ -39,50 +39,34 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import Duration, JsonNull, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ..runtime import models
-from .create_job import CreateJobWith, create_job_states, resolve_create_job_with
+from .arns import environment, format_arn, s3_arn
+from .create_job import CreateJobWith, resolve_create_job_with
 from .errors import ConstructValidationError
 from .evaluator_lookup import grant_function_check
 from .model_package_group import IModelPackageGroup
-from .nag import acknowledge, acknowledge_wildcard_resources
+from .nag import acknowledge, acknowledge_wildcard_resources, wildcard_findings
 from .orphaned_job_stopper import OrphanedJobStopper
 from .runtime_function import logical_id, runtime_function
+from .workflow_definition import workflow_states
 
 SAGEMAKER = "sagemaker.amazonaws.com"
-#: Transient errors of the aws-sdk integration (``SageMaker.<Code>Exception``) worth retrying with backoff.
-TRANSIENT_ERRORS = [
-    "SageMaker.ThrottlingException",
-    "SageMaker.InternalFailureException",
-    "SageMaker.ServiceUnavailableException",
-    "SageMaker.SdkClientException",
-]
 DEFAULT_POLL_INTERVAL = Duration.seconds(60)
 DEFAULT_RETRY_INTERVAL = Duration.seconds(5)
 #: Step Functions keeps 25,000 history events per execution; a poll (Wait, DescribeTrainingJob, Choice) writes
 #: 9, and the rest of a run fewer than 100.
 MAX_POLLS = (25_000 - 100) // 9
 DEFAULT_TIMEOUT_MARGIN = Duration.hours(2)
-ALREADY_RUNNING = "PreflightError.JobAlreadyRunning"
 #: Lambda environment variables share a 4 KB limit.
 MAX_CONFIG_CHARS = 3500
-OUTPUT_FIELDS = (
-    "trainingJobName",
-    "trainingJobArn",
-    "status",
-    "outputModelPackageArn",
-    "billableTokenCount",
-    "mlflowRunId",
-    "secondaryStatus",
-)
 
 
 def poll_interval_for(timeout: Duration) -> Duration:
@@ -94,24 +78,100 @@ def poll_interval_for(timeout: Duration) -> Duration:
 
 def training_job_arn_pattern(scope: Construct, prefix: str) -> str:
     """``arn:...:training-job/<prefix>*``: every job this workflow can start."""
-    return Stack.of(scope).format_arn(
-        service="sagemaker",
-        resource="training-job",
-        resource_name=f"{prefix}*",
-        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    return format_arn(scope, service="sagemaker", resource="training-job", resource_name=f"{prefix}*")
+
+
+def _statement(actions: str | list[str], resources: str | list[str], **condition: Any) -> dict[str, Any]:
+    statement = {"Action": actions, "Effect": "Allow", "Resource": resources}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _invoke(function_arn: str) -> dict[str, Any]:
+    """What Step Functions' Lambda integration needs: the function and its versions/aliases."""
+    return _statement("lambda:InvokeFunction", [function_arn, f"{function_arn}:*"])
+
+
+def caller_statements(
+    scope: Construct, config: Mapping[str, Any], role_arn: str, job_arn: str, group: IModelPackageGroup
+) -> list[dict[str, Any]]:
+    """Calling CreateTrainingJob (`SageMaker actions <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html>`_): the action, AddTags, PassRole, and the hub/group reads."""
+    return [
+        _statement("sagemaker:CreateTrainingJob", job_arn),
+        _statement("sagemaker:AddTags", job_arn),
+        _statement("iam:PassRole", role_arn, StringEquals={"iam:PassedToService": SAGEMAKER}),
+        _statement("sagemaker:DescribeHubContent", hub_content_arns(scope, config)),
+        _statement(
+            ["sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeModelPackage"],
+            [group.model_package_group_arn, group.model_package_arn_pattern],
+        ),
+    ]
+
+
+def _definition(
+    scope: Construct,
+    *,
+    config: Mapping[str, Any],
+    preflight_function: lambda_.IFunction,
+    training_role_arn: str,
+    model_package_group: IModelPackageGroup,
+    poll_interval: Duration,
+    retry_interval: Duration,
+    create_job_with: CreateJobWith,
+    create_function: lambda_.IFunction | None,
+    end: Mapping[str, Any],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The workflow's ``{"StartAt", "States"}`` and the IAM statements of the role running it.
+
+    With ``CreateJobWith.LAMBDA`` the job-creation statements go to ``create_function``'s role instead.
+    """
+    job_arn = training_job_arn_pattern(scope, config["jobNamePrefix"])
+    creating = caller_statements(scope, config, training_role_arn, job_arn, model_package_group)
+    preflight_arn = preflight_function.function_arn
+    statements = [_invoke(preflight_arn)]
+    create_arn = None
+    if create_job_with is CreateJobWith.LAMBDA:
+        if create_function is None or create_function.role is None:
+            raise ConstructValidationError(
+                "create_job_with lambda needs the create function and its role", scope
+            )
+        create_arn = create_function.function_arn
+        for statement in creating:
+            create_function.role.add_to_principal_policy(iam.PolicyStatement.from_json(statement))
+        statements.append(_invoke(create_arn))
+    else:  # the aws-sdk task's own action is spelled as the integration names it
+        statements += [_statement("sagemaker:createTrainingJob", job_arn), *creating[1:]]
+    statements += [
+        _statement("sagemaker:updateModelPackage", model_package_group.model_package_arn_pattern),
+        _statement("sagemaker:stopTrainingJob", job_arn),
+        _statement("sagemaker:describeTrainingJob", job_arn),
+    ]
+    definition = workflow_states(
+        config=config,
+        partition=environment(scope)[0],
+        preflight_arn=preflight_arn,
+        poll_seconds=poll_interval.to_seconds(),
+        retry_seconds=retry_interval.to_seconds(),
+        create_job_with=create_job_with,
+        create_arn=create_arn,
+        end=end,
     )
+    return definition, statements
 
 
 class TrainingWorkflowFragment(sfn.StateMachineFragment):
     """The workflow's states, for composing into a larger state machine.
 
-    The state machine that contains it gets the IAM statements of ``iam.md`` §3 through the tasks. Input and
-    output are those of :class:`TrainingWorkflow` (module docstring). Its input must be a JSON object; the keys
-    ``preflight``, ``job``, ``watch`` and ``error`` are used as scratch space. The job name derives from the
-    execution name, so run the fragment once per execution (not inside a Map). Stopping the job of an aborted
-    execution is the job of :class:`TrainingWorkflow`'s EventBridge rule; add your own when you compose.
-    ``create_job_with`` picks the CreateTrainingJob step (``create_job.py``); ``CreateJobWith.LAMBDA`` needs
-    ``create_function`` (``runtime/create_training_job.py``), whose role gets the job-creation statements.
+    One state (``TrainingWorkflow``: a single-branch Parallel whose ``OutputPath`` ``$[0]`` passes the branch's
+    output on) holds the workflow's states, so input, output and errors are those of
+    :class:`TrainingWorkflow` (module docstring). The state machine that contains it gets the IAM statements
+    of CreateTrainingJob. Its input must be a JSON object; the keys ``preflight``, ``job``, ``watch`` and ``error``
+    are used as scratch space. The job name derives from the execution name, so run the fragment once per
+    execution (not inside a Map). Stopping the job of an aborted execution is the job of
+    :class:`TrainingWorkflow`'s EventBridge rule; add your own when you compose. ``create_job_with`` picks the
+    CreateTrainingJob step (``create_job.py``); ``CreateJobWith.LAMBDA`` needs ``create_function``
+    (``runtime/create_training_job.py``), whose role gets the job-creation statements.
     """
 
     def __init__(
@@ -129,215 +189,68 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
         create_function: lambda_.IFunction | None = None,
     ) -> None:
         super().__init__(scope, id)
-        prefix = config["jobNamePrefix"]
-        job_arn = training_job_arn_pattern(self, prefix)
-        retry = {
-            "errors": TRANSIENT_ERRORS,
-            "interval": retry_interval,
-            "backoff_rate": 2,
-            "max_attempts": 5,
-            "jitter_strategy": sfn.JitterType.FULL,
-        }
-
-        preflight = tasks.LambdaInvoke(
+        definition, statements = _definition(
             self,
-            "Preflight",
-            lambda_function=preflight_function,
-            comment="Check everything that would make the job fail and build the CreateTrainingJob request",
-            payload=sfn.TaskInput.from_object(
-                {
-                    "executionName": sfn.JsonPath.string_at("$$.Execution.Name"),
-                    "input": sfn.JsonPath.object_at("$"),
-                }
-            ),
-            result_selector={
-                "request": sfn.JsonPath.object_at("$.Payload.request"),
-                "trainingJobName": sfn.JsonPath.string_at("$.Payload.trainingJobName"),
-                "hasHyperParameters": sfn.JsonPath.object_at("$.Payload.hasHyperParameters"),
+            config=config,
+            preflight_function=preflight_function,
+            training_role_arn=training_role_arn,
+            model_package_group=model_package_group,
+            poll_interval=poll_interval,
+            retry_interval=retry_interval,
+            create_job_with=create_job_with,
+            create_function=create_function,
+            end={"End": True},
+        )
+        self._state = _StateWithPolicies(
+            self,
+            "TrainingWorkflow",
+            state_json={
+                "Type": "Parallel",
+                "Comment": "The training workflow (cdk-sagemaker-finetuning)",
+                "Branches": [_js_nulls(definition, JsonNull.INSTANCE)],
+                "OutputPath": "$[0]",
             },
-            result_path="$.preflight",
-            retry_on_service_exceptions=True,
         )
-        statements = self._caller_statements(config, training_role_arn, job_arn, model_package_group)
-        watch = self._watch(job_arn, preflight_function, poll_interval, retry)
-        preflight.next(
-            create_job_states(
-                self,
-                mode=create_job_with,
-                config=config,
-                job_arn=job_arn,
-                statements=statements,
-                function=create_function,
-                retry=retry,
-                then=watch,
-            )
-        )
-
-        done = sfn.Pass(
-            self,
-            "Done",
-            parameters={k: sfn.JsonPath.object_at(f"$.watch.result.{k}") for k in OUTPUT_FIELDS},
-            comment="The workflow output",
-        )
-        skipped = sfn.Pass(
-            self,
-            "Skipped",
-            parameters={"skipped": True, "reason": sfn.JsonPath.string_at("$.error.Cause")},
-            comment="Another job of this project is running: start nothing",
-        )
-        preflight.add_catch(skipped, errors=[ALREADY_RUNNING], result_path="$.error")
-        approve = self._set_approval_status(config, model_package_group, retry)
-        approve.next(done)
-        has_package = (
-            sfn.Choice(self, "HasModelPackage?")
-            .when(sfn.Condition.is_string("$.watch.result.outputModelPackageArn"), approve)
-            .otherwise(done)
-        )
-        result = sfn.Choice(self, "Completed?")
-        result.when(sfn.Condition.string_equals("$.watch.result.status", "Completed"), has_package)
-        for status, error in (("Failed", "TrainingJobFailed"), ("Stopped", "TrainingJobStopped")):
-            result.when(
-                sfn.Condition.string_equals("$.watch.result.status", status),
-                sfn.Fail(self, error, error=error, cause_path="$.watch.result.failureReason"),
-            )
-        result.otherwise(
-            sfn.Fail(
-                self, "UnexpectedStatus", error="TrainingJobFailed", cause_path="$.watch.result.failureReason"
-            )
-        )
-        watch.next(result)
-        self._start = preflight
-        self._ends: list[sfn.INextable] = [done, skipped]
+        self._state.statements = [iam.PolicyStatement.from_json(s) for s in statements]
 
     @property
     def start_state(self) -> sfn.State:
-        return self._start
+        return self._state
 
     @property
     def end_states(self) -> list[sfn.INextable]:
-        return self._ends
+        return [self._state]
 
-    def _watch(
-        self, job_arn: str, function: lambda_.IFunction, interval: Duration, retry: dict
-    ) -> sfn.Parallel:
-        wait = sfn.Wait(self, "Wait", time=sfn.WaitTime.duration(interval))
-        describe = tasks.CallAwsService(
-            self,
-            "DescribeTrainingJob",
-            service="sagemaker",
-            action="describeTrainingJob",
-            parameters={"TrainingJobName": sfn.JsonPath.string_at("$.preflight.trainingJobName")},
-            iam_resources=[job_arn],
-            result_selector={"status": sfn.JsonPath.string_at("$.TrainingJobStatus")},
-            result_path="$.job",
-        )
-        describe.add_retry(**retry)
-        job_result = tasks.LambdaInvoke(
-            self,
-            "JobResult",
-            lambda_function=function,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "action": "result",
-                    "trainingJobName": sfn.JsonPath.string_at("$.preflight.trainingJobName"),
-                }
-            ),
-            payload_response_only=True,
-            retry_on_service_exceptions=True,
-            comment="Read the finished job's outputs (absent fields become null)",
-        )
-        finished = (
-            sfn.Choice(self, "Finished?")
-            .when(
-                sfn.Condition.or_(
-                    *(
-                        sfn.Condition.string_equals("$.job.status", s)
-                        for s in ("Completed", "Failed", "Stopped")
-                    )
-                ),
-                job_result,
-            )
-            .otherwise(wait)
-        )
-        watch = sfn.Parallel(
-            self,
-            "Watch",
-            result_path="$.watch",
-            result_selector={"result": sfn.JsonPath.object_at("$[0]")},
-            comment="Poll the job; any error in here stops the job before failing",
-        )
-        watch.branch(wait.next(describe).next(finished))
-        stop = tasks.CallAwsService(
-            self,
-            "StopTrainingJob",
-            service="sagemaker",
-            action="stopTrainingJob",
-            parameters={"TrainingJobName": sfn.JsonPath.string_at("$.preflight.trainingJobName")},
-            iam_resources=[job_arn],
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        stop.add_retry(**retry)
-        failed = sfn.Fail(self, "WatchFailed", error_path="$.error.Error", cause_path="$.error.Cause")
-        stop.add_catch(failed, result_path=sfn.JsonPath.DISCARD)
-        watch.add_catch(stop.next(failed), errors=["States.ALL"], result_path="$.error")
-        return watch
 
-    def _set_approval_status(
-        self, config: Mapping[str, Any], group: IModelPackageGroup, retry: dict
-    ) -> tasks.CallAwsService:
-        update = tasks.CallAwsService(
-            self,
-            "SetApprovalStatus",
-            service="sagemaker",
-            action="updateModelPackage",
-            parameters={
-                "ModelPackageArn": sfn.JsonPath.string_at("$.watch.result.outputModelPackageArn"),
-                "ModelApprovalStatus": config.get("approvalStatus") or "PendingManualApproval",
-            },
-            iam_resources=[group.model_package_arn_pattern],
-            result_path=sfn.JsonPath.DISCARD,
-            comment="Register the new model package with the project's approval status",
-        )
-        update.add_retry(**retry)
-        return update
+def _js_nulls(value: Any, null: Any) -> Any:
+    """``value`` with each ``None`` replaced by ``null`` (jsii would drop a ``None``: ``ResultPath: null``)."""
+    if isinstance(value, dict):
+        return {k: _js_nulls(v, null) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_js_nulls(v, null) for v in value]
+    return null if value is None else value
 
-    def _caller_statements(
-        self, config: Mapping[str, Any], role_arn: str, job_arn: str, group: IModelPackageGroup
-    ) -> list[iam.PolicyStatement]:
-        """Beyond the task's own action: AddTags, PassRole, and the hub/group reads CreateTrainingJob implies."""
-        return [
-            iam.PolicyStatement(actions=["sagemaker:AddTags"], resources=[job_arn]),
-            iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER}},
-            ),
-            iam.PolicyStatement(
-                actions=["sagemaker:DescribeHubContent"], resources=hub_content_arns(self, config)
-            ),
-            iam.PolicyStatement(
-                actions=["sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeModelPackage"],
-                resources=[group.model_package_group_arn, group.model_package_arn_pattern],
-            ),
-        ]
+
+class _StateWithPolicies(sfn.CustomState):
+    """A custom state that, like CDK's task states, gives its IAM statements to the state machine's role."""
+
+    statements: list[iam.PolicyStatement] = []
+
+    def bind_to_graph(self, graph: sfn.StateGraph) -> None:
+        super().bind_to_graph(graph)
+        for statement in self.statements:
+            graph.register_policy_statement(statement)
 
 
 def hub_content_arns(scope: Construct, config: Mapping[str, Any]) -> list[str]:
     """What ``DescribeHubContent`` needs: the base model (every version) plus this account's evaluators and
     datasets (any hub, name, version), and the hubs holding them (the action is authorized on both the
     ``hub`` and the ``hub-content`` resource)."""
-    stack = Stack.of(scope)
     hub = config.get("hubName") or models.PUBLIC_HUB
     owner = "aws" if hub == models.PUBLIC_HUB else None
 
     def arn(resource: str, name: str, account: str | None = None) -> str:
-        return stack.format_arn(
-            service="sagemaker",
-            resource=resource,
-            resource_name=name,
-            account=account,
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
+        return format_arn(scope, service="sagemaker", resource=resource, resource_name=name, account=account)
 
     return [
         arn("hub", hub, owner),
@@ -457,8 +370,8 @@ class TrainingWorkflow(Construct):
             list(recipe_spec_resources)
             if recipe_spec_resources is not None
             else [
-                f"arn:{stack.partition}:s3:::jumpstart-cache-prod-{stack.region}/*",
-                f"arn:{stack.partition}:s3:::jumpstart-private-cache-prod-{stack.region}/*",
+                s3_arn(self, f"jumpstart-cache-prod-{environment(self)[1]}/*"),
+                s3_arn(self, f"jumpstart-private-cache-prod-{environment(self)[1]}/*"),
             ]
         )
         iam.Grant.add_to_principal(grantee=preflight_role, actions=["s3:GetObject"], resource_arns=specs)
@@ -471,11 +384,6 @@ class TrainingWorkflow(Construct):
         self._grant_data_read(preflight_role, config, data_buckets)
         if config.get("rewardLambdaArn"):  # the evaluator's Lambda must exist
             grant_function_check(preflight_role, config["rewardLambdaArn"])
-        acknowledge_wildcard_resources(
-            preflight_role,
-            [model_package_group.model_package_arn_pattern],
-            "Model package versions of this project's group (continuous customization reads the latest).",
-        )
 
         self.create_function = (
             runtime_function(
@@ -489,9 +397,7 @@ class TrainingWorkflow(Construct):
             if self.create_job_with is CreateJobWith.LAMBDA
             else None
         )
-        self.fragment = TrainingWorkflowFragment(
-            self,
-            "Fragment",
+        self._fragment_props = dict(
             config=config,
             preflight_function=self.preflight_function,
             training_role_arn=training_role_arn,
@@ -501,6 +407,10 @@ class TrainingWorkflow(Construct):
             create_job_with=self.create_job_with,
             create_function=self.create_function,
         )
+        definition, statements = _definition(self, **self._fragment_props, end={"Next": "Succeeded"})
+        definition["States"]["Succeeded"] = {"Type": "Succeed"}
+        definition["TimeoutSeconds"] = timeout.to_seconds()
+        definition["Comment"] = f"Serverless fine-tuning of project {config.get('projectName')}"
         self.log_group = log_group or logs.LogGroup(
             self, "StateMachineLogs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN
         )
@@ -512,19 +422,18 @@ class TrainingWorkflow(Construct):
             ),
             description="Training workflow state machine: starts, watches and stops this project's jobs",
         )
+        for statement in statements:  # before StateMachine adds its logging and tracing statements
+            role.add_to_policy(iam.PolicyStatement.from_json(statement))
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            definition_body=sfn.DefinitionBody.from_chainable(
-                self.fragment.next(sfn.Succeed(self, "Succeeded"))
-            ),
+            # json.dumps keeps the ``null`` ResultPaths; the ARN tokens inside its strings resolve to Fn::Join
+            definition_body=sfn.DefinitionBody.from_string(json.dumps(definition, separators=(",", ":"))),
             role=role,
-            timeout=timeout,
             logs=sfn.LogOptions(
                 destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
             ),
             tracing_enabled=True,
-            comment=f"Serverless fine-tuning of project {config.get('projectName')}",
         )
         self.state_machine_arn = self.state_machine.state_machine_arn
         self.state_machine_name = self.state_machine.state_machine_name
@@ -533,6 +442,14 @@ class TrainingWorkflow(Construct):
         self.stop_function = self.stopper.function
         self.dead_letter_queue, self.dead_letter_alarm = self.stopper.dead_letter_queue, self.stopper.alarm
         self._acknowledge(role)
+
+    @property
+    def fragment(self) -> TrainingWorkflowFragment:
+        """The same states as a :class:`TrainingWorkflowFragment` (created on first use, in this construct)."""
+        found = self.node.try_find_child("Fragment")
+        return (
+            found if found is not None else TrainingWorkflowFragment(self, "Fragment", **self._fragment_props)
+        )
 
     def _grant_data_read(
         self, role: iam.IRole, config: Mapping[str, Any], buckets: Sequence[s3.IBucket]
@@ -544,8 +461,8 @@ class TrainingWorkflow(Construct):
             uri = config.get(key)
             if isinstance(uri, str) and not Token.is_unresolved(uri) and uri.startswith("s3://"):
                 bucket, _, prefix = uri.removeprefix("s3://").partition("/")
-                bucket_arns.append(f"arn:{Stack.of(self).partition}:s3:::{bucket}")
-                object_arns.append(f"arn:{Stack.of(self).partition}:s3:::{bucket}/{prefix}*")
+                bucket_arns.append(s3_arn(self, bucket))
+                object_arns.append(s3_arn(self, f"{bucket}/{prefix}*"))
         if not bucket_arns:
             return
         iam.Grant.add_to_principal(grantee=role, actions=["s3:ListBucket"], resource_arns=bucket_arns)
@@ -605,36 +522,30 @@ class TrainingWorkflow(Construct):
             f"AwsSolutions-IAM5[Resource::{here}:<AWS::AccountId>:hub-content/*/DataSet/*]": "AI Registry datasets may be chosen per execution; read-only describe.",
             f"AwsSolutions-IAM5[Resource::{here}:{owner}:hub-content/{hub}/Model/{config['baseModel']}/*]": "Every version of the one base model: the service floats to the latest version.",
         }
+        # once for every role of the workflow (preflight, stopper, create function, state machine)
         acknowledge(
-            role,
+            self,
             {
                 **jobs,
                 **hub_reads,
-                f"AwsSolutions-IAM5[Resource::<{_logical(self, self.preflight_function)}.Arn>:*]": "Step Functions' Lambda integration grants the preflight function and its versions/aliases.",
+                **wildcard_findings(
+                    self,
+                    [self._group_packages],
+                    "Model package versions of this project's group: the preflight reads the latest "
+                    "(continuous customization), CreateTrainingJob the source package, SetApprovalStatus the new one.",
+                ),
+            },
+        )
+        functions = [self.preflight_function, *([self.create_function] if self.create_function else [])]
+        acknowledge(
+            role,
+            {
+                **{
+                    f"AwsSolutions-IAM5[Resource::<{logical_id(function)}.Arn>:*]": "Step Functions' Lambda "
+                    "integration grants the workflow's function and its versions/aliases."
+                    for function in functions
+                },
                 "AwsSolutions-IAM5[Resource::*]": "X-Ray tracing and CloudWatch Logs delivery actions have no "
                 "resource-level permissions (added by StateMachine for tracing and logging).",
             },
         )
-        acknowledge_wildcard_resources(
-            role,
-            [self._group_packages],
-            "DescribeModelPackage on this project's group versions (CreateTrainingJob reads the source package).",
-        )
-        acknowledge(self.preflight_function.role, {**jobs, **hub_reads})
-        if self.create_function is not None:  # it calls CreateTrainingJob with the statements of iam.md §3
-            acknowledge(self.create_function.role, {**jobs, **hub_reads})
-            acknowledge_wildcard_resources(
-                self.create_function.role,
-                [self._group_packages],
-                "DescribeModelPackage on this project's group versions (iam.md §3 precaution for CreateTrainingJob).",
-            )
-            acknowledge(
-                role,
-                {
-                    f"AwsSolutions-IAM5[Resource::<{_logical(self, self.create_function)}.Arn>:*]": "Step Functions' Lambda integration grants the create function and its versions/aliases.",
-                },
-            )
-
-
-def _logical(scope: Construct, resource: Construct) -> str:
-    return logical_id(resource)

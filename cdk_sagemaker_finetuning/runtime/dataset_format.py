@@ -1,6 +1,6 @@
 """Detect and check the format of a JSONL fine-tuning dataset from a bounded sample (stdlib only).
 
-Rules: ``shared/reference/workflow-features.md`` §6. The first record that parses and matches a known format
+Rules: `Customization techniques <https://docs.aws.amazon.com/sagemaker/latest/dg/customizing-models-techniques.html>`_ (dataset formats). The first record that parses and matches a known format
 decides the format; every later record must classify the same (else ``schema_mismatch``) and pass that
 format's field checks. Callers read at
 most ``SAMPLE_BYTES``; with ``complete=False`` the bytes after the last newline (a partial line, possibly a

@@ -6,7 +6,8 @@ deterministic name, or a given hub), imports the next major version with the exa
 ``DescribeHubContent`` until ``Available`` (``ImportFailed`` fails the deployment with the service's reason).
 Update imports a new version (unless only ``RetainOnDelete`` changed); Delete removes its own version only
 when ``RetainOnDelete`` is ``false``.
-Facts: ``hub-content-registration.md`` §1, §2, §4.
+Facts: `ImportHubContent <https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ImportHubContent.html>`_ and the AI Registry
+assets (`model customization assets <https://docs.aws.amazon.com/sagemaker/latest/dg/model-customize-open-weight-create-assets-ui.html>`_).
 
 Resource properties: ``EvaluatorName``, ``EvaluatorType`` (``RewardFunction`` | ``RewardPrompt``),
 ``Reference`` (Lambda ARN or ``s3://`` URI), optional ``HubName`` (default: AI Registry hub), ``DomainId``,

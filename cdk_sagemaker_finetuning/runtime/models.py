@@ -1,6 +1,7 @@
 """Facts about SageMaker Hub base models, techniques, judges and regions, kept as data.
 
-Sources: ``shared/reference/workflow-features.md`` §13-15 and ``serverless-training-api.md`` §3.
+Sources: `Model customization <https://docs.aws.amazon.com/sagemaker/latest/dg/customizing-models.html>`_ and
+`CreateTrainingJob <https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html>`_.
 Several of these lists are unconfirmed by AWS; every consumer takes them as overridable defaults.
 """
 

@@ -2,7 +2,7 @@
 
 Pure functions (standard library only); the preflight Lambda, ``cdk-finetune plan`` and the notebook helper
 all call :func:`build_create_training_job_request`.
-Rules: ``shared/reference/serverless-training-api.md`` §1-9.
+Rules: `CreateTrainingJob <https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html>`_ (``ServerlessJobConfig``).
 
 Inputs
 ------

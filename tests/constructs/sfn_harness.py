@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import botocore.client
@@ -26,6 +27,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.stepfunctions.parser.asl.component.common.payload.payloadvalue.payloadbinding.payload_binding import (
     PayloadBindingStringExpressionSimple,
 )
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringJsonPath
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
@@ -178,6 +180,8 @@ def patch_aws(monkeypatch, sagemaker: FakeSageMaker, invoke: Callable[[dict], An
         return binding
 
     monkeypatch.setattr(Preprocessor, "visitPayload_binding_value", payload_binding_value)
+    # moto's interpreter sleeps each Retry interval in real time; the tests check the retries, not the waiting
+    monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=lambda seconds: None))
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
     monkeypatch.setattr(LambdaBackend, "invoke", lambda_invoke)
     monkeypatch.setattr(LambdaSimpleBackend, "invoke", lambda_invoke)

@@ -13,8 +13,8 @@ import pytest
 from aws_cdk.assertions import Template
 
 from cdk_sagemaker_finetuning.constructs import CreateJobWith, ModelPackageGroup, TrainingWorkflow
+from cdk_sagemaker_finetuning.constructs.asl import TRANSIENT_ERRORS
 from cdk_sagemaker_finetuning.constructs.create_job import CONTEXT_KEY
-from cdk_sagemaker_finetuning.constructs.training_workflow import TRANSIENT_ERRORS
 from tests import workflow_data as wd
 from tests.constructs.helpers import actions_of, iam_statements, nag_errors, resources_of
 from tests.constructs.test_training_workflow import build_stack, definition

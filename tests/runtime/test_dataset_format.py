@@ -1,4 +1,4 @@
-"""Dataset format detection and per-record checks (workflow-features.md §6)."""
+"""Dataset format detection and per-record checks (the formats of the customization techniques)."""
 
 from __future__ import annotations
 

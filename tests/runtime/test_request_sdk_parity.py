@@ -134,7 +134,7 @@ def test_same_request_as_the_sdk_trainer(name, monkeypatch):
     validate_parameters(ours, SHAPE)
     if not case.get("mlflow"):
         # the one intended difference: without an MLflow ARN the SDK adopts the account's first MLflow app;
-        # the workflow sends MlflowConfig only when the spec names one (serverless-training-api.md §7)
+        # the workflow sends MlflowConfig only when the spec names one (the SDK picks an MLflow app otherwise)
         assert sdk.pop("MlflowConfig") == {"MlflowResourceArn": MLFLOW}
         assert "MlflowConfig" not in ours
     assert set(sdk) == set(ours)

@@ -1,6 +1,6 @@
 """Read the response, reference answer and prompt out of a sample, whatever row format it came in.
 
-A sample is a dataset row plus whatever the training container adds (``hub-content-registration.md`` §6):
+A sample is a dataset row plus whatever the training container adds (`RFT <https://docs.aws.amazon.com/sagemaker/latest/dg/customizing-models-rft.html>`_):
 open-weight verl rows (``prompt`` list, ``reward_model.ground_truth``), Nova rows (``messages`` with
 ``nova_assistant`` turns, list or dict content, ``reference_answer`` as a dict, JSON string or plain string).
 """

@@ -1,0 +1,45 @@
+"""ARNs built in Python from the stack's partition, region and account (read once per stack, not per ARN).
+
+Same result as ``Stack.format_arn`` (literal where the stack's environment is, pseudo-parameter tokens where
+not) without a jsii round trip per ARN.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from aws_cdk import Stack
+from constructs import IConstruct
+
+_ENVIRONMENTS: weakref.WeakKeyDictionary[IConstruct, tuple[str, str, str]] = weakref.WeakKeyDictionary()
+
+
+def environment(scope: IConstruct) -> tuple[str, str, str]:
+    """``(partition, region, account)`` of ``scope``'s stack (literals or tokens; remembered per scope)."""
+    found = _ENVIRONMENTS.get(scope)
+    if found is None:
+        stack = Stack.of(scope)
+        found = _ENVIRONMENTS.get(stack) or (stack.partition, stack.region, stack.account)
+        _ENVIRONMENTS[stack] = _ENVIRONMENTS[scope] = found
+    return found
+
+
+def format_arn(
+    scope: IConstruct,
+    *,
+    service: str,
+    resource: str,
+    resource_name: str,
+    account: str | None = None,
+    separator: str = "/",
+) -> str:
+    """``arn:<partition>:<service>:<region>:<account>:<resource><separator><resource_name>`` in ``scope``'s
+    stack; ``account`` defaults to the stack's (``"aws"`` for AWS-owned hub content, ``""`` for none)."""
+    partition, region, own_account = environment(scope)
+    owner = own_account if account is None else account
+    return f"arn:{partition}:{service}:{region}:{owner}:{resource}{separator}{resource_name}"
+
+
+def s3_arn(scope: IConstruct, path: str) -> str:
+    """``arn:<partition>:s3:::<bucket>[/<key>]`` (S3 ARNs have no region or account)."""
+    return f"arn:{environment(scope)[0]}:s3:::{path}"

@@ -1,0 +1,192 @@
+"""The training workflow's states as Amazon States Language data (flow: ``training_workflow.py``'s docstring).
+
+Built as plain Python data and rendered as one JSON document (``sfn.DefinitionBody.from_string``) instead of
+two dozen jsii state objects: a project's synth is dominated by jsii round trips, and a state machine
+definition is data. The states are exactly what the CDK task constructs rendered (``LambdaInvoke`` with its
+service-exception retry, ``CallAwsService``'s ``arn:<partition>:states:::aws-sdk:sagemaker:<action>``).
+ASL reference: https://docs.aws.amazon.com/step-functions/latest/dg/concepts-amazon-states-language.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .asl import lambda_task, sdk_task, transient_retry
+from .create_job import CreateJobWith, create_job_states
+
+ALREADY_RUNNING = "PreflightError.JobAlreadyRunning"
+OUTPUT_FIELDS = (
+    "trainingJobName",
+    "trainingJobArn",
+    "status",
+    "outputModelPackageArn",
+    "billableTokenCount",
+    "mlflowRunId",
+    "secondaryStatus",
+)
+JOB_NAME = "$.preflight.trainingJobName"
+
+
+def workflow_states(
+    *,
+    config: Mapping[str, Any],
+    partition: str,
+    preflight_arn: str,
+    poll_seconds: int | float,
+    retry_seconds: int | float,
+    create_job_with: CreateJobWith,
+    create_arn: str | None,
+    end: Mapping[str, Any],
+) -> dict[str, Any]:
+    """``{"StartAt", "States"}`` of the workflow; ``end`` (``{"End": True}`` or ``{"Next": ...}``) follows
+    ``Done`` and ``Skipped``."""
+    retry = transient_retry(retry_seconds)
+    states: dict[str, Any] = {
+        "Preflight": lambda_task(
+            partition,
+            preflight_arn,
+            {"executionName.$": "$$.Execution.Name", "input.$": "$"},
+            response_only=False,
+            Comment="Check everything that would make the job fail and build the CreateTrainingJob request",
+            ResultSelector={
+                "request.$": "$.Payload.request",
+                "trainingJobName.$": "$.Payload.trainingJobName",
+                "hasHyperParameters.$": "$.Payload.hasHyperParameters",
+            },
+            ResultPath="$.preflight",
+            Catch=[{"ErrorEquals": [ALREADY_RUNNING], "ResultPath": "$.error", "Next": "Skipped"}],
+            Next=None,  # set below: the first create state
+        ),
+        "Skipped": {
+            "Type": "Pass",
+            "Comment": "Another job of this project is running: start nothing",
+            "Parameters": {"skipped": True, "reason.$": "$.error.Cause"},
+            **end,
+        },
+    }
+    creates = create_job_states(
+        mode=create_job_with,
+        config=config,
+        partition=partition,
+        function_arn=create_arn,
+        retry=retry,
+        then="Watch",
+    )
+    states["Preflight"]["Next"] = next(iter(creates))
+    states.update(creates)
+    states["Watch"] = _watch(partition, preflight_arn, poll_seconds, retry)
+    result = "$.watch.result"
+    states.update(
+        {
+            "StopTrainingJob": sdk_task(
+                partition,
+                "stopTrainingJob",
+                {"TrainingJobName.$": JOB_NAME},
+                retry,
+                ResultPath=None,
+                Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "WatchFailed"}],
+                Next="WatchFailed",
+            ),
+            "WatchFailed": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+            "Completed?": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": f"{result}.status", "StringEquals": status, "Next": then}
+                    for status, then in (
+                        ("Completed", "HasModelPackage?"),
+                        ("Failed", "TrainingJobFailed"),
+                        ("Stopped", "TrainingJobStopped"),
+                    )
+                ],
+                "Default": "UnexpectedStatus",
+            },
+            **{
+                name: {"Type": "Fail", "Error": error, "CausePath": f"{result}.failureReason"}
+                for name, error in (
+                    ("TrainingJobFailed", "TrainingJobFailed"),
+                    ("TrainingJobStopped", "TrainingJobStopped"),
+                    ("UnexpectedStatus", "TrainingJobFailed"),
+                )
+            },
+            "HasModelPackage?": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Variable": f"{result}.outputModelPackageArn",
+                        "IsString": True,
+                        "Next": "SetApprovalStatus",
+                    }
+                ],
+                "Default": "Done",
+            },
+            "SetApprovalStatus": sdk_task(
+                partition,
+                "updateModelPackage",
+                {
+                    "ModelPackageArn.$": f"{result}.outputModelPackageArn",
+                    "ModelApprovalStatus": config.get("approvalStatus") or "PendingManualApproval",
+                },
+                retry,
+                Comment="Register the new model package with the project's approval status",
+                ResultPath=None,
+                Next="Done",
+            ),
+            "Done": {
+                "Type": "Pass",
+                "Comment": "The workflow output",
+                "Parameters": {f"{k}.$": f"{result}.{k}" for k in OUTPUT_FIELDS},
+                **end,
+            },
+        }
+    )
+    return {"StartAt": "Preflight", "States": states}
+
+
+def _watch(partition: str, function_arn: str, poll_seconds: int | float, retry: dict) -> dict[str, Any]:
+    """Poll the job in a Parallel whose catch stops the job before failing."""
+    branch = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {"Type": "Wait", "Seconds": poll_seconds, "Next": "DescribeTrainingJob"},
+            "DescribeTrainingJob": sdk_task(
+                partition,
+                "describeTrainingJob",
+                {"TrainingJobName.$": JOB_NAME},
+                retry,
+                ResultSelector={"status.$": "$.TrainingJobStatus"},
+                ResultPath="$.job",
+                Next="Finished?",
+            ),
+            "Finished?": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Or": [
+                            {"Variable": "$.job.status", "StringEquals": s}
+                            for s in ("Completed", "Failed", "Stopped")
+                        ],
+                        "Next": "JobResult",
+                    }
+                ],
+                "Default": "Wait",
+            },
+            "JobResult": lambda_task(
+                partition,
+                function_arn,
+                {"action": "result", "trainingJobName.$": JOB_NAME},
+                response_only=True,
+                Comment="Read the finished job's outputs (absent fields become null)",
+                End=True,
+            ),
+        },
+    }
+    return {
+        "Type": "Parallel",
+        "Comment": "Poll the job; any error in here stops the job before failing",
+        "Branches": [branch],
+        "ResultSelector": {"result.$": "$[0]"},
+        "ResultPath": "$.watch",
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "StopTrainingJob"}],
+        "Next": "Completed?",
+    }
