@@ -20,6 +20,7 @@ from ..runtime.models import RESOURCE_NAME_RE
 from .asset_staging import RUNTIME_DIR, stage_directory
 from .errors import ConstructValidationError
 from .nag import acknowledge, nag_text
+from .runtime_provider import provider_log_group
 from .shared import shared_stack
 
 CONTENT_TYPE = "JsonDoc"
@@ -227,12 +228,7 @@ class HubEvaluatorProvider(Construct):
             is_complete_handler=handlers["IsComplete"],
             query_interval=Duration.seconds(15),
             total_timeout=Duration.minutes(30),
-            log_group=logs.LogGroup(
-                self,
-                "ProviderLogs",
-                retention=logs.RetentionDays.ONE_MONTH,
-                removal_policy=RemovalPolicy.DESTROY,
-            ),
+            log_group=provider_log_group(self),
         )
         self.service_token = self.provider.service_token
         self._evaluators = 0

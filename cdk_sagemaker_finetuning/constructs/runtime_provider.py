@@ -22,6 +22,13 @@ from .nag import acknowledge, nag_text
 from .shared import shared_stack
 
 
+def provider_log_group(scope: Construct) -> logs.LogGroup:
+    """The log group of a Provider framework's own Lambda (a month of logs, deleted with the stack)."""
+    return logs.LogGroup(
+        scope, "ProviderLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+    )
+
+
 class RuntimeProvider(Construct):
     """One ``onEvent`` Lambda (``<module>.on_event``) behind a Provider framework; see :meth:`of`."""
 
@@ -57,12 +64,7 @@ class RuntimeProvider(Construct):
             self,
             "Provider",
             on_event_handler=self.function,
-            log_group=logs.LogGroup(
-                self,
-                "ProviderLogs",
-                retention=logs.RetentionDays.ONE_MONTH,
-                removal_policy=RemovalPolicy.DESTROY,
-            ),
+            log_group=provider_log_group(self),
         )
         self.service_token = self.provider.service_token
         stack = Stack.of(self)
