@@ -52,6 +52,7 @@ from .arns import environment, format_arn, s3_arn
 from .create_job import CreateJobWith, resolve_create_job_with
 from .errors import ConstructValidationError
 from .evaluator_lookup import grant_function_check
+from .hub_evaluator import EVALUATOR_ARN_RE
 from .model_package_group import IModelPackageGroup
 from .nag import acknowledge, acknowledge_wildcard_resources, wildcard_findings
 from .orphaned_job_stopper import OrphanedJobStopper
@@ -258,7 +259,20 @@ def hub_content_arns(scope: Construct, config: Mapping[str, Any]) -> list[str]:
         arn("hub-content", f"{hub}/Model/{config['baseModel']}/*", owner),
         arn("hub-content", "*/JsonDoc/*"),
         arn("hub-content", "*/DataSet/*"),
+        *_existing_evaluator_arns(config.get("evaluatorArn")),
     ]
+
+
+def _existing_evaluator_arns(evaluator_arn: Any) -> list[str]:
+    """An existing evaluator's hub and versions in its own account (it may be another account's, shared with
+    this one: the preflight describes it before any job starts)."""
+    if not isinstance(evaluator_arn, str) or Token.is_unresolved(evaluator_arn):
+        return []
+    match = EVALUATOR_ARN_RE.match(evaluator_arn)
+    if not match:
+        return []
+    prefix = evaluator_arn.split(":hub-content/", 1)[0]
+    return [f"{prefix}:hub/{match.group(1)}", evaluator_arn.rsplit("/", 1)[0] + "/*"]
 
 
 class TrainingWorkflow(Construct):
@@ -528,6 +542,12 @@ class TrainingWorkflow(Construct):
             {
                 **jobs,
                 **hub_reads,
+                **wildcard_findings(
+                    self,
+                    [arn for arn in _existing_evaluator_arns(config.get("evaluatorArn")) if arn.endswith("*")],
+                    "Every version of the one existing evaluator the spec names (it may be another account's): "
+                    "the preflight describes it before any job starts.",
+                ),
                 **wildcard_findings(
                     self,
                     [self._group_packages],

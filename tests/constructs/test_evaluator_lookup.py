@@ -119,3 +119,17 @@ def test_custom_resource_assets_import_like_lambda(tmp_path):
     answer = subprocess.run([sys.executable, "-s", "-c", code], cwd=folder, env=env, capture_output=True,
                             text=True, check=True)
     assert answer.stdout.strip() == "{'PhysicalResourceId': 'none'}"
+
+
+def test_another_accounts_evaluator_is_described_by_the_preflight_in_that_account(tmp_path):
+    shared = "arn:aws:sagemaker:us-east-1:210987654321:hub-content/central/JsonDoc/scorer/3.1.0"
+    app = cdk.App()
+    stack = FineTuningStack(app, "Shared", spec=spec(tmp_path, evaluator_arn=shared, lambda_arn=LAMBDA))
+    template = Template.from_stack(stack)
+    [describe] = role_statements(
+        template, stack, stack.workflow.preflight_function.role, "sagemaker:DescribeHubContent"
+    )
+    resources = flat(describe["Resource"])
+    assert "arn:aws:sagemaker:us-east-1:210987654321:hub/central" in resources
+    assert "arn:aws:sagemaker:us-east-1:210987654321:hub-content/central/JsonDoc/scorer/*" in resources
+    assert nag_errors(app) == []
