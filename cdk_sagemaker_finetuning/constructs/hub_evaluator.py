@@ -79,13 +79,23 @@ class _ImportedEvaluator(IEvaluator):
     @property
     def versions_arn(self) -> str:
         """Every version, in the evaluator's own account and region (it may live in another account)."""
-        return self.evaluator_arn.rsplit("/", 1)[0] + "/*"
+        return evaluator_versions_arn(self.evaluator_arn)
 
     @property
     def hub_arn(self) -> str:
         """The evaluator's hub, in the evaluator's own account and region."""
-        prefix, _, rest = self.evaluator_arn.partition(":hub-content/")
-        return f"{prefix}:hub/{rest.split('/', 1)[0]}"
+        return evaluator_hub_arn(self.evaluator_arn)
+
+
+def evaluator_versions_arn(evaluator_arn: str) -> str:
+    """Every version of the evaluator a concrete versioned ARN names, in that ARN's account and region."""
+    return evaluator_arn.rsplit("/", 1)[0] + "/*"
+
+
+def evaluator_hub_arn(evaluator_arn: str) -> str:
+    """The hub holding the evaluator a concrete ARN names, in that ARN's account and region."""
+    prefix, _, rest = evaluator_arn.partition(":hub-content/")
+    return f"{prefix}:hub/{rest.split('/', 1)[0]}"
 
 
 class HubEvaluator(IEvaluator):

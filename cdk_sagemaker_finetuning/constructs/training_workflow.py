@@ -52,7 +52,7 @@ from .arns import environment, format_arn, s3_arn
 from .create_job import CreateJobWith, resolve_create_job_with
 from .errors import ConstructValidationError
 from .evaluator_lookup import grant_function_check
-from .hub_evaluator import EVALUATOR_ARN_RE
+from .hub_evaluator import EVALUATOR_ARN_RE, evaluator_hub_arn, evaluator_versions_arn
 from .model_package_group import IModelPackageGroup
 from .nag import acknowledge, acknowledge_wildcard_resources, wildcard_findings
 from .orphaned_job_stopper import OrphanedJobStopper
@@ -268,11 +268,9 @@ def _existing_evaluator_arns(evaluator_arn: Any) -> list[str]:
     this one: the preflight describes it before any job starts)."""
     if not isinstance(evaluator_arn, str) or Token.is_unresolved(evaluator_arn):
         return []
-    match = EVALUATOR_ARN_RE.match(evaluator_arn)
-    if not match:
+    if not EVALUATOR_ARN_RE.match(evaluator_arn):
         return []
-    prefix = evaluator_arn.split(":hub-content/", 1)[0]
-    return [f"{prefix}:hub/{match.group(1)}", evaluator_arn.rsplit("/", 1)[0] + "/*"]
+    return [evaluator_hub_arn(evaluator_arn), evaluator_versions_arn(evaluator_arn)]
 
 
 class TrainingWorkflow(Construct):
