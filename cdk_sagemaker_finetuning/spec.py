@@ -86,6 +86,11 @@ class DataSpec(_Block):
     """Create an encrypted, retained data bucket; ``train``/``validation`` are then object keys or prefixes in it."""
     train: StrictStr = Field(min_length=1, max_length=1024)
     validation: StrictStr | None = Field(default=None, min_length=1, max_length=1024)
+    register_dataset: StrictBool = False
+    """Lineage: each run registers its training object as a new version of an AI Registry ``DataSet`` (as the
+    SDK's ``DataSet.create``) and trains from that ARN. Default off (unconfirmed for every technique)."""
+    dataset_name: ResourceName | None = None
+    """The registered dataset's hub content name. Default: ``<project name>-train``."""
 
 
 class OutputSpec(_Block):
@@ -292,6 +297,11 @@ class FineTuningSpec(_Block):
         return self.model_package_group.name or self.name
 
     @property
+    def dataset_name(self) -> str | None:
+        """The AI Registry dataset each run registers (``data.register_dataset``), or None."""
+        return (self.data.dataset_name or f"{self.name}-train") if self.data.register_dataset else None
+
+    @property
     def reward_code_path(self) -> Path | None:
         """Absolute path of the user's reward module, when the spec names one."""
         return (self.base_dir / self.reward.code).resolve() if self.reward and self.reward.code else None
@@ -449,6 +459,7 @@ class FineTuningSpec(_Block):
             )
 
     def _data_problems(self) -> Iterator[tuple[str, str]]:
+        yield from self._lineage_problems()
         for channel in ("train", "validation"):
             value = getattr(self.data, channel)
             if value is None:
@@ -476,6 +487,25 @@ class FineTuningSpec(_Block):
                     f"{_show(value)} must be an S3 URI (s3://bucket/key) or a versioned AI Registry "
                     "dataset ARN (arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/DataSet/<name>/<x.y.z>)",
                 )
+
+    def _lineage_problems(self) -> Iterator[tuple[str, str]]:
+        data = self.data
+        if data.dataset_name is not None and not data.register_dataset:
+            yield ("data.dataset_name", "only applies with data.register_dataset: true; remove it")
+        if not data.register_dataset:
+            return
+        if data.train.startswith("arn:"):
+            yield (
+                "data.register_dataset",
+                "cannot be true when data.train is already a dataset ARN (it is trained from as is); "
+                "remove register_dataset or give data.train as an S3 object",
+            )
+        elif not data.train.endswith(".jsonl"):
+            yield (
+                "data.train",
+                f"{_show(data.train)} must name one .jsonl object when data.register_dataset is true "
+                "(an AI Registry dataset points at a single object, not a prefix)",
+            )
 
     def _hyperparameter_problems(self) -> Iterator[tuple[str, str]]:
         hps = self.hyperparameters

@@ -36,6 +36,8 @@ Keys (camelCase, read by ``runtime/request.py`` and ``runtime/preflight.py``):
 ``approvedOnly``            continuous customization from ``"latest"`` uses only Approved packages
 ``allowConcurrentRuns``     allow a run while another job of the project is in progress (default false)
 ``approvalStatus``          approval status set on the registered model package (spec ``approval_status``)
+``registerDataset``         lineage (spec ``data.register_dataset``; absent when off): ``{"name": <dataset name>,
+                            "hubName": <hub, or None for the account's AI Registry hub>}``
 =========================== ================================================================================
 """
 
@@ -69,12 +71,14 @@ def runtime_config(
     check_data: bool = True,
     approved_only: bool = False,
     allow_concurrent_runs: bool = False,
+    dataset_hub_name: str | None = None,
 ) -> dict[str, Any]:
     """The configuration for one spec; resolved values (ARNs, URIs) come from the stack or the user.
 
     ``train_uri``/``validation_uri`` default to the spec's values (needed when ``data.create_bucket`` is true,
     where the spec holds keys). ``evaluator_arn`` defaults to ``spec.reward.evaluator_arn``,
-    ``reward_lambda_arn`` to ``spec.reward.lambda_arn``.
+    ``reward_lambda_arn`` to ``spec.reward.lambda_arn``. ``dataset_hub_name`` (with ``data.register_dataset``)
+    defaults to the account's AI Registry hub, named by the preflight at run time as the SDK names it.
     """
     if hyperparameter_mode not in ("defaults", "explicit"):
         raise ValueError(f"hyperparameter_mode {hyperparameter_mode!r} must be 'defaults' or 'explicit'")
@@ -125,4 +129,10 @@ def runtime_config(
         "approvedOnly": approved_only,
         "allowConcurrentRuns": allow_concurrent_runs,
         "approvalStatus": spec.approval_status,
+        # only with lineage on, so the configuration (and every template) of other specs is unchanged
+        **(
+            {"registerDataset": {"name": spec.dataset_name, "hubName": dataset_hub_name}}
+            if spec.dataset_name
+            else {}
+        ),
     }

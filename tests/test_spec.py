@@ -291,7 +291,7 @@ def test_model_family_region_allow_list(sft_spec_dict):
             {"data": ["s3://bucket/train.jsonl"]},
             "data",
             "['s3://bucket/train.jsonl'] is invalid: must be a block of fields (create_bucket, train, "
-            "validation) (e.g. {train: s3://my-bucket/train/train.jsonl})",
+            "validation, register_dataset, dataset_name) (e.g. {train: s3://my-bucket/train/train.jsonl})",
         ),
         (
             {"data": {"train": "s3://b/train.jsonl"}},

@@ -17,6 +17,7 @@ from constructs import Construct
 from ..spec import FineTuningSpec, SpecError
 from ..workflow_config import job_name_prefix, runtime_config
 from .create_job import CreateJobWith
+from .dataset_lineage import grant_dataset_read
 from .errors import ConstructValidationError
 from .limits import check_limits
 from .model_package_group import IModelPackageGroup, ModelPackageGroup
@@ -127,6 +128,8 @@ class FineTuningProject(Construct):
             if arn.startswith("arn:"):  # AI Registry dataset: hub-content/<hub>/DataSet/<name>/<version>
                 hub, content_type, name = arn.split(":hub-content/", 1)[1].split("/")[:3]
                 self.training_role.add_hub_content_read(hub, content_type, name)
+        # lineage (data.register_dataset): the job reads the dataset version it trains from
+        grant_dataset_read(self.training_role, dataset_name=spec.dataset_name)
         self.rewards = SpecRewards(self, "Rewards", spec=spec, training_role=self.training_role)
         self.evaluator_arn = self.rewards.evaluator_arn
         self.workflow = TrainingWorkflow(

@@ -50,6 +50,7 @@ from constructs import Construct
 from ..runtime import models
 from .arns import environment, format_arn, s3_arn
 from .create_job import CreateJobWith, resolve_create_job_with
+from .dataset_lineage import grant_dataset_registration
 from .errors import ConstructValidationError
 from .evaluator_lookup import grant_function_check
 from .hub_evaluator import EVALUATOR_ARN_RE, evaluator_hub_arn, evaluator_versions_arn
@@ -394,6 +395,9 @@ class TrainingWorkflow(Construct):
             "bucket set, configurable with recipe_spec_resources).",
         )
         self._grant_data_read(preflight_role, config, data_buckets)
+        grant_dataset_registration(
+            preflight_role, config, training_role_arn=training_role_arn, model_packages=self._group_packages
+        )
         if config.get("rewardLambdaArn"):  # the evaluator's Lambda must exist
             grant_function_check(preflight_role, config["rewardLambdaArn"])
 

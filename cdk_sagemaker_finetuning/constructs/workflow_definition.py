@@ -16,6 +16,14 @@ from .asl import lambda_task, sdk_task, transient_retry
 from .create_job import CreateJobWith, create_job_states
 
 ALREADY_RUNNING = "PreflightError.JobAlreadyRunning"
+#: Lineage (``registerDataset``): the preflight waits up to 20 s for its dataset version, then raises this;
+#: a retry finds the same version and waits again (``runtime/dataset_registry.py``). About 12 minutes in all.
+DATASET_IMPORTING_RETRY = {
+    "ErrorEquals": ["PreflightError.DatasetImporting"],
+    "IntervalSeconds": 15,
+    "MaxAttempts": 8,
+    "BackoffRate": 1.5,
+}
 OUTPUT_FIELDS = (
     "trainingJobName",
     "trainingJobArn",
@@ -65,6 +73,8 @@ def workflow_states(
             **end,
         },
     }
+    if config.get("registerDataset"):
+        states["Preflight"]["Retry"].append(DATASET_IMPORTING_RETRY)
     creates = create_job_states(
         mode=create_job_with,
         config=config,

@@ -50,6 +50,12 @@ InvalidHyperparameter = _kind(
 )
 DatasetNotFound = _kind("DatasetNotFound", "Training or validation data does not exist.")
 DatasetFormat = _kind("DatasetFormat", "The data's first records do not match the technique's format.")
+DatasetImportFailed = _kind(
+    "DatasetImportFailed", "Registering the training data as an AI Registry dataset failed (lineage)."
+)
+DatasetImporting = _kind(
+    "DatasetImporting", "The training data's dataset version is still importing; the workflow retries."
+)
 EulaNotAccepted = _kind("EulaNotAccepted", "The base model is gated and accept_eula is false.")
 ModelNotFound = _kind(
     "ModelNotFound", "The base model or source model package does not exist or is unusable."

@@ -116,10 +116,26 @@ def resolve_hub(props: Mapping[str, Any], context: Any) -> str:
     return ai_registry_hub_name(region, account)
 
 
-def ensure_hub(hub_name: str, *, create: bool, display_name: str) -> None:
-    """Make sure the hub exists and is in service; create it (AI Registry only) when missing."""
+class HubNotReady(RuntimeError):
+    """The hub exists (or was just created) but is not in service within the checks allowed."""
+
+
+def ensure_hub(
+    hub_name: str,
+    *,
+    create: bool,
+    display_name: str,
+    invoke: Callable[..., dict[str, Any]] | None = None,
+    polls: int = HUB_READY_POLLS,
+) -> None:
+    """Make sure the hub exists and is in service; create it (AI Registry only) when missing.
+
+    ``invoke(operation, **params)`` makes the calls (default :func:`call`; the preflight passes its own
+    clients); ``polls`` bounds the wait for a hub being created (2 s apart), then :class:`HubNotReady`.
+    """
+    invoke = invoke or call
     try:
-        status = call("describe_hub", HubName=hub_name).get("HubStatus", "InService")
+        status = invoke("describe_hub", HubName=hub_name).get("HubStatus", "InService")
     except ClientError as exc:
         if not _not_found(exc):
             raise
@@ -128,21 +144,23 @@ def ensure_hub(hub_name: str, *, create: bool, display_name: str) -> None:
                 f"hub {hub_name!r} does not exist; create it or omit HubName to use the AI Registry hub"
             ) from None
         try:
-            call(
+            invoke(
                 "create_hub", HubName=hub_name, HubDescription="AI Registry Hub", HubDisplayName=display_name
             )
         except ClientError as create_exc:
             if _code(create_exc) != "ResourceInUse":  # created concurrently by another evaluator
                 raise
         status = "Creating"
-    for _ in range(HUB_READY_POLLS):
+    for _ in range(polls):
         if status == "InService":
             return
         if status in ("CreateFailed", "DeleteFailed", "Deleting", "UpdateFailed"):
             raise RuntimeError(f"hub {hub_name!r} is {status}")
         sleep(2)
-        status = call("describe_hub", HubName=hub_name).get("HubStatus", "InService")
-    raise RuntimeError(f"hub {hub_name!r} is still {status} after {HUB_READY_POLLS} checks")
+        status = invoke("describe_hub", HubName=hub_name).get("HubStatus", "InService")
+    if status == "InService":
+        return
+    raise HubNotReady(f"hub {hub_name!r} is still {status} after {polls} checks")
 
 
 def next_version(hub_name: str, name: str) -> str:

@@ -31,9 +31,10 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 try:
-    from . import data_scan, errors, evaluator_check, models, request
+    from . import data_scan, dataset_registry, errors, evaluator_check, models, request
 except ImportError:  # inside the Lambda the runtime folder is the code root
     import data_scan  # type: ignore[no-redef]
+    import dataset_registry  # type: ignore[no-redef]
     import errors  # type: ignore[no-redef]
     import evaluator_check  # type: ignore[no-redef]
     import models  # type: ignore[no-redef]
@@ -299,9 +300,18 @@ def check_data(
 
 
 def plan(
-    config: Mapping[str, Any], event: Mapping[str, Any], clients: Clients, *, check: bool = True
+    config: Mapping[str, Any],
+    event: Mapping[str, Any],
+    clients: Clients,
+    *,
+    check: bool = True,
+    register: bool = False,
 ) -> dict:
-    """Run every lookup and build the request; ``check=False`` skips the evaluator and data checks."""
+    """Run every lookup and build the request; ``check=False`` skips the evaluator and data checks.
+
+    With lineage on (``registerDataset``), ``register=True`` (the Lambda) registers the checked training
+    object as a dataset version and trains from its ARN; otherwise ``dataset`` holds the request it would send.
+    """
     if not isinstance(event, Mapping):
         raise errors.InvalidInput(
             f"the event must be a JSON object, got {type(event).__name__}", field="event"
@@ -353,12 +363,22 @@ def plan(
                     models.is_nova(model),
                     budget,
                 )
+    dataset = dataset_registry.train_from_dataset(
+        clients.sagemaker,
+        config,
+        req,
+        region=clients.region,
+        account=account,
+        field="input.trainUri" if execution_input.get("trainUri") else "data.train",
+        dry_run=not register,
+    )
     return {
         "request": req,
         "trainingJobName": req["TrainingJobName"],
         "hasHyperParameters": "HyperParameters" in req,
         "dataFormats": formats,
         "dataChecks": summaries,
+        **({"dataset": dataset} if dataset else {}),
     }
 
 
@@ -381,8 +401,11 @@ def _channel_source(channel: Mapping[str, Any]) -> str:
     return data["S3DataSource"]["S3Uri"] if "S3DataSource" in data else data["DatasetSource"]["DatasetArn"]
 
 
-def job_result(clients: Clients, job_name: str) -> dict[str, Any]:
-    """The workflow output for a finished job; absent fields are null, ``failureReason`` always a string."""
+def job_result(clients: Clients, job_name: str, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The workflow output for a finished job; absent fields are null, ``failureReason`` always a string.
+
+    With lineage on (``registerDataset``), a completed job's package first gets its ``lineage:`` metadata, so
+    no package is approved without it (a failure fails the run before the approval status is set)."""
     if not isinstance(job_name, str) or not job_name:
         raise errors.InvalidInput("the event lacks trainingJobName", field="trainingJobName")
     try:
@@ -390,6 +413,8 @@ def job_result(clients: Clients, job_name: str) -> dict[str, Any]:
     except ClientError as exc:
         raise _aws_error(exc, "DescribeTrainingJob") from None
     status = job.get("TrainingJobStatus")
+    if status == "Completed" and (config or {}).get("registerDataset"):
+        dataset_registry.record_lineage(clients.sagemaker, job)
     reason = job.get("FailureReason") or ("" if status == "Completed" else f"the training job is {status}")
     return {
         "trainingJobName": job.get("TrainingJobName", job_name),
@@ -408,12 +433,13 @@ def handler(event: Any, context: Any = None, clients: Clients | None = None) -> 
     try:
         clients = clients or Clients()
         if isinstance(event, Mapping) and event.get("action") == "result":
-            return job_result(clients, event.get("trainingJobName"))
+            config = load_config() if "WORKFLOW_CONFIG" in os.environ else None  # lineage only
+            return job_result(clients, event.get("trainingJobName"), config)
         if isinstance(event, Mapping) and event.get("action", "preflight") != "preflight":
             raise errors.InvalidInput(
                 f"unknown action {event.get('action')!r}; use preflight or result", field="action"
             )
-        planned = plan(load_config(), event, clients)
+        planned = plan(load_config(), event, clients, register=True)
         print(json.dumps({"level": "INFO", "message": "data checked", "dataChecks": planned["dataChecks"]}))
         return planned
     except errors.PreflightError as exc:
