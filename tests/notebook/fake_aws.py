@@ -179,6 +179,8 @@ class FakeAws:
     unanswered: list[str] = field(default_factory=list)
     """Operations the fake does not know (the SDK swallows some errors, so tests assert this is empty)."""
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Dataset name -> ``{version: ImportHubContent request}`` of the datasets imported (``DataSet.create``)."""
 
     def install(self, monkeypatch: Any) -> FakeAws:
         fake = self
@@ -298,6 +300,24 @@ class FakeAws:
                         "CreationTime": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
                         "LastModifiedTime": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
                     }
+        if kind == "DataSet" and name in self.datasets:
+            versions = self.datasets[name]
+            version = params.get("HubContentVersion") or max(versions, key=lambda v: int(v.split(".")[0]))
+            imported = versions[version]
+            return {
+                "HubContentName": name,
+                "HubContentArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/{hub}/DataSet/{name}/{version}",
+                "HubContentVersion": version,
+                "HubContentType": "DataSet",
+                "DocumentSchemaVersion": imported["DocumentSchemaVersion"],
+                "HubName": hub,
+                "HubArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub/{hub}",
+                "HubContentDocument": imported["HubContentDocument"],
+                "HubContentSearchKeywords": imported.get("HubContentSearchKeywords", []),
+                "HubContentStatus": "Available",
+                "CreationTime": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+                "LastModifiedTime": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+            }
         if kind == "DataSet":
             return {
                 "HubContentName": name,
@@ -333,6 +353,9 @@ class FakeAws:
     def _sagemaker_ImportHubContent(self, params: dict) -> dict:
         hub, kind, name = params["HubName"], params["HubContentType"], params["HubContentName"]
         arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/{hub}/{kind}/{name}/{params['HubContentVersion']}"
+        if kind == "DataSet":
+            self.datasets.setdefault(name, {})[params["HubContentVersion"]] = copy.deepcopy(params)
+            return {"HubArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub/{hub}", "HubContentArn": arn}
         document = json.loads(params["HubContentDocument"])
         self.evaluators[arn] = json.loads(document["JsonContent"])["Reference"]
         return {"HubArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub/{hub}", "HubContentArn": arn}
