@@ -224,6 +224,10 @@ FEATURES = {
             "kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
         },
     },
+    "lineage-register-dataset-retraining": {
+        "data": {"train": "s3://demo-data/train/train.jsonl", "register_dataset": True},
+        "retraining": {"on_new_data": {"prefix": "incoming/"}},
+    },
     "rlvr-existing-evaluator-dataset-arn": {
         "technique": "rlvr",
         "base_model": "huggingface-reasoning-qwen3-1-7b",
