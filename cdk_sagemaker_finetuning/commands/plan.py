@@ -6,7 +6,9 @@ including its lookups and data checks). Offline, ``--hub-content`` (a ``Describe
 JSON) replace the AWS lookups. Deploy-time values (role, group, data and output locations, evaluator) come from
 ``--outputs-file`` (``cdk deploy --outputs-file``), else from the deployed stack ``--stack`` (the project's
 outputs, also in a platform's nested stacks) or ``FineTuning-<name>`` when online, else placeholders in angle brackets (``<ExecutionRoleArn>``, ``s3://<DataBucket>/train/...``,
-``<EvaluatorArn>``), so every spec plans offline before anything is deployed.
+``<EvaluatorArn>``), so every spec plans offline before anything is deployed. With ``data.register_dataset``
+it prints ``{"ImportHubContent": ..., "CreateTrainingJob": ...}``: the dataset version a run would register
+(hub, version and ARN as ``<placeholders>``) and the job training from it; nothing is registered.
 Exit codes: 0 request printed, 1 AWS failure, 2 invalid spec/input or a preflight rejection.
 """
 
@@ -20,7 +22,7 @@ from typing import Any
 
 from .. import files
 from ..notebook import load_outputs, stack_outputs
-from ..runtime import errors, preflight, request
+from ..runtime import dataset_registry, errors, preflight, request
 from ..spec import FineTuningSpec
 from ..workflow_config import runtime_config
 from . import _aws, _spec, _term, plan_evaluation, project_outputs
@@ -32,7 +34,11 @@ DATA_BUCKET_STAND_IN = "cdk-finetune-plan-data-bucket"
 EVALUATOR_STAND_IN = (
     f"arn:aws:sagemaker:region:{PLACEHOLDER_ACCOUNT}:hub-content/cdk-finetune-plan/JsonDoc/evaluator/0.0.0"
 )
-PLACEHOLDERS = {f"s3://{DATA_BUCKET_STAND_IN}/": "s3://<DataBucket>/", EVALUATOR_STAND_IN: "<EvaluatorArn>"}
+PLACEHOLDERS = {
+    f"s3://{DATA_BUCKET_STAND_IN}/": "s3://<DataBucket>/",
+    EVALUATOR_STAND_IN: "<EvaluatorArn>",
+    f'"DatasetS3Bucket": "{DATA_BUCKET_STAND_IN}"': '"DatasetS3Bucket": "<DataBucket>"',  # lineage document
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -186,9 +192,19 @@ def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]
             raise _aws.CommandError(
                 "baseModel (continuous customization) needs AWS: run plan online", _aws.INVALID
             )
-        return request.build_create_training_job_request(
+        req = request.build_create_training_job_request(
             config, hub, params, execution, account=PLACEHOLDER_ACCOUNT, region=region
         )
+        dataset = dataset_registry.train_from_dataset(
+            None,
+            config,
+            req,
+            region=region,
+            account=None,  # the AI Registry hub's name depends on the real account
+            field="input.trainUri" if (execution_input or {}).get("trainUri") else "data.train",
+            dry_run=True,
+        )
+        return printable(req, dataset)
     outputs = outputs or _deployed_outputs(args, spec)
     config = config_for(spec, outputs, placeholders=args.skip_data_check)
     clients = preflight.Clients(
@@ -198,7 +214,13 @@ def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]
         lambda_=_aws.client(args, "lambda") if spec.technique == "rlvr" else None,  # the reward Lambda check
     )
     event = {"executionName": name, "input": execution_input}
-    return preflight.plan(config, event, clients, check=not args.skip_data_check)["request"]
+    planned = preflight.plan(config, event, clients, check=not args.skip_data_check)
+    return printable(planned["request"], planned.get("dataset"))
+
+
+def printable(req: dict[str, Any], dataset: dict[str, Any] | None) -> dict[str, Any]:
+    """The request; with lineage (``data.register_dataset``) ``{"ImportHubContent", "CreateTrainingJob"}``."""
+    return {"ImportHubContent": dataset["request"], "CreateTrainingJob": req} if dataset else req
 
 
 @_aws.friendly_errors

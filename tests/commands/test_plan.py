@@ -316,3 +316,52 @@ def test_online_access_denied_is_exit_1(files, capsys, stubs):
     stubs("sagemaker").add_client_error("describe_model_package_group", "AccessDeniedException", "no")
     code, _, err = plan(capsys, files["spec"], "--region", "us-east-1")
     assert code == 1 and "PreflightError.AwsError" in err
+
+
+def test_lineage_plans_the_dataset_import_and_the_job_training_from_it(files, capsys, sft_spec_dict):
+    from cdk_sagemaker_finetuning.runtime import dataset_registry
+
+    spec = {
+        **sft_spec_dict,
+        "data": {"create_bucket": True, "train": "round-1/train.jsonl", "register_dataset": True},
+    }
+    Path(files["spec"]).write_text(yaml.safe_dump(spec))
+    code, out, err = plan(
+        capsys, files["spec"], "--hub-content", files["hub"], "--recipe-params", files["params"]
+    )
+    assert code == 0, err
+    printed = json.loads(out)
+    assert printed["CreateTrainingJob"]["InputDataConfig"] == [
+        {"ChannelName": "train", "DataSource": {"DatasetSource": {"DatasetArn": "<DatasetArn>"}}}
+    ]
+    imported = printed["ImportHubContent"]
+    assert imported == {
+        **dataset_registry.import_request(
+            hub="<AiRegistryHub>",
+            name="demo-train",
+            version="<latest major + 1>.0.0",
+            source="s3://<DataBucket>/round-1/train.jsonl",
+            role_arn="<ExecutionRoleArn>",
+            technique="SFT",
+        ),
+    }
+    assert json.loads(imported["HubContentDocument"])["DatasetS3Bucket"] == "<DataBucket>"
+
+
+def test_lineage_rejects_an_input_prefix_by_name(files, capsys, sft_spec_dict):
+    spec = {**sft_spec_dict, "data": {"train": "s3://demo-data/train.jsonl", "register_dataset": True}}
+    Path(files["spec"]).write_text(yaml.safe_dump(spec))
+    code, _, err = plan(
+        capsys,
+        files["spec"],
+        "--hub-content",
+        files["hub"],
+        "--recipe-params",
+        files["params"],
+        "--input",
+        '{"trainUri": "s3://demo-data/round-2/"}',
+    )
+    assert code == 2
+    assert " ".join(err.split()).startswith(
+        "PreflightError.InvalidInput (input.trainUri): 's3://demo-data/round-2/' must be the S3 URI of one .jsonl"
+    )
