@@ -295,9 +295,17 @@ class Context:
 
     @property
     def skip_reward_validation(self) -> bool:
-        """The SDK's reward preflight cannot read samples from a DataSet ARN string."""
+        """The SDK's reward preflight cannot read samples from a DataSet ARN string (also the registered one)."""
         train = self.value("TRAIN_DATA")
-        return isinstance(train, str) and train.startswith("arn:")
+        return self.register_dataset or (isinstance(train, str) and train.startswith("arn:"))
+
+    # -- lineage --
+    register_dataset = property(lambda self: self.spec.data.register_dataset)
+
+    @property
+    def dataset_technique(self) -> str:
+        """``customization_technique=`` of ``DataSet.create``: the SDK's enum has SFT, DPO and RLVR only."""
+        return f"CustomizationTechnique.{self.technique.upper()}" if self.technique != "rlaif" else "None"
 
     judge_model_id = property(lambda self: self.spec.rlaif.judge_model_id if self.spec.rlaif else None)
     judge_prompt = property(lambda self: self.spec.rlaif.prompt if self.spec.rlaif else None)
@@ -401,6 +409,14 @@ class Context:
             ),
             self._stack_value("TRAIN_DATA", "TrainUri", "Training data", spec.data.train, train_key),
         ]
+        if spec.dataset_name:
+            settings.append(
+                Setting(
+                    "DATASET_NAME",
+                    spec.dataset_name,
+                    "Lineage dataset (AI Registry): spec data.register_dataset",
+                )
+            )
         if self.has_validation:
             key = None if spec.data.create_bucket else "data.validation"
             settings.append(

@@ -145,6 +145,28 @@ CASES: dict[str, dict[str, Any]] = {
             "custom_scorer": {"reward": True},
         },
     },
+    "lineage-sft": {
+        "name": "traced-sft",
+        "technique": "sft",
+        "base_model": "meta-textgeneration-llama-3-2-1b-instruct",
+        "accept_eula": True,
+        "data": {
+            "train": "s3://demo-data/sft/round-1.jsonl",
+            "validation": "s3://demo-data/sft/validation.jsonl",
+            "register_dataset": True,
+        },
+    },
+    "lineage-rlvr": {
+        "name": "traced-rlvr",
+        "technique": "rlvr",
+        "base_model": "deepseek-llm-r1-distill-qwen-7b",
+        "data": {
+            "train": "s3://demo-data/rlvr/round-1.jsonl",
+            "register_dataset": True,
+            "dataset_name": "math-rounds",
+        },
+        "reward": {"builtin": "exact_match"},
+    },
 }
 
 #: Training records in each technique's format (the SDK reads a few for its reward check and data sniffing).

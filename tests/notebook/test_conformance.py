@@ -11,9 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from cdk_sagemaker_finetuning.notebook import render_script
+from cdk_sagemaker_finetuning.runtime import dataset_registry
+from cdk_sagemaker_finetuning.runtime.hub_evaluator import ai_registry_hub_name
 from cdk_sagemaker_finetuning.runtime.request import build_create_training_job_request
 from cdk_sagemaker_finetuning.spec import FineTuningSpec
 from cdk_sagemaker_finetuning.workflow_config import runtime_config
@@ -91,7 +94,7 @@ def workflow_request(
         judge_prompt_evaluator_arn=values.get("EvaluatorArn") if spec.judge_prompt_path else None,
     )
     model = spec.hub_content_name
-    return build_create_training_job_request(
+    request = build_create_training_job_request(
         config,
         describe_hub_content_response(model, spec.hub),
         override_spec(model, spec.technique.upper(), spec.training_type == "lora"),
@@ -99,6 +102,12 @@ def workflow_request(
         account=ACCOUNT,
         region=REGION,
     )
+    if spec.data.register_dataset:  # the preflight's registration, on the registry the generated code used
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        dataset_registry.train_from_dataset(
+            sagemaker, config, request, region=REGION, account=ACCOUNT, field="data.train", dry_run=False
+        )
+    return request
 
 
 def assert_same_job(sdk: dict[str, Any], workflow: dict[str, Any], spec: FineTuningSpec) -> None:
@@ -128,6 +137,37 @@ def test_generated_code_sends_the_workflow_request(
     for name, value in spec.hyperparameters.items():
         assert sdk["HyperParameters"][name] == str(value)
     assert namespace["MODEL_PACKAGE_ARN"] == namespace["training_job"].output_model_package_arn
+
+
+@pytest.mark.parametrize("case", ["lineage-sft", "lineage-rlvr"])
+def test_lineage_registers_the_dataset_version_the_workflow_trains_from(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = load_case(case, tmp_path)
+    outputs = outputs_for(spec)
+    fake = fake_for(spec, outputs).install(monkeypatch)
+
+    run_generated(render_script(spec, outputs), fake, monkeypatch, tmp_path)
+
+    [imported] = fake.requests("ImportHubContent")  # the workflow reuses the SDK's version: same document
+    assert imported["HubName"] == ai_registry_hub_name(REGION, ACCOUNT)  # the SDK's hub is the preflight's
+    role = next(iter(outputs.values()))["ExecutionRoleArn"]
+    assert imported == dataset_registry.import_request(
+        hub=imported["HubName"],
+        name=spec.dataset_name,
+        version="2.0.0",  # the fake registry holds version 1.0.0 of every dataset name
+        source=spec.data.train,
+        role_arn=role,
+        technique=spec.technique.upper(),
+    )
+    [sdk] = fake.requests("CreateTrainingJob")
+    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/{imported['HubName']}/DataSet/{spec.dataset_name}/2.0.0"
+    assert sdk["InputDataConfig"][0] == {
+        "ChannelName": "train",
+        "DataSource": {"DatasetSource": {"DatasetArn": arn}},
+    }
+    assert_same_job(sdk, workflow_request(spec, outputs, {"name": "run-1", "input": None}), spec)
+    assert len(fake.requests("ImportHubContent")) == 1
 
 
 @pytest.mark.parametrize("case", ["sft-meta", "rlvr-deepseek"])
