@@ -115,6 +115,34 @@ def test_retraining_on_s3_needs_s3_data(sft_spec_dict):
     assert "watches S3" in problems["retraining.on_new_data"]
 
 
+@pytest.mark.parametrize(
+    ("data", "field", "fragment"),
+    [
+        (
+            {"train": "arn:aws:sagemaker:us-east-1:123456789012:hub-content/HUB/DataSet/my-ds/1.0.0"},
+            "data.register_dataset",
+            "cannot be true when data.train is already a dataset ARN",
+        ),
+        ({"train": "s3://demo-data/train/"}, "data.train", "must name one .jsonl object"),
+        ({"create_bucket": True, "train": "train/"}, "data.train", "must name one .jsonl object"),
+        ({"train": "s3://demo-data/t.jsonl", "dataset_name": "bad_name"}, "data.dataset_name", "no '_' or '.'"),
+    ],
+)
+def test_lineage_rules_name_the_field(sft_spec_dict, data, field, fragment):
+    problems = problems_of(with_(sft_spec_dict, data={**data, "register_dataset": True}))
+    assert fragment in problems[field], problems
+
+
+def test_lineage_is_off_by_default_and_names_its_dataset(sft_spec_dict):
+    assert FineTuningSpec.from_dict(sft_spec_dict).dataset_name is None
+    on = with_(sft_spec_dict, data={"train": "s3://demo-data/t.jsonl", "register_dataset": True})
+    assert FineTuningSpec.from_dict(on).dataset_name == "demo-train"
+    named = with_(sft_spec_dict, data={**on["data"], "dataset_name": "support-rounds"})
+    assert FineTuningSpec.from_dict(named).dataset_name == "support-rounds"
+    stray = problems_of(with_(sft_spec_dict, data={"train": "s3://demo-data/t.jsonl", "dataset_name": "x"}))
+    assert "only applies with data.register_dataset: true" in stray["data.dataset_name"]
+
+
 def test_retraining_defaults(sft_spec_dict):
     spec = FineTuningSpec.from_dict(with_(sft_spec_dict, retraining={"schedule": "rate(7 days)"}))
     assert spec.retraining.approved_only is True and spec.retraining.continue_from_latest is False

@@ -94,3 +94,12 @@ def test_modes_and_prefix(sft_spec_dict):
     assert len(job_name_prefix(long)) <= 26 and not job_name_prefix(
         spec(sft_spec_dict, name="abcdefghijklmnopqrstuvwxy-z")
     ).endswith("-")
+
+
+def test_lineage_config_names_the_dataset_and_hub_only_when_on(sft_spec_dict):
+    assert "registerDataset" not in runtime_config(spec(sft_spec_dict), **RESOLVED)
+    data = {"train": "s3://demo-data/r1.jsonl", "register_dataset": True, "dataset_name": "rounds"}
+    config = runtime_config(spec(sft_spec_dict, data=data), **RESOLVED)
+    assert config["registerDataset"] == {"name": "rounds", "hubName": None}  # the AI Registry hub at run time
+    own = runtime_config(spec(sft_spec_dict, data=data), **RESOLVED, dataset_hub_name="team-hub")
+    assert own["registerDataset"]["hubName"] == "team-hub"

@@ -455,3 +455,13 @@ def test_without_lineage_the_result_writes_nothing(monkeypatch):
     aws.sm.add_response("describe_training_job", _finished_job())
     preflight.handler({"action": "result", "trainingJobName": "demo-round-2"}, None, aws.clients)
     aws.done()  # no UpdateModelPackage queued: a call would have failed the Stubber
+
+
+def test_a_given_hub_must_exist_and_is_never_created(reg):
+    config = {**CONFIG, "registerDataset": {"name": NAME, "hubName": "team-hub"}}
+    reg.stub.add_client_error(
+        "describe_hub", "ResourceNotFound", "no hub", expected_params={"HubName": "team-hub"}
+    )
+    with pytest.raises(errors.DatasetImportFailed, match="hub 'team-hub' does not exist"):
+        reg.register(config)
+    reg.done()  # no CreateHub was queued, so none was sent
