@@ -16,7 +16,7 @@ from .asl import lambda_task, sdk_task, transient_retry
 from .create_job import CreateJobWith, create_job_states
 
 ALREADY_RUNNING = "PreflightError.JobAlreadyRunning"
-#: Lineage (``registerDataset``): the preflight waits up to 20 s for its dataset version, then raises this;
+#: Lineage (``registerDataset``): the preflight waits up to 15 s for its dataset version, then raises this;
 #: a retry finds the same version and waits again (``runtime/dataset_registry.py``). About 12 minutes in all.
 DATASET_IMPORTING_RETRY = {
     "ErrorEquals": ["PreflightError.DatasetImporting"],

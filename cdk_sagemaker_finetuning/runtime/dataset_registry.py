@@ -49,9 +49,9 @@ SCHEMA_VERSION = "2.0.0"
 SDK_TECHNIQUES = ("sft", "dpo", "rlvr")
 #: Formats ``DataSet.create`` accepts; the workflow's own data check accepts ``.jsonl`` only.
 SUFFIX = ".jsonl"
-WAIT_SECONDS = 20.0
+WAIT_SECONDS = 15.0
 POLL_SECONDS = 2.0
-HUB_POLLS = 5
+HUB_POLLS = 3
 IMPORT_ATTEMPTS = 3
 USABLE = ("Available", "Importing", "PendingImport")
 LINEAGE_PREFIX = "lineage:"

@@ -64,7 +64,7 @@ class Lambda:
         if self.error:
             raise self.error
         if self.preflights <= self.importing:
-            raise errors.DatasetImporting("dataset 'demo-train' version 3.0.0 is still Importing after 20 s")
+            raise errors.DatasetImporting("dataset 'demo-train' version 3.0.0 is still Importing after 15 s")
         out = planned(event)
         out["request"]["InputDataConfig"][0]["DataSource"] = {"DatasetSource": {"DatasetArn": DATASET_ARN}}
         return out
