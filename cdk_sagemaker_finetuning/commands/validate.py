@@ -49,7 +49,9 @@ def summary(spec: FineTuningSpec) -> str:
         ("hyperparameters", _pairs(spec.hyperparameters) or "the recipe's defaults"),
     ]
     if spec.dataset_name:  # after the data rows
-        text = f"each run registers its training object as a version of AI Registry dataset {spec.dataset_name}"
+        text = (
+            f"each run registers its training object as a version of AI Registry dataset {spec.dataset_name}"
+        )
         rows.insert(rows.index(("output", output)), ("lineage", text))
     if spec.reward:
         rows.append(("reward", _reward(spec)))
