@@ -465,3 +465,19 @@ def test_a_given_hub_must_exist_and_is_never_created(reg):
     with pytest.raises(errors.DatasetImportFailed, match="hub 'team-hub' does not exist"):
         reg.register(config)
     reg.done()  # no CreateHub was queued, so none was sent
+
+
+def test_a_lost_connection_is_retried_then_an_aws_error(monkeypatch):
+    from botocore.exceptions import EndpointConnectionError
+
+    monkeypatch.setattr(retry, "_sleep", lambda seconds: None)
+    calls = []
+
+    class Unreachable:
+        def describe_hub(self, **params):
+            calls.append(params)
+            raise EndpointConnectionError(endpoint_url="https://api.sagemaker.us-east-1.amazonaws.com")
+
+    with pytest.raises(errors.AwsError, match="Could not connect to the endpoint URL"):
+        registry.register(Unreachable(), CONFIG, TRAIN, region=wd.REGION, account=wd.ACCOUNT)
+    assert len(calls) == retry.ATTEMPTS
