@@ -111,11 +111,13 @@ def check_source(source: str, field: str) -> None:
         )
 
 
-def hub_name(config: Mapping[str, Any], region: str, account: str) -> str:
-    """The configured hub, else the account's AI Registry hub (the SDK's name for this region and account)."""
-    return (config.get("registerDataset") or {}).get("hubName") or hub_evaluator.ai_registry_hub_name(
-        region, account
-    )
+def hub_name(config: Mapping[str, Any], region: str, account: str | None) -> str:
+    """The configured hub, else the account's AI Registry hub (the SDK's name for this region and account;
+    ``<AiRegistryHub>`` without an account)."""
+    configured = (config.get("registerDataset") or {}).get("hubName")
+    if configured or not account:
+        return configured or "<AiRegistryHub>"
+    return hub_evaluator.ai_registry_hub_name(region, account)
 
 
 #: The dataset ARN a dry run (``cdk-finetune plan``) shows in place of the version a run would register.
@@ -144,12 +146,11 @@ def train_from_dataset(
         return None
     check_source(source, field)
     if dry_run:
-        hub = hub_name(config, region, account) if account else "<AiRegistryHub>"
         found = {
             "arn": PLACEHOLDER_ARN,
             "created": True,
             "request": import_request(
-                hub=config["registerDataset"].get("hubName") or hub,
+                hub=hub_name(config, region, account),
                 name=config["registerDataset"]["name"],
                 version="<latest major + 1>.0.0",
                 source=source,
