@@ -7,13 +7,24 @@ There is no CloudFormation resource for hub content, so a custom resource (Provi
 from __future__ import annotations
 
 import re
+from typing import Protocol, runtime_checkable
 
-from aws_cdk import Arn, ArnFormat, CustomResource, Duration, RemovalPolicy, Resource, Stack, Token
+from aws_cdk import (
+    Arn,
+    ArnFormat,
+    CustomResource,
+    Duration,
+    RemovalPolicy,
+    Resource,
+    Stack,
+    Token,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
-from constructs import Construct
+from aws_cdk.interfaces import ResourceEnvironment
+from constructs import Construct, Node
 
 from ..runtime.hub_evaluator import EVALUATOR_TYPES, ai_registry_hub_name
 from ..runtime.models import RESOURCE_NAME_RE
@@ -30,8 +41,53 @@ EVALUATOR_ARN_RE = re.compile(
 PROVIDER_ID = "HubEvaluatorProvider"
 
 
-class IEvaluator(Resource):
-    """An evaluator in a SageMaker hub, created by this stack or imported. Use the subclasses."""
+@runtime_checkable
+class IEvaluator(Protocol):
+    """An evaluator in a SageMaker hub: registered by this stack (:class:`HubEvaluator`) or imported
+    (``HubEvaluator.from_evaluator_arn``)."""
+
+    @property
+    def node(self) -> Node:
+        """The construct's node."""
+        ...
+
+    @property
+    def env(self) -> ResourceEnvironment:
+        """Account and region of the evaluator (an imported evaluator's are those of its ARN)."""
+        ...
+
+    @property
+    def evaluator_arn(self) -> str:
+        """The versioned evaluator ARN a job's ``EvaluatorArn`` takes."""
+        ...
+
+    @property
+    def evaluator_name(self) -> str:
+        """The hub content name."""
+        ...
+
+    @property
+    def hub_name(self) -> str:
+        """The hub holding the evaluator."""
+        ...
+
+    @property
+    def versions_arn(self) -> str:
+        """ARN pattern matching every version of this evaluator."""
+        ...
+
+    @property
+    def hub_arn(self) -> str:
+        """ARN of the hub holding this evaluator."""
+        ...
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow describing every version of this evaluator."""
+        ...
+
+
+class _EvaluatorBase(Resource):
+    """What registered and imported evaluators share: derived ARNs and ``grant_read``."""
 
     evaluator_arn: str
     evaluator_name: str
@@ -69,9 +125,11 @@ class IEvaluator(Resource):
         )
 
 
-class _ImportedEvaluator(IEvaluator):
+class _ImportedEvaluator(_EvaluatorBase):
+    """An evaluator of any account and region: ``env`` and every derived ARN are taken from its ARN."""
+
     def __init__(self, scope: Construct, id: str, *, arn: str, hub_name: str, name: str) -> None:
-        super().__init__(scope, id)
+        super().__init__(scope, id, environment_from_arn=arn)
         self.evaluator_arn = arn
         self.hub_name = hub_name
         self.evaluator_name = name
@@ -89,16 +147,30 @@ class _ImportedEvaluator(IEvaluator):
 
 def evaluator_versions_arn(evaluator_arn: str) -> str:
     """Every version of the evaluator a concrete versioned ARN names, in that ARN's account and region."""
-    return evaluator_arn.rsplit("/", 1)[0] + "/*"
+    hub, name, _ = _hub_content(evaluator_arn)
+    return _in_environment_of(evaluator_arn, "hub-content", f"{hub}/{CONTENT_TYPE}/{name}/*")
 
 
 def evaluator_hub_arn(evaluator_arn: str) -> str:
     """The hub holding the evaluator a concrete ARN names, in that ARN's account and region."""
-    prefix, _, rest = evaluator_arn.partition(":hub-content/")
-    return f"{prefix}:hub/{rest.split('/', 1)[0]}"
+    return _in_environment_of(evaluator_arn, "hub", _hub_content(evaluator_arn)[0])
 
 
-class HubEvaluator(IEvaluator):
+def _hub_content(evaluator_arn: str) -> tuple[str, str, str]:
+    """``(hub, name, version)`` of a concrete versioned evaluator ARN."""
+    match = EVALUATOR_ARN_RE.match(evaluator_arn)
+    if match is None:
+        raise ValueError(f"{evaluator_arn!r} is not a versioned evaluator ARN")
+    return match.group(1), match.group(2), match.group(3)
+
+
+def _in_environment_of(arn: str, resource: str, resource_name: str) -> str:
+    """A SageMaker ARN in the partition, account and region of ``arn`` (``Arn.split``)."""
+    parts = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME)
+    return f"arn:{parts.partition}:sagemaker:{parts.region}:{parts.account}:{resource}/{resource_name}"
+
+
+class HubEvaluator(_EvaluatorBase):
     """Registers an evaluator (``ImportHubContent``, ``JsonDoc``) exactly as the SDK's ``Evaluator.create``.
 
     :param evaluator_name: hub content name: 1-63 lower-case letters, digits and hyphens.

@@ -13,7 +13,7 @@ from cfnlint.api import ManualArgs, lint_file
 
 from cdk_sagemaker_finetuning.constructs import ModelPackageGroup, TrainingExecutionRole
 from cdk_sagemaker_finetuning.constructs.errors import ConstructValidationError
-from cdk_sagemaker_finetuning.constructs.hub_evaluator import HubEvaluator
+from cdk_sagemaker_finetuning.constructs.hub_evaluator import HubEvaluator, IEvaluator
 from cdk_sagemaker_finetuning.constructs.judge_prompt import JudgePrompt
 from cdk_sagemaker_finetuning.constructs.reward_function import RewardFunction, reward_code_directory
 from cdk_sagemaker_finetuning.runtime.hub_evaluator import ai_registry_hub_name
@@ -225,6 +225,24 @@ def test_from_evaluator_arn(stack):
     assert ":hub-content/team-hub/JsonDoc/my-reward/*" in flat(statement["Resource"])
     with pytest.raises(ConstructValidationError, match="is not a versioned evaluator ARN"):
         HubEvaluator.from_evaluator_arn(stack, "Bad", arn.rsplit("/", 1)[0])
+
+
+CENTRAL_EVALUATOR = "arn:aws:sagemaker:eu-west-1:210987654321:hub-content/central/JsonDoc/scorer/3.1.0"
+
+
+def test_from_evaluator_arn_of_another_account_and_region_grants_that_environment():
+    app = cdk.App()
+    stack = cdk.Stack(app, "Training", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    evaluator = HubEvaluator.from_evaluator_arn(stack, "Central", CENTRAL_EVALUATOR)
+    assert isinstance(evaluator, IEvaluator)
+    assert (evaluator.env.account, evaluator.env.region) == ("210987654321", "eu-west-1")
+    grant = evaluator.grant_read(iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal()))
+    assert isinstance(grant, iam.Grant)
+    [statement] = statements_with(Template.from_stack(stack), "sagemaker:DescribeHubContent")
+    assert statement["Resource"] == [
+        "arn:aws:sagemaker:eu-west-1:210987654321:hub/central",
+        "arn:aws:sagemaker:eu-west-1:210987654321:hub-content/central/JsonDoc/scorer/*",
+    ]
 
 
 # -- JudgePrompt -----------------------------------------------------------------------------------------
