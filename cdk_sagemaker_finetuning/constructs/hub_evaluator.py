@@ -157,11 +157,9 @@ def evaluator_hub_arn(evaluator_arn: str) -> str:
 
 
 def _hub_content(evaluator_arn: str) -> tuple[str, str, str]:
-    """``(hub, name, version)`` of a concrete versioned evaluator ARN."""
-    match = EVALUATOR_ARN_RE.match(evaluator_arn)
-    if match is None:
-        raise ValueError(f"{evaluator_arn!r} is not a versioned evaluator ARN")
-    return match.group(1), match.group(2), match.group(3)
+    """``(hub, name, version)`` of a concrete versioned evaluator ARN (one ``EVALUATOR_ARN_RE`` accepts)."""
+    hub, _, name, version = evaluator_arn.partition(":hub-content/")[2].split("/")[:4]
+    return hub, name, version
 
 
 def _in_environment_of(arn: str, resource: str, resource_name: str) -> str:

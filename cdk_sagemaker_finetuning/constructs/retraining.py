@@ -7,6 +7,7 @@ when another one of the same project is still running, so triggers never start a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Arn, ArnFormat, Duration, Stack, Token
@@ -25,6 +26,7 @@ from constructs import Construct
 
 from .asset_staging import RUNTIME_DIR, stage_directory
 from .bucket_event_check import BucketEventCheck, needs_check
+from .errors import ConstructValidationError
 from .nag import acknowledge, acknowledge_wildcard_resources
 from .runtime_function import dead_letter_queue
 
@@ -82,7 +84,9 @@ class RetrainingTriggers(Construct):
         base = training_input(None, continue_from_latest=continue_from_latest, approved_only=approved_only)
         if new_data_prefix is not None:
             if data_bucket is None:
-                raise ValueError(f"{self.node.path}: new_data_prefix needs data_bucket")
+                raise ConstructValidationError(
+                    "new_data_prefix needs data_bucket (the bucket whose new objects start a run)", self
+                )
             new_object = (
                 f"s3://{events.EventField.from_path('$.detail.bucket.name')}/"
                 f"{events.EventField.from_path('$.detail.object.key')}"
@@ -121,6 +125,22 @@ class RetrainingTriggers(Construct):
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class PipelineRepository:
+    """A CodeConnections repository (for example the one holding the spec) whose pushes start the pipeline.
+
+    :param connection_arn: the CodeConnections (or CodeStar Connections) connection ARN.
+    :param owner: the repository owner (user or organization).
+    :param repo: the repository name.
+    :param branch: the branch whose pushes start the pipeline. Default: ``main``.
+    """
+
+    connection_arn: str
+    owner: str
+    repo: str
+    branch: str = "main"
+
+
 #: cdk-nag acknowledgments of the S3 grants CodePipeline's actions get on the artifact and source buckets.
 CDK_S3_GRANTS = {
     "AwsSolutions-IAM5[Action::s3:GetObject*]": "CDK's S3 grants for the pipeline's artifact and source buckets "
@@ -146,8 +166,8 @@ class RetrainingPipeline(Construct):
     :param artifact_bucket: encrypted bucket for pipeline artifacts.
     :param manual_approval: add a manual approval before training. Default: False.
     :param approval_topic: topic notified when an approval is pending. Default: none.
-    :param repository: ``{"connection_arn", "owner", "repo", "branch"}`` of a CodeConnections repository
-        (for example the one holding the spec) whose pushes also start the pipeline. Default: none.
+    :param repository: a CodeConnections repository (for example the one holding the spec) whose pushes also
+        start the pipeline. Default: none.
     :param continue_from_latest: train from the newest model package in the group. Default: False.
     :param approved_only: with ``continue_from_latest``, only ``Approved`` packages. Default: True.
     :param check_bucket: for an imported ``data_bucket``, fail the deployment when it does not send events to
@@ -165,7 +185,7 @@ class RetrainingPipeline(Construct):
         artifact_bucket: s3.IBucket,
         manual_approval: bool = False,
         approval_topic: sns.ITopic | None = None,
-        repository: dict[str, str] | None = None,
+        repository: PipelineRepository | None = None,
         continue_from_latest: bool = False,
         approved_only: bool = True,
         check_bucket: bool = True,
@@ -182,15 +202,15 @@ class RetrainingPipeline(Construct):
                 variables_namespace="Source",
             )
         ]
-        self.repository_role = self._repository_role(repository["connection_arn"]) if repository else None
+        self.repository_role = self._repository_role(repository.connection_arn) if repository else None
         if repository is not None:
             sources.append(
                 actions.CodeStarConnectionsSourceAction(
                     action_name="Repository",
-                    connection_arn=repository["connection_arn"],
-                    owner=repository["owner"],
-                    repo=repository["repo"],
-                    branch=repository.get("branch", "main"),
+                    connection_arn=repository.connection_arn,
+                    owner=repository.owner,
+                    repo=repository.repo,
+                    branch=repository.branch,
                     output=codepipeline.Artifact("Repository"),
                     role=self.repository_role,
                 )

@@ -43,7 +43,7 @@ class SpecRewards(Construct):
             if reward.lambda_arn is None:
                 self.evaluator_lookup = EvaluatorLookup(self, "EvaluatorLookup", evaluator=self.evaluator)
             self.reward_lambda_arn = reward.lambda_arn or self.evaluator_lookup.lambda_arn
-            training_role.add_reward_function(
+            training_role.grant_reward_function(
                 lambda_.Function.from_function_arn(self, "EvaluatorFunction", self.reward_lambda_arn)
             )
         elif reward is not None:
@@ -57,7 +57,7 @@ class SpecRewards(Construct):
                 score_range=reward.score_range,
                 nova=spec.is_nova,
             )
-            training_role.add_reward_function(self.reward_function.function)
+            training_role.grant_reward_function(self.reward_function.function)
             self.reward_lambda_arn = self.reward_function.function_arn
             self.evaluator = HubEvaluator(
                 self,
@@ -66,7 +66,7 @@ class SpecRewards(Construct):
                 reference=self.reward_function.function_arn,
             )
         if spec.technique == "rlaif" and spec.rlaif is not None:
-            training_role.add_judge_model(spec.rlaif.judge_model_id)
+            training_role.grant_judge_model(spec.rlaif.judge_model_id)
             if spec.judge_prompt_path is not None:
                 self.judge_prompt = JudgePrompt(
                     self,
@@ -77,7 +77,7 @@ class SpecRewards(Construct):
                 self.judge_prompt.grant_read(training_role.role)
                 self.evaluator = self.judge_prompt.evaluator
         if isinstance(self.evaluator, HubEvaluator):
-            training_role.add_hub_content_read(
+            training_role.grant_hub_content_read(
                 self.evaluator.hub_name, "JsonDoc", self.evaluator.evaluator_name
             )
         elif self.evaluator is not None:  # imported: keep its own account and region

@@ -131,7 +131,7 @@ def test_reward_function_rejects_bad_props(stack, kwargs, message):
 def test_invoke_grant_goes_to_the_training_role_only(stack):
     role = training_role(stack)
     function = RewardFunction(stack, "Reward", builtin="numeric_answer")
-    grant = role.add_reward_function(function.function)
+    grant = role.grant_reward_function(function.function)
     assert isinstance(grant, iam.Grant) and grant.success
     template = Template.from_stack(stack)
     invokes = statements_with(template, "lambda:InvokeFunction")
