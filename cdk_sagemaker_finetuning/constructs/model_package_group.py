@@ -11,7 +11,7 @@ from aws_cdk.interfaces import ResourceEnvironment
 from constructs import Construct, Node
 
 from ..runtime.models import RESOURCE_NAME_RE
-from .arns import format_arn
+from .arns import format_arn, split_arn
 from .errors import ConstructValidationError
 
 READ_ACTIONS = (
@@ -199,13 +199,10 @@ class ModelPackageGroup(_ModelPackageGroupBase):
         The group may live in another account or region (a central model registry): grants then name that
         account's and region's ARNs.
         """
-        components = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME)
+        what, expected = "a model package group ARN", "arn:aws:sagemaker:<region>:<account>:model-package-group/<name>"
+        components = split_arn(scope, arn, what=what, expected=expected)
         name = components.resource_name
         kind = (components.service, components.resource)
         if name is None or (not Token.is_unresolved(arn) and kind != ("sagemaker", "model-package-group")):
-            raise ConstructValidationError(
-                f"{arn!r} is not a model package group ARN: expected "
-                "arn:aws:sagemaker:<region>:<account>:model-package-group/<name>",
-                scope,
-            )
+            raise ConstructValidationError(f"{arn!r} is not {what}: expected {expected}", scope)
         return _ImportedModelPackageGroupArn(scope, id, name=name, arn=arn)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import jsii
-from aws_cdk import Arn, ArnFormat, Aws, Token
+from aws_cdk import Aws, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -21,7 +21,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..runtime.models import PUBLIC_HUB, hub_content_name
-from .arns import format_arn
+from .arns import format_arn, split_arn
 from .errors import ConstructValidationError
 from .model_package_group import IModelPackageGroup
 from .nag import acknowledge, acknowledge_wildcard_resources
@@ -290,13 +290,11 @@ class TrainingExecutionRole(Construct):
             "mlflow-tracking-server": "sagemaker:DescribeMlflowTrackingServer",
         }
         if not Token.is_unresolved(arn):
-            kind = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME).resource  # raises on a malformed ARN
+            what = "an MLflow app (...:mlflow-app/<id>) or tracking server (...:mlflow-tracking-server/<name>) ARN"
+            expected = "arn:aws:sagemaker:<region>:<account>:mlflow-app/<id>"
+            kind = split_arn(self, arn, what=f"mlflow_resource_arn, {what}", expected=expected).resource
             if kind not in describe:
-                raise ConstructValidationError(
-                    f"mlflow_resource_arn {arn!r} must be an MLflow app (...:mlflow-app/<id>) or tracking server "
-                    "(...:mlflow-tracking-server/<name>) ARN",
-                    self,
-                )
+                raise ConstructValidationError(f"mlflow_resource_arn {arn!r} must be {what}", self)
             describe = {kind: describe[kind]}
         self._allow([*MLFLOW_ACTIONS, *describe.values()], [arn])
         acknowledge(

@@ -201,3 +201,8 @@ def test_created_and_imported_groups_implement_the_interface(stack):
     by_arn = ModelPackageGroup.from_model_package_group_arn(stack, "ByArn", CENTRAL_GROUP_ARN)
     assert all(isinstance(group, IModelPackageGroup) for group in (created, by_name, by_arn))
     assert not isinstance(iam.Role(stack, "Role", assumed_by=iam.AccountRootPrincipal()), IModelPackageGroup)
+
+
+def test_import_of_a_malformed_arn_names_the_expected_form(stack):
+    with pytest.raises(ConstructValidationError, match=r"^Stack: 'not-an-arn' is not a model package group ARN"):
+        ModelPackageGroup.from_model_package_group_arn(stack, "Imported", "not-an-arn")

@@ -265,3 +265,8 @@ def test_every_grant_returns_the_grant(stack):
     ]
     assert all(isinstance(grant, iam.Grant) and grant.success for grant in grants)
     assert not [name for name in dir(role) if name.startswith("add_")]
+
+
+def test_malformed_mlflow_arn_is_a_validation_error_with_the_path(stack):
+    with pytest.raises(ConstructValidationError, match=r"^Stack/SageMakerRole: 'mlflow' is not mlflow_resource_arn"):
+        make_role(stack, mlflow_resource_arn="mlflow")
