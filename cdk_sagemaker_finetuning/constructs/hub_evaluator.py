@@ -28,7 +28,7 @@ from constructs import Construct, Node
 
 from ..runtime.hub_evaluator import EVALUATOR_TYPES, ai_registry_hub_name
 from ..runtime.models import RESOURCE_NAME_RE
-from .asset_staging import RUNTIME_DIR, stage_directory
+from .asset_staging import runtime_asset, runtime_handler
 from .errors import ConstructValidationError
 from .nag import acknowledge, nag_text
 from .runtime_provider import provider_log_group
@@ -269,9 +269,7 @@ class HubEvaluatorProvider(Construct):
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
-        code_dir = stage_directory(
-            {"hub_evaluator.py": RUNTIME_DIR / "hub_evaluator.py"}, prefix="cdk-sm-ft-hub"
-        )
+        code_dir = runtime_asset(["hub_evaluator"])
         self.role = iam.Role(
             self,
             "Role",
@@ -294,7 +292,8 @@ class HubEvaluatorProvider(Construct):
                 self,
                 name,
                 runtime=lambda_.Runtime.PYTHON_3_14,
-                handler=handler,
+                architecture=lambda_.Architecture.ARM_64,
+                handler=runtime_handler(handler),
                 code=lambda_.Code.from_asset(str(code_dir)),
                 timeout=Duration.minutes(2),
                 role=self.role,

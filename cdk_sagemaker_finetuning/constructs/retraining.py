@@ -24,7 +24,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .asset_staging import RUNTIME_DIR, stage_directory
+from .asset_staging import runtime_asset, runtime_handler
 from .bucket_event_check import BucketEventCheck, needs_check
 from .errors import ConstructValidationError
 from .nag import acknowledge, acknowledge_wildcard_resources
@@ -290,16 +290,14 @@ class RetrainingPipeline(Construct):
         return role
 
     def _report_function(self, state_machine: sfn.IStateMachine) -> lambda_.Function:
-        code = stage_directory(
-            {name: RUNTIME_DIR / name for name in ("pipeline_report.py", "retry.py")},
-            prefix="pipeline-report",
-        )
+        code = runtime_asset(["pipeline_report", "retry"])
         function = lambda_.Function(
             self,
             "ReportFunction",
             description="Publishes the fine-tuning workflow's result to CodePipeline",
             runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="pipeline_report.handler",
+            architecture=lambda_.Architecture.ARM_64,
+            handler=runtime_handler("pipeline_report.handler"),
             code=lambda_.Code.from_asset(str(code)),
             timeout=Duration.seconds(30),
             memory_size=256,

@@ -170,6 +170,7 @@ class RewardFunction(Construct):
             function_name=name,
             description=f"RLVR reward ({builtin or 'user code'}) for SageMaker serverless fine-tuning",
             runtime=runtime,
+            architecture=lambda_.Architecture.ARM_64,  # requirements are installed for manylinux2014_aarch64
             handler="lambda_function.lambda_handler",
             code=reward_code(code, bundled, runtime),
             environment=reward_environment(

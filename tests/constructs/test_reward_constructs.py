@@ -171,8 +171,8 @@ def test_one_provider_per_stack_serves_every_evaluator(stack):
                  hub_name="team-hub", removal_policy=RemovalPolicy.DESTROY, domain_id="d-123")
     template = Template.from_stack(stack)
     handlers = template.find_resources("AWS::Lambda::Function", {"Properties": {"Runtime": "python3.14"}})
-    assert sorted(r["Properties"]["Handler"] for r in handlers.values()) == ["hub_evaluator.is_complete",
-                                                                              "hub_evaluator.on_event"]
+    assert sorted(r["Properties"]["Handler"] for r in handlers.values()) == ["runtime.hub_evaluator.is_complete",
+                                                                              "runtime.hub_evaluator.on_event"]
     template.resource_count_is("AWS::StepFunctions::StateMachine", 1)
     template.has_resource_properties("Custom::SageMakerHubEvaluator", {
         "EvaluatorName": "b", "HubName": "team-hub", "RetainOnDelete": "false", "DomainId": "d-123",
