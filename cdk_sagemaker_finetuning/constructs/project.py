@@ -94,7 +94,8 @@ class FineTuningProject(Construct):
     (500 resources, 200 outputs, 200 parameters, 1,000,000 template bytes) and warns from 90 % (``limits.py``).
 
     :param spec: the project's spec. Alternatively pass the spec's fields as keyword arguments
-        (``name=..., technique=..., ...``); they are validated the same way (``SpecError``).
+        (``name=..., technique=..., ...``); they are validated the same way (``SpecError``). Default: none
+        (then the fields are required).
     :param spec_base_dir: folder relative paths in keyword fields resolve against. Default: the working folder.
     :param output_prefix: prefix of the stack outputs' logical ids. Default: the project name in PascalCase
         (``FineTuningStack`` uses no prefix).

@@ -55,6 +55,7 @@ class RetrainingTriggers(Construct):
 
     :param state_machine: the training workflow.
     :param data_bucket: bucket to watch; it must send events to EventBridge (``event_bridge_enabled``).
+        Default: none (required with ``new_data_prefix``).
     :param new_data_prefix: start a run with ``trainUri`` = the new object when an object is created under
         this key prefix. Default: no new-data rule.
     :param schedule: start a run (with the spec's data) on this schedule. Default: no schedule.

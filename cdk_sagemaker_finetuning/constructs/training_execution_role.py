@@ -81,6 +81,7 @@ class TrainingExecutionRole(Construct):
         Default: none.
     :param output_bucket: bucket the job writes output to. Default: none (then ``output_uri`` is required).
     :param output_uri: S3 URI prefix the job writes output to, in a bucket this stack does not own.
+        Default: none (then ``output_bucket`` is required).
     :param kms_keys: KMS keys of encrypted data or output (``kms.Key.from_key_arn`` for a key ARN). Default: none.
     :param mlflow_resource_arn: MLflow app or tracking server the job logs to. Default: no MLflow access.
     :param wildcard_hub_read: read every hub and hub content instead of the base model's (the SDK template's
@@ -145,8 +146,8 @@ class TrainingExecutionRole(Construct):
         if output_uri is not None:
             bucket, key = split_s3_uri(output_uri)
             self.grant_s3_read_write(s3.Bucket.from_bucket_name(self, "OutputBucket", bucket), key or None)
-        for key in kms_keys:
-            self.grant_kms_key(key)
+        for kms_key in kms_keys:
+            self.grant_kms_key(kms_key)
         if mlflow_resource_arn is not None:
             self._add_mlflow(mlflow_resource_arn)
         acknowledge(
