@@ -25,14 +25,13 @@ from .model_package_group import IModelPackageGroup, ModelPackageGroup
 from .nag import acknowledge, acknowledge_wildcard_resources_at_synth
 from .notifications import TrainingNotifications
 from .retraining import PipelineRepository, RetrainingPipeline, RetrainingTriggers
-from .shared import shared_stack
+from .shared import ProjectNames, shared_stack
 from .shared_logs import SECURE_BUCKET, access_logs_target, workflow_log_group
 from .spec_rewards import SpecRewards
 from .training_execution_role import TrainingExecutionRole
 from .training_workflow import TrainingWorkflow
 
 BUCKET_NOTIFICATIONS_HANDLER = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
-NAMES_ID = "FineTuningProjectNames"
 
 
 def wants_topic(spec: FineTuningSpec) -> bool:
@@ -52,32 +51,6 @@ class _Watched:
         """The object whose new versions start the retraining pipeline (default: the training key)."""
         pipeline = spec.retraining.pipeline if spec.retraining else None
         return (pipeline.source_key or self.train_key) if pipeline else None
-
-
-class ProjectNames(Construct):
-    """The project and model package group names of one stack (or platform): a singleton in the construct tree
-    (``ProjectNames.of(scope)``), so two projects cannot share a name wherever they are built."""
-
-    def __init__(self, scope: Construct, id: str) -> None:
-        super().__init__(scope, id)
-        self._claimed: dict[str, str] = {}
-
-    @classmethod
-    def of(cls, scope: Construct) -> ProjectNames:
-        """The registry of the stack holding ``scope``'s shared pieces, created on first use."""
-        stack = shared_stack(scope)
-        existing = stack.node.try_find_child(NAMES_ID)
-        return existing if isinstance(existing, ProjectNames) else cls(stack, NAMES_ID)
-
-    def claim(self, project: FineTuningProject) -> None:
-        """Reserve ``project``'s name and model package group name; a second claim fails with the first path."""
-        spec = project.spec
-        for key in (f"project {spec.name}", f"model package group {spec.model_package_group_name}"):
-            if key in self._claimed:
-                raise ConstructValidationError(
-                    f"{key} is already used by {self._claimed[key]} in this stack (or platform)", project
-                )
-            self._claimed[key] = project.node.path
 
 
 class FineTuningProject(Construct):
@@ -132,7 +105,9 @@ class FineTuningProject(Construct):
         self.spec = (
             spec if spec is not None else FineTuningSpec.from_dict(spec_fields, base_dir=spec_base_dir)
         )
-        ProjectNames.of(self).claim(self)
+        ProjectNames.of(self).claim(
+            self, [f"project {self.spec.name}", f"model package group {self.spec.model_package_group_name}"]
+        )
         check_limits(self, self.spec.name)  # CloudFormation's per-stack quotas, at synth time
         region = Stack.of(self).region
         if not Token.is_unresolved(region) and self.spec.check_region(region):
@@ -151,13 +126,7 @@ class FineTuningProject(Construct):
         self.training_role = self._training_role(self.model_package_group)
         watch = self._watched_location() if spec.retraining else None
         watched_keys = self._watched_keys(watch)
-        if watch is not None and self.data_bucket is None:  # new data may land outside data.train
-            for key in watched_keys:
-                self.training_role.grant_s3_read(watch.bucket, key)
-        for arn in self._external_data():
-            if arn.startswith("arn:"):  # AI Registry dataset: hub-content/<hub>/DataSet/<name>/<version>
-                hub, content_type, name = arn.split(":hub-content/", 1)[1].split("/")[:3]
-                self.training_role.grant_hub_content_read(hub, content_type, name)
+        self._grant_other_data(self.training_role, watch, watched_keys)
         self.rewards = SpecRewards(self, "Rewards", spec=spec, training_role=self.training_role)
         self.evaluator_arn = self.rewards.evaluator_arn
         data_buckets = [self.data_bucket or watch.bucket] if self.data_bucket or watched_keys else []
@@ -267,6 +236,19 @@ class FineTuningProject(Construct):
             else (),
             mlflow_resource_arn=spec.mlflow.resource_arn,
         )
+
+    def _grant_other_data(
+        self, role: TrainingExecutionRole, watch: _Watched | None, watched_keys: list[str]
+    ) -> None:
+        """What the job may read besides ``data.train``/``validation`` in S3: the keys retraining hands it
+        (new data may land outside ``data.train``), and AI Registry datasets."""
+        if watch is not None and self.data_bucket is None:
+            for key in watched_keys:
+                role.grant_s3_read(watch.bucket, key)
+        for arn in self._external_data():
+            if arn.startswith("arn:"):  # AI Registry dataset: hub-content/<hub>/DataSet/<name>/<version>
+                hub, content_type, name = arn.split(":hub-content/", 1)[1].split("/")[:3]
+                role.grant_hub_content_read(hub, content_type, name)
 
     def _workflow_props(
         self, rewards: SpecRewards, data_buckets: list[s3.IBucket], poll_interval: Duration | None

@@ -192,31 +192,12 @@ class RetrainingPipeline(Construct):
         check_bucket: bool = True,
     ) -> None:
         super().__init__(scope, id)
-        data = codepipeline.Artifact("Data")
-        sources: list[codepipeline.IAction] = [
-            actions.S3SourceAction(
-                action_name="Data",
-                bucket=data_bucket,
-                bucket_key=source_key,
-                output=data,
-                trigger=actions.S3Trigger.NONE,  # started by the EventBridge rule below
-                variables_namespace="Source",
+        self.repository_role = self._repository_role(repository.connection_arn) if repository else None
+        stages = [
+            codepipeline.StageProps(
+                stage_name="Source", actions=self._source_actions(data_bucket, source_key, repository)
             )
         ]
-        self.repository_role = self._repository_role(repository.connection_arn) if repository else None
-        if repository is not None:
-            sources.append(
-                actions.CodeStarConnectionsSourceAction(
-                    action_name="Repository",
-                    connection_arn=repository.connection_arn,
-                    owner=repository.owner,
-                    repo=repository.repo,
-                    branch=repository.branch,
-                    output=codepipeline.Artifact("Repository"),
-                    role=self.repository_role,
-                )
-            )
-        stages = [codepipeline.StageProps(stage_name="Source", actions=sources)]
         if manual_approval:
             approve = actions.ManualApprovalAction(
                 action_name="ApproveTraining",
@@ -224,27 +205,12 @@ class RetrainingPipeline(Construct):
                 additional_information=f"Approve fine-tuning on s3://{data_bucket.bucket_name}/{source_key}",
             )
             stages.append(codepipeline.StageProps(stage_name="Approve", actions=[approve]))
-        train_uri = f"s3://{data_bucket.bucket_name}/{source_key}"
-        train = actions.StepFunctionInvokeAction(
-            action_name="Train",
-            state_machine=state_machine,
-            state_machine_input=actions.StateMachineInput.literal(
-                training_input(
-                    train_uri, continue_from_latest=continue_from_latest, approved_only=approved_only
-                )
-            ),
-            execution_name_prefix="pipeline",
-            variables_namespace="Train",
+        train_input_data = training_input(
+            f"s3://{data_bucket.bucket_name}/{source_key}",
+            continue_from_latest=continue_from_latest,
+            approved_only=approved_only,
         )
-        stages.append(codepipeline.StageProps(stage_name="Train", actions=[train]))
-        self.report_function = self._report_function(state_machine)
-        report = actions.LambdaInvokeAction(
-            action_name="Report",
-            lambda_=self.report_function,
-            user_parameters={"executionArn": "#{Train.ExecutionArn}"},
-            variables_namespace="Report",
-        )
-        stages.append(codepipeline.StageProps(stage_name="Report", actions=[report]))
+        stages += self._train_and_report(state_machine, train_input_data)
         self.pipeline = codepipeline.Pipeline(
             self,
             "Pipeline",
@@ -273,6 +239,57 @@ class RetrainingPipeline(Construct):
             )
             self.source_rule.node.add_dependency(self.bucket_check)
         self._acknowledge(artifact_bucket, data_bucket, state_machine)
+
+    def _train_and_report(
+        self, state_machine: sfn.IStateMachine, data: dict[str, Any]
+    ) -> list[codepipeline.StageProps]:
+        """Train (run the workflow with ``data`` and wait for it), then Report (publish its result)."""
+        train = actions.StepFunctionInvokeAction(
+            action_name="Train",
+            state_machine=state_machine,
+            state_machine_input=actions.StateMachineInput.literal(data),
+            execution_name_prefix="pipeline",
+            variables_namespace="Train",
+        )
+        self.report_function = self._report_function(state_machine)
+        report = actions.LambdaInvokeAction(
+            action_name="Report",
+            lambda_=self.report_function,
+            user_parameters={"executionArn": "#{Train.ExecutionArn}"},
+            variables_namespace="Report",
+        )
+        return [
+            codepipeline.StageProps(stage_name="Train", actions=[train]),
+            codepipeline.StageProps(stage_name="Report", actions=[report]),
+        ]
+
+    def _source_actions(
+        self, data_bucket: s3.IBucket, source_key: str, repository: PipelineRepository | None
+    ) -> list[codepipeline.IAction]:
+        """The data object (started by the EventBridge rule, not by polling) and the optional repository."""
+        sources: list[codepipeline.IAction] = [
+            actions.S3SourceAction(
+                action_name="Data",
+                bucket=data_bucket,
+                bucket_key=source_key,
+                output=codepipeline.Artifact("Data"),
+                trigger=actions.S3Trigger.NONE,  # started by the EventBridge rule below
+                variables_namespace="Source",
+            )
+        ]
+        if repository is not None:
+            sources.append(
+                actions.CodeStarConnectionsSourceAction(
+                    action_name="Repository",
+                    connection_arn=repository.connection_arn,
+                    owner=repository.owner,
+                    repo=repository.repo,
+                    branch=repository.branch,
+                    output=codepipeline.Artifact("Repository"),
+                    role=self.repository_role,
+                )
+            )
+        return sources
 
     def _repository_role(self, connection_arn: str) -> iam.Role:
         """The repository source action's role. The action grants ``codestar-connections:UseConnection``; a

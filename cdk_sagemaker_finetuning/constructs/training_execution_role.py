@@ -136,32 +136,11 @@ class TrainingExecutionRole(Construct):
             "The job registers a new model package version in its group; versions are numbered at run time.",
         )
         self._add_base_model_read(hub_name, base_model, wildcard_hub_read)
-        if data_bucket is not None:
-            self.grant_s3_read(data_bucket)
-        for index, uri in enumerate(data_uris):
-            bucket, key = split_s3_uri(uri)
-            self.grant_s3_read(s3.Bucket.from_bucket_name(self, f"DataBucket{index}", bucket), key or None)
-        if output_bucket is not None:
-            self.grant_s3_read_write(output_bucket)
-        if output_uri is not None:
-            bucket, key = split_s3_uri(output_uri)
-            self.grant_s3_read_write(s3.Bucket.from_bucket_name(self, "OutputBucket", bucket), key or None)
+        self._add_data_access(data_bucket, data_uris, output_bucket, output_uri)
         for kms_key in kms_keys:
             self.grant_kms_key(kms_key)
         if mlflow_resource_arn is not None:
             self._add_mlflow(mlflow_resource_arn)
-        acknowledge(
-            self.role,
-            {
-                "AwsSolutions-IAM5[Resource::*]": "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no "
-                "resource-level permissions.",
-                "AwsSolutions-IAM5[Resource::arn:aws:ecr:*:*:repository/*]": "Serverless training images live in "
-                "AWS-owned ECR repositories whose accounts are not published.",
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
-                "/aws/sagemaker/TrainingJobs*]": "Training jobs log to streams named after the job, created at run "
-                "time under /aws/sagemaker/TrainingJobs.",
-            },
-        )
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
@@ -258,6 +237,37 @@ class TrainingExecutionRole(Construct):
             ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
             ["arn:aws:ecr:*:*:repository/*"],
         )
+        acknowledge(
+            self.role,
+            {
+                "AwsSolutions-IAM5[Resource::*]": "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no "
+                "resource-level permissions.",
+                "AwsSolutions-IAM5[Resource::arn:aws:ecr:*:*:repository/*]": "Serverless training images live in "
+                "AWS-owned ECR repositories whose accounts are not published.",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+                "/aws/sagemaker/TrainingJobs*]": "Training jobs log to streams named after the job, created at run "
+                "time under /aws/sagemaker/TrainingJobs.",
+            },
+        )
+
+    def _add_data_access(
+        self,
+        data_bucket: s3.IBucket | None,
+        data_uris: Sequence[str],
+        output_bucket: s3.IBucket | None,
+        output_uri: str | None,
+    ) -> None:
+        """Read the data (buckets of this stack, or URIs elsewhere); read and write the output location."""
+        if data_bucket is not None:
+            self.grant_s3_read(data_bucket)
+        for index, uri in enumerate(data_uris):
+            bucket, key = split_s3_uri(uri)
+            self.grant_s3_read(s3.Bucket.from_bucket_name(self, f"DataBucket{index}", bucket), key or None)
+        if output_bucket is not None:
+            self.grant_s3_read_write(output_bucket)
+        if output_uri is not None:
+            bucket, key = split_s3_uri(output_uri)
+            self.grant_s3_read_write(s3.Bucket.from_bucket_name(self, "OutputBucket", bucket), key or None)
 
     def _add_base_model_read(self, hub_name: str, base_model: str, wildcard: bool) -> None:
         actions = ["sagemaker:DescribeHub", "sagemaker:ListHubContents", "sagemaker:DescribeHubContent"]

@@ -50,7 +50,7 @@ def test_two_projects_may_not_share_a_name_or_group(stack, sft_spec_dict):
 
 
 def test_the_name_registry_is_a_construct_of_the_stack_not_module_state(sft_spec_dict):
-    from cdk_sagemaker_finetuning.constructs.project import NAMES_ID, ProjectNames
+    from cdk_sagemaker_finetuning.constructs.shared import NAMES_ID, ProjectNames
 
     first, second = cdk.Stack(cdk.App(), "A"), cdk.Stack(cdk.App(), "A")  # same path, different trees
     FineTuningProject(first, "Project", **sft_spec_dict)
