@@ -227,9 +227,9 @@ class HubEvaluator(_EvaluatorBase):
     def from_evaluator_arn(cls, scope: Construct, id: str, arn: str) -> IEvaluator:
         """Import a registered evaluator by its versioned ARN (``...:hub-content/<hub>/JsonDoc/<name>/<x.y.z>``)."""
         if Token.is_unresolved(arn):
-            parts = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME)
             raise ConstructValidationError(
-                f"from_evaluator_arn needs a concrete ARN to find the hub and name (got a token: {parts})",
+                "from_evaluator_arn needs the ARN as text to read its hub and name; got a value known only at "
+                "deploy time (a token, e.g. a parameter or another resource's attribute)",
                 scope,
             )
         match = EVALUATOR_ARN_RE.match(arn)

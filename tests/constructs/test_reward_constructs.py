@@ -455,3 +455,9 @@ def test_cdk_app_synth_rejects_broken_user_files_without_a_traceback(tmp_path, f
     assert result.returncode == 2
     assert result.stderr.splitlines() == ["invalid fine-tuning spec (1 problem):", result.stderr.splitlines()[1]]
     assert result.stderr.splitlines()[1].startswith(message)
+
+
+def test_from_evaluator_arn_of_a_token_says_the_arn_must_be_text(stack):
+    arn = cdk.CfnParameter(stack, "EvaluatorArn").value_as_string
+    with pytest.raises(ConstructValidationError, match=r"^Stack: from_evaluator_arn needs the ARN as text"):
+        HubEvaluator.from_evaluator_arn(stack, "FromParameter", arn)
