@@ -17,6 +17,10 @@ class FineTuningStack(Stack):
     Its outputs have no prefix (``ExecutionRoleArn``, ``StateMachineArn``, ...), which is what
     ``cdk-finetune notebook --outputs`` and ``cdk-finetune start STACK`` read. The project's resources are
     also available as attributes of the stack (``data_bucket``, ``training_role``, ``workflow``, ...).
+
+    :param spec: the project's spec.
+    :param kwargs: ``Stack`` props (``env``, ``synthesizer``, ...). Default: ``description`` names the project and
+        ``tags`` are the spec's tags (yours are added to them).
     """
 
     def __init__(self, scope: Construct, id: str, *, spec: FineTuningSpec, **kwargs: Any) -> None:

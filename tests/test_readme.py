@@ -146,3 +146,49 @@ def test_python_fragment_compiles_and_its_imports_resolve(block: Block) -> None:
     for node in imports:
         for alias in node.names:
             assert (alias.asname or alias.name).split(".")[0] in namespace, f"{block.id}: {alias.name}"
+
+
+# -- table of contents and architecture diagram ------------------------------------------------------------
+
+MERMAID_EDGE = re.compile(
+    r"^(\w+)(?:\[(\w+)\])?\s+(?:-->|-\.->|-- (?:\w+|\"[^\"]+\") -->|-\. \w+ \.->)\s+(\w+)(?:\[(\w+)\])?$"
+)
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_the_contents_link_every_top_level_section_in_order() -> None:
+    text = README.read_text(encoding="utf-8")
+    [contents] = [line for line in text.split("\n\n") if line.startswith("**Contents:**")]
+    links = re.findall(r"\[([^\]]+)\]\(#([^)]+)\)", contents)
+    headings = [line[3:] for line in text.splitlines() if line.startswith("## ")]
+    assert [title for title, _ in links] == headings
+    assert [target for _, target in links] == [anchor(h) for h in headings]
+
+
+def test_the_architecture_diagram_names_exactly_the_constructs() -> None:
+    import constructs
+
+    import cdk_sagemaker_finetuning.constructs as ours
+
+    [diagram] = [b for b in BLOCKS if b.language == "mermaid"]
+    first, *edges = [line.strip() for line in diagram.code.splitlines() if line.strip()]
+    assert first == "flowchart LR"
+    labels: dict[str, str] = {}
+    for line in edges:
+        match = MERMAID_EDGE.match(line)
+        assert match, f"not a flowchart edge this test understands: {line!r}"
+        for node, label in (match.group(1, 2), match.group(3, 4)):
+            if label is not None:
+                assert labels.setdefault(node, label) == label, f"{node} has two labels"
+    used = {node for line in edges for node in MERMAID_EDGE.match(line).group(1, 3)}
+    assert used == set(labels), f"nodes without a label: {used - set(labels)}"
+    public = {
+        name
+        for name in ours.__all__
+        if isinstance(getattr(ours, name), type) and issubclass(getattr(ours, name), constructs.Construct)
+    }
+    assert set(labels.values()) == public | {"FineTuningStack"}

@@ -11,6 +11,7 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 import yaml
+from aws_cdk.assertions import Template
 
 from cdk_sagemaker_finetuning.cli import main
 from cdk_sagemaker_finetuning.constructs.errors import ConstructValidationError
@@ -20,19 +21,20 @@ from cdk_sagemaker_finetuning.user_code import check_reward_code, install_requir
 MODULE = "import tinyreq\n\ndef reward(sample):\n    return tinyreq.VALUE / 100\n"
 
 
-def build_wheel(directory: Path, name: str, files: dict[str, bytes]) -> None:
-    """A minimal ``py3-none-any`` wheel (what a pure-Python package publishes)."""
+def build_wheel(directory: Path, name: str, files: dict[str, bytes], *, platform: str = "any") -> None:
+    """A minimal ``py3-none-<platform>`` wheel (``any``: what a pure-Python package publishes)."""
     dist_info = f"{name}-1.0.dist-info"
+    tag = f"py3-none-{platform}"
     files = {
         **files,
         f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n".encode(),
-        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{dist_info}/WHEEL": f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n".encode(),
     }
     records = [
         f"{path},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},{len(data)}"
         for path, data in files.items()
     ]
-    with zipfile.ZipFile(directory / f"{name}-1.0-py3-none-any.whl", "w") as wheel:
+    with zipfile.ZipFile(directory / f"{name}-1.0-{tag}.whl", "w") as wheel:
         for path, data in files.items():
             wheel.writestr(path, data)
         wheel.writestr(f"{dist_info}/RECORD", "\n".join(records + [f"{dist_info}/RECORD,,"]) + "\n")
@@ -43,8 +45,11 @@ def wheelhouse(tmp_path_factory, monkeypatch) -> Path:
     """pip finds packages only in a local folder (no index): the tests stay offline."""
     directory = tmp_path_factory.mktemp("wheels")
     build_wheel(directory, "tinyreq", {"tinyreq/__init__.py": b"VALUE = 42\n"})
-    build_wheel(directory, "tinybin", {"tinybin/__init__.py": b"", "tinybin/_speed.cpython-314-x86_64-linux-gnu.so":
+    build_wheel(directory, "tinybin", {"tinybin/__init__.py": b"", "tinybin/_speed.cpython-314-aarch64-linux-gnu.so":
                                        b"\x7fELF not really"})
+    for platform in ("manylinux2014_aarch64", "manylinux2014_x86_64"):  # pip must pick the Lambda's (arm64)
+        build_wheel(directory, "platformed", {"platformed/__init__.py": f"ARCH = {platform!r}\n".encode()},
+                    platform=platform)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(directory))
     return directory
@@ -69,15 +74,25 @@ def test_installed_requirements_are_importable_by_the_check(tmp_path, wheelhouse
     assert check.problems == () and check.rows[0]["entry"]["aggregate_reward_score"] == 0.42
 
 
+def test_requirements_are_installed_for_the_reward_lambdas_arm64_platform(tmp_path, wheelhouse):
+    installed, problems = install_requirements(requirements(tmp_path, "platformed==1.0\n"))
+    assert problems == []
+    assert (installed / "platformed" / "__init__.py").read_text() == "ARCH = 'manylinux2014_aarch64'\n"
+    stack = cdk.Stack(cdk.App(), "Arch")
+    RewardFunction(stack, "Reward", builtin="exact_match")
+    [function] = Template.from_stack(stack).find_resources("AWS::Lambda::Function").values()
+    assert function["Properties"]["Architectures"] == ["arm64"]
+
+
 def test_requirements_pip_cannot_install_or_that_are_compiled_are_rejected(tmp_path, wheelhouse):
     installed, [problem] = install_requirements(requirements(tmp_path, "no-such-package==1\n"))
     assert installed is None
     assert problem.render("requirements.txt") == (
-        "requirements.txt: pip cannot install them for Python 3.14 on Lambda (manylinux2014_x86_64): "
+        "requirements.txt: pip cannot install them for Python 3.14 on Lambda (manylinux2014_aarch64): "
         "No matching distribution found for no-such-package==1")
     installed, [problem] = install_requirements(requirements(tmp_path, "tinybin==1.0\n"))
     assert installed is None
-    assert problem.message.startswith("tinybin/_speed.cpython-314-x86_64-linux-gnu.so is compiled code; "
+    assert problem.message.startswith("tinybin/_speed.cpython-314-aarch64-linux-gnu.so is compiled code; "
                                       "requirements must be pure Python")
     assert install_requirements(tmp_path / "none.txt")[1][0].message.startswith("cannot be read")
 
@@ -98,7 +113,7 @@ def test_validate_imports_the_module_with_its_requirements(tmp_path, wheelhouse,
     [problem] = " ".join(capsys.readouterr().err.split()).split(" - ")[1:]  # wrapped to 80 columns
     assert problem == (
         "reward.requirements: requirements.txt: pip cannot install them for Python 3.14 on Lambda "
-        "(manylinux2014_x86_64): No matching distribution found for missing-one==2"
+        "(manylinux2014_aarch64): No matching distribution found for missing-one==2"
     )
     spec["reward"] = {"builtin": "exact_match", "requirements": "requirements.txt"}
     path.write_text(yaml.safe_dump(spec))

@@ -10,7 +10,7 @@ from .notifications import TrainingNotifications
 from .orphaned_job_stopper import OrphanedJobStopper
 from .platform import FineTuningPlatform
 from .project import FineTuningProject
-from .retraining import RetrainingPipeline, RetrainingTriggers
+from .retraining import PipelineRepository, RetrainingPipeline, RetrainingTriggers
 from .reward_function import RewardFunction
 from .training_execution_role import TrainingExecutionRole
 from .training_workflow import TrainingWorkflow, TrainingWorkflowFragment
@@ -27,6 +27,7 @@ __all__ = [
     "JudgePrompt",
     "ModelPackageGroup",
     "OrphanedJobStopper",
+    "PipelineRepository",
     "RetrainingPipeline",
     "RetrainingTriggers",
     "RewardFunction",

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import weakref
 
-from aws_cdk import Stack
+from aws_cdk import Arn, ArnComponents, ArnFormat, Stack
 from constructs import IConstruct
+
+from .errors import ConstructValidationError
 
 _ENVIRONMENTS: weakref.WeakKeyDictionary[IConstruct, tuple[str, str, str]] = weakref.WeakKeyDictionary()
 
@@ -43,3 +45,12 @@ def format_arn(
 def s3_arn(scope: IConstruct, path: str) -> str:
     """``arn:<partition>:s3:::<bucket>[/<key>]`` (S3 ARNs have no region or account)."""
     return f"arn:{environment(scope)[0]}:s3:::{path}"
+
+
+def split_arn(scope: IConstruct, arn: str, *, what: str, expected: str) -> ArnComponents:
+    """``Arn.split`` (slash resource names); a malformed ARN is a ``ConstructValidationError`` naming ``what``
+    was expected and its ``expected`` form, not a jsii error."""
+    try:
+        return Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME)
+    except RuntimeError:
+        raise ConstructValidationError(f"{arn!r} is not {what}: expected {expected}", scope) from None

@@ -6,10 +6,13 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
+#: The runtime folder's package name inside every Lambda asset: handlers are ``runtime.<module>.<function>``
+#: and the modules' relative imports (``from . import errors``) work as they do in the installed package.
+RUNTIME_PACKAGE = "runtime"
 
 
 def stage_directory(files: Mapping[str, Path | str], *, prefix: str) -> Path:
@@ -38,6 +41,19 @@ def stage_directory(files: Mapping[str, Path | str], *, prefix: str) -> Path:
     except OSError:  # another process staged the same contents first
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def runtime_asset(modules: Sequence[str] | None = None) -> Path:
+    """A Lambda code directory holding the runtime folder as the package ``runtime``: its ``__init__.py`` and
+    ``modules`` (names without ``.py``; default: every top-level module; ``reward/`` is its own asset)."""
+    names = modules or sorted(path.stem for path in RUNTIME_DIR.glob("*.py") if path.stem != "__init__")
+    files = {f"{RUNTIME_PACKAGE}/{name}.py": RUNTIME_DIR / f"{name}.py" for name in ("__init__", *names)}
+    return stage_directory(files, prefix="cdk-sm-ft-runtime")
+
+
+def runtime_handler(handler: str) -> str:
+    """The Lambda handler of ``<module>.<function>`` of the runtime package (``runtime.<module>.<function>``)."""
+    return f"{RUNTIME_PACKAGE}.{handler}"
 
 
 def package_files(package: str, *, as_name: str) -> dict[str, Path]:

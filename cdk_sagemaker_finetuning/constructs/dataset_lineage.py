@@ -50,7 +50,7 @@ def grant_dataset_read(
                 "only known at run time in an environment-agnostic stack; any hub of this account and region.",
             ),
         )
-    return training_role.add_hub_content_read(hub, "DataSet", dataset_name)
+    return training_role.grant_hub_content_read(hub, "DataSet", dataset_name)
 
 
 def grant_dataset_registration(

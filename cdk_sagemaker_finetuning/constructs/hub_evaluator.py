@@ -7,31 +7,78 @@ There is no CloudFormation resource for hub content, so a custom resource (Provi
 from __future__ import annotations
 
 import re
+from typing import Protocol, runtime_checkable
 
-from aws_cdk import Arn, ArnFormat, CustomResource, Duration, RemovalPolicy, Resource, Stack, Token
+from aws_cdk import (
+    Arn,
+    ArnFormat,
+    CustomResource,
+    RemovalPolicy,
+    Resource,
+    Stack,
+    Token,
+)
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
-from aws_cdk import custom_resources as cr
-from constructs import Construct
+from aws_cdk.interfaces import ResourceEnvironment
+from constructs import Construct, Node
 
-from ..runtime.hub_evaluator import EVALUATOR_TYPES, ai_registry_hub_name
+from ..runtime.hub_evaluator import EVALUATOR_TYPES
 from ..runtime.models import RESOURCE_NAME_RE
-from .asset_staging import RUNTIME_DIR, stage_directory
 from .errors import ConstructValidationError
-from .nag import acknowledge, nag_text
-from .runtime_provider import provider_log_group
-from .shared import shared_stack
+from .hub_evaluator_provider import CONTENT_TYPE, HubEvaluatorProvider
 
-CONTENT_TYPE = "JsonDoc"
 EVALUATOR_ARN_RE = re.compile(
     r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:hub-content/([^/]+)/JsonDoc/([^/]+)/(\d{1,4}\.\d{1,4}\.\d{1,4})$"
 )
-PROVIDER_ID = "HubEvaluatorProvider"
 
 
-class IEvaluator(Resource):
-    """An evaluator in a SageMaker hub, created by this stack or imported. Use the subclasses."""
+@runtime_checkable
+class IEvaluator(Protocol):
+    """An evaluator in a SageMaker hub: registered by this stack (:class:`HubEvaluator`) or imported
+    (``HubEvaluator.from_evaluator_arn``)."""
+
+    @property
+    def node(self) -> Node:
+        """The construct's node."""
+        ...
+
+    @property
+    def env(self) -> ResourceEnvironment:
+        """Account and region of the evaluator (an imported evaluator's are those of its ARN)."""
+        ...
+
+    @property
+    def evaluator_arn(self) -> str:
+        """The versioned evaluator ARN a job's ``EvaluatorArn`` takes."""
+        ...
+
+    @property
+    def evaluator_name(self) -> str:
+        """The hub content name."""
+        ...
+
+    @property
+    def hub_name(self) -> str:
+        """The hub holding the evaluator."""
+        ...
+
+    @property
+    def versions_arn(self) -> str:
+        """ARN pattern matching every version of this evaluator."""
+        ...
+
+    @property
+    def hub_arn(self) -> str:
+        """ARN of the hub holding this evaluator."""
+        ...
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow describing every version of this evaluator."""
+        ...
+
+
+class _EvaluatorBase(Resource):
+    """What registered and imported evaluators share: derived ARNs and ``grant_read``."""
 
     evaluator_arn: str
     evaluator_name: str
@@ -69,9 +116,11 @@ class IEvaluator(Resource):
         )
 
 
-class _ImportedEvaluator(IEvaluator):
+class _ImportedEvaluator(_EvaluatorBase):
+    """An evaluator of any account and region: ``env`` and every derived ARN are taken from its ARN."""
+
     def __init__(self, scope: Construct, id: str, *, arn: str, hub_name: str, name: str) -> None:
-        super().__init__(scope, id)
+        super().__init__(scope, id, environment_from_arn=arn)
         self.evaluator_arn = arn
         self.hub_name = hub_name
         self.evaluator_name = name
@@ -89,16 +138,28 @@ class _ImportedEvaluator(IEvaluator):
 
 def evaluator_versions_arn(evaluator_arn: str) -> str:
     """Every version of the evaluator a concrete versioned ARN names, in that ARN's account and region."""
-    return evaluator_arn.rsplit("/", 1)[0] + "/*"
+    hub, name, _ = _hub_content(evaluator_arn)
+    return _in_environment_of(evaluator_arn, "hub-content", f"{hub}/{CONTENT_TYPE}/{name}/*")
 
 
 def evaluator_hub_arn(evaluator_arn: str) -> str:
     """The hub holding the evaluator a concrete ARN names, in that ARN's account and region."""
-    prefix, _, rest = evaluator_arn.partition(":hub-content/")
-    return f"{prefix}:hub/{rest.split('/', 1)[0]}"
+    return _in_environment_of(evaluator_arn, "hub", _hub_content(evaluator_arn)[0])
 
 
-class HubEvaluator(IEvaluator):
+def _hub_content(evaluator_arn: str) -> tuple[str, str, str]:
+    """``(hub, name, version)`` of a concrete versioned evaluator ARN (one ``EVALUATOR_ARN_RE`` accepts)."""
+    hub, _, name, version = evaluator_arn.partition(":hub-content/")[2].split("/")[:4]
+    return hub, name, version
+
+
+def _in_environment_of(arn: str, resource: str, resource_name: str) -> str:
+    """A SageMaker ARN in the partition, account and region of ``arn`` (``Arn.split``)."""
+    parts = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME)
+    return f"arn:{parts.partition}:sagemaker:{parts.region}:{parts.account}:{resource}/{resource_name}"
+
+
+class HubEvaluator(_EvaluatorBase):
     """Registers an evaluator (``ImportHubContent``, ``JsonDoc``) exactly as the SDK's ``Evaluator.create``.
 
     :param evaluator_name: hub content name: 1-63 lower-case letters, digits and hyphens.
@@ -166,9 +227,9 @@ class HubEvaluator(IEvaluator):
     def from_evaluator_arn(cls, scope: Construct, id: str, arn: str) -> IEvaluator:
         """Import a registered evaluator by its versioned ARN (``...:hub-content/<hub>/JsonDoc/<name>/<x.y.z>``)."""
         if Token.is_unresolved(arn):
-            parts = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME)
             raise ConstructValidationError(
-                f"from_evaluator_arn needs a concrete ARN to find the hub and name (got a token: {parts})",
+                "from_evaluator_arn needs the ARN as text to read its hub and name; got a value known only at "
+                "deploy time (a token, e.g. a parameter or another resource's attribute)",
                 scope,
             )
         match = EVALUATOR_ARN_RE.match(arn)
@@ -190,144 +251,4 @@ def _check_name(scope: Construct, prop: str, value: str, *, lower: bool = False)
             f"{prop} {value!r} is invalid: use 1-63 {case}letters, digits and hyphens, starting and ending with a "
             "letter or digit (no '_' or '.')",
             scope,
-        )
-
-
-class HubEvaluatorProvider(Construct):
-    """The stack-wide Provider framework (on-event + is-complete Lambdas) behind every ``HubEvaluator``."""
-
-    def __init__(self, scope: Construct, id: str) -> None:
-        super().__init__(scope, id)
-        stack = Stack.of(self)
-        code_dir = stage_directory(
-            {"hub_evaluator.py": RUNTIME_DIR / "hub_evaluator.py"}, prefix="cdk-sm-ft-hub"
-        )
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Registers SageMaker Hub evaluators (cdk-sagemaker-finetuning custom resource)",
-        )
-        handlers = {}
-        for name, handler in (
-            ("OnEvent", "hub_evaluator.on_event"),
-            ("IsComplete", "hub_evaluator.is_complete"),
-        ):
-            log_group = logs.LogGroup(
-                self,
-                f"{name}Logs",
-                retention=logs.RetentionDays.ONE_MONTH,
-                removal_policy=RemovalPolicy.DESTROY,
-            )
-            log_group.grant_write(self.role)
-            handlers[name] = lambda_.Function(
-                self,
-                name,
-                runtime=lambda_.Runtime.PYTHON_3_14,
-                handler=handler,
-                code=lambda_.Code.from_asset(str(code_dir)),
-                timeout=Duration.minutes(2),
-                role=self.role,
-                log_group=log_group,
-                description=f"SageMaker Hub evaluator custom resource ({name})",
-            )
-        self.provider = cr.Provider(
-            self,
-            "Provider",
-            on_event_handler=handlers["OnEvent"],
-            is_complete_handler=handlers["IsComplete"],
-            query_interval=Duration.seconds(15),
-            total_timeout=Duration.minutes(30),
-            log_group=provider_log_group(self),
-        )
-        self.service_token = self.provider.service_token
-        self._evaluators = 0
-        concrete = not Token.is_unresolved(stack.account) and not Token.is_unresolved(stack.region)
-        self.ai_registry_hub_name = ai_registry_hub_name(stack.region, stack.account) if concrete else None
-        """The AI Registry hub name when the stack's account and region are known at synth time, else None."""
-        self._acknowledge(list(handlers.values()))
-
-    @classmethod
-    def of(cls, scope: Construct) -> HubEvaluatorProvider:
-        """The stack's (or platform's) provider, created on first use."""
-        stack = shared_stack(scope)
-        existing = stack.node.try_find_child(PROVIDER_ID)
-        return existing if isinstance(existing, HubEvaluatorProvider) else cls(stack, PROVIDER_ID)
-
-    def allow(self, *, hub_name: str | None, evaluator_name: str, create_hub: bool) -> None:
-        """Let the handlers register ``evaluator_name`` in ``hub_name`` (None: the AI Registry hub, any name)."""
-        stack = Stack.of(self)
-        hub = hub_name or "*"
-
-        def arn(resource: str, name: str) -> str:
-            return stack.format_arn(
-                service="sagemaker",
-                resource=resource,
-                resource_name=name,
-                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-            )
-
-        hub_actions = ["sagemaker:DescribeHub", "sagemaker:ImportHubContent"] + (
-            ["sagemaker:CreateHub"] if create_hub else []
-        )
-        content = [
-            arn("hub-content", f"{hub}/{CONTENT_TYPE}/{evaluator_name}"),
-            arn("hub-content", f"{hub}/{CONTENT_TYPE}/{evaluator_name}/*"),
-        ]
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=hub_actions, resources=[arn("hub", hub)])
-        )
-        # Hub-content actions are authorized on both the hub and the hub content (Service Authorization
-        # Reference), so the hub is granted with them.
-        self._evaluators += 1
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                # one statement per evaluator (a Sid keeps CDK from merging them into one that could not
-                # move to an overflow managed policy once the role's inline policy is full)
-                sid=f"Evaluator{self._evaluators}",
-                actions=[
-                    "sagemaker:ImportHubContent",
-                    "sagemaker:DescribeHubContent",
-                    "sagemaker:DeleteHubContent",
-                    "sagemaker:ListHubContentVersions",
-                ],
-                resources=[arn("hub", hub), *content],
-            )
-        )
-        prefix = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
-        reasons = {
-            f"AwsSolutions-IAM5[Resource::{prefix}hub-content/{hub}/{CONTENT_TYPE}/{evaluator_name}/*]": "Every version of this one evaluator: versions are numbered at deploy time (latest major + 1).",
-        }
-        if hub == "*":
-            reasons[f"AwsSolutions-IAM5[Resource::{prefix}hub/*]"] = (
-                "The AI Registry hub name is a hash of the account and region, computed by the handler at deploy "
-                "time because the stack is environment-agnostic; scoped to this account and region."
-            )
-            reasons[f"AwsSolutions-IAM5[Resource::{prefix}hub-content/*/{CONTENT_TYPE}/{evaluator_name}]"] = (
-                "This one evaluator in the AI Registry hub, whose hashed name is only known at deploy time."
-            )
-        acknowledge(self.role, reasons)
-
-    def _acknowledge(self, handlers: list[lambda_.IFunction]) -> None:
-        functions = handlers + [
-            self.provider.node.find_child(child) for child in ("framework-isComplete", "framework-onTimeout")
-        ]
-        acknowledge(
-            self.provider,
-            {
-                f"AwsSolutions-IAM5[Resource::{nag_text(Stack.of(self).resolve(fn.function_arn))}:*]": "CDK's Provider framework invokes this one function and its versions (aws-cdk-lib's grant)."
-                for fn in functions
-            },
-        )
-        acknowledge(
-            self.provider,
-            {
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AWSLambdaBasicExecutionRole]": "CDK's Provider framework Lambdas use the basic execution role to log.",
-                "AwsSolutions-L1": "The Provider framework Lambdas' runtime is chosen and updated by aws-cdk-lib.",
-                "AwsSolutions-SF1": "The Provider framework's waiter state machine is managed by aws-cdk-lib; each "
-                "step's Lambda logs to CloudWatch.",
-                "AwsSolutions-SF2": "The Provider framework's waiter state machine is managed by aws-cdk-lib; X-Ray "
-                "tracing is not configurable there.",
-            },
         )

@@ -25,7 +25,8 @@ class JudgePrompt(Construct):
     :param evaluator_name: hub content name (1-63 lower-case letters, digits and hyphens).
     :param hub_name: Default: the account's AI Registry hub (see ``HubEvaluator``).
     :param domain_id: Studio domain id keyword. Default: none.
-    :param removal_policy: keep (``RETAIN``, default) or delete (``DESTROY``) registered versions.
+    :param removal_policy: keep (``RETAIN``) or delete (``DESTROY``) registered versions.
+        Default: ``RemovalPolicy.RETAIN``.
     """
 
     def __init__(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 from aws_cdk import Arn, ArnComponents, ArnFormat, RemovalPolicy, Resource, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
-from constructs import Construct
+from aws_cdk.interfaces import ResourceEnvironment
+from constructs import Construct, Node
 
 from ..runtime.models import RESOURCE_NAME_RE
-from .arns import format_arn
+from .arns import format_arn, split_arn
 from .errors import ConstructValidationError
 
 READ_ACTIONS = (
@@ -24,8 +27,47 @@ REGISTER_ACTIONS = (
 )
 
 
-class IModelPackageGroup(Resource):
-    """A model package group, created by this stack or imported. Do not instantiate: use the subclasses."""
+@runtime_checkable
+class IModelPackageGroup(Protocol):
+    """A model package group: created by this stack (:class:`ModelPackageGroup`) or imported
+    (``ModelPackageGroup.from_model_package_group_name`` / ``from_model_package_group_arn``)."""
+
+    @property
+    def node(self) -> Node:
+        """The construct's node."""
+        ...
+
+    @property
+    def env(self) -> ResourceEnvironment:
+        """Account and region of the group (an imported group's are those of its ARN)."""
+        ...
+
+    @property
+    def model_package_group_name(self) -> str:
+        """The group's name."""
+        ...
+
+    @property
+    def model_package_group_arn(self) -> str:
+        """The group's ARN."""
+        ...
+
+    @property
+    def model_package_arn_pattern(self) -> str:
+        """ARN pattern matching every model package (version) in the group, in the group's environment."""
+        ...
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow describing the group and listing and describing its model packages."""
+        ...
+
+    def grant_register(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow registering, tagging and updating model packages in the group."""
+        ...
+
+
+class _ModelPackageGroupBase(Resource):
+    """What created and imported groups share: the package ARN pattern and the grants."""
 
     model_package_group_name: str
     model_package_group_arn: str
@@ -76,7 +118,16 @@ def _check_name(scope: Construct, name: str) -> None:
         )
 
 
-class _ImportedModelPackageGroup(IModelPackageGroup):
+class _ImportedModelPackageGroup(_ModelPackageGroupBase):
+    """A group of this stack's environment, imported by name (every derived ARN is the stack's)."""
+
+    def __init__(self, scope: Construct, id: str, *, name: str, arn: str) -> None:
+        super().__init__(scope, id)
+        self.model_package_group_name = name
+        self.model_package_group_arn = arn
+
+
+class _ImportedModelPackageGroupArn(_ModelPackageGroupBase):
     """A group of any account and region: ``env`` (and so every derived ARN) is taken from its ARN."""
 
     def __init__(self, scope: Construct, id: str, *, name: str, arn: str) -> None:
@@ -100,7 +151,7 @@ class _ImportedModelPackageGroup(IModelPackageGroup):
         )
 
 
-class ModelPackageGroup(IModelPackageGroup):
+class ModelPackageGroup(_ModelPackageGroupBase):
     """A SageMaker model package group, retained on stack deletion unless ``removal_policy`` says otherwise.
 
     :param model_package_group_name: group name (API rule ``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}``).
@@ -148,13 +199,10 @@ class ModelPackageGroup(IModelPackageGroup):
         The group may live in another account or region (a central model registry): grants then name that
         account's and region's ARNs.
         """
-        components = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME)
+        what, expected = "a model package group ARN", "arn:aws:sagemaker:<region>:<account>:model-package-group/<name>"
+        components = split_arn(scope, arn, what=what, expected=expected)
         name = components.resource_name
         kind = (components.service, components.resource)
         if name is None or (not Token.is_unresolved(arn) and kind != ("sagemaker", "model-package-group")):
-            raise ConstructValidationError(
-                f"{arn!r} is not a model package group ARN: expected "
-                "arn:aws:sagemaker:<region>:<account>:model-package-group/<name>",
-                scope,
-            )
-        return _ImportedModelPackageGroup(scope, id, name=name, arn=arn)
+            raise ConstructValidationError(f"{arn!r} is not {what}: expected {expected}", scope)
+        return _ImportedModelPackageGroupArn(scope, id, name=name, arn=arn)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
-import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aws_cdk import Annotations, ArnFormat, CfnOutput, Duration, Stack, Token
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from ..spec import FineTuningSpec, SpecError
@@ -23,21 +25,33 @@ from .limits import check_limits
 from .model_package_group import IModelPackageGroup, ModelPackageGroup
 from .nag import acknowledge, acknowledge_wildcard_resources_at_synth
 from .notifications import TrainingNotifications
-from .retraining import RetrainingPipeline, RetrainingTriggers
-from .shared import shared_stack
+from .retraining import PipelineRepository, RetrainingPipeline, RetrainingTriggers
+from .shared import ProjectNames, shared_stack
 from .shared_logs import SECURE_BUCKET, access_logs_target, workflow_log_group
 from .spec_rewards import SpecRewards
 from .training_execution_role import TrainingExecutionRole
 from .training_workflow import TrainingWorkflow
 
 BUCKET_NOTIFICATIONS_HANDLER = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
-_NAMES_BY_STACK: weakref.WeakKeyDictionary[Stack, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
 def wants_topic(spec: FineTuningSpec) -> bool:
     """Whether the spec asks for a notification topic: notifications, or a pipeline's manual approval."""
     pipeline = spec.retraining.pipeline if spec.retraining else None
     return spec.notifications is not None or bool(pipeline and pipeline.manual_approval)
+
+
+@dataclass(frozen=True)
+class _Watched:
+    """The bucket retraining watches and the training key in it."""
+
+    bucket: s3.IBucket
+    train_key: str
+
+    def pipeline_source_key(self, spec: FineTuningSpec) -> str | None:
+        """The object whose new versions start the retraining pipeline (default: the training key)."""
+        pipeline = spec.retraining.pipeline if spec.retraining else None
+        return (pipeline.source_key or self.train_key) if pipeline else None
 
 
 class FineTuningProject(Construct):
@@ -54,7 +68,8 @@ class FineTuningProject(Construct):
     (500 resources, 200 outputs, 200 parameters, 1,000,000 template bytes) and warns from 90 % (``limits.py``).
 
     :param spec: the project's spec. Alternatively pass the spec's fields as keyword arguments
-        (``name=..., technique=..., ...``); they are validated the same way (``SpecError``).
+        (``name=..., technique=..., ...``); they are validated the same way (``SpecError``). Default: none
+        (then the fields are required).
     :param spec_base_dir: folder relative paths in keyword fields resolve against. Default: the working folder.
     :param output_prefix: prefix of the stack outputs' logical ids. Default: the project name in PascalCase
         (``FineTuningStack`` uses no prefix).
@@ -91,7 +106,9 @@ class FineTuningProject(Construct):
         self.spec = (
             spec if spec is not None else FineTuningSpec.from_dict(spec_fields, base_dir=spec_base_dir)
         )
-        self._claim_names()
+        ProjectNames.of(self).claim(
+            self, [f"project {self.spec.name}", f"model package group {self.spec.model_package_group_name}"]
+        )
         check_limits(self, self.spec.name)  # CloudFormation's per-stack quotas, at synth time
         region = Stack.of(self).region
         if not Token.is_unresolved(region) and self.spec.check_region(region):
@@ -107,42 +124,25 @@ class FineTuningProject(Construct):
         self.validation_uri = self._data_uri(spec.data.validation) if spec.data.validation else None
         self.output_uri = spec.output.s3_uri or self.output_bucket.s3_url_for_object("output/")
         self.model_package_group = self._model_package_group()
-        self.training_role = TrainingExecutionRole(
-            self,
-            "SageMakerExecutionRole",
-            model_package_group=self.model_package_group,
-            base_model=spec.base_model,
-            hub_name=spec.hub,
-            data_bucket=self.data_bucket,
-            data_uris=[uri for uri in self._external_data() if uri.startswith("s3://")],
-            output_bucket=self.output_bucket,
-            output_uri=spec.output.s3_uri,
-            kms_keys=[spec.output.kms_key_arn] if spec.output.kms_key_arn else (),
-            mlflow_resource_arn=spec.mlflow.resource_arn,
-        )
-        self._watch = self._watched_location() if spec.retraining else None
-        if self._watch is not None and self.data_bucket is None:  # new data may land outside data.train
-            for key in self._watched_keys():
-                self.training_role.add_s3_read(self._watch[0], key)
-        for arn in self._external_data():
-            if arn.startswith("arn:"):  # AI Registry dataset: hub-content/<hub>/DataSet/<name>/<version>
-                hub, content_type, name = arn.split(":hub-content/", 1)[1].split("/")[:3]
-                self.training_role.add_hub_content_read(hub, content_type, name)
-        # lineage (data.register_dataset): the job reads the dataset version it trains from
-        grant_dataset_read(self.training_role, dataset_name=spec.dataset_name)
+        self.training_role = self._training_role(self.model_package_group)
+        watch = self._watched_location() if spec.retraining else None
+        watched_keys = self._watched_keys(watch)
+        self._grant_other_data(self.training_role, watch, watched_keys)
         self.rewards = SpecRewards(self, "Rewards", spec=spec, training_role=self.training_role)
         self.evaluator_arn = self.rewards.evaluator_arn
+        data_buckets = [self.data_bucket or watch.bucket] if self.data_bucket or watched_keys else []
         self.workflow = TrainingWorkflow(
             self,
             "TrainingWorkflow",
             create_job_with=create_job_with,
             log_group=workflow_log_group(self),
-            **self._workflow_props(poll_interval),
+            **self._workflow_props(self.rewards, data_buckets, poll_interval),
         )
         self.state_machine = self.workflow.state_machine
         self.state_machine_arn = self.workflow.state_machine_arn
-        self.notifications = self._notifications(notification_topic)
-        self.retraining_triggers, self.retraining_pipeline = self._retraining()
+        self.notifications = self._notifications(self.workflow, notification_topic)
+        topic = self.notifications.topic if self.notifications else None
+        self.retraining_triggers, self.retraining_pipeline = self._retraining(watch, self.state_machine, topic)
         self.outputs = self._outputs(spec.output_prefix if output_prefix is None else output_prefix)
 
     def grant_start_training(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -169,16 +169,6 @@ class FineTuningProject(Construct):
         return grant
 
     # -- pieces -------------------------------------------------------------------------------------------
-
-    def _claim_names(self) -> None:
-        """Two projects of one stack may not share a name or a model package group."""
-        claimed = _NAMES_BY_STACK.setdefault(shared_stack(self), {})
-        for key in (f"project {self.spec.name}", f"model package group {self.spec.model_package_group_name}"):
-            if key in claimed:
-                raise ConstructValidationError(
-                    f"{key} is already used by {claimed[key]} in this stack (or platform)", self
-                )
-            claimed[key] = self.node.path
 
     def _bucket(self, id: str, *, events: bool = False) -> s3.Bucket:
         bucket = s3.Bucket(
@@ -230,7 +220,42 @@ class FineTuningProject(Construct):
             description=f"Fine-tuned {self.spec.hub_content_name} models of project {self.spec.name}",
         )
 
-    def _workflow_props(self, poll_interval: Duration | None) -> dict[str, Any]:
+    def _training_role(self, group: IModelPackageGroup) -> TrainingExecutionRole:
+        spec = self.spec
+        return TrainingExecutionRole(
+            self,
+            "SageMakerExecutionRole",
+            model_package_group=group,
+            base_model=spec.base_model,
+            hub_name=spec.hub,
+            data_bucket=self.data_bucket,
+            data_uris=[uri for uri in self._external_data() if uri.startswith("s3://")],
+            output_bucket=self.output_bucket,
+            output_uri=spec.output.s3_uri,
+            kms_keys=[kms.Key.from_key_arn(self, "OutputKey", spec.output.kms_key_arn)]
+            if spec.output.kms_key_arn
+            else (),
+            mlflow_resource_arn=spec.mlflow.resource_arn,
+        )
+
+    def _grant_other_data(
+        self, role: TrainingExecutionRole, watch: _Watched | None, watched_keys: list[str]
+    ) -> None:
+        """What the job may read besides ``data.train``/``validation`` in S3: the keys retraining hands it
+        (new data may land outside ``data.train``), and AI Registry datasets."""
+        if watch is not None and self.data_bucket is None:
+            for key in watched_keys:
+                role.grant_s3_read(watch.bucket, key)
+        for arn in self._external_data():
+            if arn.startswith("arn:"):  # AI Registry dataset: hub-content/<hub>/DataSet/<name>/<version>
+                hub, content_type, name = arn.split(":hub-content/", 1)[1].split("/")[:3]
+                role.grant_hub_content_read(hub, content_type, name)
+        # lineage (data.register_dataset): the job reads the dataset version it trains from
+        grant_dataset_read(role, dataset_name=self.spec.dataset_name)
+
+    def _workflow_props(
+        self, rewards: SpecRewards, data_buckets: list[s3.IBucket], poll_interval: Duration | None
+    ) -> dict[str, Any]:
         spec = self.spec
         retraining = spec.retraining
         config = runtime_config(
@@ -240,24 +265,24 @@ class FineTuningProject(Construct):
             output_uri=self.output_uri,
             train_uri=self.train_uri,
             validation_uri=self.validation_uri,
-            evaluator_arn=self.rewards.evaluator_arn if spec.technique == "rlvr" else None,
-            reward_lambda_arn=self.rewards.reward_lambda_arn,
-            judge_prompt_evaluator_arn=self.rewards.evaluator_arn if spec.judge_prompt_path else None,
+            evaluator_arn=rewards.evaluator_arn if spec.technique == "rlvr" else None,
+            reward_lambda_arn=rewards.reward_lambda_arn,
+            judge_prompt_evaluator_arn=rewards.evaluator_arn if spec.judge_prompt_path else None,
             approved_only=retraining.approved_only if retraining else True,
         )
         props: dict[str, Any] = dict(
             config=config,
             training_role_arn=self.training_role.role_arn,
             model_package_group=self.model_package_group,
-            data_buckets=[self.data_bucket or self._watch[0]]
-            if self.data_bucket or self._watched_keys()
-            else (),
+            data_buckets=data_buckets,
         )
         if poll_interval is not None:
             props["poll_interval"] = poll_interval
         return props
 
-    def _notifications(self, topic: sns.ITopic | None) -> TrainingNotifications | None:
+    def _notifications(
+        self, workflow: TrainingWorkflow, topic: sns.ITopic | None
+    ) -> TrainingNotifications | None:
         spec = self.spec
         if topic is None and not wants_topic(spec):
             return None
@@ -267,18 +292,19 @@ class FineTuningProject(Construct):
             "Notifications",
             job_name_prefix=job_name_prefix(spec),
             model_package_group_name=spec.model_package_group_name,
-            state_machine=self.state_machine if notify is None or notify.alarm_on_failure else None,
+            state_machine=workflow.state_machine if notify is None or notify.alarm_on_failure else None,
             emails=notify.emails if notify else (),
             topic=topic,
         )
-        self.workflow.stopper.notify(notifications.topic)  # the shared dead-letter alarm
+        workflow.stopper.notify(notifications.topic)  # the shared dead-letter alarm
         return notifications
 
-    def _retraining(self) -> tuple[RetrainingTriggers | None, RetrainingPipeline | None]:
+    def _retraining(
+        self, watch: _Watched | None, state_machine: sfn.IStateMachine, approval_topic: sns.ITopic | None
+    ) -> tuple[RetrainingTriggers | None, RetrainingPipeline | None]:
         retraining = self.spec.retraining
-        if retraining is None:
+        if retraining is None or watch is None:
             return None, None
-        bucket = self._watch[0]
         continuous = dict(
             continue_from_latest=retraining.continue_from_latest, approved_only=retraining.approved_only
         )
@@ -287,54 +313,52 @@ class FineTuningProject(Construct):
             triggers = RetrainingTriggers(
                 self,
                 "RetrainingTriggers",
-                state_machine=self.state_machine,
-                data_bucket=bucket,
-                new_data_prefix=self._new_data_prefix(),
+                state_machine=state_machine,
+                data_bucket=watch.bucket,
+                new_data_prefix=self._new_data_prefix(watch),
                 schedule=events.Schedule.expression(retraining.schedule) if retraining.schedule else None,
                 **continuous,
             )
         pipeline = None
         if retraining.pipeline:
             spec_pipeline = retraining.pipeline
-            repository = spec_pipeline.repository.model_dump() if spec_pipeline.repository else None
+            spec_repository = spec_pipeline.repository
+            repository = PipelineRepository(**spec_repository.model_dump()) if spec_repository else None
             pipeline = RetrainingPipeline(
                 self,
                 "RetrainingPipeline",
-                state_machine=self.state_machine,
-                data_bucket=bucket,
-                source_key=self._pipeline_source_key(),
+                state_machine=state_machine,
+                data_bucket=watch.bucket,
+                source_key=watch.pipeline_source_key(self.spec),
                 artifact_bucket=self._bucket("PipelineArtifacts"),
                 manual_approval=spec_pipeline.manual_approval,
-                approval_topic=self.notifications.topic if self.notifications else None,
+                approval_topic=approval_topic,
                 repository=repository,
                 **continuous,
             )
         return triggers, pipeline
 
-    def _new_data_prefix(self) -> str | None:
+    def _new_data_prefix(self, watch: _Watched) -> str | None:
         """Key prefix the new-data trigger watches: ``on_new_data.prefix``, else ``data.train``'s folder."""
         on_new_data = self.spec.retraining.on_new_data if self.spec.retraining else None
         if on_new_data is None:
             return None
-        folder = self._watch[1].rpartition("/")[0]
+        folder = watch.train_key.rpartition("/")[0]
         return on_new_data.prefix or (f"{folder}/" if folder else "")
 
-    def _pipeline_source_key(self) -> str | None:
-        pipeline = self.spec.retraining.pipeline if self.spec.retraining else None
-        return (pipeline.source_key or self._watch[1]) if pipeline else None
-
-    def _watched_keys(self) -> list[str]:
+    def _watched_keys(self, watch: _Watched | None) -> list[str]:
         """Key prefixes whose objects a retraining trigger may hand to the workflow."""
-        if self._watch is None:
+        if watch is None:
             return []
-        return [key for key in (self._new_data_prefix(), self._pipeline_source_key()) if key is not None]
+        keys = (self._new_data_prefix(watch), watch.pipeline_source_key(self.spec))
+        return [key for key in keys if key is not None]
 
-    def _watched_location(self) -> tuple[s3.IBucket, str]:
+    def _watched_location(self) -> _Watched:
         """The bucket and training key retraining watches (imported buckets must send EventBridge events)."""
         if self.data_bucket is not None:
-            return self.data_bucket, self.spec.data.train
+            return _Watched(self.data_bucket, self.spec.data.train)
         bucket_name, _, key = self.spec.data.train.removeprefix("s3://").partition("/")
-        return s3.Bucket.from_bucket_name(self, "WatchedDataBucket", bucket_name), key
+        return _Watched(s3.Bucket.from_bucket_name(self, "WatchedDataBucket", bucket_name), key)
 
     def _outputs(self, prefix: str) -> dict[str, CfnOutput]:
         if prefix and not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", prefix):

@@ -7,6 +7,7 @@ when another one of the same project is still running, so triggers never start a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Arn, ArnFormat, Duration, Stack, Token
@@ -23,8 +24,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .asset_staging import RUNTIME_DIR, stage_directory
+from .asset_staging import runtime_asset, runtime_handler
 from .bucket_event_check import BucketEventCheck, needs_check
+from .errors import ConstructValidationError
 from .nag import acknowledge, acknowledge_wildcard_resources
 from .runtime_function import dead_letter_queue
 
@@ -53,6 +55,7 @@ class RetrainingTriggers(Construct):
 
     :param state_machine: the training workflow.
     :param data_bucket: bucket to watch; it must send events to EventBridge (``event_bridge_enabled``).
+        Default: none (required with ``new_data_prefix``).
     :param new_data_prefix: start a run with ``trainUri`` = the new object when an object is created under
         this key prefix. Default: no new-data rule.
     :param schedule: start a run (with the spec's data) on this schedule. Default: no schedule.
@@ -82,7 +85,9 @@ class RetrainingTriggers(Construct):
         base = training_input(None, continue_from_latest=continue_from_latest, approved_only=approved_only)
         if new_data_prefix is not None:
             if data_bucket is None:
-                raise ValueError(f"{self.node.path}: new_data_prefix needs data_bucket")
+                raise ConstructValidationError(
+                    "new_data_prefix needs data_bucket (the bucket whose new objects start a run)", self
+                )
             new_object = (
                 f"s3://{events.EventField.from_path('$.detail.bucket.name')}/"
                 f"{events.EventField.from_path('$.detail.object.key')}"
@@ -121,6 +126,22 @@ class RetrainingTriggers(Construct):
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class PipelineRepository:
+    """A CodeConnections repository (for example the one holding the spec) whose pushes start the pipeline.
+
+    :param connection_arn: the CodeConnections (or CodeStar Connections) connection ARN.
+    :param owner: the repository owner (user or organization).
+    :param repo: the repository name.
+    :param branch: the branch whose pushes start the pipeline. Default: ``main``.
+    """
+
+    connection_arn: str
+    owner: str
+    repo: str
+    branch: str = "main"
+
+
 #: cdk-nag acknowledgments of the S3 grants CodePipeline's actions get on the artifact and source buckets.
 CDK_S3_GRANTS = {
     "AwsSolutions-IAM5[Action::s3:GetObject*]": "CDK's S3 grants for the pipeline's artifact and source buckets "
@@ -146,8 +167,8 @@ class RetrainingPipeline(Construct):
     :param artifact_bucket: encrypted bucket for pipeline artifacts.
     :param manual_approval: add a manual approval before training. Default: False.
     :param approval_topic: topic notified when an approval is pending. Default: none.
-    :param repository: ``{"connection_arn", "owner", "repo", "branch"}`` of a CodeConnections repository
-        (for example the one holding the spec) whose pushes also start the pipeline. Default: none.
+    :param repository: a CodeConnections repository (for example the one holding the spec) whose pushes also
+        start the pipeline. Default: none.
     :param continue_from_latest: train from the newest model package in the group. Default: False.
     :param approved_only: with ``continue_from_latest``, only ``Approved`` packages. Default: True.
     :param check_bucket: for an imported ``data_bucket``, fail the deployment when it does not send events to
@@ -165,37 +186,18 @@ class RetrainingPipeline(Construct):
         artifact_bucket: s3.IBucket,
         manual_approval: bool = False,
         approval_topic: sns.ITopic | None = None,
-        repository: dict[str, str] | None = None,
+        repository: PipelineRepository | None = None,
         continue_from_latest: bool = False,
         approved_only: bool = True,
         check_bucket: bool = True,
     ) -> None:
         super().__init__(scope, id)
-        data = codepipeline.Artifact("Data")
-        sources: list[codepipeline.IAction] = [
-            actions.S3SourceAction(
-                action_name="Data",
-                bucket=data_bucket,
-                bucket_key=source_key,
-                output=data,
-                trigger=actions.S3Trigger.NONE,  # started by the EventBridge rule below
-                variables_namespace="Source",
+        self.repository_role = self._repository_role(repository.connection_arn) if repository else None
+        stages = [
+            codepipeline.StageProps(
+                stage_name="Source", actions=self._source_actions(data_bucket, source_key, repository)
             )
         ]
-        self.repository_role = self._repository_role(repository["connection_arn"]) if repository else None
-        if repository is not None:
-            sources.append(
-                actions.CodeStarConnectionsSourceAction(
-                    action_name="Repository",
-                    connection_arn=repository["connection_arn"],
-                    owner=repository["owner"],
-                    repo=repository["repo"],
-                    branch=repository.get("branch", "main"),
-                    output=codepipeline.Artifact("Repository"),
-                    role=self.repository_role,
-                )
-            )
-        stages = [codepipeline.StageProps(stage_name="Source", actions=sources)]
         if manual_approval:
             approve = actions.ManualApprovalAction(
                 action_name="ApproveTraining",
@@ -203,27 +205,12 @@ class RetrainingPipeline(Construct):
                 additional_information=f"Approve fine-tuning on s3://{data_bucket.bucket_name}/{source_key}",
             )
             stages.append(codepipeline.StageProps(stage_name="Approve", actions=[approve]))
-        train_uri = f"s3://{data_bucket.bucket_name}/{source_key}"
-        train = actions.StepFunctionInvokeAction(
-            action_name="Train",
-            state_machine=state_machine,
-            state_machine_input=actions.StateMachineInput.literal(
-                training_input(
-                    train_uri, continue_from_latest=continue_from_latest, approved_only=approved_only
-                )
-            ),
-            execution_name_prefix="pipeline",
-            variables_namespace="Train",
+        train_input_data = training_input(
+            f"s3://{data_bucket.bucket_name}/{source_key}",
+            continue_from_latest=continue_from_latest,
+            approved_only=approved_only,
         )
-        stages.append(codepipeline.StageProps(stage_name="Train", actions=[train]))
-        self.report_function = self._report_function(state_machine)
-        report = actions.LambdaInvokeAction(
-            action_name="Report",
-            lambda_=self.report_function,
-            user_parameters={"executionArn": "#{Train.ExecutionArn}"},
-            variables_namespace="Report",
-        )
-        stages.append(codepipeline.StageProps(stage_name="Report", actions=[report]))
+        stages += self._train_and_report(state_machine, train_input_data)
         self.pipeline = codepipeline.Pipeline(
             self,
             "Pipeline",
@@ -253,6 +240,57 @@ class RetrainingPipeline(Construct):
             self.source_rule.node.add_dependency(self.bucket_check)
         self._acknowledge(artifact_bucket, data_bucket, state_machine)
 
+    def _train_and_report(
+        self, state_machine: sfn.IStateMachine, data: dict[str, Any]
+    ) -> list[codepipeline.StageProps]:
+        """Train (run the workflow with ``data`` and wait for it), then Report (publish its result)."""
+        train = actions.StepFunctionInvokeAction(
+            action_name="Train",
+            state_machine=state_machine,
+            state_machine_input=actions.StateMachineInput.literal(data),
+            execution_name_prefix="pipeline",
+            variables_namespace="Train",
+        )
+        self.report_function = self._report_function(state_machine)
+        report = actions.LambdaInvokeAction(
+            action_name="Report",
+            lambda_=self.report_function,
+            user_parameters={"executionArn": "#{Train.ExecutionArn}"},
+            variables_namespace="Report",
+        )
+        return [
+            codepipeline.StageProps(stage_name="Train", actions=[train]),
+            codepipeline.StageProps(stage_name="Report", actions=[report]),
+        ]
+
+    def _source_actions(
+        self, data_bucket: s3.IBucket, source_key: str, repository: PipelineRepository | None
+    ) -> list[codepipeline.IAction]:
+        """The data object (started by the EventBridge rule, not by polling) and the optional repository."""
+        sources: list[codepipeline.IAction] = [
+            actions.S3SourceAction(
+                action_name="Data",
+                bucket=data_bucket,
+                bucket_key=source_key,
+                output=codepipeline.Artifact("Data"),
+                trigger=actions.S3Trigger.NONE,  # started by the EventBridge rule below
+                variables_namespace="Source",
+            )
+        ]
+        if repository is not None:
+            sources.append(
+                actions.CodeStarConnectionsSourceAction(
+                    action_name="Repository",
+                    connection_arn=repository.connection_arn,
+                    owner=repository.owner,
+                    repo=repository.repo,
+                    branch=repository.branch,
+                    output=codepipeline.Artifact("Repository"),
+                    role=self.repository_role,
+                )
+            )
+        return sources
+
     def _repository_role(self, connection_arn: str) -> iam.Role:
         """The repository source action's role. The action grants ``codestar-connections:UseConnection``; a
         connection created under the ``codeconnections`` prefix is authorized only by
@@ -270,16 +308,14 @@ class RetrainingPipeline(Construct):
         return role
 
     def _report_function(self, state_machine: sfn.IStateMachine) -> lambda_.Function:
-        code = stage_directory(
-            {name: RUNTIME_DIR / name for name in ("pipeline_report.py", "retry.py")},
-            prefix="pipeline-report",
-        )
+        code = runtime_asset(["pipeline_report", "retry"])
         function = lambda_.Function(
             self,
             "ReportFunction",
             description="Publishes the fine-tuning workflow's result to CodePipeline",
             runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="pipeline_report.handler",
+            architecture=lambda_.Architecture.ARM_64,
+            handler=runtime_handler("pipeline_report.handler"),
             code=lambda_.Code.from_asset(str(code)),
             timeout=Duration.seconds(30),
             memory_size=256,

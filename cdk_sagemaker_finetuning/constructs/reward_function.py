@@ -103,9 +103,11 @@ class RewardFunction(Construct):
     """An RLVR reward Lambda answering the training job's batches (`RFT <https://docs.aws.amazon.com/sagemaker/latest/dg/customizing-models-rft.html>`_).
 
     :param builtin: name of a built-in reward (``BUILTIN_REWARDS``). Exactly one of ``builtin`` and ``code``.
+        Default: none.
     :param code: path of a Python module defining ``reward(sample) -> float | dict``; it is packaged next to
         the runtime as ``user_reward.py`` (it may import the standard library, boto3 and ``requirements``). At
         synth it is imported in an interpreter that has only what the Lambda has (``user_code.check_reward_code``).
+        Default: none.
     :param requirements: with ``code``, a pip requirements file of pure-Python packages the module imports;
         installed at synth for the Lambda's platform and Python (``user_code.install_requirements``, no Docker)
         and bundled next to the module. Default: none.
@@ -170,6 +172,7 @@ class RewardFunction(Construct):
             function_name=name,
             description=f"RLVR reward ({builtin or 'user code'}) for SageMaker serverless fine-tuning",
             runtime=runtime,
+            architecture=lambda_.Architecture.ARM_64,  # requirements are installed for manylinux2014_aarch64
             handler="lambda_function.lambda_handler",
             code=reward_code(code, bundled, runtime),
             environment=reward_environment(

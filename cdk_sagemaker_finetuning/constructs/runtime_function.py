@@ -10,10 +10,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .asset_staging import RUNTIME_DIR
+from .asset_staging import runtime_asset, runtime_handler
 from .nag import acknowledge
 
-ASSET_EXCLUDE = ["**/__pycache__", "**/*.pyc", "reward", "reward/**"]
 DEAD_LETTER_RETENTION = Duration.days(14)  # the SQS maximum
 
 
@@ -26,7 +25,8 @@ def runtime_function(
     environment: dict[str, str],
     retention: logs.RetentionDays,
 ) -> lambda_.Function:
-    """A Python function running ``runtime/<handler>`` with its own role and log group (retained)."""
+    """A Python function (arm64) running ``handler`` (``<module>.<function>`` of the runtime package, staged
+    as the package ``runtime``) with its own role and log group (retained)."""
     log_group = logs.LogGroup(scope, f"{id}Logs", retention=retention, removal_policy=RemovalPolicy.RETAIN)
     role = iam.Role(
         scope,
@@ -39,8 +39,9 @@ def runtime_function(
         scope,
         id,
         runtime=lambda_.Runtime.PYTHON_3_14,
-        handler=handler,
-        code=lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=ASSET_EXCLUDE),
+        architecture=lambda_.Architecture.ARM_64,
+        handler=runtime_handler(handler),
+        code=lambda_.Code.from_asset(str(runtime_asset())),
         description=description,
         environment=environment,
         timeout=Duration.seconds(60),

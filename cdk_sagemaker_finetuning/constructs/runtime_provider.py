@@ -17,7 +17,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from .asset_staging import RUNTIME_DIR, stage_directory
+from .asset_staging import runtime_asset, runtime_handler
 from .nag import acknowledge, nag_text
 from .shared import shared_stack
 
@@ -30,15 +30,18 @@ def provider_log_group(scope: Construct) -> logs.LogGroup:
 
 
 class RuntimeProvider(Construct):
-    """One ``onEvent`` Lambda (``<module>.on_event``) behind a Provider framework; see :meth:`of`."""
+    """One ``onEvent`` Lambda behind a Provider framework; see :meth:`of`.
+
+    :param modules: the runtime modules the handler needs (staged as the package ``runtime``).
+    :param handler: ``<module>.<function>`` of the runtime package, e.g. ``evaluator_check.on_event``.
+    :param description: the function's description.
+    """
 
     def __init__(
         self, scope: Construct, id: str, *, modules: Sequence[str], handler: str, description: str
     ) -> None:
         super().__init__(scope, id)
-        code = stage_directory(
-            {f"{m}.py": RUNTIME_DIR / f"{m}.py" for m in modules}, prefix=f"cdk-sm-ft-{id.lower()}"
-        )
+        code = runtime_asset(modules)
         log_group = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
         )
@@ -53,7 +56,8 @@ class RuntimeProvider(Construct):
             self,
             "OnEvent",
             runtime=lambda_.Runtime.PYTHON_3_14,
-            handler=handler,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=runtime_handler(handler),
             code=lambda_.Code.from_asset(str(code)),
             timeout=Duration.minutes(1),
             role=self.role,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from ..spec import FineTuningSpec
+from ..spec import FineTuningSpec, RewardSpec
 from .evaluator_lookup import EvaluatorLookup
 from .hub_evaluator import HubEvaluator, IEvaluator
 from .judge_prompt import JudgePrompt
@@ -38,35 +38,10 @@ class SpecRewards(Construct):
         self.evaluator_lookup: EvaluatorLookup | None = None
         self.reward_lambda_arn: str | None = None
         reward = spec.reward if spec.technique == "rlvr" else None
-        if reward is not None and reward.evaluator_arn:
-            self.evaluator = HubEvaluator.from_evaluator_arn(self, "Evaluator", reward.evaluator_arn)
-            if reward.lambda_arn is None:
-                self.evaluator_lookup = EvaluatorLookup(self, "EvaluatorLookup", evaluator=self.evaluator)
-            self.reward_lambda_arn = reward.lambda_arn or self.evaluator_lookup.lambda_arn
-            training_role.add_reward_function(
-                lambda_.Function.from_function_arn(self, "EvaluatorFunction", self.reward_lambda_arn)
-            )
-        elif reward is not None:
-            self.reward_function = RewardFunction(
-                self,
-                "SageMakerReward",
-                builtin=reward.builtin,
-                code=spec.reward_code_path,
-                requirements=spec.reward_requirements_path,
-                options=reward.options,
-                score_range=reward.score_range,
-                nova=spec.is_nova,
-            )
-            training_role.add_reward_function(self.reward_function.function)
-            self.reward_lambda_arn = self.reward_function.function_arn
-            self.evaluator = HubEvaluator(
-                self,
-                "Evaluator",
-                evaluator_name=f"{spec.name}-reward",
-                reference=self.reward_function.function_arn,
-            )
+        if reward is not None:
+            self._reward(spec, reward, training_role)
         if spec.technique == "rlaif" and spec.rlaif is not None:
-            training_role.add_judge_model(spec.rlaif.judge_model_id)
+            training_role.grant_judge_model(spec.rlaif.judge_model_id)
             if spec.judge_prompt_path is not None:
                 self.judge_prompt = JudgePrompt(
                     self,
@@ -77,7 +52,7 @@ class SpecRewards(Construct):
                 self.judge_prompt.grant_read(training_role.role)
                 self.evaluator = self.judge_prompt.evaluator
         if isinstance(self.evaluator, HubEvaluator):
-            training_role.add_hub_content_read(
+            training_role.grant_hub_content_read(
                 self.evaluator.hub_name, "JsonDoc", self.evaluator.evaluator_name
             )
         elif self.evaluator is not None:  # imported: keep its own account and region
@@ -89,3 +64,33 @@ class SpecRewards(Construct):
                 "Every version of the one evaluator the job uses; a redeploy registers a new version number.",
             )
         self.evaluator_arn = self.evaluator.evaluator_arn if self.evaluator is not None else None
+
+    def _reward(self, spec: FineTuningSpec, reward: RewardSpec, training_role: TrainingExecutionRole) -> None:
+        """RLVR: the imported evaluator and its Lambda, or a ``RewardFunction`` registered as an evaluator."""
+        if reward.evaluator_arn:
+            self.evaluator = HubEvaluator.from_evaluator_arn(self, "Evaluator", reward.evaluator_arn)
+            if reward.lambda_arn is None:
+                self.evaluator_lookup = EvaluatorLookup(self, "EvaluatorLookup", evaluator=self.evaluator)
+            self.reward_lambda_arn = reward.lambda_arn or self.evaluator_lookup.lambda_arn
+            training_role.grant_reward_function(
+                lambda_.Function.from_function_arn(self, "EvaluatorFunction", self.reward_lambda_arn)
+            )
+        else:
+            self.reward_function = RewardFunction(
+                self,
+                "SageMakerReward",
+                builtin=reward.builtin,
+                code=spec.reward_code_path,
+                requirements=spec.reward_requirements_path,
+                options=reward.options,
+                score_range=reward.score_range,
+                nova=spec.is_nova,
+            )
+            training_role.grant_reward_function(self.reward_function.function)
+            self.reward_lambda_arn = self.reward_function.function_arn
+            self.evaluator = HubEvaluator(
+                self,
+                "Evaluator",
+                evaluator_name=f"{spec.name}-reward",
+                reference=self.reward_function.function_arn,
+            )

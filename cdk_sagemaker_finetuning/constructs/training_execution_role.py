@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import jsii
-from aws_cdk import Arn, ArnFormat, Aws, Token
+from aws_cdk import Aws, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -21,7 +21,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..runtime.models import PUBLIC_HUB, hub_content_name
-from .arns import format_arn
+from .arns import format_arn, split_arn
 from .errors import ConstructValidationError
 from .model_package_group import IModelPackageGroup
 from .nag import acknowledge, acknowledge_wildcard_resources
@@ -81,7 +81,8 @@ class TrainingExecutionRole(Construct):
         Default: none.
     :param output_bucket: bucket the job writes output to. Default: none (then ``output_uri`` is required).
     :param output_uri: S3 URI prefix the job writes output to, in a bucket this stack does not own.
-    :param kms_keys: KMS key ARNs of encrypted data or output. Default: none.
+        Default: none (then ``output_bucket`` is required).
+    :param kms_keys: KMS keys of encrypted data or output (``kms.Key.from_key_arn`` for a key ARN). Default: none.
     :param mlflow_resource_arn: MLflow app or tracking server the job logs to. Default: no MLflow access.
     :param wildcard_hub_read: read every hub and hub content instead of the base model's (the SDK template's
         grant), for accounts where the narrowed form is not enough. Default: False.
@@ -102,7 +103,7 @@ class TrainingExecutionRole(Construct):
         data_uris: Sequence[str] = (),
         output_bucket: s3.IBucket | None = None,
         output_uri: str | None = None,
-        kms_keys: Sequence[str] = (),
+        kms_keys: Sequence[kms.IKey] = (),
         mlflow_resource_arn: str | None = None,
         wildcard_hub_read: bool = False,
         source_arn_condition: bool = False,
@@ -135,32 +136,11 @@ class TrainingExecutionRole(Construct):
             "The job registers a new model package version in its group; versions are numbered at run time.",
         )
         self._add_base_model_read(hub_name, base_model, wildcard_hub_read)
-        if data_bucket is not None:
-            self.add_s3_read(data_bucket)
-        for index, uri in enumerate(data_uris):
-            bucket, key = split_s3_uri(uri)
-            self.add_s3_read(s3.Bucket.from_bucket_name(self, f"DataBucket{index}", bucket), key or None)
-        if output_bucket is not None:
-            self.add_s3_read_write(output_bucket)
-        if output_uri is not None:
-            bucket, key = split_s3_uri(output_uri)
-            self.add_s3_read_write(s3.Bucket.from_bucket_name(self, "OutputBucket", bucket), key or None)
-        for index, key_arn in enumerate(kms_keys):
-            self.add_kms_key(kms.Key.from_key_arn(self, f"Key{index}", key_arn))
+        self._add_data_access(data_bucket, data_uris, output_bucket, output_uri)
+        for kms_key in kms_keys:
+            self.grant_kms_key(kms_key)
         if mlflow_resource_arn is not None:
             self._add_mlflow(mlflow_resource_arn)
-        acknowledge(
-            self.role,
-            {
-                "AwsSolutions-IAM5[Resource::*]": "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no "
-                "resource-level permissions.",
-                "AwsSolutions-IAM5[Resource::arn:aws:ecr:*:*:repository/*]": "Serverless training images live in "
-                "AWS-owned ECR repositories whose accounts are not published.",
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
-                "/aws/sagemaker/TrainingJobs*]": "Training jobs log to streams named after the job, created at run "
-                "time under /aws/sagemaker/TrainingJobs.",
-            },
-        )
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
@@ -178,20 +158,23 @@ class TrainingExecutionRole(Construct):
             conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER_SERVICE}},
         )
 
-    def add_reward_function(self, function: lambda_.IFunction) -> iam.Grant:
-        """Let the job invoke an RLVR reward Lambda (the function and its qualified versions/aliases only)."""
-        qualified = f"{function.function_arn}:*"
+    def grant_reward_function(self, function: lambda_.IFunction) -> iam.Grant:
+        """Let the job invoke an RLVR reward Lambda: the ARNs of ``function.grant_invoke`` (the function and its
+        qualified versions/aliases), on the role only, so an imported function of any account works (its
+        owner allows the invoke; no resource-based policy is added)."""
         acknowledge_wildcard_resources(
-            self.role, [qualified], "Qualified invocations (versions and aliases) of the one reward function."
+            self.role,
+            [f"{function.function_arn}:*"],
+            "Qualified invocations (versions and aliases) of the one reward function.",
         )
-        return self._allow(["lambda:InvokeFunction"], [function.function_arn, qualified])
+        return self._allow(["lambda:InvokeFunction"], function.resource_arns_for_grant_invoke)
 
-    def add_judge_model(self, model_id: str) -> iam.Grant:
+    def grant_judge_model(self, model_id: str) -> iam.Grant:
         """Let the job call an RLAIF Bedrock judge model (that foundation model only)."""
         arn = f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}::foundation-model/{model_id}"
         return self._allow(["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"], [arn])
 
-    def add_hub_content_read(self, hub_name: str, content_type: str, content_name: str) -> iam.Grant:
+    def grant_hub_content_read(self, hub_name: str, content_type: str, content_name: str) -> iam.Grant:
         """Let the job read every version of one hub content (evaluator, dataset or model) of this account.
 
         ``DescribeHubContent`` is authorized on both the hub and the hub content, so both are granted.
@@ -204,19 +187,19 @@ class TrainingExecutionRole(Construct):
             ["sagemaker:DescribeHubContent"], [self._arn("sagemaker", "hub", hub_name), versions]
         )
 
-    def add_s3_read(self, bucket: s3.IBucket, prefix: str | None = None) -> iam.Grant:
+    def grant_s3_read(self, bucket: s3.IBucket, prefix: str | None = None) -> iam.Grant:
         """Let the job list ``bucket`` and read objects under ``prefix`` (default: the whole bucket)."""
         self._allow(["s3:ListBucket", "s3:GetBucketLocation"], [bucket.bucket_arn])
         if bucket.encryption_key is not None:
-            self.add_kms_key(bucket.encryption_key)
+            self.grant_kms_key(bucket.encryption_key)
         return self._allow(["s3:GetObject"], [self._objects(bucket, prefix)])
 
-    def add_s3_read_write(self, bucket: s3.IBucket, prefix: str | None = None) -> iam.Grant:
+    def grant_s3_read_write(self, bucket: s3.IBucket, prefix: str | None = None) -> iam.Grant:
         """Let the job read and write objects under ``prefix`` of ``bucket`` (default: the whole bucket)."""
-        self.add_s3_read(bucket, prefix)
+        self.grant_s3_read(bucket, prefix)
         return self._allow(["s3:PutObject"], [self._objects(bucket, prefix)])
 
-    def add_kms_key(self, key: kms.IKey) -> iam.Grant:
+    def grant_kms_key(self, key: kms.IKey) -> iam.Grant:
         """Let the job encrypt and decrypt with ``key`` (its key policy must delegate to IAM)."""
         return self._allow(["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], [key.key_arn])
 
@@ -254,6 +237,37 @@ class TrainingExecutionRole(Construct):
             ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
             ["arn:aws:ecr:*:*:repository/*"],
         )
+        acknowledge(
+            self.role,
+            {
+                "AwsSolutions-IAM5[Resource::*]": "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no "
+                "resource-level permissions.",
+                "AwsSolutions-IAM5[Resource::arn:aws:ecr:*:*:repository/*]": "Serverless training images live in "
+                "AWS-owned ECR repositories whose accounts are not published.",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+                "/aws/sagemaker/TrainingJobs*]": "Training jobs log to streams named after the job, created at run "
+                "time under /aws/sagemaker/TrainingJobs.",
+            },
+        )
+
+    def _add_data_access(
+        self,
+        data_bucket: s3.IBucket | None,
+        data_uris: Sequence[str],
+        output_bucket: s3.IBucket | None,
+        output_uri: str | None,
+    ) -> None:
+        """Read the data (buckets of this stack, or URIs elsewhere); read and write the output location."""
+        if data_bucket is not None:
+            self.grant_s3_read(data_bucket)
+        for index, uri in enumerate(data_uris):
+            bucket, key = split_s3_uri(uri)
+            self.grant_s3_read(s3.Bucket.from_bucket_name(self, f"DataBucket{index}", bucket), key or None)
+        if output_bucket is not None:
+            self.grant_s3_read_write(output_bucket)
+        if output_uri is not None:
+            bucket, key = split_s3_uri(output_uri)
+            self.grant_s3_read_write(s3.Bucket.from_bucket_name(self, "OutputBucket", bucket), key or None)
 
     def _add_base_model_read(self, hub_name: str, base_model: str, wildcard: bool) -> None:
         actions = ["sagemaker:DescribeHub", "sagemaker:ListHubContents", "sagemaker:DescribeHubContent"]
@@ -287,13 +301,11 @@ class TrainingExecutionRole(Construct):
             "mlflow-tracking-server": "sagemaker:DescribeMlflowTrackingServer",
         }
         if not Token.is_unresolved(arn):
-            kind = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME).resource  # raises on a malformed ARN
+            what = "an MLflow app (...:mlflow-app/<id>) or tracking server (...:mlflow-tracking-server/<name>) ARN"
+            expected = "arn:aws:sagemaker:<region>:<account>:mlflow-app/<id>"
+            kind = split_arn(self, arn, what=f"mlflow_resource_arn, {what}", expected=expected).resource
             if kind not in describe:
-                raise ConstructValidationError(
-                    f"mlflow_resource_arn {arn!r} must be an MLflow app (...:mlflow-app/<id>) or tracking server "
-                    "(...:mlflow-tracking-server/<name>) ARN",
-                    self,
-                )
+                raise ConstructValidationError(f"mlflow_resource_arn {arn!r} must be {what}", self)
             describe = {kind: describe[kind]}
         self._allow([*MLFLOW_ACTIONS, *describe.values()], [arn])
         acknowledge(

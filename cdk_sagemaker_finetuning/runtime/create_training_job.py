@@ -19,11 +19,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-try:
-    from . import errors, retry
-except ImportError:  # inside the Lambda the runtime folder is the code root
-    import errors  # type: ignore[no-redef]
-    import retry  # type: ignore[no-redef]
+from . import errors, retry
 
 
 class SageMakerError(Exception):

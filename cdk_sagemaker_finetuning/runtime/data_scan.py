@@ -19,11 +19,7 @@ from urllib.parse import unquote_plus
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-try:
-    from . import dataset_format, errors
-except ImportError:  # inside the Lambda the runtime folder is the code root
-    import dataset_format  # type: ignore[no-redef]
-    import errors  # type: ignore[no-redef]
+from . import dataset_format, errors
 
 #: The preflight's budget per run (all data channels together).
 PREFLIGHT_MAX_KEYS = 100_000

@@ -35,13 +35,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-try:
-    from . import errors, hub_evaluator, request, retry
-except ImportError:  # inside the Lambda the runtime folder is the code root
-    import errors  # type: ignore[no-redef]
-    import hub_evaluator  # type: ignore[no-redef]
-    import request  # type: ignore[no-redef]
-    import retry  # type: ignore[no-redef]
+from . import errors, hub_evaluator, request, retry
 
 CONTENT_TYPE = "DataSet"
 SCHEMA_VERSION = "2.0.0"

@@ -13,14 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-try:
-    from . import errors, models, request
-    from . import evaluation_catalog as catalog
-except ImportError:  # inside the Lambda the runtime folder is the code root
-    import errors  # type: ignore[no-redef]
-    import evaluation_catalog as catalog  # type: ignore[no-redef]
-    import models  # type: ignore[no-redef]
-    import request  # type: ignore[no-redef]
+from . import errors, models, request
+from . import evaluation_catalog as catalog
 
 PACKAGE_ARN_RE = re.compile(r"^arn:(aws[a-z\-]*):sagemaker:([a-z0-9\-]+):(\d{12}):model-package/([^/]+)/\d+$")
 

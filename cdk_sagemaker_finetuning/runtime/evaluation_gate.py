@@ -32,15 +32,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-try:
-    from . import errors, evaluation_results, preflight, retry
-    from . import evaluation_config as config_inputs
-except ImportError:  # inside the Lambda the runtime folder is the code root
-    import errors  # type: ignore[no-redef]
-    import evaluation_config as config_inputs  # type: ignore[no-redef]
-    import evaluation_results  # type: ignore[no-redef]
-    import preflight  # type: ignore[no-redef]
-    import retry  # type: ignore[no-redef]
+from . import errors, evaluation_results, preflight, retry
+from . import evaluation_config as config_inputs
 
 SCORE, RESULTS = "eval:", "eval-results:"
 BASE_SCORE, BASE_RESULTS, BASE_MODEL = "eval-base:", "eval-base-results:", "eval-base:model"

@@ -13,16 +13,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-try:
-    from . import errors, evaluation_config, models, preflight, request
-    from . import evaluation_catalog as catalog
-except ImportError:  # inside the Lambda the runtime folder is the code root
-    import errors  # type: ignore[no-redef]
-    import evaluation_catalog as catalog  # type: ignore[no-redef]
-    import evaluation_config  # type: ignore[no-redef]
-    import models  # type: ignore[no-redef]
-    import preflight  # type: ignore[no-redef]
-    import request  # type: ignore[no-redef]
+from . import errors, evaluation_config, models, preflight, request
+from . import evaluation_catalog as catalog
 
 
 def describe_model_package(clients: preflight.Clients, package_arn: str) -> dict[str, Any]:

@@ -32,16 +32,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-try:
-    from . import errors, request
-    from . import evaluation_catalog as catalog
-    from . import evaluation_config as inputs
-except ImportError:  # inside the Lambda the runtime folder is the code root
-    import errors  # type: ignore[no-redef]
-    import evaluation_catalog as catalog  # type: ignore[no-redef]
-    import evaluation_config as inputs  # type: ignore[no-redef]
-    import request  # type: ignore[no-redef]
-
+from . import errors, request
+from . import evaluation_catalog as catalog
+from . import evaluation_config as inputs
 
 EVALUATION_TAG = {"Key": "SagemakerModelEvaluation", "Value": "true"}
 

@@ -19,13 +19,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-try:
-    from . import errors, request
-    from . import evaluation_catalog as catalog
-except ImportError:  # inside the Lambda the runtime folder is the code root
-    import errors  # type: ignore[no-redef]
-    import evaluation_catalog as catalog  # type: ignore[no-redef]
-    import request  # type: ignore[no-redef]
+from . import errors, request
+from . import evaluation_catalog as catalog
 
 JUDGE_RESULTS_FILE = "bedrock_llm_judge_results.json"
 

@@ -32,23 +32,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-try:
-    from . import create_training_job, data_scan, errors, evaluation_gate, preflight, retry
-    from . import evaluation_catalog as catalog
-    from . import evaluation_config as config_inputs
-    from . import evaluation_inputs as lookups
-    from . import evaluation_request as builder
-except ImportError:  # inside the Lambda the runtime folder is the code root
-    import create_training_job  # type: ignore[no-redef]
-    import data_scan  # type: ignore[no-redef]
-    import errors  # type: ignore[no-redef]
-    import evaluation_catalog as catalog  # type: ignore[no-redef]
-    import evaluation_config as config_inputs  # type: ignore[no-redef]
-    import evaluation_gate  # type: ignore[no-redef]
-    import evaluation_inputs as lookups  # type: ignore[no-redef]
-    import evaluation_request as builder  # type: ignore[no-redef]
-    import preflight  # type: ignore[no-redef]
-    import retry  # type: ignore[no-redef]
+from . import create_training_job, data_scan, errors, evaluation_gate, preflight, retry
+from . import evaluation_catalog as catalog
+from . import evaluation_config as config_inputs
+from . import evaluation_inputs as lookups
+from . import evaluation_request as builder
 
 #: Formats an evaluation dataset may have (judge and custom scorer: ``{"query", "response"}`` lines).
 EVALUATION_FORMATS = ("sagemaker_eval",)

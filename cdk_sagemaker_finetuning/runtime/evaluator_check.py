@@ -23,10 +23,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-try:
-    from . import errors
-except ImportError:  # inside a Lambda the runtime folder is the code root
-    import errors  # type: ignore[no-redef]
+from . import errors
 
 #: The evaluator type each technique's job calls (a custom RLAIF prompt is a ``RewardPrompt``).
 EXPECTED_TYPES = {"RLVR": "RewardFunction", "RLAIF": "RewardPrompt"}

@@ -20,10 +20,7 @@ from typing import Any
 
 import boto3
 
-try:
-    from . import retry
-except ImportError:  # inside the Lambda the runtime folder is the code root
-    import retry  # type: ignore[no-redef]
+from . import retry
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)

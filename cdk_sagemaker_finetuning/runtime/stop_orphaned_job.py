@@ -20,12 +20,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-try:
-    from . import errors, request, retry
-except ImportError:  # inside the Lambda the runtime folder is the code root
-    import errors  # type: ignore[no-redef]
-    import request  # type: ignore[no-redef]
-    import retry  # type: ignore[no-redef]
+from . import errors, request, retry
 
 RUNNING = ("InProgress",)
 

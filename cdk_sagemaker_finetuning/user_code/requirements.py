@@ -1,6 +1,6 @@
 """A reward module's pure-Python requirements, installed locally (no Docker) for the Lambda's platform.
 
-``pip install --target`` with the Lambda's platform and Python version (``--platform manylinux2014_x86_64
+``pip install --target`` with the Lambda's platform and Python version (``--platform manylinux2014_aarch64
 --only-binary=:all: --python-version 3.14 --implementation cp``) into a directory named by the hash of the
 requirements file and the target, so the next synth or ``validate`` reuses it. pip reads its usual
 configuration (index, proxy, ``PIP_*`` variables). Compiled packages are refused: the check imports the
@@ -19,8 +19,8 @@ from pathlib import Path
 
 from .files import Problem
 
-#: The reward Lambda's architecture (x86_64, ``RewardFunction``'s default).
-PLATFORM = "manylinux2014_x86_64"
+#: The reward Lambda's platform (``RewardFunction`` runs on arm64).
+PLATFORM = "manylinux2014_aarch64"
 #: The reward Lambda's default runtime (``RewardFunction(runtime=...)`` passes its own).
 PYTHON_VERSION = "3.14"
 PIP_SECONDS = 600.0

@@ -60,7 +60,7 @@ def test_trigger_and_pipeline_share_one_provider():
     assert len(checks(template)) == 2
     assert stack.node.try_find_child("BucketEventCheckProvider") is not None
     handlers = [f for f in template.find_resources("AWS::Lambda::Function").values()
-                if f["Properties"].get("Handler") == "bucket_event_check.on_event"]
+                if f["Properties"].get("Handler") == "runtime.bucket_event_check.on_event"]
     assert len(handlers) == 1
 
 
@@ -85,10 +85,12 @@ def test_check_asset_holds_only_its_module_and_imports_like_lambda(tmp_path):
     app = cdk.App(outdir=str(tmp_path))
     project(cdk.Stack(app, "S"), {"on_new_data": {}})
     app.synth()
-    [folder] = [p.parent for p in tmp_path.glob("asset.*/bucket_event_check.py") if not (p.parent / "preflight.py").exists()]
-    assert [p.name for p in folder.iterdir()] == ["bucket_event_check.py"]
+    [folder] = [p.parent.parent for p in tmp_path.glob("asset.*/runtime/bucket_event_check.py")
+                if not (p.parent / "preflight.py").exists()]
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.py")) == [
+        "runtime/__init__.py", "runtime/bucket_event_check.py"]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    code = "import bucket_event_check as c; print(c.on_event({'RequestType': 'Delete', 'PhysicalResourceId': 'x'}, None))"
+    code = "from runtime import bucket_event_check as c; print(c.on_event({'RequestType': 'Delete', 'PhysicalResourceId': 'x'}, None))"
     answer = subprocess.run([sys.executable, "-s", "-c", code], cwd=folder, env=env, capture_output=True,
                             text=True, check=True)
     assert answer.stdout.strip() == "{'PhysicalResourceId': 'x'}"

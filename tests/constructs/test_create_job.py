@@ -71,7 +71,7 @@ def test_create_function_role_gets_the_job_creation_permissions(lambda_stack):
     machine = {a for s in role_statements(template, workflow.state_machine.role) for a in actions_of(s)}
     assert "iam:PassRole" not in machine and "sagemaker:createTrainingJob" not in machine
     assert "lambda:InvokeFunction" in machine
-    template.has_resource_properties("AWS::Lambda::Function", {"Handler": "create_training_job.handler"})
+    template.has_resource_properties("AWS::Lambda::Function", {"Handler": "runtime.create_training_job.handler"})
 
 
 def test_lambda_way_is_cdk_nag_clean(lambda_stack):
@@ -85,7 +85,7 @@ def test_default_is_aws_sdk_without_a_create_function():
     _, stack, workflow = build_stack()
     assert workflow.create_job_with is CreateJobWith.AWS_SDK and workflow.create_function is None
     handlers = Template.from_stack(stack).find_resources("AWS::Lambda::Function")
-    assert "create_training_job.handler" not in json.dumps(handlers)
+    assert "runtime.create_training_job.handler" not in json.dumps(handlers)
 
 
 def test_app_context_switches_every_workflow():

@@ -112,10 +112,12 @@ def test_custom_resource_assets_import_like_lambda(tmp_path):
     app = cdk.App(outdir=str(tmp_path))
     FineTuningStack(app, "Assets", spec=spec(tmp_path, evaluator_arn=ARN))
     app.synth()
-    [folder] = [p.parent for p in tmp_path.glob("asset.*/evaluator_check.py") if not (p.parent / "preflight.py").exists()]
-    assert sorted(p.name for p in folder.iterdir()) == ["errors.py", "evaluator_check.py"]
+    [folder] = [p.parent.parent for p in tmp_path.glob("asset.*/runtime/evaluator_check.py")
+                if not (p.parent / "preflight.py").exists()]
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.py")) == [
+        "runtime/__init__.py", "runtime/errors.py", "runtime/evaluator_check.py"]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    code = "import evaluator_check; print(evaluator_check.on_event({'RequestType': 'Delete'}, None))"
+    code = "from runtime import evaluator_check; print(evaluator_check.on_event({'RequestType': 'Delete'}, None))"
     answer = subprocess.run([sys.executable, "-s", "-c", code], cwd=folder, env=env, capture_output=True,
                             text=True, check=True)
     assert answer.stdout.strip() == "{'PhysicalResourceId': 'none'}"

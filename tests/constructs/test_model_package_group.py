@@ -174,3 +174,35 @@ def test_a_group_created_here_keeps_this_stacks_environment():
 def test_import_by_arn_rejects_other_resources(stack, arn):
     with pytest.raises(ConstructValidationError, match="is not a model package group ARN: expected"):
         ModelPackageGroup.from_model_package_group_arn(stack, "Imported", arn)
+
+
+@pytest.mark.parametrize(
+    ("grant", "actions"), [("grant_read", READ_ACTIONS), ("grant_register", REGISTER_ACTIONS)]
+)
+def test_import_by_name_grants_this_stacks_account_and_region(grant, actions):
+    app = cdk.App()
+    stack = cdk.Stack(app, "Training", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    group = ModelPackageGroup.from_model_package_group_name(stack, "Local", "Team-Models")
+    getattr(group, grant)(iam.Role(stack, "Role", assumed_by=iam.AccountRootPrincipal()))
+    assert (group.env.account, group.env.region) == ("123456789012", "us-east-1")
+    [statement] = statements_with(Template.from_stack(stack), actions[0])
+    prefix = ["arn:", {"Ref": "AWS::Partition"}]
+    assert statement["Resource"] == [
+        {"Fn::Join": ["", [*prefix, ":sagemaker:us-east-1:123456789012:model-package-group/Team-Models"]]},
+        {"Fn::Join": ["", [*prefix, ":sagemaker:us-east-1:123456789012:model-package/team-models/*"]]},
+    ]
+
+
+def test_created_and_imported_groups_implement_the_interface(stack):
+    from cdk_sagemaker_finetuning.constructs import IModelPackageGroup
+
+    created = ModelPackageGroup(stack, "Group", model_package_group_name="g")
+    by_name = ModelPackageGroup.from_model_package_group_name(stack, "ByName", "n")
+    by_arn = ModelPackageGroup.from_model_package_group_arn(stack, "ByArn", CENTRAL_GROUP_ARN)
+    assert all(isinstance(group, IModelPackageGroup) for group in (created, by_name, by_arn))
+    assert not isinstance(iam.Role(stack, "Role", assumed_by=iam.AccountRootPrincipal()), IModelPackageGroup)
+
+
+def test_import_of_a_malformed_arn_names_the_expected_form(stack):
+    with pytest.raises(ConstructValidationError, match=r"^Stack: 'not-an-arn' is not a model package group ARN"):
+        ModelPackageGroup.from_model_package_group_arn(stack, "Imported", "not-an-arn")

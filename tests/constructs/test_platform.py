@@ -132,7 +132,7 @@ def test_shared_pieces_exist_once_in_the_platform_stack(hundred):
     parent, templates = hundred["parent"], hundred["templates"]
     nested = [t for name, t in templates.items() if name != hundred["stack"].template_file]
     handlers = [r["Properties"].get("Handler") for r in of_type(parent, "AWS::Lambda::Function").values()]
-    assert handlers.count("stop_orphaned_job.handler") == 1
+    assert handlers.count("runtime.stop_orphaned_job.handler") == 1
     assert len(of_type(parent, "AWS::SNS::Topic")) == 1 and len(of_type(parent, "AWS::Logs::LogGroup")) >= 1
     assert len([k for k in of_type(parent, "AWS::S3::Bucket") if k.startswith("FineTuningAccessLogs")]) == 1
     [logs_policy] = of_type(parent, "AWS::S3::BucketPolicy").values()  # not one statement per project bucket
@@ -152,7 +152,7 @@ def test_shared_pieces_exist_once_in_the_platform_stack(hundred):
     )
     for template in nested:
         functions = of_type(template, "AWS::Lambda::Function").values()
-        assert "stop_orphaned_job.handler" not in [f["Properties"].get("Handler") for f in functions]
+        assert "runtime.stop_orphaned_job.handler" not in [f["Properties"].get("Handler") for f in functions]
         assert not [k for k in template["Resources"] if k.startswith("HubEvaluatorProvider")]
         assert not of_type(
             template, "AWS::SNS::Topic"

@@ -49,6 +49,17 @@ def test_two_projects_may_not_share_a_name_or_group(stack, sft_spec_dict):
         )
 
 
+def test_the_name_registry_is_a_construct_of_the_stack_not_module_state(sft_spec_dict):
+    from cdk_sagemaker_finetuning.constructs.shared import NAMES_ID, ProjectNames
+
+    first, second = cdk.Stack(cdk.App(), "A"), cdk.Stack(cdk.App(), "A")  # same path, different trees
+    FineTuningProject(first, "Project", **sft_spec_dict)
+    FineTuningProject(second, "Project", **sft_spec_dict)
+    assert isinstance(first.node.find_child(NAMES_ID), ProjectNames)
+    assert ProjectNames.of(first.node.find_child("Project")) is first.node.find_child(NAMES_ID)
+    assert ProjectNames.of(second) is not ProjectNames.of(first)
+
+
 def test_outputs_are_prefixed_with_the_project_name(stack, sft_spec_dict):
     FineTuningProject(stack, "P", **{**sft_spec_dict, "name": "support-sft"})
     outputs = Template.from_stack(stack).to_json()["Outputs"]

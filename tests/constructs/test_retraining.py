@@ -11,8 +11,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Template
 
+from cdk_sagemaker_finetuning.constructs.errors import ConstructValidationError
 from cdk_sagemaker_finetuning.constructs.nag import acknowledge
 from cdk_sagemaker_finetuning.constructs.retraining import (
+    PipelineRepository,
     RetrainingPipeline,
     RetrainingTriggers,
     training_input,
@@ -106,7 +108,7 @@ def test_trigger_role_may_only_start_this_workflow():
 
 def test_new_data_needs_a_bucket():
     stack, machine, _, _ = rig()
-    with pytest.raises(ValueError, match="new_data_prefix needs data_bucket"):
+    with pytest.raises(ConstructValidationError, match="^Stack/Triggers: new_data_prefix needs data_bucket"):
         RetrainingTriggers(stack, "Triggers", state_machine=machine, new_data_prefix="in/")
 
 
@@ -142,7 +144,7 @@ def test_pipeline_is_v2_with_source_train_and_report_stages():
 
 def test_pipeline_manual_approval_and_repository():
     _, _, template = pipeline_stack(
-        manual_approval=True, repository={"connection_arn": CONNECTION, "owner": "me", "repo": "specs"}
+        manual_approval=True, repository=PipelineRepository(connection_arn=CONNECTION, owner="me", repo="specs")
     )
     [pipeline] = template.find_resources("AWS::CodePipeline::Pipeline").values()
     stages = pipeline["Properties"]["Stages"]

@@ -13,7 +13,7 @@ from cfnlint.api import ManualArgs, lint_file
 
 from cdk_sagemaker_finetuning.constructs import ModelPackageGroup, TrainingExecutionRole
 from cdk_sagemaker_finetuning.constructs.errors import ConstructValidationError
-from cdk_sagemaker_finetuning.constructs.hub_evaluator import HubEvaluator
+from cdk_sagemaker_finetuning.constructs.hub_evaluator import HubEvaluator, IEvaluator
 from cdk_sagemaker_finetuning.constructs.judge_prompt import JudgePrompt
 from cdk_sagemaker_finetuning.constructs.reward_function import RewardFunction, reward_code_directory
 from cdk_sagemaker_finetuning.runtime.hub_evaluator import ai_registry_hub_name
@@ -131,7 +131,7 @@ def test_reward_function_rejects_bad_props(stack, kwargs, message):
 def test_invoke_grant_goes_to_the_training_role_only(stack):
     role = training_role(stack)
     function = RewardFunction(stack, "Reward", builtin="numeric_answer")
-    grant = role.add_reward_function(function.function)
+    grant = role.grant_reward_function(function.function)
     assert isinstance(grant, iam.Grant) and grant.success
     template = Template.from_stack(stack)
     invokes = statements_with(template, "lambda:InvokeFunction")
@@ -171,8 +171,8 @@ def test_one_provider_per_stack_serves_every_evaluator(stack):
                  hub_name="team-hub", removal_policy=RemovalPolicy.DESTROY, domain_id="d-123")
     template = Template.from_stack(stack)
     handlers = template.find_resources("AWS::Lambda::Function", {"Properties": {"Runtime": "python3.14"}})
-    assert sorted(r["Properties"]["Handler"] for r in handlers.values()) == ["hub_evaluator.is_complete",
-                                                                              "hub_evaluator.on_event"]
+    assert sorted(r["Properties"]["Handler"] for r in handlers.values()) == ["runtime.hub_evaluator.is_complete",
+                                                                              "runtime.hub_evaluator.on_event"]
     template.resource_count_is("AWS::StepFunctions::StateMachine", 1)
     template.has_resource_properties("Custom::SageMakerHubEvaluator", {
         "EvaluatorName": "b", "HubName": "team-hub", "RetainOnDelete": "false", "DomainId": "d-123",
@@ -225,6 +225,24 @@ def test_from_evaluator_arn(stack):
     assert ":hub-content/team-hub/JsonDoc/my-reward/*" in flat(statement["Resource"])
     with pytest.raises(ConstructValidationError, match="is not a versioned evaluator ARN"):
         HubEvaluator.from_evaluator_arn(stack, "Bad", arn.rsplit("/", 1)[0])
+
+
+CENTRAL_EVALUATOR = "arn:aws:sagemaker:eu-west-1:210987654321:hub-content/central/JsonDoc/scorer/3.1.0"
+
+
+def test_from_evaluator_arn_of_another_account_and_region_grants_that_environment():
+    app = cdk.App()
+    stack = cdk.Stack(app, "Training", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    evaluator = HubEvaluator.from_evaluator_arn(stack, "Central", CENTRAL_EVALUATOR)
+    assert isinstance(evaluator, IEvaluator)
+    assert (evaluator.env.account, evaluator.env.region) == ("210987654321", "eu-west-1")
+    grant = evaluator.grant_read(iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal()))
+    assert isinstance(grant, iam.Grant)
+    [statement] = statements_with(Template.from_stack(stack), "sagemaker:DescribeHubContent")
+    assert statement["Resource"] == [
+        "arn:aws:sagemaker:eu-west-1:210987654321:hub/central",
+        "arn:aws:sagemaker:eu-west-1:210987654321:hub-content/central/JsonDoc/scorer/*",
+    ]
 
 
 # -- JudgePrompt -----------------------------------------------------------------------------------------
@@ -437,3 +455,9 @@ def test_cdk_app_synth_rejects_broken_user_files_without_a_traceback(tmp_path, f
     assert result.returncode == 2
     assert result.stderr.splitlines() == ["invalid fine-tuning spec (1 problem):", result.stderr.splitlines()[1]]
     assert result.stderr.splitlines()[1].startswith(message)
+
+
+def test_from_evaluator_arn_of_a_token_says_the_arn_must_be_text(stack):
+    arn = cdk.CfnParameter(stack, "EvaluatorArn").value_as_string
+    with pytest.raises(ConstructValidationError, match=r"^Stack: from_evaluator_arn needs the ARN as text"):
+        HubEvaluator.from_evaluator_arn(stack, "FromParameter", arn)

@@ -7,6 +7,7 @@ import re
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
@@ -125,10 +126,10 @@ def test_stack_owned_buckets_are_granted(stack):
 
 
 def test_kms_keys_are_granted(stack):
-    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    make_role(stack, kms_keys=[key])
+    arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    make_role(stack, kms_keys=[kms.Key.from_key_arn(stack, "Key", arn)])
     [statement] = statements_with(Template.from_stack(stack), "kms:Decrypt")
-    assert statement["Resource"] == key
+    assert statement["Resource"] == arn
 
 
 def test_mlflow_access_only_when_configured(stack):
@@ -161,13 +162,13 @@ def test_reward_function_invoke_grant(stack):
     fn = lambda_.Function.from_function_arn(
         stack, "Fn", "arn:aws:lambda:us-east-1:123456789012:function:SageMaker-r"
     )
-    assert isinstance(role.add_reward_function(fn), iam.Grant)
+    assert isinstance(role.grant_reward_function(fn), iam.Grant)
     [statement] = statements_with(Template.from_stack(stack), "lambda:InvokeFunction")
     assert statement["Resource"] == [fn.function_arn, f"{fn.function_arn}:*"]
 
 
 def test_judge_model_grant_is_exactly_that_model(stack):
-    make_role(stack).add_judge_model("openai.gpt-oss-120b-1:0")
+    make_role(stack).grant_judge_model("openai.gpt-oss-120b-1:0")
     [statement] = statements_with(Template.from_stack(stack), "bedrock:InvokeModel")
     assert flat(statement["Resource"]).endswith('"::foundation-model/openai.gpt-oss-120b-1:0"]]}')
 
@@ -197,7 +198,7 @@ def test_cdk_nag_clean_with_every_option(tmp_path):
     role = make_role(
         stack, data_uris=["s3://data-bucket/train/"], mlflow_resource_arn=MLFLOW, wildcard_hub_read=True
     )
-    role.add_judge_model("qwen.qwen3-32b-v1:0")
+    role.grant_judge_model("qwen.qwen3-32b-v1:0")
     assert nag_errors(app) == []
 
 
@@ -221,7 +222,7 @@ def test_readme_snippet_grant_register_training_role_works_as_written(stack):
 
 def test_evaluator_read_grants_the_hub_with_its_content(stack):
     role = make_role(stack)
-    role.add_hub_content_read("team-hub", "JsonDoc", "reward")
+    role.grant_hub_content_read("team-hub", "JsonDoc", "reward")
     [statement] = [
         s
         for s in statements_with(Template.from_stack(stack), "sagemaker:DescribeHubContent")
@@ -248,3 +249,24 @@ def test_readme_model_package_group_usage_runs_as_written(stack):
         if "support-sft" in flat(s)
     ]
     assert len(registers) == 1
+
+
+def test_every_grant_returns_the_grant(stack):
+    role = make_role(stack)
+    bucket = s3.Bucket.from_bucket_name(stack, "Extra", "extra-bucket")
+    key = kms.Key.from_key_arn(stack, "ExtraKey", "arn:aws:kms:us-east-1:123456789012:key/abcd")
+    grants = [
+        role.grant_judge_model("qwen.qwen3-32b-v1:0"),
+        role.grant_hub_content_read("team-hub", "DataSet", "rows"),
+        role.grant_s3_read(bucket, "in/"),
+        role.grant_s3_read_write(bucket, "out/"),
+        role.grant_kms_key(key),
+        role.grant_pass_role(iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal())),
+    ]
+    assert all(isinstance(grant, iam.Grant) and grant.success for grant in grants)
+    assert not [name for name in dir(role) if name.startswith("add_")]
+
+
+def test_malformed_mlflow_arn_is_a_validation_error_with_the_path(stack):
+    with pytest.raises(ConstructValidationError, match=r"^Stack/SageMakerRole: 'mlflow' is not mlflow_resource_arn"):
+        make_role(stack, mlflow_resource_arn="mlflow")

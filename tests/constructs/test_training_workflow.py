@@ -383,7 +383,7 @@ def test_preflight_and_stopper_roles(synthesized):
     assert '":s3:::demo-data/train.jsonl*"' in text and '":s3:::demo-data"' in text
     template.has_resource_properties(
         "AWS::Lambda::Function",
-        {"Handler": "stop_orphaned_job.handler", "Environment": Match.absent()},
+        {"Handler": "runtime.stop_orphaned_job.handler", "Environment": Match.absent()},
     )
     template.has_resource_properties(
         "AWS::Events::Rule",
@@ -397,7 +397,7 @@ def test_preflight_and_stopper_roles(synthesized):
         },
     )
     functions = template.find_resources(
-        "AWS::Lambda::Function", {"Properties": {"Handler": "preflight.handler"}}
+        "AWS::Lambda::Function", {"Properties": {"Handler": "runtime.preflight.handler"}}
     )
     env = next(iter(functions.values()))["Properties"]["Environment"]["Variables"]["WORKFLOW_CONFIG"]
     assert "jobNamePrefix" in json.dumps(env)

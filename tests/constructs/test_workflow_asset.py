@@ -50,7 +50,7 @@ ALLOWED = {
 LAMBDA_LIKE = """
 import json, sys, traceback
 from botocore.exceptions import ClientError
-import create_training_job, evaluation_step, pipeline_report, preflight, stop_orphaned_job
+from runtime import create_training_job, evaluation_step, pipeline_report, preflight, stop_orphaned_job
 
 class Throttled:
     def create_training_job(self, **request):
@@ -88,29 +88,34 @@ def test_asset_holds_the_runtime_and_imports_like_lambda(tmp_path):
             key = resource["Properties"]["Code"]["S3Key"]
             handlers[resource["Properties"]["Handler"]] = tmp_path / f"asset.{key.split('.')[0]}"
     assert set(handlers) == {
-        "preflight.handler",
-        "stop_orphaned_job.handler",
-        "create_training_job.handler",
+        "runtime.preflight.handler",
+        "runtime.stop_orphaned_job.handler",
+        "runtime.create_training_job.handler",
     }
-    folder = handlers["preflight.handler"]
+    folder = handlers["runtime.preflight.handler"]
     names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert {
-        "preflight.py",
-        "request.py",
-        "errors.py",
-        "models.py",
-        "dataset_format.py",
-        "data_scan.py",
-        "evaluator_check.py",
-        "stop_orphaned_job.py",
-        "create_training_job.py",
-        "retry.py",
-        "evaluation_step.py",
-        "evaluation_gate.py",
-        "evaluation_request.py",
-        "evaluation_results.py",
+        f"runtime/{name}.py"
+        for name in (
+            "__init__",
+            "preflight",
+            "request",
+            "errors",
+            "models",
+            "dataset_format",
+            "data_scan",
+            "evaluator_check",
+            "stop_orphaned_job",
+            "create_training_job",
+            "retry",
+            "evaluation_step",
+            "evaluation_gate",
+            "evaluation_request",
+            "evaluation_results",
+        )
     } <= names
-    assert not any("__pycache__" in n or n.endswith(".pyc") or n.startswith("reward/") for n in names)
+    assert all(n.startswith("runtime/") for n in names)  # one package, nothing flat at the code root
+    assert not any("__pycache__" in n or n.endswith(".pyc") or n.startswith("runtime/reward/") for n in names)
 
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["WORKFLOW_CONFIG"] = json.dumps(wd.config())

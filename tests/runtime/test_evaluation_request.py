@@ -340,9 +340,9 @@ def test_malformed_configuration_never_crashes(evaluation) -> None:
         assert exc.field and exc.field.startswith(("evaluation", "config"))
 
 
-FLAT = """
+PACKAGED = """
 import json, sys
-import evaluation_inputs, evaluation_request, evaluation_results
+from runtime import evaluation_inputs, evaluation_request, evaluation_results
 config = json.loads(sys.argv[1])
 package = json.loads(sys.argv[2])
 jobs = evaluation_request.build_evaluation_jobs(config, package, {}, "run-1")
@@ -351,16 +351,17 @@ print(json.dumps({"jobs": len(jobs), "loaded": loaded}))
 """
 
 
-def test_runtime_modules_run_from_a_flat_lambda_folder_with_stdlib_and_boto3_only(tmp_path) -> None:
+def test_runtime_modules_run_from_the_lambda_package_with_stdlib_and_boto3_only(tmp_path) -> None:
     runtime = Path(er.__file__).resolve().parent
-    for source in runtime.glob("*.py"):
-        shutil.copy(source, tmp_path / source.name)
+    (tmp_path / "runtime").mkdir()
+    for source in runtime.glob("*.py"):  # as the asset stages them: the package ``runtime``
+        shutil.copy(source, tmp_path / "runtime" / source.name)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     cfg = config(
         benchmarks=[{"name": "gpqa"}], dataset="s3://demo-data/e.jsonl", customScorer={"preset": "prime_math"}
     )
     answer = subprocess.run(
-        [sys.executable, "-s", "-c", FLAT, json.dumps(cfg), json.dumps(package())],
+        [sys.executable, "-s", "-c", PACKAGED, json.dumps(cfg), json.dumps(package())],
         cwd=tmp_path,
         env=env,
         capture_output=True,
