@@ -51,6 +51,7 @@ from ..runtime import models
 from .arns import environment, format_arn, s3_arn
 from .create_job import CreateJobWith, resolve_create_job_with
 from .errors import ConstructValidationError
+from .evaluation_function import evaluation_function, evaluation_job_suffixes, evaluation_seconds
 from .evaluator_lookup import grant_function_check
 from .hub_evaluator import EVALUATOR_ARN_RE, evaluator_hub_arn, evaluator_versions_arn
 from .model_package_group import IModelPackageGroup
@@ -122,6 +123,7 @@ def _definition(
     create_job_with: CreateJobWith,
     create_function: lambda_.IFunction | None,
     end: Mapping[str, Any],
+    evaluation_function: lambda_.IFunction | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The workflow's ``{"StartAt", "States"}`` and the IAM statements of the role running it.
 
@@ -148,6 +150,11 @@ def _definition(
         _statement("sagemaker:stopTrainingJob", job_arn),
         _statement("sagemaker:describeTrainingJob", job_arn),
     ]
+    if bool(config.get("evaluation")) != (evaluation_function is not None):
+        raise ConstructValidationError("a config with an evaluation block needs its evaluation function", scope)
+    evaluation_arn = evaluation_function.function_arn if evaluation_function else None
+    if evaluation_arn:
+        statements.append(_invoke(evaluation_arn))
     definition = workflow_states(
         config=config,
         partition=environment(scope)[0],
@@ -157,6 +164,7 @@ def _definition(
         create_job_with=create_job_with,
         create_arn=create_arn,
         end=end,
+        evaluation_arn=evaluation_arn,
     )
     return definition, statements
 
@@ -188,6 +196,7 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
         retry_interval: Duration = DEFAULT_RETRY_INTERVAL,
         create_job_with: CreateJobWith = CreateJobWith.AWS_SDK,
         create_function: lambda_.IFunction | None = None,
+        evaluation_function: lambda_.IFunction | None = None,
     ) -> None:
         super().__init__(scope, id)
         definition, statements = _definition(
@@ -201,6 +210,7 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
             create_job_with=create_job_with,
             create_function=create_function,
             end={"End": True},
+            evaluation_function=evaluation_function,
         )
         self._state = _StateWithPolicies(
             self,
@@ -338,7 +348,9 @@ class TrainingWorkflow(Construct):
         super().__init__(scope, id)
         self.create_job_with = resolve_create_job_with(self, create_job_with)
         timeout = Duration.seconds(
-            int(config.get("maxRuntimeSeconds") or 86400) + timeout_margin.to_seconds()
+            int(config.get("maxRuntimeSeconds") or 86400)
+            + evaluation_seconds(config)
+            + timeout_margin.to_seconds()
         )
         poll_interval = poll_interval or poll_interval_for(timeout)
         self._check(config, poll_interval, timeout)
@@ -409,6 +421,15 @@ class TrainingWorkflow(Construct):
             if self.create_job_with is CreateJobWith.LAMBDA
             else None
         )
+        self.evaluation_function = evaluation_function(
+            self,
+            config=config,
+            create_statements=caller_statements(self, config, training_role_arn, job_arn, model_package_group),
+            job_arn=job_arn,
+            model_package_group=model_package_group,
+            recipe_spec_resources=specs,
+            log_retention=log_retention,
+        )
         self._fragment_props = dict(
             config=config,
             preflight_function=self.preflight_function,
@@ -418,6 +439,7 @@ class TrainingWorkflow(Construct):
             retry_interval=retry_interval,
             create_job_with=self.create_job_with,
             create_function=self.create_function,
+            evaluation_function=self.evaluation_function,
         )
         definition, statements = _definition(self, **self._fragment_props, end={"Next": "Succeeded"})
         definition["States"]["Succeeded"] = {"Type": "Succeed"}
@@ -450,7 +472,12 @@ class TrainingWorkflow(Construct):
         self.state_machine_arn = self.state_machine.state_machine_arn
         self.state_machine_name = self.state_machine.state_machine_name
         self.stopper = stopper or OrphanedJobStopper.of(self)
-        self.stop_rule = self.stopper.add(self.state_machine, job_arn=job_arn, job_name_prefix=prefix)
+        self.stop_rule = self.stopper.add(
+            self.state_machine,
+            job_arn=job_arn,
+            job_name_prefix=prefix,
+            evaluation_job_suffixes=evaluation_job_suffixes(config),
+        )
         self.stop_function = self.stopper.function
         self.dead_letter_queue, self.dead_letter_alarm = self.stopper.dead_letter_queue, self.stopper.alarm
         self._acknowledge(role)
@@ -554,7 +581,9 @@ class TrainingWorkflow(Construct):
                 ),
             },
         )
-        functions = [self.preflight_function, *([self.create_function] if self.create_function else [])]
+        functions = [
+            f for f in (self.preflight_function, self.create_function, self.evaluation_function) if f is not None
+        ]
         acknowledge(
             role,
             {
