@@ -97,7 +97,12 @@ def evaluation_states(
                 ResultPath=STATE,
                 Next="EvaluationDone?",
             ),
-            "Gated": {"Type": "Pass", "End": True},
+            "Gated": {
+                "Type": "Pass",
+                "Comment": "The branch's output: the gate's answer",
+                "OutputPath": "$.gate",
+                "End": True,
+            },
         },
     }
     return {
@@ -105,7 +110,7 @@ def evaluation_states(
             "Type": "Parallel",
             "Comment": "Evaluate the new package; any error in here stops its evaluation jobs before failing",
             "Branches": [branch],
-            "ResultSelector": {"result.$": "$[0].gate"},
+            "ResultSelector": {"result.$": "$[0]"},
             "ResultPath": STATE,
             "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "StopEvaluation"}],
             "Next": "Evaluated",

@@ -14,6 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from ..evaluation_spec import with_evaluation
 from ..spec import FineTuningSpec, SpecError
 from ..workflow_config import job_name_prefix, runtime_config
 from .create_job import CreateJobWith
@@ -113,7 +114,9 @@ class FineTuningProject(Construct):
             base_model=spec.base_model,
             hub_name=spec.hub,
             data_bucket=self.data_bucket,
-            data_uris=[uri for uri in self._external_data() if uri.startswith("s3://")],
+            data_uris=[
+                uri for uri in self._external_data() + self._evaluation_data() if uri.startswith("s3://")
+            ],
             output_bucket=self.output_bucket,
             output_uri=spec.output.s3_uri,
             kms_keys=[spec.output.kms_key_arn] if spec.output.kms_key_arn else (),
@@ -123,10 +126,14 @@ class FineTuningProject(Construct):
         if self._watch is not None and self.data_bucket is None:  # new data may land outside data.train
             for key in self._watched_keys():
                 self.training_role.add_s3_read(self._watch[0], key)
-        for arn in self._external_data():
+        for arn in self._external_data() + self._evaluation_data():
             if arn.startswith("arn:"):  # AI Registry dataset: hub-content/<hub>/DataSet/<name>/<version>
                 hub, content_type, name = arn.split(":hub-content/", 1)[1].split("/")[:3]
                 self.training_role.add_hub_content_read(hub, content_type, name)
+        if (
+            spec.evaluation and spec.evaluation.judge
+        ):  # the judge metrics job calls Bedrock as the training role
+            self.training_role.add_judge_model(spec.evaluation.judge.model_id)
         self.rewards = SpecRewards(self, "Rewards", spec=spec, training_role=self.training_role)
         self.evaluator_arn = self.rewards.evaluator_arn
         self.workflow = TrainingWorkflow(
@@ -213,6 +220,12 @@ class FineTuningProject(Construct):
         data = self.spec.data
         return [] if data.create_bucket else [uri for uri in (data.train, data.validation) if uri]
 
+    def _evaluation_data(self) -> list[str]:
+        """The evaluation dataset (S3 URI or dataset ARN) the judge and custom scorer jobs read, if any."""
+        evaluation = self.spec.evaluation
+        needs = evaluation is not None and (evaluation.judge or evaluation.custom_scorer)
+        return [evaluation.dataset] if needs and evaluation.dataset else []
+
     def _data_uri(self, location: str) -> str:
         return location if self.data_bucket is None else self.data_bucket.s3_url_for_object(location)
 
@@ -242,6 +255,8 @@ class FineTuningProject(Construct):
             judge_prompt_evaluator_arn=self.rewards.evaluator_arn if spec.judge_prompt_path else None,
             approved_only=retraining.approved_only if retraining else True,
         )
+        if spec.evaluation is not None:
+            config = with_evaluation(config, spec)
         props: dict[str, Any] = dict(
             config=config,
             training_role_arn=self.training_role.role_arn,

@@ -1,0 +1,467 @@
+"""The training workflow with an evaluation step, run on moto's ASL interpreter with the real Lambda code:
+the gate's paths (passes -> Approved, fails -> on_fail, first round against the base model, no gate), a failed
+evaluation job, an abort during evaluation (the stopper stops the evaluation job), and the synthesized pieces."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import aws_cdk as cdk
+import boto3
+import pytest
+from aws_cdk.assertions import Template
+from moto import mock_aws
+
+from cdk_sagemaker_finetuning.constructs.evaluation_function import evaluation_seconds
+from cdk_sagemaker_finetuning.constructs.workflow_definition import workflow_states
+from cdk_sagemaker_finetuning.runtime import evaluation_step, preflight, retry, stop_orphaned_job
+from tests import workflow_data as wd
+from tests.constructs import sfn_harness as h
+from tests.constructs import test_training_workflow as tw
+from tests.constructs.helpers import actions_of, flat, nag_errors, resources_of, rule_target_input
+from tests.runtime import evaluation_aws as ea
+
+PACKAGE, APPROVED = ea.PACKAGE, ea.APPROVED
+EVAL_JOB, BASE_JOB = "demo-run-1-eval-mmlu", "demo-run-1-eval-base-mmlu"
+GATE = {**ea.GATE, "onFail": "Rejected"}
+
+
+class EvalSageMaker(h.FakeSageMaker):
+    """The scripted SageMaker plus model packages, hub content and evaluation jobs that write their results
+    (benchmark layout) to moto's S3 when they complete."""
+
+    def __init__(
+        self,
+        *,
+        scores: float,
+        base: float | None = None,
+        eval_statuses=("InProgress", "Completed"),
+        approved: dict | None = None,
+        reason: str | None = None,
+    ) -> None:
+        super().__init__(["InProgress", "Completed"])
+        self.scores = {"package": scores, "base": base}
+        self.eval_statuses = list(eval_statuses)
+        self.scripts: dict[str, list[str]] = {}
+        self.reason = reason
+        self.packages = {PACKAGE: ea.package(PACKAGE)}
+        if approved is not None:
+            self.packages[APPROVED] = ea.package(APPROVED, "Approved", approved)
+
+    def _evaluation(self, name: str) -> dict | None:
+        job = self.jobs.get(name) or {}
+        return job if job.get("ServerlessJobConfig", {}).get("JobType") == "Evaluation" else None
+
+    def DescribeTrainingJob(self, params: dict) -> dict:
+        name = params["TrainingJobName"]
+        job = self._evaluation(name)
+        if job is None:
+            answer = super().DescribeTrainingJob(params)
+            if "OutputModelPackageArn" in answer:
+                answer["OutputModelPackageArn"] = PACKAGE
+            return answer
+        script = self.scripts.setdefault(name, list(self.eval_statuses))
+        status = script.pop(0) if len(script) > 1 else script[0]
+        model = "package" if "ModelPackageConfig" in job else "base"
+        if status == "Completed":
+            bucket, _, prefix = job["OutputDataConfig"]["S3OutputPath"].removeprefix("s3://").partition("/")
+            metrics = (
+                {"stderr": 0.01}
+                if self.scores[model] is None
+                else {"accuracy": self.scores[model], "stderr": 0.01}
+            )
+            document = {"results": {"all": metrics}}
+            key = f"{prefix.rstrip('/')}/{name}/output/output/mmlu/results_2026.json"
+            boto3.client("s3", region_name=h.REGION).put_object(
+                Bucket=bucket, Key=key, Body=json.dumps(document).encode()
+            )
+        answer = {
+            "TrainingJobName": name,
+            "TrainingJobArn": self.arn(name),
+            "TrainingJobStatus": status,
+            "ServerlessJobConfig": job["ServerlessJobConfig"],
+            "HyperParameters": job["HyperParameters"],
+            "OutputDataConfig": job["OutputDataConfig"],
+        }
+        if status == "Failed":
+            answer["FailureReason"] = self.reason
+        return answer
+
+    def StopTrainingJob(self, params: dict) -> dict:
+        if self._evaluation(params["TrainingJobName"]) is None:
+            return super().StopTrainingJob(params)
+        self.scripts[params["TrainingJobName"]] = ["Stopped"]
+        return {}
+
+    def ListTrainingJobs(self, params: dict) -> dict:
+        running = [
+            n
+            for n in self.jobs
+            if params.get("NameContains", "") in n
+            and (self.scripts.get(n) or ["InProgress"])[0] == "InProgress"
+        ]
+        return {
+            "TrainingJobSummaries": [
+                {
+                    "TrainingJobName": n,
+                    "TrainingJobArn": self.arn(n),
+                    "CreationTime": "2026-01-01T00:00:00Z",
+                    "TrainingJobStatus": "InProgress",
+                }
+                for n in running
+            ]
+        }
+
+    def DescribeModelPackage(self, params: dict) -> dict:
+        return json.loads(json.dumps(self.packages[params["ModelPackageName"]]))
+
+    def ListModelPackages(self, params: dict) -> dict:
+        found = [
+            a
+            for a, p in sorted(self.packages.items(), reverse=True)
+            if p["ModelApprovalStatus"] == params["ModelApprovalStatus"]
+        ]
+        return {
+            "ModelPackageSummaryList": [
+                {
+                    "ModelPackageArn": a,
+                    "CreationTime": "2026-01-01T00:00:00Z",
+                    "ModelPackageStatus": "Completed",
+                }
+                for a in found[: params["MaxResults"]]
+            ]
+        }
+
+    def UpdateModelPackage(self, params: dict) -> dict:
+        package = self.packages[params["ModelPackageArn"]]
+        package["CustomerMetadataProperties"] = {
+            **package.get("CustomerMetadataProperties", {}),
+            **params.get("CustomerMetadataProperties", {}),
+        }
+        if "ModelApprovalStatus" in params:
+            package["ModelApprovalStatus"] = params["ModelApprovalStatus"]
+        return {"ModelPackageArn": params["ModelPackageArn"]}
+
+    def DescribeHubContent(self, params: dict) -> dict:
+        return {k: v for k, v in ea.hub_content().items() if k != "HubContentSearchKeywords"}
+
+    def statuses_set(self) -> list[str]:
+        return [
+            p["ModelApprovalStatus"]
+            for op, p in self.calls
+            if op == "UpdateModelPackage" and "ModelApprovalStatus" in p
+        ]
+
+
+def evaluation_config(gate: dict | None = GATE, **changes) -> dict:
+    return {**ea.config(gate), **changes}
+
+
+@cache
+def definition(poll: int = 0) -> tuple[str, dict]:
+    """The resolved ASL and template of a workflow with an evaluation block (synthesized once per poll)."""
+    _, stack, _ = tw.build_stack(
+        config=evaluation_config(),
+        poll_interval=cdk.Duration.seconds(poll),
+        retry_interval=cdk.Duration.seconds(1),
+    )
+    template = Template.from_stack(stack).to_json()
+    machine = next(
+        r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"
+    )
+    return h.resolve(machine["Properties"]["DefinitionString"], {}), template
+
+
+class Lambdas:
+    """The preflight (fixture request) and the evaluation step's real handler with ``config`` baked in."""
+
+    def __init__(self, monkeypatch, config: dict) -> None:
+        monkeypatch.setenv("WORKFLOW_CONFIG", json.dumps(config))
+        monkeypatch.setattr(retry, "_sleep", lambda seconds: None)
+        self.training = tw.Lambda(config=config)
+
+    def __call__(self, event: dict):
+        if event.get("action") in ("start", "poll", "gate", "stop"):
+            return evaluation_step.handler(event, None, preflight.Clients(region=wd.REGION))
+        return self.training(event)
+
+
+@pytest.fixture
+def aws():
+    with mock_aws(config=tw.MOTO_CONFIG):
+        s3 = boto3.client("s3", region_name=wd.REGION)
+        for bucket in ("demo-output", wd.RECIPE_BUCKET):
+            s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=wd.RECIPE_BUCKET, Key=ea.EVAL_SPEC_KEY, Body=json.dumps(ea.EVAL_SPEC).encode())
+        yield
+
+
+def run(monkeypatch, sagemaker, config, *, poll=0, stop_after=None):
+    asl, _ = definition(poll)
+    events = h.patch_aws(monkeypatch, sagemaker, Lambdas(monkeypatch, config))
+    sfn = boto3.client("stepfunctions", region_name=wd.REGION)
+    arn = sfn.create_state_machine(
+        name="training", definition=asl, roleArn=f"arn:aws:iam::{wd.ACCOUNT}:role/sfn"
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, name="run-1", input="{}")["executionArn"]
+    if stop_after:
+        h.wait_for(sfn, execution, until=lambda _: stop_after(sagemaker))
+        sfn.stop_execution(executionArn=execution, error="Aborted", cause="operator")
+    return h.wait_for(sfn, execution), events, arn
+
+
+# -- the gate's paths --------------------------------------------------------------------------------------
+
+
+def test_gate_passes_against_the_approved_package_and_approves(aws, monkeypatch):
+    sagemaker = EvalSageMaker(scores=0.61, approved={"eval:mmlu/accuracy": "0.55"})
+    result, events, _ = run(monkeypatch, sagemaker, evaluation_config())
+    assert result["status"] == "SUCCEEDED", result
+    output = json.loads(result["output"])
+    assert output["outputModelPackageArn"] == PACKAGE and output["status"] == "Completed"
+    evaluation = output["evaluation"]
+    assert evaluation["decision"] == evaluation["approvalStatus"] == "Approved"
+    assert evaluation["gate"]["passed"] is True
+    assert evaluation["reference"] == {"model": "approved", "modelPackageArn": APPROVED}
+    assert evaluation["scores"]["mmlu/accuracy"] == pytest.approx(
+        {"candidate": 0.61, "reference": 0.55, "delta": 0.06}
+    )
+    assert evaluation["resultsFiles"]["mmlu"].endswith(f"/{EVAL_JOB}/output/output/mmlu/results_2026.json")
+    # held pending while evaluating, then approved by the gate, with the scores recorded on the package
+    assert sagemaker.statuses_set() == ["PendingManualApproval", "Approved"]
+    package = sagemaker.packages[PACKAGE]
+    assert package["ModelApprovalStatus"] == "Approved"
+    assert package["CustomerMetadataProperties"]["eval:mmlu/accuracy"] == "0.61"
+    # the job the step started is exactly the one plan --evaluation prints for this package and execution
+    [planned] = ea.planned(evaluation_config())
+    expected = json.loads(json.dumps(planned["request"]).replace(ea.EXECUTION, "run-1"))
+    assert sagemaker.jobs[EVAL_JOB] == expected
+    assert [e["action"] for e in events if "action" in e and e["action"] != "result"][:2] == ["start", "poll"]
+
+
+@pytest.mark.parametrize("on_fail", ["PendingManualApproval", "Rejected"])
+def test_gate_fails_below_the_reference_and_sets_on_fail(aws, monkeypatch, on_fail):
+    config = evaluation_config({**GATE, "onFail": on_fail, "minDelta": 0.1})
+    sagemaker = EvalSageMaker(scores=0.61, approved={"eval:mmlu/accuracy": "0.55"})
+    result, _, _ = run(monkeypatch, sagemaker, config)
+    assert result["status"] == "SUCCEEDED", result
+    evaluation = json.loads(result["output"])["evaluation"]
+    assert (evaluation["decision"], evaluation["gate"]["passed"]) == (on_fail, False)
+    assert sagemaker.packages[PACKAGE]["ModelApprovalStatus"] == on_fail
+    assert sagemaker.statuses_set() == ["PendingManualApproval", on_fail]
+
+
+def test_first_round_evaluates_the_base_model_and_compares_with_it(aws, monkeypatch):
+    sagemaker = EvalSageMaker(scores=0.61, base=0.4)  # no Approved package yet
+    result, events, _ = run(monkeypatch, sagemaker, evaluation_config())
+    assert result["status"] == "SUCCEEDED", result
+    evaluation = json.loads(result["output"])["evaluation"]
+    assert evaluation["reference"] == {"model": "base", "baseModelArn": ea.BASE_ARN}
+    assert evaluation["decision"] == "Approved"
+    assert evaluation["scores"]["mmlu/accuracy"] == pytest.approx(
+        {"candidate": 0.61, "reference": 0.4, "delta": 0.21}
+    )
+    assert sagemaker.created() == ["demo-run-1", EVAL_JOB, BASE_JOB]
+    assert "ModelPackageConfig" not in sagemaker.jobs[BASE_JOB]  # the hub model itself
+    assert sagemaker.jobs[BASE_JOB]["ServerlessJobConfig"]["BaseModelArn"] == ea.BASE_ARN
+    actions = [e.get("model", e["action"]) for e in events if e.get("action") in ("start", "gate")]
+    assert actions == ["start", "gate", "base", "gate"]
+    recorded = sagemaker.packages[PACKAGE]["CustomerMetadataProperties"]
+    assert (recorded["eval-base:mmlu/accuracy"], recorded["eval-base:model"]) == ("0.4", ea.BASE_ARN)
+
+
+def test_base_results_without_the_gate_metric_fail_instead_of_looping(aws, monkeypatch):
+    sagemaker = EvalSageMaker(scores=0.61, base=None)  # the base model's results lack mmlu/accuracy
+    result, _, _ = run(monkeypatch, sagemaker, evaluation_config())
+    assert (result["status"], result["error"]) == ("FAILED", "EvaluationError.GateMetricMissing")
+    assert "base model's results have no mmlu/accuracy" in result["cause"]
+    assert sagemaker.created() == ["demo-run-1", EVAL_JOB, BASE_JOB]  # evaluated once, not in a loop
+    assert sagemaker.packages[PACKAGE]["ModelApprovalStatus"] == "PendingManualApproval"
+
+
+def test_without_a_gate_scores_are_recorded_and_the_configured_status_applies(aws, monkeypatch):
+    sagemaker = EvalSageMaker(scores=0.61)
+    result, _, _ = run(monkeypatch, sagemaker, evaluation_config(None, approvalStatus="Approved"))
+    assert result["status"] == "SUCCEEDED", result
+    evaluation = json.loads(result["output"])["evaluation"]
+    assert (evaluation["decision"], evaluation["gate"], evaluation["reference"]) == ("Approved", None, None)
+    assert evaluation["scores"]["mmlu/accuracy"] == {"candidate": 0.61, "reference": None, "delta": None}
+    assert sagemaker.statuses_set() == ["PendingManualApproval", "Approved"]
+    assert sagemaker.packages[PACKAGE]["CustomerMetadataProperties"]["eval:mmlu/accuracy"] == "0.61"
+    assert sagemaker.created() == ["demo-run-1", EVAL_JOB]  # no base model round without a gate
+
+
+# -- failures ----------------------------------------------------------------------------------------------
+
+
+def test_a_failed_evaluation_job_fails_the_run_with_its_reason_and_leaves_the_package_pending(
+    aws, monkeypatch
+):
+    reason = "ClientError: the evaluation dataset has no query field"
+    sagemaker = EvalSageMaker(scores=0.61, eval_statuses=("InProgress", "Failed"), reason=reason)
+    result, events, _ = run(monkeypatch, sagemaker, evaluation_config())
+    assert (result["status"], result["error"]) == ("FAILED", "EvaluationError.EvaluationJobFailed")
+    assert EVAL_JOB in result["cause"] and reason in result["cause"]
+    assert sagemaker.statuses_set() == ["PendingManualApproval"]
+    assert sagemaker.packages[PACKAGE]["ModelApprovalStatus"] == "PendingManualApproval"
+    assert events[-1] == {"action": "stop", "executionName": "run-1"}  # the catch stops what still runs
+    assert sagemaker.count("StopTrainingJob") == 0  # the failed job is not running
+
+
+def test_an_error_during_evaluation_stops_the_running_evaluation_jobs(aws, monkeypatch):
+    sagemaker = EvalSageMaker(scores=0.61, eval_statuses=("InProgress",))
+    original = sagemaker.DescribeTrainingJob
+    polls = []
+
+    def describe(params):  # the second poll hits an error the Lambda cannot retry away
+        if params["TrainingJobName"] == EVAL_JOB:
+            polls.append(1)
+            if len(polls) == 2:
+                raise h.client_error("AccessDeniedException", "not authorized")
+        return original(params)
+
+    sagemaker.DescribeTrainingJob = describe
+    result, _, _ = run(monkeypatch, sagemaker, evaluation_config())
+    assert (result["status"], result["error"]) == ("FAILED", "EvaluationError.AwsError")
+    assert [p for op, p in sagemaker.calls if op == "StopTrainingJob"] == [{"TrainingJobName": EVAL_JOB}]
+
+
+def test_aborted_during_evaluation_the_stopper_stops_the_evaluation_job(aws, monkeypatch):
+    sagemaker = EvalSageMaker(scores=0.61, eval_statuses=("InProgress",))
+    result, _, machine_arn = run(
+        monkeypatch,
+        sagemaker,
+        evaluation_config(),
+        stop_after=lambda sm: sum(1 for op, p in sm.calls if p.get("TrainingJobName") == EVAL_JOB) >= 2,
+    )
+    assert result["status"] == "ABORTED"
+    assert sagemaker.count("StopTrainingJob") == 0  # an aborted execution runs no Catch
+    _, template = definition(0)
+    rule = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Events::Rule")
+    [machine] = [
+        k for k, r in template["Resources"].items() if r["Type"] == "AWS::StepFunctions::StateMachine"
+    ]
+    event = {
+        "detail": {
+            "executionArn": result["executionArn"],
+            "stateMachineArn": machine_arn,
+            "name": "run-1",
+            "status": "ABORTED",
+        }
+    }
+    delivered = rule_target_input(rule, event, {machine: machine_arn})
+    assert delivered["workflows"] == [[machine_arn, "demo", ["mmlu"]]]
+    outcome = stop_orphaned_job.handler(delivered, None, boto3.client("sagemaker", region_name=wd.REGION))
+    assert outcome == {
+        "trainingJobName": "demo-run-1",
+        "action": "none",
+        "status": "Completed",
+        "evaluationJobs": [
+            {"trainingJobName": EVAL_JOB, "action": "stopped", "status": "InProgress"},
+            {"trainingJobName": BASE_JOB, "action": "none", "status": "NotFound"},
+        ],
+    }
+    assert [p for op, p in sagemaker.calls if op == "StopTrainingJob"] == [{"TrainingJobName": EVAL_JOB}]
+
+
+# -- synthesized -------------------------------------------------------------------------------------------
+
+
+def test_without_an_evaluation_block_the_state_machine_is_unchanged():
+    args = dict(
+        partition="aws",
+        preflight_arn="arn:p",
+        poll_seconds=60,
+        retry_seconds=5,
+        create_job_with=tw.CreateJobWith.AWS_SDK,
+        create_arn=None,
+        end={"End": True},
+    )
+    plain = workflow_states(config=wd.config(), **args)
+    assert workflow_states(config={**wd.config(), "evaluation": None}, **args) == plain
+    assert "Evaluate" not in plain["States"] and plain["States"]["SetApprovalStatus"]["Next"] == "Done"
+    evaluated = workflow_states(config=evaluation_config(), evaluation_arn="arn:e", **args)
+    assert evaluated["States"]["SetApprovalStatus"]["Next"] == "Evaluate"
+    assert {
+        k: v for k, v in evaluated["States"].items() if k in plain["States"] and k != "SetApprovalStatus"
+    } == {k: v for k, v in plain["States"].items() if k != "SetApprovalStatus"}
+    _, template = tw.definition(0)
+    assert not [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function" and "evaluation_step" in r["Properties"]["Handler"]
+    ]
+
+
+def test_timeout_and_poll_interval_cover_the_evaluation_within_the_history_limit():
+    config = evaluation_config()
+    assert evaluation_seconds(config) == 2 * 86400  # one benchmark round, plus the base model's with a gate
+    assert (
+        evaluation_seconds({**config, "evaluation": {**config["evaluation"], "judge": {"modelId": "x"}}})
+        == 4 * 86400
+    )
+    _, stack, workflow = tw.build_stack(config=config)
+    machine = Template.from_stack(stack).find_resources("AWS::StepFunctions::StateMachine")
+    body = next(iter(machine.values()))["Properties"]["DefinitionString"]
+    asl = json.loads(h.resolve(body, {}))
+    assert asl["TimeoutSeconds"] == 86400 + 2 * 86400 + 7200
+    wait = asl["States"]["Evaluate"]["Branches"][0]["States"]["WaitForEvaluation"]["Seconds"]
+    assert wait == asl["States"]["Watch"]["Branches"][0]["States"]["Wait"]["Seconds"] == 97
+    assert asl["TimeoutSeconds"] / wait * 9 < 25_000 - 100
+
+
+def role_statements(template: Template, role: str) -> list[dict]:
+    """The statements of the policies attached to the role with logical id ``role``."""
+    return [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_evaluation_role_is_least_privilege_and_nag_clean():
+    app, stack, workflow = tw.build_stack(config=evaluation_config())
+    template = Template.from_stack(stack)
+    statements = role_statements(
+        template, stack.get_logical_id(workflow.evaluation_function.role.node.default_child)
+    )
+    actions = {a for s in statements for a in actions_of(s)}
+    assert {
+        "sagemaker:CreateTrainingJob",
+        "sagemaker:AddTags",
+        "iam:PassRole",
+        "sagemaker:DescribeTrainingJob",
+        "sagemaker:StopTrainingJob",
+        "sagemaker:ListTrainingJobs",
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:ListModelPackages",
+        "sagemaker:UpdateModelPackage",
+        "sagemaker:DescribeHubContent",
+        "s3:GetObject",
+        "s3:ListBucket",
+    } <= actions
+    assert not [a for a in actions if a.startswith("bedrock:")]
+    for statement in statements:
+        if "iam:PassRole" in actions_of(statement):
+            assert statement["Condition"] == {
+                "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+            }
+            assert statement["Resource"] == wd.ROLE_ARN
+        if "*" in resources_of(statement):
+            assert actions_of(statement) == ["sagemaker:ListTrainingJobs"]
+        if "sagemaker:CreateTrainingJob" in actions_of(statement):
+            assert flat(statement["Resource"]).endswith(':training-job/demo*"]]}')
+    assert {"arn:aws:s3:::demo-output/out/*", "arn:aws:s3:::demo-output"} <= {
+        flat(r)
+        .replace('{"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::', "arn:aws:s3:::")
+        .strip('"]}')
+        for s in statements
+        for r in resources_of(s)
+    }
+    machine = stack.get_logical_id(workflow.state_machine.role.node.default_child)
+    invoked = [s for s in role_statements(template, machine) if "lambda:InvokeFunction" in actions_of(s)]
+    function = stack.get_logical_id(workflow.evaluation_function.node.default_child)
+    assert any(function in flat(s["Resource"]) for s in invoked)
+    assert nag_errors(app) == []
