@@ -282,6 +282,7 @@ class FineTuningProject(Construct):
             state_machine=self.state_machine if notify is None or notify.alarm_on_failure else None,
             emails=notify.emails if notify else (),
             topic=topic,
+            evaluated_runs=self.state_machine if spec.evaluation else None,
         )
         self.workflow.stopper.notify(notifications.topic)  # the shared dead-letter alarm
         return notifications
