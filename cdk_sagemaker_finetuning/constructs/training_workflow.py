@@ -8,6 +8,8 @@ Flow (`Step Functions and SageMaker <https://docs.aws.amazon.com/step-functions/
            Catch States.ALL -> StopTrainingJob -> Fail (original error)
       -> Completed? -> SetApprovalStatus (UpdateModelPackage) -> Done (output)
                     | Fail TrainingJobFailed / TrainingJobStopped (cause = FailureReason)
+      with an ``evaluation`` block: SetApprovalStatus (PendingManualApproval) -> Evaluate ... -> Evaluated
+      (output + ``evaluation``; ``evaluation_states.py``)
     Preflight Catch PreflightError.JobAlreadyRunning -> Skipped (succeeds, nothing started)
 
 Execution input (all keys optional; ``runtime/request.py`` ``INPUT_KEYS``)::
@@ -182,7 +184,8 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
     execution (not inside a Map). Stopping the job of an aborted execution is the job of
     :class:`TrainingWorkflow`'s EventBridge rule; add your own when you compose. ``create_job_with`` picks the
     CreateTrainingJob step (``create_job.py``); ``CreateJobWith.LAMBDA`` needs ``create_function``
-    (``runtime/create_training_job.py``), whose role gets the job-creation statements.
+    (``runtime/create_training_job.py``), whose role gets the job-creation statements. A ``config`` with an
+    ``evaluation`` block needs ``evaluation_function`` (``evaluation_function.py``).
     """
 
     def __init__(
@@ -324,7 +327,8 @@ class TrainingWorkflow(Construct):
         one (``OrphanedJobStopper.of``).
 
     Attributes: ``state_machine``, ``state_machine_arn``, ``state_machine_name``, ``preflight_function``,
-    ``create_function`` (None with aws-sdk), ``create_job_with``, ``stopper``, ``stop_function``,
+    ``create_function`` (None with aws-sdk), ``evaluation_function`` (None without an ``evaluation`` block in
+    ``config``: ``evaluation_function.py``), ``create_job_with``, ``stopper``, ``stop_function``,
     ``stop_rule``, ``dead_letter_queue`` and ``dead_letter_alarm`` (the shared stopper's undeliverable
     events), ``fragment``, ``log_group``.
     """

@@ -197,12 +197,12 @@ def aws():
         yield
 
 
-def run(monkeypatch, sagemaker, config, *, poll=0, stop_after=None):
+def run(monkeypatch, sagemaker, config, *, poll=0, stop_after=None, machine="training"):
     asl, _ = definition(poll)
     events = h.patch_aws(monkeypatch, sagemaker, Lambdas(monkeypatch, config))
     sfn = boto3.client("stepfunctions", region_name=wd.REGION)
     arn = sfn.create_state_machine(
-        name="training", definition=asl, roleArn=f"arn:aws:iam::{wd.ACCOUNT}:role/sfn"
+        name=machine, definition=asl, roleArn=f"arn:aws:iam::{wd.ACCOUNT}:role/sfn"
     )["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=arn, name="run-1", input="{}")["executionArn"]
     if stop_after:
@@ -465,3 +465,25 @@ def test_evaluation_role_is_least_privilege_and_nag_clean():
     function = stack.get_logical_id(workflow.evaluation_function.node.default_child)
     assert any(function in flat(s["Resource"]) for s in invoked)
     assert nag_errors(app) == []
+
+
+def _history_events(execution_arn: str) -> int:
+    sfn = boto3.client("stepfunctions", region_name=wd.REGION)
+    pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+    return sum(len(page["events"]) for page in pages)
+
+
+def test_an_evaluation_poll_writes_nine_history_events(aws, monkeypatch):
+    """The budget behind the poll interval: 9 events per poll, under 100 for the rest of an evaluated run."""
+    counts = []
+    for polls in (1, 4):
+        statuses = ("InProgress",) * polls + ("Completed",)
+        sagemaker = EvalSageMaker(
+            scores=0.61, approved={"eval:mmlu/accuracy": "0.55"}, eval_statuses=statuses
+        )
+        with monkeypatch.context() as patched:  # the harness patches moto once per run
+            result, _, _ = run(patched, sagemaker, evaluation_config(), machine=f"training-{polls}")
+        assert result["status"] == "SUCCEEDED", result
+        counts.append(_history_events(result["executionArn"]))
+    assert counts[1] - counts[0] == 3 * 9
+    assert counts[0] - 4 * 9 < 100  # 2 training and 2 evaluation polls, the rest of the run under 100 events
