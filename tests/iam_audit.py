@@ -125,10 +125,7 @@ class Resolver:
             ): f"arn:{PARTITION}:states:{here}:stateMachine:{logical}",
             ("Custom::SageMakerHubEvaluator", "HubName"): "ai-registry-hub",
             ("Custom::SageMakerHubEvaluator", "Version"): "1.0.0",
-            (
-                "Custom::SageMakerEvaluatorLookup",
-                "LambdaArn",
-            ): f"arn:{PARTITION}:lambda:{here}:function:{logical}",
+            ("Custom::SageMakerEvaluatorLookup", "LambdaArn"): f"arn:{PARTITION}:lambda:{here}:function:{logical}",
         }
         if (kind, attribute) not in arns:
             raise ValueError(

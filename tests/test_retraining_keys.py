@@ -33,25 +33,15 @@ CASES = [
     ("incoming/a%20b.jsonl", "incoming/a%20b.jsonl"),  # a literal %20 in the name is kept
 ]
 IDS = [
-    "space-raw",
-    "space-plus",
-    "space-percent20",
-    "plus-raw",
-    "plus-encoded",
-    "unicode-raw",
-    "unicode-encoded",
-    "percent-raw",
-    "percent-encoded",
-    "literal-percent20",
+    "space-raw", "space-plus", "space-percent20", "plus-raw", "plus-encoded", "unicode-raw", "unicode-encoded",
+    "percent-raw", "percent-encoded", "literal-percent20",
 ]
 
 
 @pytest.mark.parametrize(("stored", "delivered"), CASES, ids=IDS)
 def test_trigger_trains_on_the_stored_object(aws, monkeypatch, synthesized, stored, delivered):
     world = World(monkeypatch, synthesized, RegistrySageMaker(["InProgress", "Completed"]))
-    boto3.client("s3", region_name=wd.REGION).put_object(
-        Bucket="demo-data", Key=stored, Body=wd.jsonl(wd.SFT_ROW)
-    )
+    boto3.client("s3", region_name=wd.REGION).put_object(Bucket="demo-data", Key=stored, Body=wd.jsonl(wd.SFT_ROW))
     execution_input = deliver(synthesized["new_data"], object_created("demo-data", delivered))
     assert execution_input["trainUri"] == f"s3://demo-data/{delivered}"
     result = world.finish(world.start(execution_input, "new-key"))
@@ -62,9 +52,7 @@ def test_trigger_trains_on_the_stored_object(aws, monkeypatch, synthesized, stor
 
 def test_a_key_that_exists_in_neither_form_is_not_found(aws, monkeypatch, synthesized):
     world = World(monkeypatch, synthesized, RegistrySageMaker(["InProgress", "Completed"]))
-    execution_input = deliver(
-        synthesized["new_data"], object_created("demo-data", "incoming/gone+file.jsonl")
-    )
+    execution_input = deliver(synthesized["new_data"], object_created("demo-data", "incoming/gone+file.jsonl"))
     result = world.finish(world.start(execution_input, "gone"))
     assert (result["status"], result["error"]) == ("FAILED", "PreflightError.DatasetNotFound")
     assert "s3://demo-data/incoming/gone+file.jsonl" in result["cause"]

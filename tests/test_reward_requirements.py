@@ -43,11 +43,8 @@ def wheelhouse(tmp_path_factory, monkeypatch) -> Path:
     """pip finds packages only in a local folder (no index): the tests stay offline."""
     directory = tmp_path_factory.mktemp("wheels")
     build_wheel(directory, "tinyreq", {"tinyreq/__init__.py": b"VALUE = 42\n"})
-    build_wheel(
-        directory,
-        "tinybin",
-        {"tinybin/__init__.py": b"", "tinybin/_speed.cpython-314-x86_64-linux-gnu.so": b"\x7fELF not really"},
-    )
+    build_wheel(directory, "tinybin", {"tinybin/__init__.py": b"", "tinybin/_speed.cpython-314-x86_64-linux-gnu.so":
+                                       b"\x7fELF not really"})
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(directory))
     return directory
@@ -77,13 +74,11 @@ def test_requirements_pip_cannot_install_or_that_are_compiled_are_rejected(tmp_p
     assert installed is None
     assert problem.render("requirements.txt") == (
         "requirements.txt: pip cannot install them for Python 3.14 on Lambda (manylinux2014_x86_64): "
-        "No matching distribution found for no-such-package==1"
-    )
+        "No matching distribution found for no-such-package==1")
     installed, [problem] = install_requirements(requirements(tmp_path, "tinybin==1.0\n"))
     assert installed is None
-    assert problem.message.startswith(
-        "tinybin/_speed.cpython-314-x86_64-linux-gnu.so is compiled code; requirements must be pure Python"
-    )
+    assert problem.message.startswith("tinybin/_speed.cpython-314-x86_64-linux-gnu.so is compiled code; "
+                                      "requirements must be pure Python")
     assert install_requirements(tmp_path / "none.txt")[1][0].message.startswith("cannot be read")
 
 
@@ -91,13 +86,9 @@ def test_validate_imports_the_module_with_its_requirements(tmp_path, wheelhouse,
     (tmp_path / "mine.py").write_text(MODULE)
     (tmp_path / "rows.jsonl").write_text('{"response": "x"}\n')
     requirements(tmp_path, "tinyreq==1.0\n")
-    spec = {
-        "name": "demo",
-        "technique": "rlvr",
-        "base_model": "huggingface-reasoning-qwen3-4b",
-        "data": {"train": "s3://demo-data/train.jsonl"},
-        "reward": {"code": "mine.py", "requirements": "requirements.txt", "samples": "rows.jsonl"},
-    }
+    spec = {"name": "demo", "technique": "rlvr", "base_model": "huggingface-reasoning-qwen3-4b",
+            "data": {"train": "s3://demo-data/train.jsonl"},
+            "reward": {"code": "mine.py", "requirements": "requirements.txt", "samples": "rows.jsonl"}}
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec))
     assert main(["validate", str(path)]) == 0, capsys.readouterr().err
@@ -126,18 +117,9 @@ def test_reward_function_bundles_the_requirements_without_docker(tmp_path, wheel
     app.synth()
     [asset] = [p for p in (tmp_path / "cdk.out").glob("asset.*") if (p / "user_reward.py").exists()]
     names = sorted(str(p.relative_to(asset)) for p in asset.rglob("*.py"))
-    assert names == [
-        "lambda_function.py",
-        "reward_runtime/__init__.py",
-        "reward_runtime/builtins.py",
-        "reward_runtime/handler.py",
-        "reward_runtime/sample.py",
-        "tinyreq/__init__.py",
-        "user_reward.py",
-    ]
-    with pytest.raises(
-        ConstructValidationError, match=r"Stack/Bin: requirements .*requirements\.txt: tinybin/"
-    ):
+    assert names == ["lambda_function.py", "reward_runtime/__init__.py", "reward_runtime/builtins.py",
+                     "reward_runtime/handler.py", "reward_runtime/sample.py", "tinyreq/__init__.py", "user_reward.py"]
+    with pytest.raises(ConstructValidationError, match=r"Stack/Bin: requirements .*requirements\.txt: tinybin/"):
         RewardFunction(stack, "Bin", code=module, requirements=requirements(tmp_path, "tinybin==1.0\n"))
     with pytest.raises(ConstructValidationError, match="requirements only apply to code"):
         RewardFunction(stack, "Builtin", builtin="exact_match", requirements=tmp_path / "requirements.txt")

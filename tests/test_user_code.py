@@ -24,38 +24,22 @@ BROKEN_MODULES = {
     "syntax error": ("def reward(sample)\n    return 1.0\n", "{f}:1:19: SyntaxError: expected ':'"),
     "no reward": ("def score(sample):\n    return 1.0\n", "{f}: defines no reward(sample) function"),
     "not callable": ("reward = 0.5\n", "{f}: 'reward' is not a function but a float"),
-    "wrong arity": (
-        "def reward(sample, context):\n    return 1.0\n",
-        "{f}:1: reward(sample, context) cannot be called with one sample",
-    ),
+    "wrong arity": ("def reward(sample, context):\n    return 1.0\n",
+                    "{f}:1: reward(sample, context) cannot be called with one sample"),
     "no parameter": ("def reward():\n    return 1.0\n", "{f}:1: reward() cannot be called with one sample"),
-    "numpy": (
-        "import json\nimport numpy as np\n\ndef reward(sample):\n    return float(np.float64(1))\n",
-        "{f}:2: imports 'numpy', which the Lambda cannot import: it has only the Python standard library, "
-        "boto3 and the reward runtime",
-    ),
+    "numpy": ("import json\nimport numpy as np\n\ndef reward(sample):\n    return float(np.float64(1))\n",
+              "{f}:2: imports 'numpy', which the Lambda cannot import: it has only the Python standard library, "
+              "boto3 and the reward runtime"),
     "from-import of a submodule": ("from sympy.parsing import parse_expr\n", "{f}:1: imports 'sympy'"),
-    "sibling module": (
-        "import helpers\n\ndef reward(sample):\n    return helpers.score(sample)\n",
-        "{f}:1: imports 'helpers', which the Lambda cannot import",
-    ),
-    "raises at import": (
-        "\n\nraise RuntimeError('no config')\n",
-        "{f}:3: cannot import it: RuntimeError: no config",
-    ),
+    "sibling module": ("import helpers\n\ndef reward(sample):\n    return helpers.score(sample)\n",
+                       "{f}:1: imports 'helpers', which the Lambda cannot import"),
+    "raises at import": ("\n\nraise RuntimeError('no config')\n", "{f}:3: cannot import it: RuntimeError: no config"),
     "exits at import": ("import sys\nsys.exit(3)\n", "{f}:2: cannot import it: SystemExit: 3"),
-    "kills its interpreter": (
-        "import os\nos._exit(7)\n",
-        "{f}: the interpreter importing it exited with code 7",
-    ),
-    "latin-1": (
-        b"# -*- coding: latin-1 -*-\nLABEL = 'caf\xe9'\ndef reward(sample):\n    return 1.0\n",
-        "{f}:2: byte 38 (0xe9) is not UTF-8; save the module as UTF-8",
-    ),
-    "null byte": (
-        b"def reward(sample):\n    return 1.0\x00\n",
-        "{f}: SyntaxError: source code string cannot contain null bytes (Python cannot compile the module)",
-    ),
+    "kills its interpreter": ("import os\nos._exit(7)\n", "{f}: the interpreter importing it exited with code 7"),
+    "latin-1": (b"# -*- coding: latin-1 -*-\nLABEL = 'caf\xe9'\ndef reward(sample):\n    return 1.0\n",
+                "{f}:2: byte 38 (0xe9) is not UTF-8; save the module as UTF-8"),
+    "null byte": (b"def reward(sample):\n    return 1.0\x00\n",
+                  "{f}: SyntaxError: source code string cannot contain null bytes (Python cannot compile the module)"),
 }
 
 
@@ -97,11 +81,9 @@ def test_an_endless_loop_while_scoring_times_out(tmp_path, monkeypatch):
 
 
 def test_the_lambda_packages_are_importable_and_nothing_else(tmp_path):
-    module = (
-        "import boto3, botocore, s3transfer, jmespath, dateutil, six, urllib3, json, sqlite3\n"
-        "from reward_runtime.sample import Sample\n"
-        "def reward(sample):\n    return 1.0 if isinstance(sample, Sample) else -1.0\n"
-    )
+    module = ("import boto3, botocore, s3transfer, jmespath, dateutil, six, urllib3, json, sqlite3\n"
+              "from reward_runtime.sample import Sample\n"
+              "def reward(sample):\n    return 1.0 if isinstance(sample, Sample) else -1.0\n")
     check = check_reward_code(write(tmp_path, module), rows=[{"response": "x"}])
     assert check.problems == () and check.sample_problems() == ([], 0)
     names = {name for name, _ in lambda_dependencies()}
@@ -112,13 +94,11 @@ def test_the_lambda_packages_are_importable_and_nothing_else(tmp_path):
 
 
 def test_sample_rows_return_a_number_or_score_dict_inside_the_range(tmp_path):
-    module = (
-        "def reward(sample):\n"
-        "    kind = sample['kind']\n"
-        "    if kind == 'raise':\n        raise ValueError('bad row')\n"
-        "    return {'number': 0.5, 'dict': {'score': 1, 'metrics': {'m': 1}}, 'high': 2.5, 'text': 'yes',\n"
-        "            'nan': float('nan'), 'nodict': {'metrics': {}}, 'bool': True}[kind]\n"
-    )
+    module = ("def reward(sample):\n"
+              "    kind = sample['kind']\n"
+              "    if kind == 'raise':\n        raise ValueError('bad row')\n"
+              "    return {'number': 0.5, 'dict': {'score': 1, 'metrics': {'m': 1}}, 'high': 2.5, 'text': 'yes',\n"
+              "            'nan': float('nan'), 'nodict': {'metrics': {}}, 'bool': True}[kind]\n")
     rows = [{"kind": k} for k in ("number", "dict", "high", "text", "nan", "nodict", "bool", "raise")] + ["x"]
     check = check_reward_code(write(tmp_path, module), score_range=(0, 2), rows=rows)
     assert check.problems == ()
@@ -156,17 +136,10 @@ def test_results_are_cached_per_content_within_a_process(tmp_path, monkeypatch):
 
 def test_the_probe_imports_only_the_standard_library_and_the_reward_runtime():
     tree = ast.parse(reward_check.PROBE.read_text())
-    imported = {
-        alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    }
-    imported |= {
-        node.module.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.level == 0
-    }
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                 and node.level == 0}
     assert imported - {"__future__"} <= set(sys.stdlib_module_names) | {"reward_runtime"}
     assert "reward_runtime" in imported
 
@@ -195,40 +168,22 @@ def test_random_bytes_as_a_reward_module_only_give_clear_problems(tmp_path, cont
 # -- judge prompts -------------------------------------------------------------------------------------------
 
 BROKEN_PROMPTS = {
-    "no response": (
-        "Rate {{ prompt }}.\n",
-        ["{f}: never uses {{ response }}: the judge could not see what it scores"],
-    ),
+    "no response": ("Rate {{ prompt }}.\n", ["{f}: never uses {{ response }}: the judge could not see what it scores"]),
     "response only in a comment": ("{# {{ response }} #}{{ prompt }}\n", ["{f}: never uses {{ response }}"]),
     "response shadowed": ("{% set response = 'x' %}{{ response }}\n", ["{f}: never uses {{ response }}"]),
-    "unknown variable": (
-        "{{ prompt }}\n{{ response }}\n\n{{ rubric }}\n",
-        [
-            "{f}:4: uses {{ rubric }}, which the service does not supply; a judge prompt may use "
-            "only {{ prompt }}, {{ response }} and {{ ground_truth }}"
-        ],
-    ),
-    "unclosed if": (
-        "{{ response }}\n{% if ground_truth %}\nReference: {{ ground_truth }}\n",
-        [
-            "{f}:3: Jinja syntax error: Unexpected end of template. Jinja was looking for the following "
-            "tags: 'elif' or 'else' or 'endif'."
-        ],
-    ),
+    "unknown variable": ("{{ prompt }}\n{{ response }}\n\n{{ rubric }}\n",
+                         ["{f}:4: uses {{ rubric }}, which the service does not supply; a judge prompt may use "
+                          "only {{ prompt }}, {{ response }} and {{ ground_truth }}"]),
+    "unclosed if": ("{{ response }}\n{% if ground_truth %}\nReference: {{ ground_truth }}\n",
+                    ["{f}:3: Jinja syntax error: Unexpected end of template. Jinja was looking for the following "
+                     "tags: 'elif' or 'else' or 'endif'."]),
     "bad expression": ("{{ response }\n", ["{f}:1: Jinja syntax error: unexpected '}'"]),
     "unknown filter": ("{{ response | shout }}\n", ["{f}:1: Jinja syntax error: No filter named 'shout'."]),
-    "include": (
-        "{{ response }}\n{% include 'rubric.jinja' %}\n",
-        ["{f}:2: refers to another template; the service renders the prompt file alone"],
-    ),
-    "not utf-8": (
-        b"R\xe9ponse: {{ response }}\n",
-        ["{f}:1: byte 1 (0xe9) is not UTF-8; save the prompt as UTF-8"],
-    ),
-    "too large": (
-        "{{ response }}" + "x" * 70_000,
-        ["{f}: is 70,014 bytes; a judge prompt may have at most 65,536 bytes"],
-    ),
+    "include": ("{{ response }}\n{% include 'rubric.jinja' %}\n",
+                ["{f}:2: refers to another template; the service renders the prompt file alone"]),
+    "not utf-8": (b"R\xe9ponse: {{ response }}\n", ["{f}:1: byte 1 (0xe9) is not UTF-8; save the prompt as UTF-8"]),
+    "too large": ("{{ response }}" + "x" * 70_000,
+                  ["{f}: is 70,014 bytes; a judge prompt may have at most 65,536 bytes"]),
 }
 
 
@@ -250,12 +205,8 @@ def test_good_prompts_pass(tmp_path):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    contents=st.one_of(
-        st.binary(max_size=200),
-        st.text(alphabet="{}%#-+ \n'\"abcdefresponse|()[]", max_size=80).map(str.encode),
-    )
-)
+@given(contents=st.one_of(st.binary(max_size=200), st.text(alphabet="{}%#-+ \n'\"abcdefresponse|()[]", max_size=80)
+                          .map(str.encode)))
 def test_random_prompts_only_give_clear_problems(tmp_path, contents):
     for problem in check_judge_prompt(write(tmp_path, contents, "judge.jinja")):
         rendered = problem.render("judge.jinja")

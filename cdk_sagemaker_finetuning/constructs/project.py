@@ -130,9 +130,7 @@ class FineTuningProject(Construct):
             if arn.startswith("arn:"):  # AI Registry dataset: hub-content/<hub>/DataSet/<name>/<version>
                 hub, content_type, name = arn.split(":hub-content/", 1)[1].split("/")[:3]
                 self.training_role.add_hub_content_read(hub, content_type, name)
-        if (
-            spec.evaluation and spec.evaluation.judge
-        ):  # the judge metrics job calls Bedrock as the training role
+        if spec.evaluation and spec.evaluation.judge:  # its metrics job calls Bedrock as the training role
             self.training_role.add_judge_model(spec.evaluation.judge.model_id)
         self.rewards = SpecRewards(self, "Rewards", spec=spec, training_role=self.training_role)
         self.evaluator_arn = self.rewards.evaluator_arn

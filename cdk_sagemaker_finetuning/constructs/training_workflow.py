@@ -153,9 +153,7 @@ def _definition(
         _statement("sagemaker:describeTrainingJob", job_arn),
     ]
     if bool(config.get("evaluation")) != (evaluation_function is not None):
-        raise ConstructValidationError(
-            "a config with an evaluation block needs its evaluation function", scope
-        )
+        raise ConstructValidationError("a config with an evaluation block needs evaluation_function", scope)
     evaluation_arn = evaluation_function.function_arn if evaluation_function else None
     if evaluation_arn:
         statements.append(_invoke(evaluation_arn))
@@ -430,9 +428,7 @@ class TrainingWorkflow(Construct):
         self.evaluation_function = evaluation_function(
             self,
             config=config,
-            create_statements=caller_statements(
-                self, config, training_role_arn, job_arn, model_package_group
-            ),
+            create_statements=caller_statements(self, config, training_role_arn, job_arn, model_package_group),
             job_arn=job_arn,
             model_package_group=model_package_group,
             recipe_spec_resources=specs,
@@ -577,11 +573,7 @@ class TrainingWorkflow(Construct):
                 **hub_reads,
                 **wildcard_findings(
                     self,
-                    [
-                        arn
-                        for arn in _existing_evaluator_arns(config.get("evaluatorArn"))
-                        if arn.endswith("*")
-                    ],
+                    [arn for arn in _existing_evaluator_arns(config.get("evaluatorArn")) if arn.endswith("*")],
                     "Every version of the one existing evaluator the spec names (it may be another account's): "
                     "the preflight describes it before any job starts.",
                 ),
@@ -593,11 +585,7 @@ class TrainingWorkflow(Construct):
                 ),
             },
         )
-        functions = [
-            f
-            for f in (self.preflight_function, self.create_function, self.evaluation_function)
-            if f is not None
-        ]
+        functions = [f for f in (self.preflight_function, self.create_function, self.evaluation_function) if f]
         acknowledge(
             role,
             {

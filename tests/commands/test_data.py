@@ -219,7 +219,10 @@ def test_s3_prefix_lists_every_key_reports_bad_names_and_checks_the_data(stubs, 
     result = run("data", "check", "s3://b/train", "--model", "nova-textgeneration-lite-v2")
     assert result.code == 2, result.out + result.err
     assert result.flat_out.startswith("Listed 2 objects (")
-    assert "Not JSON Lines (name not ending in .jsonl): 1 object s3://b/train/README.md" in result.flat_out
+    assert (
+        "Not JSON Lines (name not ending in .jsonl): 1 object s3://b/train/README.md"
+        in result.flat_out
+    )
     assert "Checked s3://b/train/part-1.jsonl: all" in result.flat_out
     assert "OK: the data fits training on nova-textgeneration-lite-v2." in result.out
 
@@ -316,15 +319,12 @@ def test_byte_order_mark_is_reported(tmp_path, run) -> None:
     assert "warning: the data starts with a UTF-8 byte order mark (BOM)" in result.flat_out
 
 
-@pytest.mark.parametrize(
-    ("flag", "value", "words"),
-    [
-        ("--max-errors", "-1", "argument --max-errors: -1 is negative; use 0 or more"),
-        ("--max-errors", "x", "argument --max-errors: 'x' is not a whole number"),
-        ("--max-keys", "-5", "argument --max-keys: -5 is too small; use 1 or more"),
-        ("--max-keys", "0", "argument --max-keys: 0 is too small; use 1 or more"),
-    ],
-)
+@pytest.mark.parametrize(("flag", "value", "words"), [
+    ("--max-errors", "-1", "argument --max-errors: -1 is negative; use 0 or more"),
+    ("--max-errors", "x", "argument --max-errors: 'x' is not a whole number"),
+    ("--max-keys", "-5", "argument --max-keys: -5 is too small; use 1 or more"),
+    ("--max-keys", "0", "argument --max-keys: 0 is too small; use 1 or more"),
+])
 def test_negative_counts_are_rejected(tmp_path, run, flag, value, words) -> None:
     result = run("data", "check", write(tmp_path, jsonl(VALID["verl"])), flag, value)
     assert result.code == 2

@@ -24,10 +24,7 @@ def write_jsonl(path: Path, rows: list) -> Path:
 
 def test_builtin_summary_with_histogram_means_and_slowest(run, tmp_path):
     rows = [row(i, response="6 * 7 = 42\n#### 42") for i in range(6)] + [
-        row(6, response="#### 41"),
-        row(7, response="I think 42"),
-        row(8, response="no idea"),
-    ]
+        row(6, response="#### 41"), row(7, response="I think 42"), row(8, response="no idea")]
     result = run("reward", "test", "numeric_answer", str(write_jsonl(tmp_path / "d.jsonl", rows)))
     assert result.code == 0
     assert result.out.startswith("numeric_answer: 9 samples, mean score 0.556, min -1.000, max 1.000")
@@ -41,9 +38,7 @@ def test_builtin_summary_with_histogram_means_and_slowest(run, tmp_path):
 def test_flat_rewards_are_flagged(run, tmp_path):
     rows = [row(i, response="#### 42") for i in range(20)]
     result = run("reward", "test", "numeric_answer", str(write_jsonl(tmp_path / "d.jsonl", rows)))
-    assert (
-        "flat reward: 100% of samples score 1; the policy gets almost no learning signal" in result.flat_out
-    )
+    assert "flat reward: 100% of samples score 1; the policy gets almost no learning signal" in result.flat_out
 
 
 def test_responses_file_is_paired_in_order(run, tmp_path):
@@ -61,10 +56,8 @@ def test_missing_responses_and_errors_are_warned_with_exit_1(run, tmp_path):
     result = run("reward", "test", "numeric_answer", str(write_jsonl(tmp_path / "d.jsonl", rows)))
     assert result.code == 1
     assert "1 row(s) have no response to score; pass --responses FILE" in result.flat_out
-    assert (
-        "1 sample(s) raised and scored -1; first: id 'r2': ValueError: reference answer 'unknown' has no "
-        "number"
-    ) in result.flat_out
+    assert ("1 sample(s) raised and scored -1; first: id 'r2': ValueError: reference answer 'unknown' has no "
+            "number") in result.flat_out
 
 
 def test_user_module_clamped_scores_and_score_range(run, tmp_path):
@@ -74,9 +67,8 @@ def test_user_module_clamped_scores_and_score_range(run, tmp_path):
         "    return {'score': 2.0 if '42' in sample.response else 0.25, 'metrics': {'length': len(sample.response)}}\n"
     )
     rows = [row(0, response="#### 42"), row(1, response="no")]
-    result = run(
-        "reward", "test", str(module), str(write_jsonl(tmp_path / "d.jsonl", rows)), "--score-range", "0", "1"
-    )
+    result = run("reward", "test", str(module), str(write_jsonl(tmp_path / "d.jsonl", rows)),
+                 "--score-range", "0", "1")
     assert result.out.startswith("my_reward.py: 2 samples, mean score 0.625")
     assert "1 score(s) fell outside [0, 1] and were clamped" in result.flat_out
     assert "length  4.500  2" in result.out
@@ -84,10 +76,8 @@ def test_user_module_clamped_scores_and_score_range(run, tmp_path):
 
 def test_builtin_options_are_used_and_checked(run, tmp_path):
     data = str(write_jsonl(tmp_path / "d.jsonl", [row(0, response="I think 42")]))
-    assert (
-        "mean score -0.500"
-        in run("reward", "test", "numeric_answer", data, "--options", '{"require_marker": true}').out
-    )
+    assert "mean score -0.500" in run("reward", "test", "numeric_answer", data, "--options",
+                                      '{"require_marker": true}').out
     bad = run("reward", "test", "numeric_answer", data, "--options", '{"require_marker": 1}')
     assert bad.code == 2
     assert "require_marker: 1 must be true or false" in bad.flat_err
@@ -137,21 +127,11 @@ def test_histogram_bins_include_both_ends():
 def test_shipped_example_reward_module_runs(run, tmp_path):
     from tests.conftest import EXAMPLES
 
-    rows = [
-        {
-            "id": f"t{i}",
-            "prompt": [{"role": "user", "content": "Printer offline"}],
-            "reward_model": {"ground_truth": "restart, cable", "style": "rule"},
-            "response": response,
-        }
-        for i, response in enumerate(["Restart it and check the cable.", "Restart it.", "Nothing to do."])
-    ]
-    result = run(
-        "reward",
-        "test",
-        str(EXAMPLES / "rewards" / "keyword_reward.py"),
-        str(write_jsonl(tmp_path / "d.jsonl", rows)),
-    )
+    rows = [{"id": f"t{i}", "prompt": [{"role": "user", "content": "Printer offline"}],
+             "reward_model": {"ground_truth": "restart, cable", "style": "rule"}, "response": response}
+            for i, response in enumerate(["Restart it and check the cable.", "Restart it.", "Nothing to do."])]
+    result = run("reward", "test", str(EXAMPLES / "rewards" / "keyword_reward.py"),
+                 str(write_jsonl(tmp_path / "d.jsonl", rows)))
     assert result.code == 0
     assert result.out.startswith("keyword_reward.py: 3 samples, mean score 0.000, min -1.000, max 1.000")
     assert "coverage  0.500  3" in result.out
@@ -165,36 +145,21 @@ def test_a_module_importing_a_package_the_lambda_lacks_fails_although_the_venv_h
 
     assert importlib.util.find_spec("numpy") is not None  # importable here, not in the Lambda
     module = tmp_path / "np_reward.py"
-    module.write_text(
-        "import math\nimport numpy as np\n\ndef reward(sample):\n    return float(np.mean([1.0]))\n"
-    )
-    result = run(
-        "reward", "test", str(module), str(write_jsonl(tmp_path / "d.jsonl", [row(0, response="42")]))
-    )
+    module.write_text("import math\nimport numpy as np\n\ndef reward(sample):\n    return float(np.mean([1.0]))\n")
+    result = run("reward", "test", str(module), str(write_jsonl(tmp_path / "d.jsonl", [row(0, response="42")])))
     assert result.code == 2
     assert result.out == ""
-    assert result.flat_err == (
-        f"error: {module}:2: imports 'numpy', which the Lambda cannot import: it has only "
-        "the Python standard library, boto3 and the reward runtime (the module is packaged "
-        "alone; list pure-Python packages in reward.requirements)"
-    )
+    assert result.flat_err == (f"error: {module}:2: imports 'numpy', which the Lambda cannot import: it has only "
+                               "the Python standard library, boto3 and the reward runtime (the module is packaged "
+                               "alone; list pure-Python packages in reward.requirements)")
 
 
 def test_every_module_problem_exits_2_naming_file_and_line(run, tmp_path):
     data = str(write_jsonl(tmp_path / "d.jsonl", [row(0, response="42")]))
     cases = {
-        "syntax.py": (
-            "def reward(sample):\n    return (1\n",
-            "syntax.py:2:12: SyntaxError: '(' was never closed",
-        ),
-        "latin.py": (
-            b"# caf\xe9\ndef reward(sample):\n    return 1\n",
-            "latin.py:1: byte 5 (0xe9) is not UTF-8",
-        ),
-        "arity.py": (
-            "def reward(sample, extra):\n    return 1\n",
-            "arity.py:1: reward(sample, extra) cannot be",
-        ),
+        "syntax.py": ("def reward(sample):\n    return (1\n", "syntax.py:2:12: SyntaxError: '(' was never closed"),
+        "latin.py": (b"# caf\xe9\ndef reward(sample):\n    return 1\n", "latin.py:1: byte 5 (0xe9) is not UTF-8"),
+        "arity.py": ("def reward(sample, extra):\n    return 1\n", "arity.py:1: reward(sample, extra) cannot be"),
     }
     for name, (contents, message) in cases.items():
         path = tmp_path / name
@@ -211,7 +176,5 @@ def test_scores_outside_the_range_and_non_numbers_exit_1(run, tmp_path):
     result = run("reward", "test", str(module), str(write_jsonl(tmp_path / "d.jsonl", rows)))
     assert result.code == 1
     assert "1 score(s) fell outside [-1, 1] and were clamped" in result.flat_out
-    assert (
-        "1 sample(s) raised and scored -1; first: id 'r1': reward returned 'yes' (score must be a number, "
-        "got str)"
-    ) in result.flat_out
+    assert ("1 sample(s) raised and scored -1; first: id 'r1': reward returned 'yes' (score must be a number, "
+            "got str)") in result.flat_out

@@ -41,53 +41,25 @@ def test_help_lists_validate(capsys):
 
 # -- user code: reward modules and judge prompts -----------------------------------------------------------
 
-RLVR = {
-    "name": "demo",
-    "technique": "rlvr",
-    "base_model": "huggingface-reasoning-qwen3-4b",
-    "data": {"train": "s3://demo-data/train.jsonl"},
-}
+RLVR = {"name": "demo", "technique": "rlvr", "base_model": "huggingface-reasoning-qwen3-4b",
+        "data": {"train": "s3://demo-data/train.jsonl"}}
 RLAIF = {**RLVR, "technique": "rlaif"}
 JUDGE = "qwen.qwen3-32b-v1:0"
 BROKEN_REWARDS = {
     "syntax error": ("def reward(sample)\n    return 1\n", "reward.code: rewards/mine.py:1:19: SyntaxError"),
-    "no reward": (
-        "def score(sample):\n    return 1\n",
-        "reward.code: rewards/mine.py: defines no reward(sample)",
-    ),
+    "no reward": ("def score(sample):\n    return 1\n", "reward.code: rewards/mine.py: defines no reward(sample)"),
     "not callable": ("reward = {}\n", "reward.code: rewards/mine.py: 'reward' is not a function but a dict"),
-    "wrong arity": (
-        "def reward(a, b):\n    return 1\n",
-        "reward.code: rewards/mine.py:1: reward(a, b) cannot",
-    ),
-    "numpy": (
-        "\nimport numpy\n",
-        "reward.code: rewards/mine.py:2: imports 'numpy', which the Lambda cannot import",
-    ),
+    "wrong arity": ("def reward(a, b):\n    return 1\n", "reward.code: rewards/mine.py:1: reward(a, b) cannot"),
+    "numpy": ("\nimport numpy\n", "reward.code: rewards/mine.py:2: imports 'numpy', which the Lambda cannot import"),
     "latin-1": (b"X = '\xe9'\n", "reward.code: rewards/mine.py:1: byte 5 (0xe9) is not UTF-8"),
-    "endless loop": (
-        "while True:\n    pass\n",
-        "reward.code: rewards/mine.py: importing it took longer than 1 s",
-    ),
+    "endless loop": ("while True:\n    pass\n", "reward.code: rewards/mine.py: importing it took longer than 1 s"),
 }
 BROKEN_JUDGE_PROMPTS = {
     "no response": ("{{ prompt }}\n", "rlaif.prompt: prompts/judge.jinja: never uses {{ response }}"),
-    "unknown variable": (
-        "{{ response }}\n{{ rubric }}\n",
-        "rlaif.prompt: prompts/judge.jinja:2: uses {{ rubric }}",
-    ),
-    "unclosed if": (
-        "{{ response }}\n{% if prompt %}\n",
-        "rlaif.prompt: prompts/judge.jinja:2: Jinja syntax error",
-    ),
-    "not utf-8": (
-        b"{{ response }}\n\xff\n",
-        "rlaif.prompt: prompts/judge.jinja:2: byte 15 (0xff) is not UTF-8",
-    ),
-    "too large": (
-        "{{ response }}" + " " * 65_536,
-        "rlaif.prompt: prompts/judge.jinja: is 65,550 bytes; a judge",
-    ),
+    "unknown variable": ("{{ response }}\n{{ rubric }}\n", "rlaif.prompt: prompts/judge.jinja:2: uses {{ rubric }}"),
+    "unclosed if": ("{{ response }}\n{% if prompt %}\n", "rlaif.prompt: prompts/judge.jinja:2: Jinja syntax error"),
+    "not utf-8": (b"{{ response }}\n\xff\n", "rlaif.prompt: prompts/judge.jinja:2: byte 15 (0xff) is not UTF-8"),
+    "too large": ("{{ response }}" + " " * 65_536, "rlaif.prompt: prompts/judge.jinja: is 65,550 bytes; a judge"),
 }
 
 
@@ -175,34 +147,21 @@ def test_reward_samples_must_score_inside_the_range(capsys, tmp_path):
 
 def test_reward_samples_file_problems(capsys, tmp_path):
     spec = {**RLVR, "reward": {"code": "mine.py", "samples": "samples.jsonl"}}
-    path = write_spec(
-        tmp_path,
-        spec,
-        {"mine.py": "def reward(sample):\n    return 1\n", "samples.jsonl": '{"a": 1}\n{oops\n'},
-    )
+    path = write_spec(tmp_path, spec, {"mine.py": "def reward(sample):\n    return 1\n",
+                                       "samples.jsonl": '{"a": 1}\n{oops\n'})
     code, err = validate(capsys, path)
     assert code == 2
-    assert problem_lines(err) == [
-        "reward.samples: samples.jsonl line 2 is not JSON: "
-        "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
-    ]
+    assert problem_lines(err) == ["reward.samples: samples.jsonl line 2 is not JSON: "
+                                  "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"]
     builtin = {**RLVR, "reward": {"builtin": "exact_match", "samples": "samples.jsonl"}}
     code, err = validate(capsys, write_spec(tmp_path, builtin, {}))
-    assert problem_lines(err) == [
-        "reward.samples: only applies to reward.code (rows the module must score); remove it"
-    ]
+    assert problem_lines(err) == ["reward.samples: only applies to reward.code (rows the module must score); remove it"]
 
 
 def test_good_reward_module_with_samples_passes(capsys, tmp_path):
     spec = {**RLVR, "reward": {"code": "mine.py", "samples": "samples.jsonl"}}
-    path = write_spec(
-        tmp_path,
-        spec,
-        {
-            "mine.py": "import boto3\n\ndef reward(sample):\n    return 0.5\n",
-            "samples.jsonl": '{"response": "a"}\n',
-        },
-    )
+    path = write_spec(tmp_path, spec, {"mine.py": "import boto3\n\ndef reward(sample):\n    return 0.5\n",
+                                       "samples.jsonl": '{"response": "a"}\n'})
     assert main(["validate", path]) == 0, capsys.readouterr().err
 
 

@@ -13,21 +13,10 @@ MODEL = "meta-textgeneration-llama-3-2-1b-instruct"
 
 
 def project(stack, retraining: dict, create_bucket: bool = False) -> FineTuningProject:
-    data = (
-        {"create_bucket": True, "train": "train/train.jsonl"}
-        if create_bucket
-        else {"train": "s3://their-data/train/train.jsonl"}
-    )
-    return FineTuningProject(
-        stack,
-        "Demo",
-        name="demo",
-        technique="sft",
-        base_model=MODEL,
-        accept_eula=True,
-        data=data,
-        retraining=retraining,
-    )
+    data = {"create_bucket": True, "train": "train/train.jsonl"} if create_bucket else {
+        "train": "s3://their-data/train/train.jsonl"}
+    return FineTuningProject(stack, "Demo", name="demo", technique="sft", base_model=MODEL, accept_eula=True,
+                             data=data, retraining=retraining)
 
 
 def checks(template: Template) -> list[dict]:
@@ -44,15 +33,10 @@ def test_new_data_trigger_on_an_imported_bucket_checks_eventbridge_only():
     assert "'incoming/'" in check["Properties"]["UsedBy"]
     [statement] = statements_with(template, "s3:GetBucketNotification")
     assert statement["Action"] == "s3:GetBucketNotification"
-    assert statement["Resource"] == {
-        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::their-data"]]
-    }
+    assert statement["Resource"] == {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::their-data"]]}
     assert not statements_with(template, "s3:PutBucketNotification")
-    [rule_id] = [
-        k
-        for k, r in template.find_resources("AWS::Events::Rule").items()
-        if "Object Created" in str(r["Properties"].get("EventPattern"))
-    ]
+    [rule_id] = [k for k, r in template.find_resources("AWS::Events::Rule").items()
+                 if "Object Created" in str(r["Properties"].get("EventPattern"))]
     check_id = next(iter(template.find_resources("Custom::S3BucketEventCheck")))
     assert check_id in template.to_json()["Resources"][rule_id]["DependsOn"]
 
@@ -64,11 +48,8 @@ def test_pipeline_on_an_imported_bucket_also_checks_versioning():
     [check] = checks(template)
     assert check["Properties"]["RequireVersioning"] == "true"
     assert "train/train.jsonl" in check["Properties"]["UsedBy"]
-    [statement] = [
-        s
-        for s in statements_with(template, "s3:GetBucketVersioning")
-        if "s3:GetBucketNotification" in s["Action"]
-    ]
+    [statement] = [s for s in statements_with(template, "s3:GetBucketVersioning")
+                   if "s3:GetBucketNotification" in s["Action"]]
     assert sorted(statement["Action"]) == ["s3:GetBucketNotification", "s3:GetBucketVersioning"]
 
 
@@ -78,11 +59,8 @@ def test_trigger_and_pipeline_share_one_provider():
     template = Template.from_stack(stack)
     assert len(checks(template)) == 2
     assert stack.node.try_find_child("BucketEventCheckProvider") is not None
-    handlers = [
-        f
-        for f in template.find_resources("AWS::Lambda::Function").values()
-        if f["Properties"].get("Handler") == "bucket_event_check.on_event"
-    ]
+    handlers = [f for f in template.find_resources("AWS::Lambda::Function").values()
+                if f["Properties"].get("Handler") == "bucket_event_check.on_event"]
     assert len(handlers) == 1
 
 
@@ -107,15 +85,10 @@ def test_check_asset_holds_only_its_module_and_imports_like_lambda(tmp_path):
     app = cdk.App(outdir=str(tmp_path))
     project(cdk.Stack(app, "S"), {"on_new_data": {}})
     app.synth()
-    [folder] = [
-        p.parent
-        for p in tmp_path.glob("asset.*/bucket_event_check.py")
-        if not (p.parent / "preflight.py").exists()
-    ]
+    [folder] = [p.parent for p in tmp_path.glob("asset.*/bucket_event_check.py") if not (p.parent / "preflight.py").exists()]
     assert [p.name for p in folder.iterdir()] == ["bucket_event_check.py"]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     code = "import bucket_event_check as c; print(c.on_event({'RequestType': 'Delete', 'PhysicalResourceId': 'x'}, None))"
-    answer = subprocess.run(
-        [sys.executable, "-s", "-c", code], cwd=folder, env=env, capture_output=True, text=True, check=True
-    )
+    answer = subprocess.run([sys.executable, "-s", "-c", code], cwd=folder, env=env, capture_output=True,
+                            text=True, check=True)
     assert answer.stdout.strip() == "{'PhysicalResourceId': 'x'}"

@@ -18,14 +18,8 @@ LAMBDA = "arn:aws:lambda:us-east-1:210987654321:function:SageMaker-team-reward"
 
 
 def spec(tmp_path: Path, **reward) -> FineTuningSpec:
-    data = {
-        "name": "demo",
-        "technique": "rlvr",
-        "base_model": MODEL,
-        "accept_eula": True,
-        "data": {"train": "s3://demo-data/train.jsonl"},
-        "reward": reward,
-    }
+    data = {"name": "demo", "technique": "rlvr", "base_model": MODEL, "accept_eula": True,
+            "data": {"train": "s3://demo-data/train.jsonl"}, "reward": reward}
     return FineTuningSpec.from_dict(data, base_dir=tmp_path)
 
 
@@ -62,14 +56,10 @@ def test_existing_evaluator_is_resolved_and_its_lambda_granted_exactly(tmp_path)
         ARN.rsplit("/", 1)[0] + "/*",
     ]
     # the preflight learns which Lambda the role may invoke
-    [preflight] = [
-        f
-        for f in template.find_resources("AWS::Lambda::Function").values()
-        if "WORKFLOW_CONFIG" in flat(f["Properties"].get("Environment", {}))
-    ]
+    [preflight] = [f for f in template.find_resources("AWS::Lambda::Function").values()
+                   if "WORKFLOW_CONFIG" in flat(f["Properties"].get("Environment", {}))]
     config = flat(preflight["Properties"]["Environment"]["Variables"]["WORKFLOW_CONFIG"])
     assert "rewardLambdaArn" in config and f'["{lookup_id}", "LambdaArn"]' in config
-
 
 def test_lambda_arn_skips_the_lookup_and_grants_that_function(tmp_path):
     stack = FineTuningStack(cdk.App(), "Given", spec=spec(tmp_path, evaluator_arn=ARN, lambda_arn=LAMBDA))
@@ -95,37 +85,19 @@ def test_two_projects_share_one_lookup_provider(tmp_path):
     assert "/mine/*" in described and "/theirs/*" in described
 
 
-@pytest.mark.parametrize(
-    "reward",
-    [{"evaluator_arn": ARN}, {"evaluator_arn": ARN, "lambda_arn": LAMBDA}],
-    ids=["lookup", "lambda-arn"],
-)
+@pytest.mark.parametrize("reward", [{"evaluator_arn": ARN}, {"evaluator_arn": ARN, "lambda_arn": LAMBDA}],
+                         ids=["lookup", "lambda-arn"])
 def test_existing_evaluator_stacks_are_nag_clean(tmp_path, reward):
     app = cdk.App()
     FineTuningStack(app, "Nag", spec=spec(tmp_path, **reward))
     assert nag_errors(app) == []
 
 
-@pytest.mark.parametrize(
-    ("reward", "field", "words"),
-    [
-        (
-            {"builtin": "numeric_answer", "lambda_arn": LAMBDA},
-            "reward.lambda_arn",
-            "only allowed with reward.evaluator_arn",
-        ),
-        (
-            {"evaluator_arn": ARN, "lambda_arn": f"{LAMBDA}:live"},
-            "reward.lambda_arn",
-            "an unqualified Lambda function ARN",
-        ),
-        (
-            {"evaluator_arn": ARN, "lambda_arn": "SageMaker-team-reward"},
-            "reward.lambda_arn",
-            "(no alias or version)",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("reward", "field", "words"), [
+    ({"builtin": "numeric_answer", "lambda_arn": LAMBDA}, "reward.lambda_arn", "only allowed with reward.evaluator_arn"),
+    ({"evaluator_arn": ARN, "lambda_arn": f"{LAMBDA}:live"}, "reward.lambda_arn", "an unqualified Lambda function ARN"),
+    ({"evaluator_arn": ARN, "lambda_arn": "SageMaker-team-reward"}, "reward.lambda_arn", "(no alias or version)"),
+])
 def test_lambda_arn_rules(tmp_path, reward, field, words):
     with pytest.raises(SpecError) as info:
         spec(tmp_path, **reward)
@@ -140,17 +112,12 @@ def test_custom_resource_assets_import_like_lambda(tmp_path):
     app = cdk.App(outdir=str(tmp_path))
     FineTuningStack(app, "Assets", spec=spec(tmp_path, evaluator_arn=ARN))
     app.synth()
-    [folder] = [
-        p.parent
-        for p in tmp_path.glob("asset.*/evaluator_check.py")
-        if not (p.parent / "preflight.py").exists()
-    ]
+    [folder] = [p.parent for p in tmp_path.glob("asset.*/evaluator_check.py") if not (p.parent / "preflight.py").exists()]
     assert sorted(p.name for p in folder.iterdir()) == ["errors.py", "evaluator_check.py"]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     code = "import evaluator_check; print(evaluator_check.on_event({'RequestType': 'Delete'}, None))"
-    answer = subprocess.run(
-        [sys.executable, "-s", "-c", code], cwd=folder, env=env, capture_output=True, text=True, check=True
-    )
+    answer = subprocess.run([sys.executable, "-s", "-c", code], cwd=folder, env=env, capture_output=True,
+                            text=True, check=True)
     assert answer.stdout.strip() == "{'PhysicalResourceId': 'none'}"
 
 

@@ -73,9 +73,7 @@ def test_versioning_off_fails_for_the_pipeline(s3, answer, state):
 def test_both_off_names_both_settings(s3):
     client, stub = s3
     expect(stub, {}, {"Status": "Suspended"})
-    with pytest.raises(
-        RuntimeError, match="EventBridge .* and versioning .* turn the settings on for their-data"
-    ):
+    with pytest.raises(RuntimeError, match="EventBridge .* and versioning .* turn the settings on for their-data"):
         check.on_event(event(versioning=True), None, s3=client)
 
 
@@ -94,9 +92,7 @@ def test_trigger_does_not_read_versioning(s3):
 )
 def test_unreadable_bucket_fails_with_a_clear_message(s3, code, words):
     client, stub = s3
-    stub.add_client_error(
-        "get_bucket_notification_configuration", code, "nope", expected_params={"Bucket": BUCKET}
-    )
+    stub.add_client_error("get_bucket_notification_configuration", code, "nope", expected_params={"Bucket": BUCKET})
     with pytest.raises(RuntimeError) as info:
         check.on_event(event(versioning=False), None, s3=client)
     assert words in str(info.value)

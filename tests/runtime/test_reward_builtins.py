@@ -19,11 +19,8 @@ PROMPT = "Natalia sold clips to 48 of her friends in April, and then she sold ha
 
 
 def sample(response, reference="72", prompt=PROMPT, **extra) -> Sample:
-    row = {
-        "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}],
-        "reference_answer": reference,
-        **extra,
-    }
+    row = {"messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}],
+           "reference_answer": reference, **extra}
     return Sample(row, 0)
 
 
@@ -76,20 +73,9 @@ def test_huge_responses_within_max_chars_still_score(name):
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [
-        ("42", 42),
-        ("-3.5", Fraction(-7, 2)),
-        ("1,234,567", 1234567),
-        ("$1,200.50", Fraction(240100, 200)),
-        ("3/4", Fraction(3, 4)),
-        ("\\frac{3}{4}", Fraction(3, 4)),
-        ("-\\dfrac{1}{2}", Fraction(-1, 2)),
-        ("12%", 12),
-        ("1e3", 1000),
-        ("72.", 72),
-        ("abc", None),
-        ("1/0", None),
-    ],
+    [("42", 42), ("-3.5", Fraction(-7, 2)), ("1,234,567", 1234567), ("$1,200.50", Fraction(240100, 200)),
+     ("3/4", Fraction(3, 4)), ("\\frac{3}{4}", Fraction(3, 4)), ("-\\dfrac{1}{2}", Fraction(-1, 2)),
+     ("12%", 12), ("1e3", 1000), ("72.", 72), ("abc", None), ("1/0", None)],
 )
 def test_parse_number(text, value):
     assert parse_number(text) == value
@@ -123,10 +109,8 @@ def test_numeric_ordering_excellent_partial_bad_gaming():
     assert spam == -1.0
 
 
-@pytest.mark.parametrize(
-    "reference",
-    ["72", "72.0", "#### 72", "\\boxed{72}", "$72", {"answer": "72"}, '{"ground_truth": "72"}', ["71", "72"]],
-)
+@pytest.mark.parametrize("reference", ["72", "72.0", "#### 72", "\\boxed{72}", "$72", {"answer": "72"},
+                                       '{"ground_truth": "72"}', ["71", "72"]])
 def test_numeric_reference_forms(reference):
     assert score("numeric_answer", "#### 72", reference=reference) == 1.0
 
@@ -177,22 +161,16 @@ def test_exact_match_accepts_any_listed_reference_and_boxed():
 
 
 def test_exact_match_without_partial_credit():
-    assert (
-        score("exact_match", "Answer: Paris France", reference="Paris", prompt="q", partial_credit=False)
-        == -1
-    )
+    assert score("exact_match", "Answer: Paris France", reference="Paris", prompt="q", partial_credit=False) == -1
 
 
 # -- multiple_choice ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "response", ["The answer is (B).", "Answer: B", "B) 24 clips", "**B**", "\\boxed{B}", "Reasoning...\nB"]
-)
+@pytest.mark.parametrize("response", ["The answer is (B).", "Answer: B", "B) 24 clips", "**B**", "\\boxed{B}",
+                                      "Reasoning...\nB"])
 def test_multiple_choice_correct_forms(response):
-    assert (
-        score("multiple_choice", response, reference="B", prompt="Pick one: A) 12 B) 24 C) 36 D) 48") == 1.0
-    )
+    assert score("multiple_choice", response, reference="B", prompt="Pick one: A) 12 B) 24 C) 36 D) 48") == 1.0
 
 
 def test_multiple_choice_ordering_and_spam():
@@ -201,8 +179,7 @@ def test_multiple_choice_ordering_and_spam():
     assert score("multiple_choice", "I am not sure", reference="B", prompt=prompt) == -1.0
     assert score("multiple_choice", "Answer: A\nAnswer: B\nAnswer: C", reference="B", prompt=prompt) == -1.0
     assert metrics("multiple_choice", "Answer: A. Answer: B", reference="B", prompt=prompt) == {
-        "gaming_answer_spam": 1
-    }
+        "gaming_answer_spam": 1}
 
 
 def test_multiple_choice_reference_must_be_a_choice():
@@ -232,19 +209,14 @@ def test_regex_fullmatch():
 def test_json_ordering():
     keys = {"required_keys": ["name", "age", "address.city"]}
     full = score("json_valid", '{"name": "Ann", "age": 3, "address": {"city": "Oslo"}}', **keys)
-    fenced = score(
-        "json_valid", '```json\n{"name": "Ann", "age": 3, "address": {"city": "Oslo"}}\n```', **keys
-    )
-    wrapped = score(
-        "json_valid", 'Sure! {"name": "Ann", "age": 3, "address": {"city": "Oslo"}} Hope it helps', **keys
-    )
+    fenced = score("json_valid", '```json\n{"name": "Ann", "age": 3, "address": {"city": "Oslo"}}\n```', **keys)
+    wrapped = score("json_valid", 'Sure! {"name": "Ann", "age": 3, "address": {"city": "Oslo"}} Hope it helps',
+                    **keys)
     partial = score("json_valid", '{"name": "Ann"}', **keys)
     dummy = score("json_valid", '{"name": "", "age": null, "address": {}}', **keys)
     not_object = score("json_valid", "[1, 2]", **keys)
     broken = score("json_valid", '{"name": "Ann"', **keys)
-    assert (
-        full == fenced == 1.0 > wrapped == 0.75 > partial == 0.0 > dummy == -0.5 == not_object > broken == -1
-    )
+    assert full == fenced == 1.0 > wrapped == 0.75 > partial == 0.0 > dummy == -0.5 == not_object > broken == -1
 
 
 def test_json_strict_rejects_surrounding_text():
@@ -301,37 +273,18 @@ def test_composite_gaming_in_any_component_forces_minimum():
     ("name", "options", "problem"),
     [
         ("numeric_answer", {"rel_tol": "x"}, ("rel_tol", "'x' must be a finite number")),
-        (
-            "numeric_answer",
-            {"tolerance": 1},
-            ("tolerance", "is not an option of 'numeric_answer'; accepted: rel_tol"),
-        ),
+        ("numeric_answer", {"tolerance": 1}, ("tolerance", "is not an option of 'numeric_answer'; accepted: rel_tol")),
         ("regex_match", {}, ("pattern", "is required (or patterns)")),
         ("regex_match", {"pattern": "("}, ("pattern", "'(' is not a valid regular expression")),
-        (
-            "regex_match",
-            {"pattern": "a", "flags": ["X"]},
-            ("flags", "['X'] item 'X' must be one of IGNORECASE"),
-        ),
+        ("regex_match", {"pattern": "a", "flags": ["X"]}, ("flags", "['X'] item 'X' must be one of IGNORECASE")),
         ("multiple_choice", {"choices": "AA"}, ("choices", "'AA' must be at least two distinct letters")),
         ("json_valid", {"required_keys": "name"}, ("required_keys", "'name' must be a list")),
         ("length_penalty", {"min_length": 10, "max_length": 5}, ("min_length", "must not exceed max_length")),
         ("composite", {}, ("components", "is required")),
-        (
-            "composite",
-            {"components": [{"reward": "composite"}]},
-            ("components", "reward 'composite' must be one"),
-        ),
-        (
-            "composite",
-            {"components": [{"reward": "regex_match", "options": {}}]},
-            ("components", "item 0: options.pattern is required"),
-        ),
-        (
-            "composite",
-            {"components": [{"reward": "exact_match", "weight": 0}]},
-            ("components", "weight 0 must be"),
-        ),
+        ("composite", {"components": [{"reward": "composite"}]}, ("components", "reward 'composite' must be one")),
+        ("composite", {"components": [{"reward": "regex_match", "options": {}}]},
+         ("components", "item 0: options.pattern is required")),
+        ("composite", {"components": [{"reward": "exact_match", "weight": 0}]}, ("components", "weight 0 must be")),
     ],
 )
 def test_option_problems_name_the_option_and_rule(name, options, problem):
@@ -358,14 +311,7 @@ def test_every_builtin_is_documented():
 @pytest.mark.parametrize(
     ("row", "response"),
     [
-        (
-            {
-                "messages": [
-                    {"role": "nova_assistant", "content": [{"type": "text", "text": "a"}, {"text": "b"}]}
-                ]
-            },
-            "ab",
-        ),
+        ({"messages": [{"role": "nova_assistant", "content": [{"type": "text", "text": "a"}, {"text": "b"}]}]}, "ab"),
         ({"messages": [{"role": "assistant", "content": {"text": "x"}}]}, "x"),
         ({"completion": "c", "messages": [{"role": "assistant", "content": "m"}]}, "c"),
         ({"prompt": [{"role": "user", "content": "q"}]}, ""),

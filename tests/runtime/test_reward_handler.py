@@ -72,10 +72,8 @@ def test_every_event_shape_scores_the_same(event, numeric):
     [result] = body(handle(event, numeric))
     assert result["id"] == "q1"
     assert result["aggregate_reward_score"] == 1.0
-    assert result["metrics_list"] == [
-        {"name": "correct", "value": 1, "type": "Metric"},
-        {"name": "formatted", "value": 1, "type": "Metric"},
-    ]
+    assert result["metrics_list"] == [{"name": "correct", "value": 1, "type": "Metric"},
+                                      {"name": "formatted", "value": 1, "type": "Metric"}]
 
 
 def test_nova_envelope_is_a_bare_list():
@@ -152,11 +150,8 @@ def test_builtin_scores_are_rescaled_into_the_range():
 
 def test_dict_results_become_metrics_and_bad_metrics_are_dropped():
     def reward(sample):
-        return {
-            "score": 0.25,
-            "metrics": {"format": 1, "nan": math.nan, "reward": 9},
-            "metrics_list": [{"name": "length", "value": 12, "type": "Metric"}],
-        }
+        return {"score": 0.25, "metrics": {"format": 1, "nan": math.nan, "reward": 9}, "metrics_list": [
+            {"name": "length", "value": 12, "type": "Metric"}]}
 
     [result] = body(handle([GSM], RewardConfig(reward=reward)))
     assert result["aggregate_reward_score"] == 0.25
@@ -168,23 +163,13 @@ def test_user_reward_sees_the_parsed_sample():
     seen = {}
 
     def reward(sample):
-        seen.update(
-            response=sample.response,
-            reference=sample.reference,
-            prompt=sample.prompt,
-            id=sample.id,
-            source=sample["reference_answer"],
-        )
+        seen.update(response=sample.response, reference=sample.reference, prompt=sample.prompt, id=sample.id,
+                    source=sample["reference_answer"])
         return 0.0
 
     handle([GSM], RewardConfig(reward=reward))
-    assert seen == {
-        "response": "3 + 4 = 7\n#### 7",
-        "reference": "7",
-        "prompt": GSM["messages"][0]["content"],
-        "id": "q1",
-        "source": {"ground_truth": "7"},
-    }
+    assert seen == {"response": "3 + 4 = 7\n#### 7", "reference": "7", "prompt": GSM["messages"][0]["content"],
+                    "id": "q1", "source": {"ground_truth": "7"}}
 
 
 @pytest.mark.parametrize(
@@ -220,9 +205,7 @@ def test_empty_batch_is_an_empty_answer(numeric):
 
 
 def test_environment_written_by_the_construct_configures_the_handler():
-    env = reward_environment(
-        builtin="exact_match", options={"extract": "full"}, score_range=(0, 1), nova=True
-    )
+    env = reward_environment(builtin="exact_match", options={"extract": "full"}, score_range=(0, 1), nova=True)
     config = config_from_env(env)
     assert config.envelope == "nova"
     assert config.score_range == (0.0, 1.0)
@@ -237,10 +220,7 @@ def test_environment_written_by_the_construct_configures_the_handler():
         ({}, "set REWARD_BUILTIN or REWARD_MODULE"),
         ({"REWARD_BUILTIN": "nope"}, "unknown built-in reward 'nope'; built-ins: numeric_answer"),
         ({"REWARD_BUILTIN": "exact_match", "REWARD_OPTIONS": "{"}, "REWARD_OPTIONS is not JSON"),
-        (
-            {"REWARD_BUILTIN": "exact_match", "REWARD_OPTIONS": '{"extract": "x"}'},
-            "extract: 'x' must be one of",
-        ),
+        ({"REWARD_BUILTIN": "exact_match", "REWARD_OPTIONS": '{"extract": "x"}'}, "extract: 'x' must be one of"),
         ({"REWARD_BUILTIN": "exact_match", "REWARD_SCORE_RANGE": "[1, 0]"}, "low < high"),
         ({"REWARD_BUILTIN": "exact_match", "REWARD_ENVELOPE": "xml"}, "REWARD_ENVELOPE 'xml'"),
         ({"REWARD_MODULE": "no_such_module_here"}, "cannot import reward module"),
@@ -290,9 +270,8 @@ def test_sdk_verifier_accepts_the_packaged_handler(monkeypatch, nova):
     monkeypatch.syspath_prepend(str(directory))
     for module in [m for m in sys.modules if m == "reward_runtime" or m.startswith("reward_runtime.")]:
         monkeypatch.delitem(sys.modules, module)
-    for key, value in reward_environment(
-        builtin="numeric_answer", options={}, score_range=(-1, 1), nova=nova
-    ).items():
+    for key, value in reward_environment(builtin="numeric_answer", options={}, score_range=(-1, 1),
+                                         nova=nova).items():
         monkeypatch.setenv(key, value)
     samples = [GSM, dict(GSM, id="q2", reference_answer="8"), dict(GSM, id="q3", reference_answer="none")]
     report = verify_reward_function(str(directory / "lambda_function.py"), samples, is_nova=nova)
@@ -322,64 +301,25 @@ def test_sdk_verifier_accepts_user_code_packaged_with_the_runtime(monkeypatch, t
 # -- fuzzing ---------------------------------------------------------------------------------------------
 
 # lone surrogates (valid in JSON text as "\\ud800", invalid UTF-8) included: they break Lambda's serializer
-odd_text = st.text(max_size=30) | st.lists(
-    st.text(max_size=4) | st.characters(categories=["Cs"]), max_size=6
-).map("".join)
+odd_text = st.text(max_size=30) | st.lists(st.text(max_size=4) | st.characters(categories=["Cs"]), max_size=6).map("".join)
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | odd_text
 json_values = st.recursive(
     json_scalars,
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(
-                [
-                    "id",
-                    "messages",
-                    "role",
-                    "content",
-                    "prompt",
-                    "reference_answer",
-                    "reward_model",
-                    "ground_truth",
-                    "batch",
-                    "body",
-                    "input",
-                    "response",
-                    "text",
-                    "type",
-                    "answer",
-                ]
-            )
-            | odd_text,
-            children,
-            max_size=5,
-        )
-    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(
+        st.sampled_from(["id", "messages", "role", "content", "prompt", "reference_answer", "reward_model",
+                         "ground_truth", "batch", "body", "input", "response", "text", "type", "answer"])
+        | odd_text,
+        children, max_size=5),
     max_leaves=25,
 )
-events = (
-    json_values
-    | json_values.map(json.dumps)
-    | json_values.map(lambda v: {"body": json.dumps(v)})
-    | st.binary(max_size=40)
-)
+events = json_values | json_values.map(json.dumps) | json_values.map(lambda v: {"body": json.dumps(v)}) | st.binary(
+    max_size=40)
 
 
 @settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    event=events,
-    builtin=st.sampled_from(
-        [
-            "numeric_answer",
-            "exact_match",
-            "multiple_choice",
-            "json_valid",
-            "length_penalty",
-            "repetition_penalty",
-        ]
-    ),
-    nova=st.booleans(),
-)
+@given(event=events, builtin=st.sampled_from(["numeric_answer", "exact_match", "multiple_choice", "json_valid",
+                                               "length_penalty", "repetition_penalty"]),
+       nova=st.booleans())
 def test_fuzzed_events_never_raise_and_always_answer_in_contract(event, builtin, nova):
     config = builtin_config(builtin, envelope="nova" if nova else "open-weight")
     response = handle(event, config)
@@ -399,17 +339,9 @@ def test_fuzzed_events_never_raise_and_always_answer_in_contract(event, builtin,
 
 reward_results = st.recursive(
     json_scalars | st.integers(min_value=-(10**400), max_value=10**400) | st.just(math.inf),
-    lambda children: (
-        st.lists(children, max_size=3)
-        | st.dictionaries(
-            st.sampled_from(
-                ["score", "aggregate_reward_score", "reward", "metrics", "metrics_list", "name", "value"]
-            )
-            | st.text(max_size=5),
-            children,
-            max_size=4,
-        )
-    ),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(
+        st.sampled_from(["score", "aggregate_reward_score", "reward", "metrics", "metrics_list", "name", "value"])
+        | st.text(max_size=5), children, max_size=4),
     max_leaves=12,
 )
 
