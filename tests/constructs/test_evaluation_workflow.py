@@ -13,6 +13,7 @@ import pytest
 from aws_cdk.assertions import Template
 from moto import mock_aws
 
+from cdk_sagemaker_finetuning.constructs import evaluation_function
 from cdk_sagemaker_finetuning.constructs.evaluation_function import evaluation_seconds
 from cdk_sagemaker_finetuning.constructs.workflow_definition import workflow_states
 from cdk_sagemaker_finetuning.runtime import evaluation_step, preflight, retry, stop_orphaned_job
@@ -45,6 +46,7 @@ class EvalSageMaker(h.FakeSageMaker):
         self.eval_statuses = list(eval_statuses)
         self.scripts: dict[str, list[str]] = {}
         self.reason = reason
+        self.s3 = boto3.client("s3", region_name=h.REGION)  # created in the test's thread
         self.packages = {PACKAGE: ea.package(PACKAGE)}
         if approved is not None:
             self.packages[APPROVED] = ea.package(APPROVED, "Approved", approved)
@@ -73,9 +75,7 @@ class EvalSageMaker(h.FakeSageMaker):
             )
             document = {"results": {"all": metrics}}
             key = f"{prefix.rstrip('/')}/{name}/output/output/mmlu/results_2026.json"
-            boto3.client("s3", region_name=h.REGION).put_object(
-                Bucket=bucket, Key=key, Body=json.dumps(document).encode()
-            )
+            self.s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(document).encode())
         answer = {
             "TrainingJobName": name,
             "TrainingJobArn": self.arn(name),
@@ -160,12 +160,18 @@ def evaluation_config(gate: dict | None = GATE, **changes) -> dict:
 
 @cache
 def definition(poll: int = 0) -> tuple[str, dict]:
-    """The resolved ASL and template of a workflow with an evaluation block (synthesized once per poll)."""
-    _, stack, _ = tw.build_stack(
-        config=evaluation_config(),
-        poll_interval=cdk.Duration.seconds(poll),
-        retry_interval=cdk.Duration.seconds(1),
-    )
+    """The resolved ASL and template of a workflow with an evaluation block (synthesized once per poll).
+
+    A 1 s poll fits the history limit only with short jobs: 10 min of training, 1 s per evaluation job."""
+    with pytest.MonkeyPatch.context() as patch:
+        if poll:
+            patch.setattr(evaluation_function, "JOB_SECONDS", 1)
+        _, stack, _ = tw.build_stack(
+            config=evaluation_config(maxRuntimeSeconds=600) if poll else evaluation_config(),
+            poll_interval=cdk.Duration.seconds(poll),
+            retry_interval=cdk.Duration.seconds(1),
+            timeout_margin=cdk.Duration.seconds(60 if poll else 7200),
+        )
     template = Template.from_stack(stack).to_json()
     machine = next(
         r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"
@@ -180,10 +186,12 @@ class Lambdas:
         monkeypatch.setenv("WORKFLOW_CONFIG", json.dumps(config))
         monkeypatch.setattr(retry, "_sleep", lambda seconds: None)
         self.training = tw.Lambda(config=config)
+        # created once, here: botocore sessions are not safe to create from the interpreter's thread meanwhile
+        self.clients = preflight.Clients(region=wd.REGION, sts=boto3.client("sts", region_name=wd.REGION))
 
     def __call__(self, event: dict):
         if event.get("action") in ("start", "poll", "gate", "stop"):
-            return evaluation_step.handler(event, None, preflight.Clients(region=wd.REGION))
+            return evaluation_step.handler(event, None, self.clients)
         return self.training(event)
 
 
@@ -333,6 +341,7 @@ def test_aborted_during_evaluation_the_stopper_stops_the_evaluation_job(aws, mon
         monkeypatch,
         sagemaker,
         evaluation_config(),
+        poll=1,  # the abort lands in a Wait, as most of a real run's time is spent
         stop_after=lambda sm: sum(1 for op, p in sm.calls if p.get("TrainingJobName") == EVAL_JOB) >= 2,
     )
     assert result["status"] == "ABORTED"
