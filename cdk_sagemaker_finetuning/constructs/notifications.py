@@ -108,11 +108,13 @@ class TrainingNotifications(Construct):
         decision (the "Step Functions Execution Status Change" event carries the output, up to 248 KB:
         https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html)."""
         detail = events.EventField.from_path
-        message = (
-            f"Training run {detail('$.detail.name')} succeeded. Its output holds the evaluation of the new model "
-            "package (decision, approvalStatus, reference, and scores as candidate / reference / delta), or "
-            f"skipped: true when another run was in progress: {detail('$.detail.output')}"
-        )
+        message = {
+            "message": "A training run succeeded; its output holds the evaluation of the new model package "
+            "(decision, approvalStatus, reference, and scores as candidate / reference / delta), or skipped: "
+            "true when another run was in progress.",
+            "execution": detail("$.detail.name"),
+            "output": detail("$.detail.output"),
+        }
         return events.Rule(
             self,
             "EvaluatedRun",
@@ -122,7 +124,7 @@ class TrainingNotifications(Construct):
                 detail_type=["Step Functions Execution Status Change"],
                 detail={"status": ["SUCCEEDED"], "stateMachineArn": [state_machine.state_machine_arn]},
             ),
-            targets=[targets.SnsTopic(self.topic, message=events.RuleTargetInput.from_text(message))],
+            targets=[targets.SnsTopic(self.topic, message=events.RuleTargetInput.from_object(message))],
         )
 
     def _failure_alarm(self, state_machine: sfn.IStateMachine) -> cloudwatch.Alarm:

@@ -10,7 +10,7 @@ from aws_cdk.assertions import Match, Template
 
 from cdk_sagemaker_finetuning.constructs.nag import acknowledge
 from cdk_sagemaker_finetuning.constructs.notifications import TrainingNotifications
-from tests.constructs.helpers import nag_errors
+from tests.constructs.helpers import nag_errors, rule_target_input
 
 
 def build(app: cdk.App | None = None, **kwargs) -> tuple[cdk.Stack, TrainingNotifications]:
@@ -125,13 +125,9 @@ def test_evaluated_runs_are_published_with_their_scores_side_by_side():
         },
     }
     event = {"detail": {"name": "nightly-3", "status": "SUCCEEDED", "output": json.dumps(output)}}
-    transformer = rule["Properties"]["Targets"][0]["InputTransformer"]
-    message = transformer["InputTemplate"]  # a JSON string: EventBridge inserts string values JSON-escaped
-    for name, path in transformer["InputPathsMap"].items():
-        message = message.replace(f"<{name}>", json.dumps(event["detail"][path.rsplit(".", 1)[1]])[1:-1])
-    message = json.loads(message)
-    assert message.startswith("Training run nightly-3 succeeded.")
-    assert json.loads(message.split("in progress: ", 1)[1]) == output  # the scores, side by side, intact
+    message = rule_target_input(rule, event, {})
+    assert message["execution"] == "nightly-3" and "evaluation of the new model package" in message["message"]
+    assert json.loads(message["output"]) == output  # the scores, side by side, intact
     assert rule["Properties"]["Targets"][0]["Arn"] == {
         "Ref": stack2.get_logical_id(notify.topic.node.default_child)
     }
