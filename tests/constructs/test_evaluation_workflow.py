@@ -496,3 +496,26 @@ def test_an_evaluation_poll_writes_nine_history_events(aws, monkeypatch):
         counts.append(_history_events(result["executionArn"]))
     assert counts[1] - counts[0] == 3 * 9
     assert counts[0] - 4 * 9 < 100  # 2 training and 2 evaluation polls, the rest of the run under 100 events
+
+
+def test_a_platform_project_with_an_evaluation_gate_is_nag_clean():
+    from cdk_sagemaker_finetuning.constructs.platform import FineTuningPlatform
+
+    app = cdk.App()
+    platform = FineTuningPlatform(cdk.Stack(app, "P"), "Platform", notification_emails=["ml@example.com"])
+    gated = platform.add_project(
+        name="gated",
+        technique="sft",
+        base_model=wd.LLAMA,
+        accept_eula=True,
+        data={"train": "s3://demo-data/train.jsonl"},
+        evaluation={
+            "dataset": "s3://demo-data/eval.jsonl",
+            "benchmarks": ["mmlu"],
+            "judge": {"model_id": ea.JUDGE_ID, "metrics": ["Correctness"]},
+            "gate": {"metric": "mmlu/accuracy"},
+        },
+        notifications={"emails": ["ml@example.com"]},
+    )
+    assert gated.workflow.evaluation_function is not None and gated.notifications.evaluation_rule is not None
+    assert nag_errors(app) == []
