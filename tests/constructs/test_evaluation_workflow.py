@@ -1,6 +1,6 @@
 """The training workflow with an evaluation step, run on moto's ASL interpreter with the real Lambda code:
 the gate's paths (passes -> Approved, fails -> on_fail, first round against the base model, no gate), a failed
-evaluation job, an abort during evaluation (the stopper stops the evaluation job), and the synthesized pieces."""
+evaluation job, an abort during evaluation (the stopper stops the evaluation job), the history-event budget."""
 
 from __future__ import annotations
 
@@ -14,148 +14,21 @@ from aws_cdk.assertions import Template
 from moto import mock_aws
 
 from cdk_sagemaker_finetuning.constructs import evaluation_function
-from cdk_sagemaker_finetuning.constructs.evaluation_function import evaluation_seconds
-from cdk_sagemaker_finetuning.constructs.workflow_definition import workflow_states
 from cdk_sagemaker_finetuning.runtime import evaluation_step, preflight, retry, stop_orphaned_job
 from tests import workflow_data as wd
 from tests.constructs import sfn_harness as h
 from tests.constructs import test_training_workflow as tw
-from tests.constructs.helpers import actions_of, flat, nag_errors, resources_of, rule_target_input
+from tests.constructs.evaluation_harness import (
+    APPROVED,
+    BASE_JOB,
+    EVAL_JOB,
+    GATE,
+    PACKAGE,
+    EvalSageMaker,
+    evaluation_config,
+)
+from tests.constructs.helpers import rule_target_input
 from tests.runtime import evaluation_aws as ea
-
-PACKAGE, APPROVED = ea.PACKAGE, ea.APPROVED
-EVAL_JOB, BASE_JOB = "demo-run-1-eval-mmlu", "demo-run-1-eval-base-mmlu"
-GATE = {**ea.GATE, "onFail": "Rejected"}
-
-
-class EvalSageMaker(h.FakeSageMaker):
-    """The scripted SageMaker plus model packages, hub content and evaluation jobs that write their results
-    (benchmark layout) to moto's S3 when they complete."""
-
-    def __init__(
-        self,
-        *,
-        scores: float,
-        base: float | None = None,
-        eval_statuses=("InProgress", "Completed"),
-        approved: dict | None = None,
-        reason: str | None = None,
-    ) -> None:
-        super().__init__(["InProgress", "Completed"])
-        self.scores = {"package": scores, "base": base}
-        self.eval_statuses = list(eval_statuses)
-        self.scripts: dict[str, list[str]] = {}
-        self.reason = reason
-        self.s3 = boto3.client("s3", region_name=h.REGION)  # created in the test's thread
-        self.packages = {PACKAGE: ea.package(PACKAGE)}
-        if approved is not None:
-            self.packages[APPROVED] = ea.package(APPROVED, "Approved", approved)
-
-    def _evaluation(self, name: str) -> dict | None:
-        job = self.jobs.get(name) or {}
-        return job if job.get("ServerlessJobConfig", {}).get("JobType") == "Evaluation" else None
-
-    def DescribeTrainingJob(self, params: dict) -> dict:
-        name = params["TrainingJobName"]
-        job = self._evaluation(name)
-        if job is None:
-            answer = super().DescribeTrainingJob(params)
-            if "OutputModelPackageArn" in answer:
-                answer["OutputModelPackageArn"] = PACKAGE
-            return answer
-        script = self.scripts.setdefault(name, list(self.eval_statuses))
-        status = script.pop(0) if len(script) > 1 else script[0]
-        model = "package" if "ModelPackageConfig" in job else "base"
-        if status == "Completed":
-            bucket, _, prefix = job["OutputDataConfig"]["S3OutputPath"].removeprefix("s3://").partition("/")
-            metrics = (
-                {"stderr": 0.01}
-                if self.scores[model] is None
-                else {"accuracy": self.scores[model], "stderr": 0.01}
-            )
-            document = {"results": {"all": metrics}}
-            key = f"{prefix.rstrip('/')}/{name}/output/output/mmlu/results_2026.json"
-            self.s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(document).encode())
-        answer = {
-            "TrainingJobName": name,
-            "TrainingJobArn": self.arn(name),
-            "TrainingJobStatus": status,
-            "ServerlessJobConfig": job["ServerlessJobConfig"],
-            "HyperParameters": job["HyperParameters"],
-            "OutputDataConfig": job["OutputDataConfig"],
-        }
-        if status == "Failed":
-            answer["FailureReason"] = self.reason
-        return answer
-
-    def StopTrainingJob(self, params: dict) -> dict:
-        if self._evaluation(params["TrainingJobName"]) is None:
-            return super().StopTrainingJob(params)
-        self.scripts[params["TrainingJobName"]] = ["Stopped"]
-        return {}
-
-    def ListTrainingJobs(self, params: dict) -> dict:
-        running = [
-            n
-            for n in self.jobs
-            if params.get("NameContains", "") in n
-            and (self.scripts.get(n) or ["InProgress"])[0] == "InProgress"
-        ]
-        return {
-            "TrainingJobSummaries": [
-                {
-                    "TrainingJobName": n,
-                    "TrainingJobArn": self.arn(n),
-                    "CreationTime": "2026-01-01T00:00:00Z",
-                    "TrainingJobStatus": "InProgress",
-                }
-                for n in running
-            ]
-        }
-
-    def DescribeModelPackage(self, params: dict) -> dict:
-        return json.loads(json.dumps(self.packages[params["ModelPackageName"]]))
-
-    def ListModelPackages(self, params: dict) -> dict:
-        found = [
-            a
-            for a, p in sorted(self.packages.items(), reverse=True)
-            if p["ModelApprovalStatus"] == params["ModelApprovalStatus"]
-        ]
-        return {
-            "ModelPackageSummaryList": [
-                {
-                    "ModelPackageArn": a,
-                    "CreationTime": "2026-01-01T00:00:00Z",
-                    "ModelPackageStatus": "Completed",
-                }
-                for a in found[: params["MaxResults"]]
-            ]
-        }
-
-    def UpdateModelPackage(self, params: dict) -> dict:
-        package = self.packages[params["ModelPackageArn"]]
-        package["CustomerMetadataProperties"] = {
-            **package.get("CustomerMetadataProperties", {}),
-            **params.get("CustomerMetadataProperties", {}),
-        }
-        if "ModelApprovalStatus" in params:
-            package["ModelApprovalStatus"] = params["ModelApprovalStatus"]
-        return {"ModelPackageArn": params["ModelPackageArn"]}
-
-    def DescribeHubContent(self, params: dict) -> dict:
-        return {k: v for k, v in ea.hub_content().items() if k != "HubContentSearchKeywords"}
-
-    def statuses_set(self) -> list[str]:
-        return [
-            p["ModelApprovalStatus"]
-            for op, p in self.calls
-            if op == "UpdateModelPackage" and "ModelApprovalStatus" in p
-        ]
-
-
-def evaluation_config(gate: dict | None = GATE, **changes) -> dict:
-    return {**ea.config(gate), **changes}
 
 
 @cache
@@ -374,108 +247,6 @@ def test_aborted_during_evaluation_the_stopper_stops_the_evaluation_job(aws, mon
     assert [p for op, p in sagemaker.calls if op == "StopTrainingJob"] == [{"TrainingJobName": EVAL_JOB}]
 
 
-# -- synthesized -------------------------------------------------------------------------------------------
-
-
-def test_without_an_evaluation_block_the_state_machine_is_unchanged():
-    args = dict(
-        partition="aws",
-        preflight_arn="arn:p",
-        poll_seconds=60,
-        retry_seconds=5,
-        create_job_with=tw.CreateJobWith.AWS_SDK,
-        create_arn=None,
-        end={"End": True},
-    )
-    plain = workflow_states(config=wd.config(), **args)
-    assert workflow_states(config={**wd.config(), "evaluation": None}, **args) == plain
-    assert "Evaluate" not in plain["States"] and plain["States"]["SetApprovalStatus"]["Next"] == "Done"
-    evaluated = workflow_states(config=evaluation_config(), evaluation_arn="arn:e", **args)
-    assert evaluated["States"]["SetApprovalStatus"]["Next"] == "Evaluate"
-    assert {
-        k: v for k, v in evaluated["States"].items() if k in plain["States"] and k != "SetApprovalStatus"
-    } == {k: v for k, v in plain["States"].items() if k != "SetApprovalStatus"}
-    _, template = tw.definition(0)
-    assert not [
-        r
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::Lambda::Function" and "evaluation_step" in r["Properties"]["Handler"]
-    ]
-
-
-def test_timeout_and_poll_interval_cover_the_evaluation_within_the_history_limit():
-    config = evaluation_config()
-    assert evaluation_seconds(config) == 2 * 86400  # one benchmark round, plus the base model's with a gate
-    assert (
-        evaluation_seconds({**config, "evaluation": {**config["evaluation"], "judge": {"modelId": "x"}}})
-        == 4 * 86400
-    )
-    _, stack, workflow = tw.build_stack(config=config)
-    machine = Template.from_stack(stack).find_resources("AWS::StepFunctions::StateMachine")
-    body = next(iter(machine.values()))["Properties"]["DefinitionString"]
-    asl = json.loads(h.resolve(body, {}))
-    assert asl["TimeoutSeconds"] == 86400 + 2 * 86400 + 7200
-    wait = asl["States"]["Evaluate"]["Branches"][0]["States"]["WaitForEvaluation"]["Seconds"]
-    assert wait == asl["States"]["Watch"]["Branches"][0]["States"]["Wait"]["Seconds"] == 97
-    assert asl["TimeoutSeconds"] / wait * 9 < 25_000 - 100
-
-
-def role_statements(template: Template, role: str) -> list[dict]:
-    """The statements of the policies attached to the role with logical id ``role``."""
-    return [
-        statement
-        for policy in template.find_resources("AWS::IAM::Policy").values()
-        if {"Ref": role} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
-
-
-def test_evaluation_role_is_least_privilege_and_nag_clean():
-    app, stack, workflow = tw.build_stack(config=evaluation_config())
-    template = Template.from_stack(stack)
-    statements = role_statements(
-        template, stack.get_logical_id(workflow.evaluation_function.role.node.default_child)
-    )
-    actions = {a for s in statements for a in actions_of(s)}
-    assert {
-        "sagemaker:CreateTrainingJob",
-        "sagemaker:AddTags",
-        "iam:PassRole",
-        "sagemaker:DescribeTrainingJob",
-        "sagemaker:StopTrainingJob",
-        "sagemaker:ListTrainingJobs",
-        "sagemaker:DescribeModelPackage",
-        "sagemaker:ListModelPackages",
-        "sagemaker:UpdateModelPackage",
-        "sagemaker:DescribeHubContent",
-        "s3:GetObject",
-        "s3:ListBucket",
-    } <= actions
-    assert not [a for a in actions if a.startswith("bedrock:")]
-    for statement in statements:
-        if "iam:PassRole" in actions_of(statement):
-            assert statement["Condition"] == {
-                "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
-            }
-            assert statement["Resource"] == wd.ROLE_ARN
-        if "*" in resources_of(statement):
-            assert actions_of(statement) == ["sagemaker:ListTrainingJobs"]
-        if "sagemaker:CreateTrainingJob" in actions_of(statement):
-            assert flat(statement["Resource"]).endswith(':training-job/demo*"]]}')
-    assert {"arn:aws:s3:::demo-output/out/*", "arn:aws:s3:::demo-output"} <= {
-        flat(r)
-        .replace('{"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::', "arn:aws:s3:::")
-        .strip('"]}')
-        for s in statements
-        for r in resources_of(s)
-    }
-    machine = stack.get_logical_id(workflow.state_machine.role.node.default_child)
-    invoked = [s for s in role_statements(template, machine) if "lambda:InvokeFunction" in actions_of(s)]
-    function = stack.get_logical_id(workflow.evaluation_function.node.default_child)
-    assert any(function in flat(s["Resource"]) for s in invoked)
-    assert nag_errors(app) == []
-
-
 def _history_events(execution_arn: str) -> int:
     sfn = boto3.client("stepfunctions", region_name=wd.REGION)
     pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
@@ -496,26 +267,3 @@ def test_an_evaluation_poll_writes_nine_history_events(aws, monkeypatch):
         counts.append(_history_events(result["executionArn"]))
     assert counts[1] - counts[0] == 3 * 9
     assert counts[0] - 4 * 9 < 100  # 2 training and 2 evaluation polls, the rest of the run under 100 events
-
-
-def test_a_platform_project_with_an_evaluation_gate_is_nag_clean():
-    from cdk_sagemaker_finetuning.constructs.platform import FineTuningPlatform
-
-    app = cdk.App()
-    platform = FineTuningPlatform(cdk.Stack(app, "P"), "Platform", notification_emails=["ml@example.com"])
-    gated = platform.add_project(
-        name="gated",
-        technique="sft",
-        base_model=wd.LLAMA,
-        accept_eula=True,
-        data={"train": "s3://demo-data/train.jsonl"},
-        evaluation={
-            "dataset": "s3://demo-data/eval.jsonl",
-            "benchmarks": ["mmlu"],
-            "judge": {"model_id": ea.JUDGE_ID, "metrics": ["Correctness"]},
-            "gate": {"metric": "mmlu/accuracy"},
-        },
-        notifications={"emails": ["ml@example.com"]},
-    )
-    assert gated.workflow.evaluation_function is not None and gated.notifications.evaluation_rule is not None
-    assert nag_errors(app) == []
