@@ -108,7 +108,7 @@ def evaluation_function(
     locations = [config.get("outputUri")]
     if evaluation.get("judge") or evaluation.get("customScorer"):
         locations.append(evaluation.get("dataset"))
-    grant_s3_read(role, [loc for loc in locations if isinstance(loc, str) and loc.startswith("s3://")])
+    _grant_s3_read(role, [loc for loc in locations if isinstance(loc, str) and loc.startswith("s3://")])
     key = config.get("kmsKeyId")
     if isinstance(key, str) and (Token.is_unresolved(key) or key.startswith("arn:")):
         grant(grantee=role, actions=["kms:Decrypt"], resource_arns=[key])
@@ -122,7 +122,7 @@ def evaluation_function(
     return function
 
 
-def grant_s3_read(role: iam.IRole, uris: Sequence[str]) -> None:
+def _grant_s3_read(role: iam.IRole, uris: Sequence[str]) -> None:
     """``s3:ListBucket`` on each URI's bucket and ``s3:GetObject`` under its key prefix (the bucket may be a
     token: ``s3://${Token[...]}/output/``)."""
     if not uris:

@@ -25,10 +25,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..runtime.evaluation_gate import NEEDS_REFERENCE
 from .asl import lambda_task
 
 EVALUATE = "Evaluate"
-NEEDS_REFERENCE = "NeedsReference"  # evaluation_gate.NEEDS_REFERENCE
 STATE = "$.evaluation"
 
 

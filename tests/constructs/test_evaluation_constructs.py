@@ -8,6 +8,7 @@ import json
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
+from cdk_sagemaker_finetuning.constructs.asl import LAMBDA_RETRY, transient_retry
 from cdk_sagemaker_finetuning.constructs.evaluation_function import evaluation_seconds
 from cdk_sagemaker_finetuning.constructs.workflow_definition import workflow_states
 from tests import workflow_data as wd
@@ -138,3 +139,31 @@ def test_a_platform_project_with_an_evaluation_gate_is_nag_clean():
     )
     assert gated.workflow.evaluation_function is not None and gated.notifications.evaluation_rule is not None
     assert nag_errors(app) == []
+
+
+def test_every_evaluation_task_retries_like_the_training_tasks():
+    states = workflow_states(
+        config=evaluation_config(),
+        partition="aws",
+        preflight_arn="arn:p",
+        poll_seconds=60,
+        retry_seconds=5,
+        create_job_with=tw.CreateJobWith.AWS_SDK,
+        create_arn=None,
+        end={"End": True},
+        evaluation_arn="arn:e",
+    )["States"]
+    branch = states["Evaluate"]["Branches"][0]["States"]
+    tasks = {
+        n: s for n, s in {**branch, **states}.items() if s["Type"] == "Task" and s["Resource"] == "arn:e"
+    }
+    assert sorted(tasks) == [
+        "EvaluateReference",
+        "Gate",
+        "PollEvaluation",
+        "StartEvaluation",
+        "StopEvaluation",
+    ]
+    for task in tasks.values():
+        assert task["Retry"] == [LAMBDA_RETRY, transient_retry(5)]
+    assert states["SetApprovalStatus"]["Retry"] == [transient_retry(5)]
