@@ -43,9 +43,11 @@ def example_definitions(example_templates) -> dict[str, str]:
 
 
 def test_every_example_state_machine_is_valid_asl(example_definitions, tmp_path):
-    # the training workflows (7 example stacks + 3 in the platform) and the evaluator providers' waiters
+    # the training workflows (8 example stacks + 3 in the platform) and the evaluator providers' waiters
     workflows = [d for d in example_definitions.values() if '"StartAt":"Preflight"' in d]
-    assert len(workflows) == 10
+    assert len(workflows) == 11
+    # one of them evaluates and gates each new model package (examples/sft-evaluation-gate.yaml)
+    assert len([d for d in workflows if '"Evaluate":{"Type":"Parallel"' in d]) == 1
     for definition in example_definitions.values():
         json.loads(definition)  # resolved completely: no intrinsic left
         assert "Fn::" not in definition and '"Ref"' not in definition

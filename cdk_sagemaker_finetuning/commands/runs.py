@@ -4,7 +4,8 @@
 ``validationUri`` overrides, keys of ``runtime/request.py`` ``INPUT_KEYS``). ``status`` takes an execution ARN
 or a training job name and shows the job's status, secondary status transitions, a progress bar from
 ``ProgressInfo``, the model package ARN or the failure reason (`DescribeTrainingJob <https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeTrainingJob.html>`_).
-Exit code 1 when the run failed or stopped.
+A finished run with an evaluation step shows the gate's decision and the scores, candidate vs reference, from
+the execution output. Exit code 1 when the run failed or stopped.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..spec import DATASET_ARN_RE, S3_URI_RE
-from . import _aws, _term, project_outputs
+from . import _aws, _term, evaluation, project_outputs
 
 STATE_MACHINE_OUTPUT = "StateMachineArn"
 TRAIN_INPUT, VALIDATION_INPUT = "trainUri", "validationUri"
@@ -256,7 +257,31 @@ def poll_execution(args: argparse.Namespace, arn: str, tracker: Tracker) -> tupl
     if status in EXECUTION_FAILED:
         print(_term.wrap(f"Execution {status}: {execution_error(execution)}", "", "  "))
         return True, 1
+    show_evaluation(execution.get("output"))
     return True, job_code
+
+
+def show_evaluation(output: Any) -> None:
+    """The evaluation step's answer in a run's output: decision, reference and the scores side by side."""
+    try:
+        answer = json.loads(output).get("evaluation") if isinstance(output, str) else None
+    except (json.JSONDecodeError, AttributeError):
+        return
+    if not isinstance(answer, dict) or not isinstance(answer.get("scores"), dict):
+        return
+    rows = {m: r for m, r in answer["scores"].items() if isinstance(r, dict)}
+    reference = answer.get("reference") if isinstance(answer.get("reference"), dict) else None
+    gate = answer.get("gate") if isinstance(answer.get("gate"), dict) else None
+    decision = f"{answer.get('decision')}"
+    if gate:
+        decision += f" (gate {gate.get('metric')} {'passed' if gate.get('passed') else 'failed'})"
+    print(_term.field("Evaluation", decision, 12))
+    if reference:
+        against = reference.get("modelPackageArn") or reference.get("baseModelArn")
+        print(_term.wrap(f"Reference: {reference.get('model')} model {against}", "", "  "))
+    candidate = {m: r["candidate"] for m, r in rows.items() if isinstance(r.get("candidate"), int | float)}
+    theirs = {m: r["reference"] for m, r in rows.items() if isinstance(r.get("reference"), int | float)}
+    print(evaluation.render(candidate, theirs if reference else None))
 
 
 def training_job_of(stepfunctions: Any, arn: str) -> str | None:

@@ -38,13 +38,17 @@ class TrainingNotifications(Construct):
 
     Rules: "SageMaker Training Job State Change" for this project's jobs (name prefix) reaching a terminal
     status, and "SageMaker Model Package State Change" for its model package group (registration and
-    approval changes). Optionally a CloudWatch alarm on failed, timed-out or aborted workflow executions.
+    approval changes). Optionally a CloudWatch alarm on failed, timed-out or aborted workflow executions, and the
+    outcome of every run with an evaluation step: the gate's decision and the scores, candidate vs reference.
 
     :param job_name_prefix: training job name prefix of the project.
     :param model_package_group_name: the project's model package group.
     :param state_machine: the training workflow, for the failure alarm. Default: no alarm.
     :param alarms: further alarms whose state changes to ALARM are published, e.g. the workflow's
         ``dead_letter_alarm`` (a job that could not be stopped). Default: none.
+    :param evaluated_runs: a training workflow with an evaluation step: each succeeded execution is published
+        with its output (``evaluation``: decision, approval status, reference and the scores side by side).
+        Default: none.
     :param emails: e-mail addresses to subscribe (each must confirm). Default: none.
     :param topic: an existing topic to publish to (its key policy must allow EventBridge and CloudWatch).
         Default: a new topic encrypted with a new rotating KMS key.
@@ -61,6 +65,7 @@ class TrainingNotifications(Construct):
         emails: Sequence[str] = (),
         topic: sns.ITopic | None = None,
         alarms: Sequence[cloudwatch.Alarm] = (),
+        evaluated_runs: sfn.IStateMachine | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.topic = topic or encrypted_topic(self, "Topic")
@@ -94,8 +99,33 @@ class TrainingNotifications(Construct):
             targets=[targets.SnsTopic(self.topic)],
         )
         self.failure_alarm = self._failure_alarm(state_machine) if state_machine is not None else None
+        self.evaluation_rule = self._evaluation_rule(evaluated_runs) if evaluated_runs is not None else None
         for alarm in alarms:
             alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
+
+    def _evaluation_rule(self, state_machine: sfn.IStateMachine) -> events.Rule:
+        """Succeeded runs, published with their output: the evaluation's scores side by side and the gate's
+        decision (the "Step Functions Execution Status Change" event carries the output, up to 248 KB:
+        https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html)."""
+        detail = events.EventField.from_path
+        message = {
+            "message": "A training run succeeded; its output holds the evaluation of the new model package "
+            "(decision, approvalStatus, reference, and scores as candidate / reference / delta), or skipped: "
+            "true when another run was in progress.",
+            "execution": detail("$.detail.name"),
+            "output": detail("$.detail.output"),
+        }
+        return events.Rule(
+            self,
+            "EvaluatedRun",
+            description="Training runs whose model package was evaluated: decision and scores",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={"status": ["SUCCEEDED"], "stateMachineArn": [state_machine.state_machine_arn]},
+            ),
+            targets=[targets.SnsTopic(self.topic, message=events.RuleTargetInput.from_object(message))],
+        )
 
     def _failure_alarm(self, state_machine: sfn.IStateMachine) -> cloudwatch.Alarm:
         failed = cloudwatch.MathExpression(

@@ -2,7 +2,8 @@
 
 An execution that is aborted, times out or fails emits a "Step Functions Execution Status Change" event; a rule
 hands it to the stopper Lambda (``runtime/stop_orphaned_job.py``) together with the job name prefix of each
-state machine the rule matches, so one function serves every workflow. Rules match their state machines by ARN
+state machine the rule matches (and the name suffixes of its evaluation jobs, if it has an evaluation step), so
+one function serves every workflow and stops the execution's training and evaluation jobs. Rules match their state machines by ARN
 (``detail.stateMachineArn``), at most ``WORKFLOWS_PER_RULE`` each: EventBridge event patterns hold 2,048
 characters by default (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html). The function's
 role may describe and stop only the training jobs of the registered prefixes.
@@ -21,6 +22,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.htm
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import jsii
@@ -53,10 +55,11 @@ MAX_ALARM_ACTIONS = 5
 
 @jsii.implements(IStableAnyProducer)
 class _Workflows:
-    """The ``[stateMachineArn, jobNamePrefix]`` pairs of one rule, rendered at synth time."""
+    """The ``[stateMachineArn, jobNamePrefix(, [evaluation job suffix, ...])]`` entries of one rule, rendered
+    at synth time."""
 
     def __init__(self) -> None:
-        self.pairs: list[list[str]] = []
+        self.pairs: list[list[Any]] = []
 
     def produce(self) -> Any:
         return self.pairs
@@ -118,13 +121,27 @@ class OrphanedJobStopper(Construct):
         existing = stack.node.try_find_child(STOPPER_ID)
         return existing if isinstance(existing, OrphanedJobStopper) else cls(stack, STOPPER_ID)
 
-    def add(self, state_machine: sfn.IStateMachine, *, job_arn: str, job_name_prefix: str) -> events.Rule:
-        """Stop the jobs (``job_arn``: the prefix's ARN pattern) of ``state_machine``'s failed executions."""
+    def add(
+        self,
+        state_machine: sfn.IStateMachine,
+        *,
+        job_arn: str,
+        job_name_prefix: str,
+        evaluation_job_suffixes: Sequence[str] = (),
+    ) -> events.Rule:
+        """Stop the jobs (``job_arn``: the prefix's ARN pattern) of ``state_machine``'s failed executions.
+
+        ``evaluation_job_suffixes`` (``evaluation_request.job_suffixes``): the workflow's evaluation jobs, named
+        ``<prefix>-<execution>-eval-[base-]<suffix>`` and so inside ``job_arn``, are stopped too. Default: none.
+        """
         if not self.rules or len(self._workflows[-1].pairs) >= WORKFLOWS_PER_RULE:
             self._new_rule()
         rule, workflows = self.rules[-1], self._workflows[-1]
         rule.add_event_pattern(detail={"stateMachineArn": [state_machine.state_machine_arn]})
-        workflows.pairs.append([state_machine.state_machine_arn, job_name_prefix])
+        entry: list[Any] = [state_machine.state_machine_arn, job_name_prefix]
+        if evaluation_job_suffixes:
+            entry.append(list(evaluation_job_suffixes))
+        workflows.pairs.append(entry)
         self._jobs[-1].add_resources(job_arn)
         acknowledge_wildcard_resources(
             self.function.role,

@@ -16,6 +16,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from ..evaluation_spec import with_evaluation
 from ..spec import FineTuningSpec, SpecError
 from ..workflow_config import job_name_prefix, runtime_config
 from .create_job import CreateJobWith
@@ -142,7 +143,9 @@ class FineTuningProject(Construct):
         self.state_machine_arn = self.workflow.state_machine_arn
         self.notifications = self._notifications(self.workflow, notification_topic)
         topic = self.notifications.topic if self.notifications else None
-        self.retraining_triggers, self.retraining_pipeline = self._retraining(watch, self.state_machine, topic)
+        self.retraining_triggers, self.retraining_pipeline = self._retraining(
+            watch, self.state_machine, topic
+        )
         self.outputs = self._outputs(spec.output_prefix if output_prefix is None else output_prefix)
 
     def grant_start_training(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -206,6 +209,12 @@ class FineTuningProject(Construct):
         data = self.spec.data
         return [] if data.create_bucket else [uri for uri in (data.train, data.validation) if uri]
 
+    def _evaluation_data(self) -> list[str]:
+        """The evaluation dataset (S3 URI or dataset ARN) the judge and custom scorer jobs read, if any."""
+        evaluation = self.spec.evaluation
+        needs = evaluation is not None and (evaluation.judge or evaluation.custom_scorer)
+        return [evaluation.dataset] if needs and evaluation.dataset else []
+
     def _data_uri(self, location: str) -> str:
         return location if self.data_bucket is None else self.data_bucket.s3_url_for_object(location)
 
@@ -229,7 +238,9 @@ class FineTuningProject(Construct):
             base_model=spec.base_model,
             hub_name=spec.hub,
             data_bucket=self.data_bucket,
-            data_uris=[uri for uri in self._external_data() if uri.startswith("s3://")],
+            data_uris=[
+                uri for uri in self._external_data() + self._evaluation_data() if uri.startswith("s3://")
+            ],
             output_bucket=self.output_bucket,
             output_uri=spec.output.s3_uri,
             kms_keys=[kms.Key.from_key_arn(self, "OutputKey", spec.output.kms_key_arn)]
@@ -246,10 +257,13 @@ class FineTuningProject(Construct):
         if watch is not None and self.data_bucket is None:
             for key in watched_keys:
                 role.grant_s3_read(watch.bucket, key)
-        for arn in self._external_data():
+        for arn in self._external_data() + self._evaluation_data():
             if arn.startswith("arn:"):  # AI Registry dataset: hub-content/<hub>/DataSet/<name>/<version>
                 hub, content_type, name = arn.split(":hub-content/", 1)[1].split("/")[:3]
                 role.grant_hub_content_read(hub, content_type, name)
+        evaluation = self.spec.evaluation
+        if evaluation and evaluation.judge:  # its metrics job calls Bedrock as the training role
+            role.grant_judge_model(evaluation.judge.model_id)
         # lineage (data.register_dataset): the job reads the dataset version it trains from
         grant_dataset_read(role, dataset_name=self.spec.dataset_name)
 
@@ -270,6 +284,8 @@ class FineTuningProject(Construct):
             judge_prompt_evaluator_arn=rewards.evaluator_arn if spec.judge_prompt_path else None,
             approved_only=retraining.approved_only if retraining else True,
         )
+        if spec.evaluation is not None:
+            config = with_evaluation(config, spec)
         props: dict[str, Any] = dict(
             config=config,
             training_role_arn=self.training_role.role_arn,
@@ -295,6 +311,7 @@ class FineTuningProject(Construct):
             state_machine=workflow.state_machine if notify is None or notify.alarm_on_failure else None,
             emails=notify.emails if notify else (),
             topic=topic,
+            evaluated_runs=workflow.state_machine if spec.evaluation else None,
         )
         workflow.stopper.notify(notifications.topic)  # the shared dead-letter alarm
         return notifications

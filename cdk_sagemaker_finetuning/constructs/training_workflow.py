@@ -8,6 +8,8 @@ Flow (`Step Functions and SageMaker <https://docs.aws.amazon.com/step-functions/
            Catch States.ALL -> StopTrainingJob -> Fail (original error)
       -> Completed? -> SetApprovalStatus (UpdateModelPackage) -> Done (output)
                     | Fail TrainingJobFailed / TrainingJobStopped (cause = FailureReason)
+      with an ``evaluation`` block: SetApprovalStatus (PendingManualApproval) -> Evaluate ... -> Evaluated
+      (output + ``evaluation``; ``evaluation_states.py``)
     Preflight Catch PreflightError.JobAlreadyRunning -> Skipped (succeeds, nothing started)
 
 Execution input (all keys optional; ``runtime/request.py`` ``INPUT_KEYS``)::
@@ -52,6 +54,7 @@ from .arns import environment, format_arn, s3_arn
 from .create_job import CreateJobWith, resolve_create_job_with
 from .dataset_lineage import grant_dataset_registration
 from .errors import ConstructValidationError
+from .evaluation_function import evaluation_function, evaluation_job_suffixes, evaluation_seconds
 from .evaluator_lookup import grant_function_check
 from .hub_evaluator import EVALUATOR_ARN_RE, evaluator_hub_arn, evaluator_versions_arn
 from .model_package_group import IModelPackageGroup
@@ -123,6 +126,7 @@ def _definition(
     create_job_with: CreateJobWith,
     create_function: lambda_.IFunction | None,
     end: Mapping[str, Any],
+    evaluation_function: lambda_.IFunction | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The workflow's ``{"StartAt", "States"}`` and the IAM statements of the role running it.
 
@@ -149,6 +153,11 @@ def _definition(
         _statement("sagemaker:stopTrainingJob", job_arn),
         _statement("sagemaker:describeTrainingJob", job_arn),
     ]
+    if bool(config.get("evaluation")) != (evaluation_function is not None):
+        raise ConstructValidationError("a config with an evaluation block needs evaluation_function", scope)
+    evaluation_arn = evaluation_function.function_arn if evaluation_function else None
+    if evaluation_arn:
+        statements.append(_invoke(evaluation_arn))
     definition = workflow_states(
         config=config,
         partition=environment(scope)[0],
@@ -158,6 +167,7 @@ def _definition(
         create_job_with=create_job_with,
         create_arn=create_arn,
         end=end,
+        evaluation_arn=evaluation_arn,
     )
     return definition, statements
 
@@ -173,7 +183,8 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
     execution (not inside a Map). Stopping the job of an aborted execution is the job of
     :class:`TrainingWorkflow`'s EventBridge rule; add your own when you compose. ``create_job_with`` picks the
     CreateTrainingJob step (``create_job.py``); ``CreateJobWith.LAMBDA`` needs ``create_function``
-    (``runtime/create_training_job.py``), whose role gets the job-creation statements.
+    (``runtime/create_training_job.py``), whose role gets the job-creation statements. A ``config`` with an
+    ``evaluation`` block needs ``evaluation_function`` (``evaluation_function.py``).
     """
 
     def __init__(
@@ -189,6 +200,7 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
         retry_interval: Duration = DEFAULT_RETRY_INTERVAL,
         create_job_with: CreateJobWith = CreateJobWith.AWS_SDK,
         create_function: lambda_.IFunction | None = None,
+        evaluation_function: lambda_.IFunction | None = None,
     ) -> None:
         super().__init__(scope, id)
         definition, statements = _definition(
@@ -202,6 +214,7 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
             create_job_with=create_job_with,
             create_function=create_function,
             end={"End": True},
+            evaluation_function=evaluation_function,
         )
         self._state = _StateWithPolicies(
             self,
@@ -313,7 +326,8 @@ class TrainingWorkflow(Construct):
         one (``OrphanedJobStopper.of``).
 
     Attributes: ``state_machine``, ``state_machine_arn``, ``state_machine_name``, ``preflight_function``,
-    ``create_function`` (None with aws-sdk), ``create_job_with``, ``stopper``, ``stop_function``,
+    ``create_function`` (None with aws-sdk), ``evaluation_function`` (None without an ``evaluation`` block in
+    ``config``: ``evaluation_function.py``), ``create_job_with``, ``stopper``, ``stop_function``,
     ``stop_rule``, ``dead_letter_queue`` and ``dead_letter_alarm`` (the shared stopper's undeliverable
     events), ``fragment``, ``log_group``.
     """
@@ -339,7 +353,9 @@ class TrainingWorkflow(Construct):
         super().__init__(scope, id)
         self.create_job_with = resolve_create_job_with(self, create_job_with)
         timeout = Duration.seconds(
-            int(config.get("maxRuntimeSeconds") or 86400) + timeout_margin.to_seconds()
+            int(config.get("maxRuntimeSeconds") or 86400)
+            + evaluation_seconds(config)
+            + timeout_margin.to_seconds()
         )
         poll_interval = poll_interval or poll_interval_for(timeout)
         self._check(config, poll_interval, timeout)
@@ -413,6 +429,15 @@ class TrainingWorkflow(Construct):
             if self.create_job_with is CreateJobWith.LAMBDA
             else None
         )
+        self.evaluation_function = evaluation_function(
+            self,
+            config=config,
+            create_statements=caller_statements(self, config, training_role_arn, job_arn, model_package_group),
+            job_arn=job_arn,
+            model_package_group=model_package_group,
+            recipe_spec_resources=specs,
+            log_retention=log_retention,
+        )
         self._fragment_props = dict(
             config=config,
             preflight_function=self.preflight_function,
@@ -422,6 +447,7 @@ class TrainingWorkflow(Construct):
             retry_interval=retry_interval,
             create_job_with=self.create_job_with,
             create_function=self.create_function,
+            evaluation_function=self.evaluation_function,
         )
         definition, statements = _definition(self, **self._fragment_props, end={"Next": "Succeeded"})
         definition["States"]["Succeeded"] = {"Type": "Succeed"}
@@ -454,7 +480,12 @@ class TrainingWorkflow(Construct):
         self.state_machine_arn = self.state_machine.state_machine_arn
         self.state_machine_name = self.state_machine.state_machine_name
         self.stopper = stopper or OrphanedJobStopper.of(self)
-        self.stop_rule = self.stopper.add(self.state_machine, job_arn=job_arn, job_name_prefix=prefix)
+        self.stop_rule = self.stopper.add(
+            self.state_machine,
+            job_arn=job_arn,
+            job_name_prefix=prefix,
+            evaluation_job_suffixes=evaluation_job_suffixes(config),
+        )
         self.stop_function = self.stopper.function
         self.dead_letter_queue, self.dead_letter_alarm = self.stopper.dead_letter_queue, self.stopper.alarm
         self._acknowledge(role)
@@ -558,7 +589,7 @@ class TrainingWorkflow(Construct):
                 ),
             },
         )
-        functions = [self.preflight_function, *([self.create_function] if self.create_function else [])]
+        functions = [f for f in (self.preflight_function, self.create_function, self.evaluation_function) if f]
         acknowledge(
             role,
             {

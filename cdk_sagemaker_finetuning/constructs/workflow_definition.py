@@ -14,6 +14,7 @@ from typing import Any
 
 from .asl import lambda_task, sdk_task, transient_retry
 from .create_job import CreateJobWith, create_job_states
+from .evaluation_states import EVALUATE, evaluation_states
 
 ALREADY_RUNNING = "PreflightError.JobAlreadyRunning"
 #: Lineage (``registerDataset``): the preflight waits up to 15 s for its dataset version, then raises this;
@@ -46,10 +47,13 @@ def workflow_states(
     create_job_with: CreateJobWith,
     create_arn: str | None,
     end: Mapping[str, Any],
+    evaluation_arn: str | None = None,
 ) -> dict[str, Any]:
     """``{"StartAt", "States"}`` of the workflow; ``end`` (``{"End": True}`` or ``{"Next": ...}``) follows
-    ``Done`` and ``Skipped``."""
+    ``Done`` and ``Skipped``. With ``evaluation_arn`` (the config has an ``evaluation`` block) the new package is
+    held at ``PendingManualApproval`` and evaluated before ``Evaluated`` (``evaluation_states.py``)."""
     retry = transient_retry(retry_seconds)
+    output = {f"{k}.$": f"$.watch.result.{k}" for k in OUTPUT_FIELDS}
     states: dict[str, Any] = {
         "Preflight": lambda_task(
             partition,
@@ -135,21 +139,32 @@ def workflow_states(
                 "updateModelPackage",
                 {
                     "ModelPackageArn.$": f"{result}.outputModelPackageArn",
-                    "ModelApprovalStatus": config.get("approvalStatus") or "PendingManualApproval",
+                    "ModelApprovalStatus": "PendingManualApproval"
+                    if evaluation_arn
+                    else config.get("approvalStatus") or "PendingManualApproval",
                 },
                 retry,
-                Comment="Register the new model package with the project's approval status",
+                Comment="Hold the new model package until the evaluation gate decides"
+                if evaluation_arn
+                else "Register the new model package with the project's approval status",
                 ResultPath=None,
-                Next="Done",
+                Next=EVALUATE if evaluation_arn else "Done",
             ),
-            "Done": {
-                "Type": "Pass",
-                "Comment": "The workflow output",
-                "Parameters": {f"{k}.$": f"{result}.{k}" for k in OUTPUT_FIELDS},
-                **end,
-            },
+            "Done": {"Type": "Pass", "Comment": "The workflow output", "Parameters": output, **end},
         }
     )
+    if evaluation_arn:
+        states.update(
+            evaluation_states(
+                partition=partition,
+                function_arn=evaluation_arn,
+                poll_seconds=poll_seconds,
+                retry=retry,
+                package_path=f"{result}.outputModelPackageArn",
+                output=output,
+                end=end,
+            )
+        )
     return {"StartAt": "Preflight", "States": states}
 
 

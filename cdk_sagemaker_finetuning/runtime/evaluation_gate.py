@@ -15,7 +15,9 @@ Standard library + boto3 only; the ``gate`` action of ``evaluation_step.py``. Al
    recorded gate metric on it, or ``compare_to: base``: the base model's scores, from this state's base jobs,
    else recorded on the candidate or on the newest Approved package for the same pinned base model version.
    None of these: the answer is ``decision: NeedsReference`` (scores recorded, status unchanged), and the
-   workflow starts the base-model jobs (``start`` with ``model: base``) and calls ``gate`` again.
+   workflow starts the base-model jobs (``start`` with ``model: base``) and calls ``gate`` again; a state that
+   has base-model jobs whose results lack the gate metric is ``EvaluationError.GateMetricMissing`` (the
+   reference is evaluated once per execution, never in a loop).
 4. ``candidate - reference >= min_delta`` -> ``Approved``, else ``on_fail``; without a gate the configured
    ``approvalStatus``. A candidate without the gate metric is ``EvaluationError.GateMetricMissing``.
 
@@ -222,6 +224,12 @@ def gate(config: Mapping[str, Any], clients: preflight.Clients, state: dict[str,
         reference, ref_scores = reference_scores(gate_config, approved, base, own, base_arn)
         if reference is None:
             _record(clients, arn, props, None, "")
+            if any(job["model"] == "base" for job in state["jobs"]):  # evaluated already: no second round
+                raise errors.GateMetricMissing(
+                    f"the base model's results have no {metric}; they have "
+                    f"{', '.join(sorted(base)) or 'no scores'}",
+                    field="evaluation.gate.metric",
+                )
             return {
                 **result,
                 "decision": NEEDS_REFERENCE,

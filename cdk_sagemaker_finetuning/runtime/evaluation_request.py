@@ -67,6 +67,11 @@ def job_name(prefix: str, execution_name: str, suffix: str, *, base: bool = Fals
     return request.job_name(prefix, f"{execution_name}-eval-{part}")
 
 
+def job_names(prefix: str, execution_name: str, suffixes: list[str]) -> list[str]:
+    """Every evaluation job name an execution can have: each suffix for the package, then for the base model."""
+    return [job_name(prefix, execution_name, s, base=base) for base in (False, True) for s in suffixes]
+
+
 def job_suffixes(evaluation: Mapping[str, Any]) -> list[str]:
     """The name suffixes of every job the evaluation block starts (per model), in start order."""
     suffixes = [bench.name for bench, _ in inputs.benchmarks(evaluation)]

@@ -184,10 +184,7 @@ def poll(clients: preflight.Clients, state: dict[str, Any]) -> dict[str, Any]:
 def job_names(config: Mapping[str, Any], execution_name: str) -> list[str]:
     """Every evaluation job name the execution can have (package and base model)."""
     suffixes = builder.job_suffixes(config_inputs.evaluation_block(config))
-    prefix = config.get("jobNamePrefix")
-    return [
-        builder.job_name(prefix, execution_name, s, base=base) for base in (False, True) for s in suffixes
-    ]
+    return builder.job_names(config.get("jobNamePrefix"), execution_name, suffixes)
 
 
 def stop(config: Mapping[str, Any], sagemaker: Any, execution_name: Any) -> dict[str, Any]:

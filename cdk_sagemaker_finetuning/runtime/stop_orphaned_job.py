@@ -2,9 +2,13 @@
 
 Triggered by an EventBridge rule on "Step Functions Execution Status Change" (``ABORTED``, ``TIMED_OUT``,
 ``FAILED``) for the workflows of one stack, whose target sends ``{"detail": <event detail>, "workflows":
-[[stateMachineArn, jobNamePrefix], ...]}``. The job name is derived from the execution name exactly as the
-preflight does (``request.job_name`` with the prefix of the execution's state machine), so no lookup is
-needed. A missing or already finished job is not an error. Returns ``{"trainingJobName", "action", "status"}``.
+[[stateMachineArn, jobNamePrefix], ...]}``; a workflow with an evaluation step adds its evaluation job name
+suffixes, ``[stateMachineArn, jobNamePrefix, [suffix, ...]]``. The job name is derived from the execution name
+exactly as the preflight does (``request.job_name`` with the prefix of the execution's state machine), and the
+evaluation jobs' names as the evaluation step derives them (``evaluation_request.job_names``: package and base
+model), so no lookup is needed. A missing or already finished job is not an error. Returns
+``{"trainingJobName", "action", "status"}``, plus ``"evaluationJobs": [{"trainingJobName", "action", "status"}]``
+for a workflow with evaluations.
 
 Throttled or transient SageMaker errors are retried with bounded backoff (``retry.py``); any other failure,
 or the last retry's, is raised, so Lambda's asynchronous retries and then its on-failure destination (the
@@ -20,7 +24,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from . import errors, request, retry
+from . import errors, evaluation_request, request, retry
 
 RUNNING = ("InProgress",)
 
@@ -33,28 +37,30 @@ def _missing(exc: ClientError) -> bool:
     )
 
 
-def job_name_prefix(event: Any) -> str:
-    """The prefix of the execution's state machine, from the rule's ``workflows`` pairs."""
+def _workflow(event: Any) -> tuple[str, list[str]]:
+    """``(job name prefix, evaluation job name suffixes)`` of the execution's state machine (``workflows``)."""
     detail = event.get("detail") if isinstance(event, Mapping) else None
     if not isinstance(detail, Mapping) or not isinstance(detail.get("name"), str):
         raise errors.InvalidInput(
             "expected a 'Step Functions Execution Status Change' event with detail.name"
         )
     workflows = event.get("workflows")
-    pairs = workflows if isinstance(workflows, list) else []
-    prefixes = {p[0]: p[1] for p in pairs if isinstance(p, list) and len(p) == 2}
+    entries = workflows if isinstance(workflows, list) else []
+    known = {
+        p[0]: (p[1], list(p[2]) if len(p) == 3 else [])
+        for p in entries
+        if isinstance(p, list) and len(p) in (2, 3) and (len(p) == 2 or isinstance(p[2], list))
+    }
     machine = detail.get("stateMachineArn")
-    if machine not in prefixes:
+    if machine not in known:
         raise errors.InvalidInput(
             f"state machine {machine!r} is not one of the workflows this stopper serves (event.workflows)"
         )
-    return prefixes[machine]
+    return known[machine]
 
 
-def stop_job_for_execution(sagemaker: Any, event: Any) -> dict[str, Any]:
-    prefix = job_name_prefix(event)
-    detail = event["detail"]
-    name = request.job_name(prefix, detail["name"])
+def stop_job(sagemaker: Any, name: str) -> dict[str, Any]:
+    """Stop the job ``name`` if it runs; a missing or finished job is left alone."""
     try:
         status = retry.call(sagemaker.describe_training_job, TrainingJobName=name)["TrainingJobStatus"]
     except ClientError as exc:
@@ -70,6 +76,17 @@ def stop_job_for_execution(sagemaker: Any, event: Any) -> dict[str, Any]:
             return {"trainingJobName": name, "action": "none", "status": "NotStoppable"}
         raise
     return {"trainingJobName": name, "action": "stopped", "status": status}
+
+
+def stop_job_for_execution(sagemaker: Any, event: Any) -> dict[str, Any]:
+    """Stop the execution's training job and, for a workflow with evaluations, its evaluation jobs."""
+    prefix, suffixes = _workflow(event)
+    execution = event["detail"]["name"]
+    result = stop_job(sagemaker, request.job_name(prefix, execution))
+    if suffixes:
+        names = evaluation_request.job_names(prefix, execution, suffixes)
+        result["evaluationJobs"] = [stop_job(sagemaker, name) for name in names]
+    return result
 
 
 def handler(event: Any, context: Any = None, sagemaker: Any = None) -> dict[str, Any]:

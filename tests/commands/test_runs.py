@@ -438,3 +438,51 @@ def test_status_wait_on_an_execution_that_fails_in_preflight(stubs, run, monkeyp
     assert result.out.count("no training job yet") == 1
     assert result.out.count("run-1: RUNNING") == 1
     assert result.out.rstrip().endswith("Execution FAILED: States.TaskFailed: preflight crashed")
+
+
+def test_status_of_an_evaluated_run_shows_the_gate_and_the_scores_side_by_side(stubs, run) -> None:
+    approved = "arn:aws:sagemaker:us-east-1:123456789012:model-package/support-sft/2"
+    evaluation = {
+        "decision": "Rejected",
+        "approvalStatus": "Rejected",
+        "gate": {"metric": "mmlu/accuracy", "minDelta": 0.0, "passed": False},
+        "reference": {"model": "approved", "modelPackageArn": approved},
+        "scores": {
+            "mmlu/accuracy": {"candidate": 0.52, "reference": 0.55, "delta": -0.03},
+            "mmlu/stderr": {"candidate": 0.01, "reference": None, "delta": None},
+        },
+    }
+    output = {"trainingJobName": JOB, "outputModelPackageArn": PACKAGE, "evaluation": evaluation}
+    sfn, sm = stubs("stepfunctions"), stubs("sagemaker")
+    sfn.add_response(
+        "describe_execution",
+        execution("SUCCEEDED", output=json.dumps(output), stopDate=T0),
+        {"executionArn": EXEC_ARN},
+    )
+    sm.add_response(
+        "describe_training_job",
+        job("Completed", COMPLETED, OutputModelPackageArn=PACKAGE),
+        {"TrainingJobName": JOB},
+    )
+    result = run("status", EXEC_ARN)
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert "Evaluation:   Rejected (gate mmlu/accuracy failed)" in lines
+    assert f"Reference: approved model\n  {approved}" in result.out  # the ARN wraps at 80 columns
+    [accuracy] = [line for line in lines if line.lstrip().startswith("mmlu/accuracy")]
+    assert accuracy.split() == ["mmlu/accuracy", "0.5200", "0.5500", "-0.0300"]
+    [stderr] = [line for line in lines if line.lstrip().startswith("mmlu/stderr")]
+    assert stderr.split() == ["mmlu/stderr", "0.0100", "-", "-"]
+
+
+def test_status_of_a_run_without_evaluation_shows_no_scores(stubs, run) -> None:
+    sfn, sm = stubs("stepfunctions"), stubs("sagemaker")
+    output = {"trainingJobName": JOB, "outputModelPackageArn": PACKAGE}
+    sfn.add_response(
+        "describe_execution",
+        execution("SUCCEEDED", output=json.dumps(output), stopDate=T0),
+        {"executionArn": EXEC_ARN},
+    )
+    sm.add_response("describe_training_job", job("Completed", COMPLETED), {"TrainingJobName": JOB})
+    result = run("status", EXEC_ARN)
+    assert result.code == 0 and "Evaluation" not in result.out

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import aws_cdk as cdk
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Match, Template
 
 from cdk_sagemaker_finetuning.constructs.nag import acknowledge
 from cdk_sagemaker_finetuning.constructs.notifications import TrainingNotifications
-from tests.constructs.helpers import nag_errors
+from tests.constructs.helpers import nag_errors, rule_target_input
 
 
 def build(app: cdk.App | None = None, **kwargs) -> tuple[cdk.Stack, TrainingNotifications]:
@@ -91,3 +93,41 @@ def test_cdk_nag_clean(tmp_path):
         {r: "test rig state machine only" for r in ("AwsSolutions-SF1", "AwsSolutions-SF2")},
     )
     assert nag_errors(app) == []
+
+
+def test_evaluated_runs_are_published_with_their_scores_side_by_side():
+    _, plain = build()
+    assert plain.evaluation_rule is None
+    stack2 = cdk.Stack(cdk.App(), "Stack2")
+    machine = sfn.StateMachine(
+        stack2, "Workflow", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(stack2, "P"))
+    )
+    notify = TrainingNotifications(
+        stack2,
+        "Notify",
+        job_name_prefix="demo",
+        model_package_group_name="demo-group",
+        evaluated_runs=machine,
+    )
+    template = Template.from_stack(stack2).to_json()
+    rule = template["Resources"][stack2.get_logical_id(notify.evaluation_rule.node.default_child)]
+    machine_id = stack2.get_logical_id(machine.node.default_child)
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {"status": ["SUCCEEDED"], "stateMachineArn": [{"Ref": machine_id}]},
+    }
+    output = {
+        "outputModelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/demo/4",
+        "evaluation": {
+            "decision": "Approved",
+            "scores": {"mmlu/accuracy": {"candidate": 0.61, "reference": 0.55, "delta": 0.06}},
+        },
+    }
+    event = {"detail": {"name": "nightly-3", "status": "SUCCEEDED", "output": json.dumps(output)}}
+    message = rule_target_input(rule, event, {})
+    assert message["execution"] == "nightly-3" and "evaluation of the new model package" in message["message"]
+    assert json.loads(message["output"]) == output  # the scores, side by side, intact
+    assert rule["Properties"]["Targets"][0]["Arn"] == {
+        "Ref": stack2.get_logical_id(notify.topic.node.default_child)
+    }

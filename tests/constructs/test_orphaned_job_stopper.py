@@ -329,3 +329,37 @@ def test_alarm_notifies_five_topics_and_warns_about_more():
     Annotations.from_stack(stack).has_warning(
         "*", Match.string_like_regexp("already notifies 5 topics .* Topics/T5 is not notified")
     )
+
+
+def test_a_project_with_evaluations_shares_the_rule_and_its_evaluation_jobs_are_derived():
+    stack = cdk.Stack(cdk.App(), "Two")
+    common = dict(
+        technique="sft", base_model=wd.LLAMA, accept_eula=True, data={"train": "s3://demo-data/train.jsonl"}
+    )
+    plain = FineTuningProject(stack, "Plain", name="plain", **common)
+    gated = FineTuningProject(
+        stack,
+        "Gated",
+        name="gated",
+        evaluation={"benchmarks": ["mmlu"], "gate": {"metric": "mmlu/accuracy"}},
+        **common,
+    )
+    template = Template.from_stack(stack).to_json()
+    [rule] = of_type(template, "AWS::Events::Rule").values()  # no rule of its own
+    machines = [stack.get_logical_id(p.state_machine.node.default_child) for p in (plain, gated)]
+    arns = {m: f"arn:aws:states:{wd.REGION}:{wd.ACCOUNT}:stateMachine:{m}" for m in machines}
+    delivered = rule_target_input(rule, status_change(), arns)
+    assert delivered["workflows"] == [[arns[machines[0]], "plain"], [arns[machines[1]], "gated", ["mmlu"]]]
+    role = stack.get_logical_id(plain.workflow.stopper.function.role.node.default_child)
+    [statement] = [
+        s
+        for p in of_type(template, "AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role}]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "sagemaker:StopTrainingJob" in s["Action"]
+    ]
+    # gated-<execution>-eval-[base-]mmlu lies inside the project's job ARN pattern
+    assert [r["Fn::Join"][1][-1] for r in statement["Resource"]] == [
+        ":training-job/plain*",
+        ":training-job/gated*",
+    ]

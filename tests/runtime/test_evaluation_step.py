@@ -430,3 +430,22 @@ def test_start_refuses_a_state_of_another_package():
     event = {"action": "start", "executionName": ea.EXECUTION, "modelPackageArn": ea.PACKAGE, "model": "base"}
     with pytest.raises(errors.InvalidState, match="not of"):
         es.run(cfg, {**event, "state": state}, aws.clients)
+
+
+def test_base_results_without_the_gate_metric_are_an_error_not_a_second_round():
+    cfg = ea.config({**ea.GATE, "onFail": "PendingManualApproval"})
+    aws, files = gate_aws(cfg, MMLU, base={"results": {"all": {"stderr": 0.02}}})
+    aws.approved([])
+    aws.update(
+        CustomerMetadataProperties={
+            "eval:mmlu/accuracy": "0.61",
+            "eval-base:model": ea.BASE_ARN,
+            "eval:mmlu/stderr": "0.01",
+            "eval-base:mmlu/stderr": "0.02",
+            "eval-results:mmlu": files["mmlu"],
+            "eval-base-results:mmlu": files["base:mmlu"],
+        }
+    )
+    with pytest.raises(errors.GateMetricMissing, match="base model's results have no mmlu/accuracy"):
+        eg.gate(cfg, aws.clients, completed(cfg, base=True))
+    aws.done()  # the scores are recorded; the approval status is left as it is

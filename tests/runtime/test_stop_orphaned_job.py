@@ -163,3 +163,63 @@ def test_fuzzed_faults_end_in_a_result_or_a_client_error(monkeypatch, describe_f
             return
     assert result["trainingJobName"] == "demo-run-7"
     assert result["action"] == ("stopped" if status == "InProgress" else "none")
+
+
+# -- a workflow with an evaluation step: its evaluation jobs are stopped too ---------------------------------
+
+
+def _describe_named(stubber, name, status=None):
+    params = {"TrainingJobName": name}
+    if status is None:
+        stubber.add_client_error(
+            "describe_training_job", "ValidationException", "Requested resource not found."
+        )
+        return
+    stubber.add_response(
+        "describe_training_job",
+        {
+            "TrainingJobName": name,
+            "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}",
+            "TrainingJobStatus": status,
+            "SecondaryStatus": "Training",
+            "ModelArtifacts": {"S3ModelArtifacts": "s3://x"},
+            "StoppingCondition": {},
+            "CreationTime": "2026-01-01T00:00:00Z",
+        },
+        params,
+    )
+
+
+def test_evaluation_jobs_of_the_execution_are_stopped_too(stub):
+    client, stubber = stub
+    event = {**EVENT, "workflows": [[MACHINE, "demo", ["mmlu", "judge-inference", "judge"]]]}
+    _describe(stubber, "Completed")  # the training job finished; its evaluation runs
+    names = [
+        "demo-run-7-eval-mmlu",
+        "demo-run-7-eval-judge-inference",
+        "demo-run-7-eval-judge",
+        "demo-run-7-eval-base-mmlu",
+        "demo-run-7-eval-base-judge-inference",
+        "demo-run-7-eval-base-judge",
+    ]
+    statuses = ["InProgress", "Completed", "InProgress", None, None, None]
+    for name, status in zip(names, statuses, strict=True):
+        _describe_named(stubber, name, status)
+        if status == "InProgress":
+            stubber.add_response("stop_training_job", {}, {"TrainingJobName": name})
+    result = stop_orphaned_job.handler(event, None, client)
+    assert result["trainingJobName"] == "demo-run-7" and result["action"] == "none"
+    assert [(j["trainingJobName"], j["action"], j["status"]) for j in result["evaluationJobs"]] == [
+        ("demo-run-7-eval-mmlu", "stopped", "InProgress"),
+        ("demo-run-7-eval-judge-inference", "none", "Completed"),
+        ("demo-run-7-eval-judge", "stopped", "InProgress"),
+        ("demo-run-7-eval-base-mmlu", "none", "NotFound"),
+        ("demo-run-7-eval-base-judge-inference", "none", "NotFound"),
+        ("demo-run-7-eval-base-judge", "none", "NotFound"),
+    ]
+
+
+def test_a_malformed_evaluation_entry_is_not_served(stub):
+    client, _ = stub
+    with pytest.raises(errors.InvalidInput, match="not one of the workflows"):
+        stop_orphaned_job.handler({**EVENT, "workflows": [[MACHINE, "demo", "mmlu"]]}, None, client)
