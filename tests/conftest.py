@@ -41,7 +41,40 @@ def _parse_service_models_once() -> None:
     loaders.JSONFileLoader.load_file = load_file
 
 
+def _build_client_classes_once() -> None:
+    """Each new botocore client builds its class anew: one method per operation (SageMaker has ~400), ~10 ms a
+    client, and the fuzz tests create thousands of Stubber-wrapped clients. Build each class once per test run:
+    it holds only the operation methods (from the model, parsed once above) and what the session's
+    ``creating-client-class`` handlers add (asked each time: a class is reused only for the same additions);
+    the client's model, events, config and endpoint stay per instance."""
+    from botocore import client
+
+    original = client.ClientCreator._create_client_class
+    built: dict[tuple, type] = {}
+
+    def create_client_class(self, service_name, service_model):
+        added: dict[str, object] = {}
+        bases = [client.BaseClient]
+        self._event_emitter.emit(
+            f"creating-client-class.{service_model.service_id.hyphenize()}",
+            class_attributes=added,
+            base_classes=bases,
+        )
+        key = (
+            service_name,
+            id(service_model._service_description),
+            tuple(bases),
+            tuple(sorted((name, id(value)) for name, value in added.items())),
+        )
+        if key not in built:
+            built[key] = original(self, service_name, service_model)
+        return built[key]
+
+    client.ClientCreator._create_client_class = create_client_class
+
+
 _parse_service_models_once()
+_build_client_classes_once()
 EXAMPLES = REPO / "examples"
 
 
