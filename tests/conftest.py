@@ -40,6 +40,19 @@ def _parse_service_models_once() -> None:
 
     loaders.JSONFileLoader.load_file = load_file
 
+    # Each new session's loader also lists the data folders anew (~400 service folders, ~20 ms) to know the
+    # services: once per search path and kind.
+    listing = loaders.Loader.list_available_services
+    listed: dict[tuple, list[str]] = {}
+
+    def list_available_services(self, type_name):
+        key = (tuple(self.search_paths), type_name)
+        if key not in listed:
+            listed[key] = listing(self, type_name)
+        return list(listed[key])
+
+    loaders.Loader.list_available_services = list_available_services
+
 
 def _build_client_classes_once() -> None:
     """Each new botocore client builds its class anew: one method per operation (SageMaker has ~400), ~10 ms a
