@@ -52,8 +52,10 @@ synth: install
 	  $(VENV)/bin/cdk-finetune notebook "$$spec" --force -o "cdk.out/notebooks/$$(basename "$${spec%.*}").ipynb" || exit $$?; \
 	done
 
+# Two pytest-xdist workers; tests are grouped by module (and the example-app tests share one group: see
+# tests/conftest.py), so each module's and the example apps' fixtures are built once.
 test: install-test
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 lint: install-test
 	$(VENV)/bin/ruff check .

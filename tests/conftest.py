@@ -156,3 +156,18 @@ def example_templates(example_app, platform_app) -> dict[str, dict]:
     templates = {**_synthesized(example_app), **_synthesized(platform_app[0])}
     assert len(templates) == len(list(EXAMPLES.glob("*.yaml"))) + 1
     return templates
+
+
+#: Session fixtures that synthesize the example apps: the tests that use them run on one xdist worker.
+EXAMPLE_APP_FIXTURES = {"example_app", "platform_app", "example_templates"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``make test`` runs on two pytest-xdist workers with ``--dist loadgroup``: each module is one group (its
+    module fixtures, e.g. the 100-project platform or the MLflow server, are built once), and every test of
+    the example apps joins one group (the session's synthesized apps are built on one worker only)."""
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        group = "example-apps" if EXAMPLE_APP_FIXTURES & set(item.fixturenames) else module
+        item.add_marker(pytest.mark.xdist_group(group))
