@@ -158,16 +158,37 @@ def example_templates(example_app, platform_app) -> dict[str, dict]:
     return templates
 
 
-#: Session fixtures that synthesize the example apps: the tests that use them run on one xdist worker.
-EXAMPLE_APP_FIXTURES = {"example_app", "platform_app", "example_templates"}
+#: The modules whose tests use the session's example apps (``example_app``, ``platform_app``,
+#: ``example_templates``): one pytest-xdist worker runs them all, so the apps are synthesized once.
+EXAMPLE_APP_MODULES = {
+    "tests/test_app.py",
+    "tests/test_iam_policies.py",
+    "tests/test_logical_ids.py",
+    "tests/test_platform_example.py",
+    "tests/test_state_machine_definitions.py",
+}
+#: The groups that take longest (CPU seconds measured on 2 cores): handed out first, so that no worker starts
+#: one of them while the other has nothing left to run.
+SLOWEST_FIRST = ("tests/constructs/test_platform.py", "example-apps", "tests/test_readme.py")
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``make test`` runs on two pytest-xdist workers with ``--dist loadgroup``: each module is one group (its
-    module fixtures, e.g. the 100-project platform or the MLflow server, are built once), and every test of
-    the example apps joins one group (the session's synthesized apps are built on one worker only)."""
-    for item in items:
-        module = item.nodeid.split("::")[0]
-        group = "example-apps" if EXAMPLE_APP_FIXTURES & set(item.fixturenames) else module
-        item.add_marker(pytest.mark.xdist_group(group))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``make test`` runs ``-n 2 --dist loadscope``: each module is one unit of work (its module fixtures, e.g.
+    the 100-project platform or the MLflow server, are built once), the example-app modules one together."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "example-apps" if module in EXAMPLE_APP_MODULES else module
+
+        def _assign_work_unit(self, node) -> None:
+            for scope in reversed(SLOWEST_FIRST):
+                if scope in self.workqueue:
+                    self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
+
+    return ModuleScheduling(config, log)
