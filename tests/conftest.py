@@ -158,8 +158,9 @@ def example_templates(example_app, platform_app) -> dict[str, dict]:
     return templates
 
 
-#: The modules whose tests use the session's example apps (``example_app``, ``platform_app``,
-#: ``example_templates``): one pytest-xdist worker runs them all, so the apps are synthesized once.
+#: The session fixtures that synthesize the example apps, and the modules whose tests use them: one pytest-xdist
+#: worker runs those modules, so the apps are synthesized once (tests/test_makefile.py keeps the list whole).
+EXAMPLE_APP_FIXTURES = {"example_app", "platform_app", "example_templates"}
 EXAMPLE_APP_MODULES = {
     "tests/test_app.py",
     "tests/test_iam_policies.py",

@@ -3,6 +3,7 @@ idempotent. Checked with `make -n` (print the recipes, run nothing) in a copy of
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import EXAMPLE_APP_FIXTURES, EXAMPLE_APP_MODULES, REPO
 
 SETUP_FILES = ("Makefile", "pyproject.toml", "package.json", "package-lock.json", "cdk.json")
 
@@ -62,3 +63,17 @@ def test_a_second_run_installs_nothing(project: Path) -> None:
 
 def test_ci_runs_make_test() -> None:
     assert (REPO / ".ci" / "run").read_text().strip().endswith("make test")
+
+
+def test_make_test_runs_the_suite_on_two_workers_a_module_at_a_time(project: Path) -> None:
+    assert "-m pytest -n 2 --dist loadscope" in dry_run(project, "test")
+
+
+def test_every_module_that_uses_the_example_apps_shares_their_worker() -> None:
+    """A module missing from EXAMPLE_APP_MODULES would synthesize the example apps on a second worker."""
+    users = set()
+    for path in (REPO / "tests").rglob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and EXAMPLE_APP_FIXTURES & {a.arg for a in node.args.args}:
+                users.add(path.relative_to(REPO).as_posix())
+    assert users == EXAMPLE_APP_MODULES
