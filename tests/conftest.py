@@ -158,16 +158,24 @@ def example_templates(example_app, platform_app) -> dict[str, dict]:
     return templates
 
 
-#: The session fixtures that synthesize the example apps, and the modules whose tests use them: one pytest-xdist
-#: worker runs those modules, so the apps are synthesized once (tests/test_makefile.py keeps the list whole).
+#: The session fixtures that synthesize the example apps: one pytest-xdist worker runs every module that uses
+#: them (a test or fixture of the module takes one), so the apps are synthesized once.
 EXAMPLE_APP_FIXTURES = {"example_app", "platform_app", "example_templates"}
-EXAMPLE_APP_MODULES = {
-    "tests/test_app.py",
-    "tests/test_iam_policies.py",
-    "tests/test_logical_ids.py",
-    "tests/test_platform_example.py",
-    "tests/test_state_machine_definitions.py",
-}
+
+
+def example_app_modules() -> set[str]:
+    """The test modules (paths from the project root) with a function taking one of EXAMPLE_APP_FIXTURES."""
+    import ast
+
+    found = set()
+    for path in (REPO / "tests").rglob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and EXAMPLE_APP_FIXTURES & {a.arg for a in node.args.args}:
+                found.add(path.relative_to(REPO).as_posix())
+                break
+    return found
+
+
 #: The groups that take longest (CPU seconds measured on 2 cores): handed out first, so that no worker starts
 #: one of them while the other has nothing left to run.
 SLOWEST_FIRST = ("tests/constructs/test_platform.py", "example-apps", "tests/test_readme.py")
@@ -181,10 +189,12 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
         return None
     from xdist.scheduler import LoadScopeScheduling
 
+    shared = example_app_modules()
+
     class ModuleScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
-            return "example-apps" if module in EXAMPLE_APP_MODULES else module
+            return "example-apps" if module in shared else module
 
         def _assign_work_unit(self, node) -> None:
             for scope in reversed(SLOWEST_FIRST):

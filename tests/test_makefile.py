@@ -3,7 +3,6 @@ idempotent. Checked with `make -n` (print the recipes, run nothing) in a copy of
 
 from __future__ import annotations
 
-import ast
 import os
 import shutil
 import subprocess
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE_APP_FIXTURES, EXAMPLE_APP_MODULES, REPO
+from tests.conftest import REPO, example_app_modules
 
 SETUP_FILES = ("Makefile", "pyproject.toml", "package.json", "package-lock.json", "cdk.json")
 
@@ -69,11 +68,8 @@ def test_make_test_runs_the_suite_on_two_workers_a_module_at_a_time(project: Pat
     assert "-m pytest -n 2 --dist loadscope" in dry_run(project, "test")
 
 
-def test_every_module_that_uses_the_example_apps_shares_their_worker() -> None:
-    """A module missing from EXAMPLE_APP_MODULES would synthesize the example apps on a second worker."""
-    users = set()
-    for path in (REPO / "tests").rglob("test_*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.FunctionDef) and EXAMPLE_APP_FIXTURES & {a.arg for a in node.args.args}:
-                users.add(path.relative_to(REPO).as_posix())
-    assert users == EXAMPLE_APP_MODULES
+def test_the_modules_that_use_the_example_apps_are_found() -> None:
+    """They share one worker (tests/conftest.py), so the session synthesizes the example apps once."""
+    found = example_app_modules()
+    assert {"tests/test_app.py", "tests/test_logical_ids.py", "tests/test_platform_example.py"} <= found
+    assert "tests/test_makefile.py" not in found and "tests/constructs/test_platform.py" not in found
