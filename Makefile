@@ -52,8 +52,10 @@ synth: install
 	  $(VENV)/bin/cdk-finetune notebook "$$spec" --force -o "cdk.out/notebooks/$$(basename "$${spec%.*}").ipynb" || exit $$?; \
 	done
 
+# Two pytest-xdist workers, a module at a time (the example-app modules together: see tests/conftest.py), so
+# each module's fixtures and the session's example apps are built once.
 test: install-test
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadscope
 
 lint: install-test
 	$(VENV)/bin/ruff check .

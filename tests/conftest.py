@@ -40,8 +40,54 @@ def _parse_service_models_once() -> None:
 
     loaders.JSONFileLoader.load_file = load_file
 
+    # Each new session's loader also lists the data folders anew (~400 service folders, ~20 ms) to know the
+    # services: once per search path and kind.
+    listing = loaders.Loader.list_available_services
+    listed: dict[tuple, list[str]] = {}
+
+    def list_available_services(self, type_name):
+        key = (tuple(self.search_paths), type_name)
+        if key not in listed:
+            listed[key] = listing(self, type_name)
+        return list(listed[key])
+
+    loaders.Loader.list_available_services = list_available_services
+
+
+def _build_client_classes_once() -> None:
+    """Each new botocore client builds its class anew: one method per operation (SageMaker has ~400), ~10 ms a
+    client, and the fuzz tests create thousands of Stubber-wrapped clients. Build each class once per test run:
+    it holds only the operation methods (from the model, parsed once above) and what the session's
+    ``creating-client-class`` handlers add (asked each time: a class is reused only for the same additions);
+    the client's model, events, config and endpoint stay per instance."""
+    from botocore import client
+
+    original = client.ClientCreator._create_client_class
+    built: dict[tuple, type] = {}
+
+    def create_client_class(self, service_name, service_model):
+        added: dict[str, object] = {}
+        bases = [client.BaseClient]
+        self._event_emitter.emit(
+            f"creating-client-class.{service_model.service_id.hyphenize()}",
+            class_attributes=added,
+            base_classes=bases,
+        )
+        key = (
+            service_name,
+            id(service_model._service_description),
+            tuple(bases),
+            tuple(sorted((name, id(value)) for name, value in added.items())),
+        )
+        if key not in built:
+            built[key] = original(self, service_name, service_model)
+        return built[key]
+
+    client.ClientCreator._create_client_class = create_client_class
+
 
 _parse_service_models_once()
+_build_client_classes_once()
 EXAMPLES = REPO / "examples"
 
 
@@ -110,3 +156,50 @@ def example_templates(example_app, platform_app) -> dict[str, dict]:
     templates = {**_synthesized(example_app), **_synthesized(platform_app[0])}
     assert len(templates) == len(list(EXAMPLES.glob("*.yaml"))) + 1
     return templates
+
+
+#: The session fixtures that synthesize the example apps: one pytest-xdist worker runs every module that uses
+#: them (a test or fixture of the module takes one), so the apps are synthesized once.
+EXAMPLE_APP_FIXTURES = {"example_app", "platform_app", "example_templates"}
+
+
+def example_app_modules() -> set[str]:
+    """The test modules (paths from the project root) with a function taking one of EXAMPLE_APP_FIXTURES."""
+    import ast
+
+    found = set()
+    for path in (REPO / "tests").rglob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and EXAMPLE_APP_FIXTURES & {a.arg for a in node.args.args}:
+                found.add(path.relative_to(REPO).as_posix())
+                break
+    return found
+
+
+#: The groups that take longest (CPU seconds measured on 2 cores): handed out first, so that no worker starts
+#: one of them while the other has nothing left to run.
+SLOWEST_FIRST = ("tests/constructs/test_platform.py", "example-apps", "tests/test_readme.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``make test`` runs ``-n 2 --dist loadscope``: each module is one unit of work (its module fixtures, e.g.
+    the 100-project platform or the MLflow server, are built once), the example-app modules one together."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    shared = example_app_modules()
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "example-apps" if module in shared else module
+
+        def _assign_work_unit(self, node) -> None:
+            for scope in reversed(SLOWEST_FIRST):
+                if scope in self.workqueue:
+                    self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
+
+    return ModuleScheduling(config, log)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, example_app_modules
 
 SETUP_FILES = ("Makefile", "pyproject.toml", "package.json", "package-lock.json", "cdk.json")
 
@@ -62,3 +62,14 @@ def test_a_second_run_installs_nothing(project: Path) -> None:
 
 def test_ci_runs_make_test() -> None:
     assert (REPO / ".ci" / "run").read_text().strip().endswith("make test")
+
+
+def test_make_test_runs_the_suite_on_two_workers_a_module_at_a_time(project: Path) -> None:
+    assert "-m pytest -n 2 --dist loadscope" in dry_run(project, "test")
+
+
+def test_the_modules_that_use_the_example_apps_are_found() -> None:
+    """They share one worker (tests/conftest.py), so the session synthesizes the example apps once."""
+    found = example_app_modules()
+    assert {"tests/test_app.py", "tests/test_logical_ids.py", "tests/test_platform_example.py"} <= found
+    assert "tests/test_makefile.py" not in found and "tests/constructs/test_platform.py" not in found

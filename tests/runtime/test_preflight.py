@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import weakref
 
 import boto3
 import pytest
@@ -21,18 +22,34 @@ def _body(data: bytes) -> StreamingBody:
     return StreamingBody(io.BytesIO(data), len(data))
 
 
+#: Clients lent to ``Aws()`` objects and given back (their Stubbers deactivated) when one is freed: a client
+#: costs ~20 ms to build and the fuzz tests make thousands of ``Aws()``. Each ``Aws()`` has clients no live
+#: ``Aws()`` uses, with fresh Stubbers; a stubbed call never reaches botocore's retry logic, so a client carries
+#: nothing from one ``Aws()`` to the next.
+_FREE: dict[str, list] = {}
+
+
+def _lend(service: str):
+    free = _FREE.setdefault(service, [])
+    return free.pop() if free else boto3.client(service, region_name=wd.REGION)
+
+
+def _give_back(stubs: list[Stubber]) -> None:
+    for stub in stubs:
+        stub.deactivate()
+        _FREE[stub.client.meta.service_model.service_name].append(stub.client)
+
+
 class Aws:
     """Stubbed SageMaker, S3 and STS clients; ``expect_*`` queue the calls a preflight makes, in order."""
 
     def __init__(self) -> None:
-        self.sagemaker = boto3.client("sagemaker", region_name=wd.REGION)
-        self.s3 = boto3.client("s3", region_name=wd.REGION)
-        self.sts = boto3.client("sts", region_name=wd.REGION)
-        self.lam = boto3.client("lambda", region_name=wd.REGION)
+        self.sagemaker, self.s3, self.sts, self.lam = map(_lend, ("sagemaker", "s3", "sts", "lambda"))
         self.stubs = [Stubber(c) for c in (self.sagemaker, self.s3, self.sts, self.lam)]
         self.sm, self.s3s, self.stss, self.lams = self.stubs
         for stub in self.stubs:
             stub.activate()
+        weakref.finalize(self, _give_back, list(self.stubs))
         self.clients = preflight.Clients(sagemaker=self.sagemaker, s3=self.s3, sts=self.sts, lambda_=self.lam)
 
     def identity(self):
