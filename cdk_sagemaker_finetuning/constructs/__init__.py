@@ -13,7 +13,7 @@ from .project import FineTuningProject
 from .retraining import RetrainingPipeline, RetrainingTriggers
 from .reward_function import RewardFunction
 from .training_execution_role import TrainingExecutionRole
-from .training_workflow import TrainingWorkflow, TrainingWorkflowFragment
+from .training_workflow import PreflightFunction, TrainingWorkflow, TrainingWorkflowFragment
 
 __all__ = [
     "BucketEventCheck",
@@ -27,6 +27,7 @@ __all__ = [
     "JudgePrompt",
     "ModelPackageGroup",
     "OrphanedJobStopper",
+    "PreflightFunction",
     "RetrainingPipeline",
     "RetrainingTriggers",
     "RewardFunction",

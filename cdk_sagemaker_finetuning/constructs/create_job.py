@@ -22,19 +22,13 @@ from typing import Any
 from aws_cdk import Token
 from constructs import Construct
 
+from ..runtime.workflow_contract import REQUIRED_REQUEST_KEYS, preflight_path
 from .asl import lambda_task, sdk_task
 from .errors import ConstructValidationError
 
-REQUEST_PATH = "$.preflight.request"
-REQUEST_KEYS = (
-    "TrainingJobName",
-    "RoleArn",
-    "InputDataConfig",
-    "OutputDataConfig",
-    "ServerlessJobConfig",
-    "ModelPackageConfig",
-    "Tags",
-)
+REQUEST_PATH = preflight_path("request")
+#: The request members every request has (``workflow_contract.TrainingJobRequest``).
+REQUEST_KEYS = REQUIRED_REQUEST_KEYS
 RESOURCE_IN_USE = "SageMaker.ResourceInUseException"
 #: CDK context key choosing ``create_job_with`` for every workflow of an app (``cdk deploy -c ...=lambda``).
 CONTEXT_KEY = "cdk-sagemaker-finetuning:createJobWith"
@@ -108,7 +102,7 @@ def create_job_states(
             "Type": "Choice",
             "Choices": [
                 {
-                    "Variable": "$.preflight.hasHyperParameters",
+                    "Variable": preflight_path("hasHyperParameters"),
                     "BooleanEquals": True,
                     "Next": "CreateTrainingJob",
                 }
@@ -119,7 +113,7 @@ def create_job_states(
             name: sdk_task(
                 partition,
                 "createTrainingJob",
-                {f"{key}.$": f"{REQUEST_PATH}.{key}" for key in request_keys},
+                {f"{key}.$": preflight_path("request", key) for key in request_keys},
                 dict(retry),
                 Comment=COMMENT,
                 **finish,

@@ -23,7 +23,6 @@ from aws_cdk import (
     PolicyViolation,
     Stack,
     Stage,
-    Token,
     Validations,
 )
 from constructs import IConstruct, IValidation
@@ -58,6 +57,7 @@ class _StackLimits:
     def __init__(self, stack: Stack) -> None:
         self._stack = weakref.ref(stack)
         self.projects: list[str] = []
+        self.label: tuple[str, str] | None = None  # (template file, stack label), set by check_limits
 
     def validate(self) -> list[str]:
         stack = self._stack()
@@ -68,9 +68,10 @@ class _StackLimits:
             constructs = _own_constructs(stack)  # a parent: nested stacks count on their own
         elements = [c for c in constructs if isinstance(c, CfnResource | CfnOutput | CfnParameter)]
         errors = []
+        label = self.label[1] if self.label else stack_label(stack)
         for what, kind, quota in COUNTED:
             count = sum(isinstance(e, kind) for e in elements)
-            message = limit_message(stack_label(stack), what, count, quota, self.projects)
+            message = limit_message(label, what, count, quota, self.projects)
             if count > quota:
                 errors.append(message)
             elif count >= WARN_RATIO * quota:
@@ -159,9 +160,12 @@ def check_limits(project: IConstruct, name: str) -> None:
     if plugin is None:
         plugin = _PLUGINS[stage] = _TemplateSizePlugin()
         Validations.of(stage).add_plugins(plugin)
-    plugin.stacks[stack.template_file] = (stack_label(stack), check.projects)
+    if check.label is None:  # once per stack: two jsii round trips
+        check.label = (stack.template_file, stack_label(stack))
+    plugin.stacks[check.label[0]] = (check.label[1], check.projects)
 
 
 def stack_label(stack: Stack) -> str:
     """The stack's name, or its construct path for a nested stack (whose name is only known at deploy time)."""
-    return stack.node.path if Token.is_unresolved(stack.stack_name) else stack.stack_name
+    name = stack.stack_name
+    return stack.node.path if "${Token[" in name else name  # Token.is_unresolved, without a round trip

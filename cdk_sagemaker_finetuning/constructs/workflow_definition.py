@@ -12,20 +12,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..runtime.workflow_contract import (
+    JOB_RESULT,
+    OUTPUT_FIELDS,
+    PREFLIGHT,
+    WATCH,
+    PreflightResult,
+    fields,
+    job_result_path,
+    preflight_path,
+)
 from .asl import lambda_task, sdk_task, transient_retry
 from .create_job import CreateJobWith, create_job_states
 
+__all__ = ["OUTPUT_FIELDS", "workflow_states"]
+
 ALREADY_RUNNING = "PreflightError.JobAlreadyRunning"
-OUTPUT_FIELDS = (
-    "trainingJobName",
-    "trainingJobArn",
-    "status",
-    "outputModelPackageArn",
-    "billableTokenCount",
-    "mlflowRunId",
-    "secondaryStatus",
-)
-JOB_NAME = "$.preflight.trainingJobName"
+JOB_NAME = preflight_path("trainingJobName")
+#: What the state machine keeps of the preflight's answer (``workflow_contract.PreflightResult``).
+KEPT_PREFLIGHT_FIELDS = fields(PreflightResult, "request", "trainingJobName", "hasHyperParameters")
 
 
 def workflow_states(
@@ -49,12 +54,8 @@ def workflow_states(
             {"executionName.$": "$$.Execution.Name", "input.$": "$"},
             response_only=False,
             Comment="Check everything that would make the job fail and build the CreateTrainingJob request",
-            ResultSelector={
-                "request.$": "$.Payload.request",
-                "trainingJobName.$": "$.Payload.trainingJobName",
-                "hasHyperParameters.$": "$.Payload.hasHyperParameters",
-            },
-            ResultPath="$.preflight",
+            ResultSelector={f"{key}.$": f"$.Payload.{key}" for key in KEPT_PREFLIGHT_FIELDS},
+            ResultPath=PREFLIGHT,
             Catch=[{"ErrorEquals": [ALREADY_RUNNING], "ResultPath": "$.error", "Next": "Skipped"}],
             Next=None,  # set below: the first create state
         ),
@@ -76,7 +77,6 @@ def workflow_states(
     states["Preflight"]["Next"] = next(iter(creates))
     states.update(creates)
     states["Watch"] = _watch(partition, preflight_arn, poll_seconds, retry)
-    result = "$.watch.result"
     states.update(
         {
             "StopTrainingJob": sdk_task(
@@ -92,7 +92,7 @@ def workflow_states(
             "Completed?": {
                 "Type": "Choice",
                 "Choices": [
-                    {"Variable": f"{result}.status", "StringEquals": status, "Next": then}
+                    {"Variable": job_result_path("status"), "StringEquals": status, "Next": then}
                     for status, then in (
                         ("Completed", "HasModelPackage?"),
                         ("Failed", "TrainingJobFailed"),
@@ -102,7 +102,7 @@ def workflow_states(
                 "Default": "UnexpectedStatus",
             },
             **{
-                name: {"Type": "Fail", "Error": error, "CausePath": f"{result}.failureReason"}
+                name: {"Type": "Fail", "Error": error, "CausePath": job_result_path("failureReason")}
                 for name, error in (
                     ("TrainingJobFailed", "TrainingJobFailed"),
                     ("TrainingJobStopped", "TrainingJobStopped"),
@@ -113,7 +113,7 @@ def workflow_states(
                 "Type": "Choice",
                 "Choices": [
                     {
-                        "Variable": f"{result}.outputModelPackageArn",
+                        "Variable": job_result_path("outputModelPackageArn"),
                         "IsString": True,
                         "Next": "SetApprovalStatus",
                     }
@@ -124,7 +124,7 @@ def workflow_states(
                 partition,
                 "updateModelPackage",
                 {
-                    "ModelPackageArn.$": f"{result}.outputModelPackageArn",
+                    "ModelPackageArn.$": job_result_path("outputModelPackageArn"),
                     "ModelApprovalStatus": config.get("approvalStatus") or "PendingManualApproval",
                 },
                 retry,
@@ -135,7 +135,7 @@ def workflow_states(
             "Done": {
                 "Type": "Pass",
                 "Comment": "The workflow output",
-                "Parameters": {f"{k}.$": f"{result}.{k}" for k in OUTPUT_FIELDS},
+                "Parameters": {f"{k}.$": job_result_path(k) for k in OUTPUT_FIELDS},
                 **end,
             },
         }
@@ -185,8 +185,8 @@ def _watch(partition: str, function_arn: str, poll_seconds: int | float, retry: 
         "Type": "Parallel",
         "Comment": "Poll the job; any error in here stops the job before failing",
         "Branches": [branch],
-        "ResultSelector": {"result.$": "$[0]"},
-        "ResultPath": "$.watch",
+        "ResultSelector": {f"{JOB_RESULT.removeprefix(WATCH + '.')}.$": "$[0]"},  # the JobResult
+        "ResultPath": WATCH,
         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "StopTrainingJob"}],
         "Next": "Completed?",
     }
