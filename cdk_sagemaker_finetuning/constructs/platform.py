@@ -132,7 +132,7 @@ class FineTuningPlatform(Construct):
             output = CfnOutput(
                 self,
                 spec.output_prefix + OUTPUTS_SUFFIX,
-                value=self.stack.to_json_string({k: o.value for k, o in project.outputs.items()}),
+                value=self.stack.to_json_string(project.output_values),
                 description=f"Outputs of fine-tuning project {spec.name} (JSON)",
             )
             output.override_logical_id(spec.output_prefix + OUTPUTS_SUFFIX)

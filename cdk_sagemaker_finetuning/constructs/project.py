@@ -348,6 +348,7 @@ class FineTuningProject(Construct):
             "EvaluatorArn": self.evaluator_arn,
             "StateMachineArn": self.state_machine_arn,
         }
+        self.output_values = {k: v for k, v in values.items() if v is not None}  # without jsii round trips
         outputs = {}
         for key, value in values.items():
             if value is not None:

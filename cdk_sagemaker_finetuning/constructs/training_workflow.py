@@ -62,6 +62,7 @@ from .workflow_fragment import (
     DEFAULT_RETRY_INTERVAL,
     SAGEMAKER,
     TrainingWorkflowFragment,
+    add_statement,
     caller_statements,
     workflow_definition,
 )
@@ -238,7 +239,7 @@ class TrainingWorkflow(Construct):
             description="Training workflow state machine: starts, watches and stops this project's jobs",
         )
         for statement in statements:  # before StateMachine adds its logging and tracing statements
-            role.add_to_policy(iam.PolicyStatement.from_json(statement))
+            add_statement(role, statement)
         return sfn.StateMachine(
             self,
             "StateMachine",

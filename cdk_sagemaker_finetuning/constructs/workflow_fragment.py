@@ -23,7 +23,7 @@ from .create_job import CreateJobWith
 from .errors import ConstructValidationError
 from .model_package_group import IModelPackageGroup
 from .workflow_definition import workflow_states
-from .workflow_functions import _statement, hub_content_arns, training_job_arn_pattern
+from .workflow_functions import hub_content_arns, iam_statement, training_job_arn_pattern
 from .workflow_settings import WorkflowSettings
 
 SAGEMAKER = "sagemaker.amazonaws.com"
@@ -33,7 +33,20 @@ DEFAULT_RETRY_INTERVAL = Duration.seconds(5)
 
 def _invoke(function_arn: str) -> dict[str, Any]:
     """What Step Functions' Lambda integration needs: the function and its versions/aliases."""
-    return _statement("lambda:InvokeFunction", [function_arn, f"{function_arn}:*"])
+    return iam_statement("lambda:InvokeFunction", [function_arn, f"{function_arn}:*"])
+
+
+def add_statement(principal: iam.IPrincipal, statement: Mapping[str, Any]) -> None:
+    """Add an Allow ``statement`` (IAM JSON) to ``principal``'s policy: one jsii call unless it has a condition."""
+    if "Condition" in statement:
+        principal.add_to_principal_policy(iam.PolicyStatement.from_json(statement))
+        return
+    actions, resources = statement["Action"], statement["Resource"]
+    iam.Grant.add_to_principal(
+        grantee=principal,
+        actions=[actions] if isinstance(actions, str) else list(actions),
+        resource_arns=[resources] if isinstance(resources, str) else list(resources),
+    )
 
 
 def caller_statements(
@@ -46,11 +59,11 @@ def caller_statements(
     """Calling CreateTrainingJob (`SageMaker actions <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html>`_):
     the action, AddTags, PassRole, and the hub/group reads (acknowledged with ``workflow_functions.caller_scopes``)."""
     return [
-        _statement("sagemaker:CreateTrainingJob", job_arn),
-        _statement("sagemaker:AddTags", job_arn),
-        _statement("iam:PassRole", role_arn, StringEquals={"iam:PassedToService": SAGEMAKER}),
-        _statement("sagemaker:DescribeHubContent", hub_content_arns(scope, config)),
-        _statement(
+        iam_statement("sagemaker:CreateTrainingJob", job_arn),
+        iam_statement("sagemaker:AddTags", job_arn),
+        iam_statement("iam:PassRole", role_arn, StringEquals={"iam:PassedToService": SAGEMAKER}),
+        iam_statement("sagemaker:DescribeHubContent", hub_content_arns(scope, config)),
+        iam_statement(
             ["sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeModelPackage"],
             [group.model_package_group_arn, group.model_package_arn_pattern],
         ),
@@ -86,14 +99,14 @@ def workflow_definition(
             )
         create_arn = create_function.function_arn
         for statement in creating:
-            create_function.role.add_to_principal_policy(iam.PolicyStatement.from_json(statement))
+            add_statement(create_function.role, statement)
         statements.append(_invoke(create_arn))
     else:  # the aws-sdk task's own action is spelled as the integration names it
-        statements += [_statement("sagemaker:createTrainingJob", job_arn), *creating[1:]]
+        statements += [iam_statement("sagemaker:createTrainingJob", job_arn), *creating[1:]]
     statements += [
-        _statement("sagemaker:updateModelPackage", model_package_group.model_package_arn_pattern),
-        _statement("sagemaker:stopTrainingJob", job_arn),
-        _statement("sagemaker:describeTrainingJob", job_arn),
+        iam_statement("sagemaker:updateModelPackage", model_package_group.model_package_arn_pattern),
+        iam_statement("sagemaker:stopTrainingJob", job_arn),
+        iam_statement("sagemaker:describeTrainingJob", job_arn),
     ]
     definition = workflow_states(
         config=settings.config,

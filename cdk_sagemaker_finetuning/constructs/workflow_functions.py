@@ -173,19 +173,19 @@ class PreflightFunction(lambda_.Function):
         # ListModelPackages is scoped to the group and its packages by grant_read above; ListTrainingJobs has
         # no resource-level permissions (Service Authorization Reference), so the one-job-per-project check
         # lists on *.
-        statements: list[dict[str, Any]] = [
-            _statement("sagemaker:ListTrainingJobs", "*"),
-            _statement("sagemaker:DescribeHubContent", [arn for arn, _ in hub]),
-            _statement("sagemaker:DescribeTrainingJob", job),
-            _statement("s3:GetObject", specs),
+        grants: list[tuple[str, list[str]]] = [
+            ("sagemaker:ListTrainingJobs", ["*"]),
+            ("sagemaker:DescribeHubContent", [arn for arn, _ in hub]),
+            ("sagemaker:DescribeTrainingJob", [job]),
+            ("s3:GetObject", specs),
         ]
         if data:
-            statements += [
-                _statement("s3:ListBucket", [arn for arn, reason in data if reason is None]),
-                _statement("s3:GetObject", [arn for arn, reason in data if reason]),
+            grants += [
+                ("s3:ListBucket", [arn for arn, reason in data if reason is None]),
+                ("s3:GetObject", [arn for arn, reason in data if reason]),
             ]
-        for statement in statements:
-            role.add_to_principal_policy(iam.PolicyStatement.from_json(statement))
+        for action, resources in grants:  # one jsii call each
+            iam.Grant.add_to_principal(grantee=role, actions=[action], resource_arns=resources)
         if settings.config["rewardLambdaArn"]:  # the evaluator's Lambda must exist
             grant_function_check(role, settings.config["rewardLambdaArn"])
         spec_reason = (
@@ -239,7 +239,7 @@ def create_function(scope: Construct, log_retention: logs.RetentionDays) -> lamb
     )
 
 
-def _statement(actions: str | list[str], resources: str | list[str], **condition: Any) -> dict[str, Any]:
+def iam_statement(actions: str | list[str], resources: str | list[str], **condition: Any) -> dict[str, Any]:
     statement: dict[str, Any] = {"Action": actions, "Effect": "Allow", "Resource": resources}
     if condition:
         statement["Condition"] = condition
