@@ -30,18 +30,28 @@ def acknowledge_wildcard_resources(scope: IConstruct, resources: Iterable[str], 
 
 
 def wildcard_findings(scope: IConstruct, resources: Iterable[str], reason: str) -> dict[str, str]:
-    """``AwsSolutions-IAM5`` finding id -> ``reason`` for each resource ARN.
+    """``AwsSolutions-IAM5`` finding id -> ``reason`` for each resource ARN."""
+    return findings(scope, [(arn, reason) for arn in resources])
+
+
+def findings(scope: IConstruct, scoped: Iterable[tuple[str, str | None]]) -> dict[str, str]:
+    """``AwsSolutions-IAM5`` finding id -> reason for each ``(resource ARN, reason)``; ARNs without a reason
+    (not wildcards) are skipped.
 
     ARNs built from the stack's partition, region and account (``arns.py``) are rendered in Python; any other
     token (a bucket's ARN) is resolved by the stack, all in one call.
     """
-    resources = list(resources)
-    texts = [_environment_text(scope, arn) for arn in resources]
-    unknown = [arn for arn, text in zip(resources, texts, strict=True) if text is None]
+    wanted = [(arn, reason) for arn, reason in scoped if reason]
+    texts = [_environment_text(scope, arn) for arn, _ in wanted]
+    unknown = [arn for (arn, _), text in zip(wanted, texts, strict=True) if text is None]
     if unknown:
         resolved = iter(Stack.of(scope).resolve(unknown))
         texts = [nag_text(next(resolved)) if text is None else text for text in texts]
-    return {f"AwsSolutions-IAM5[Resource::{text}]": reason for text in texts}
+    return {
+        f"AwsSolutions-IAM5[Resource::{text}]": reason
+        for text, (_, reason) in zip(texts, wanted, strict=True)
+        if reason
+    }
 
 
 def _environment_text(scope: IConstruct, arn: str) -> str | None:

@@ -352,7 +352,7 @@ class FineTuningProject(Construct):
         outputs = {}
         for key, value in values.items():
             if value is not None:
-                output = CfnOutput(self, key, value=value, description=f"{key} of project {self.spec.name}")
-                output.override_logical_id(prefix + key)
-                outputs[key] = output
+                outputs[key] = CfnOutput(  # ``key`` is the logical id
+                    self, key, value=value, description=f"{key} of project {self.spec.name}", key=prefix + key
+                )
         return outputs

@@ -54,7 +54,7 @@ from constructs import Construct
 from .create_job import CreateJobWith, resolve_create_job_with
 from .errors import ConstructValidationError
 from .model_package_group import IModelPackageGroup
-from .nag import acknowledge
+from .nag import acknowledge, findings
 from .orphaned_job_stopper import OrphanedJobStopper
 from .runtime_function import logical_id
 from .workflow_fragment import (
@@ -70,7 +70,6 @@ from .workflow_functions import (
     PreflightFunction,
     caller_scopes,
     create_function,
-    findings,
     hub_content_arns,
     training_job_arn_pattern,
 )

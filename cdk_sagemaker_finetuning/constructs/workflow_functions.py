@@ -22,7 +22,7 @@ from .arns import environment, format_arn, s3_arn
 from .evaluator_lookup import grant_function_check
 from .hub_evaluator import EVALUATOR_ARN_RE, evaluator_hub_arn, evaluator_versions_arn
 from .model_package_group import IModelPackageGroup
-from .nag import acknowledge, wildcard_findings
+from .nag import acknowledge, findings
 from .runtime_function import finish_runtime_function, runtime_function, runtime_function_props
 from .workflow_settings import WorkflowSettings, _unresolved
 
@@ -103,14 +103,6 @@ def caller_scopes(scope: Construct, settings: WorkflowSettings, group: IModelPac
         *hub_content_scopes(scope, settings),
         (group.model_package_arn_pattern, PACKAGES_REASON),
     ]
-
-
-def findings(scope: Construct, scoped: Sequence[Scoped]) -> dict[str, str]:
-    """cdk-nag finding id -> reason for the wildcard ARNs of ``scoped`` (rendered in one pass)."""
-    found: dict[str, str] = {}
-    for reason in dict.fromkeys(reason for _, reason in scoped if reason):
-        found.update(wildcard_findings(scope, [arn for arn, r in scoped if r == reason], reason))
-    return found
 
 
 class PreflightFunction(lambda_.Function):
