@@ -12,13 +12,22 @@ from aws_cdk import Stack
 from constructs import IConstruct
 
 _ENVIRONMENTS: weakref.WeakKeyDictionary[IConstruct, tuple[str, str, str]] = weakref.WeakKeyDictionary()
+_STACKS: weakref.WeakKeyDictionary[IConstruct, Stack] = weakref.WeakKeyDictionary()
+
+
+def stack_of(scope: IConstruct) -> Stack:
+    """``Stack.of(scope)``, remembered per scope (a construct never moves to another stack)."""
+    found = _STACKS.get(scope)
+    if found is None:
+        found = _STACKS[scope] = Stack.of(scope)
+    return found
 
 
 def environment(scope: IConstruct) -> tuple[str, str, str]:
     """``(partition, region, account)`` of ``scope``'s stack (literals or tokens; remembered per scope)."""
     found = _ENVIRONMENTS.get(scope)
     if found is None:
-        stack = Stack.of(scope)
+        stack = stack_of(scope)
         found = _ENVIRONMENTS.get(stack) or (stack.partition, stack.region, stack.account)
         _ENVIRONMENTS[stack] = _ENVIRONMENTS[scope] = found
     return found

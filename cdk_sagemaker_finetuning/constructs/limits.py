@@ -64,13 +64,22 @@ class _StackLimits:
         if stack is None:
             return []
         constructs = stack.node.find_all()
-        if any(isinstance(c, Stack) and c is not stack for c in constructs):
-            constructs = _own_constructs(stack)  # a parent: nested stacks count on their own
-        elements = [c for c in constructs if isinstance(c, CfnResource | CfnOutput | CfnParameter)]
+        counts = _counts(constructs)
+        skip = 0
+        for nested in (c for c in constructs if isinstance(c, Stack) and c is not stack):
+            if skip:  # inside a nested stack already subtracted (find_all lists a subtree in preorder)
+                skip -= 1
+                continue
+            theirs = nested.node.find_all()  # nested stacks count on their own
+            counts = {
+                kind: count - n
+                for (kind, count), n in zip(counts.items(), _counts(theirs).values(), strict=True)
+            }
+            skip = sum(isinstance(c, Stack) for c in theirs) - 1
         errors = []
         label = self.label[1] if self.label else stack_label(stack)
         for what, kind, quota in COUNTED:
-            count = sum(isinstance(e, kind) for e in elements)
+            count = counts[kind]
             message = limit_message(label, what, count, quota, self.projects)
             if count > quota:
                 errors.append(message)
@@ -79,16 +88,9 @@ class _StackLimits:
         return errors
 
 
-def _own_constructs(stack: Stack) -> list[IConstruct]:
-    """The constructs of ``stack`` outside its nested stacks (one tree walk that stops at each nested stack)."""
-    found, pending = [], list(stack.node.children)
-    while pending:
-        construct = pending.pop()
-        if isinstance(construct, Stack):
-            continue
-        found.append(construct)
-        pending.extend(construct.node.children)
-    return found
+def _counts(constructs: list[IConstruct]) -> dict[type, int]:
+    """How many of ``constructs`` are CloudFormation resources, outputs and parameters (no jsii round trip)."""
+    return {kind: sum(isinstance(c, kind) for c in constructs) for _, kind, _ in COUNTED}
 
 
 @jsii.implements(IPolicyValidationPlugin)

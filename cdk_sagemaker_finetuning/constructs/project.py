@@ -7,7 +7,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Annotations, ArnFormat, CfnOutput, Duration, Stack, Token
+from aws_cdk import Annotations, ArnFormat, CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -16,11 +16,12 @@ from constructs import Construct
 
 from ..spec import FineTuningSpec, SpecError
 from ..workflow_config import job_name_prefix, runtime_config
+from .arns import environment, stack_of
 from .create_job import CreateJobWith
 from .errors import ConstructValidationError
 from .limits import check_limits
 from .model_package_group import IModelPackageGroup, ModelPackageGroup
-from .nag import acknowledge, acknowledge_wildcard_resources_at_synth
+from .nag import TOKEN, acknowledge, acknowledge_wildcard_resources_at_synth
 from .notifications import TrainingNotifications
 from .retraining import RetrainingPipeline, RetrainingTriggers
 from .shared import shared_stack
@@ -92,8 +93,8 @@ class FineTuningProject(Construct):
         )
         self._claim_names()
         check_limits(self, self.spec.name)  # CloudFormation's per-stack quotas, at synth time
-        region = Stack.of(self).region
-        if not Token.is_unresolved(region) and self.spec.check_region(region):
+        region = environment(self)[1]
+        if TOKEN not in region and self.spec.check_region(region):
             raise SpecError(self.spec.check_region(region))  # model family and judge model allow-lists
         self._access_logs_bucket = access_logs_bucket
         spec = self.spec
@@ -186,7 +187,7 @@ class FineTuningProject(Construct):
             server_access_logs_bucket=self._logs_bucket(),
             server_access_logs_prefix=f"{self.node.path}/{id}/",
         )
-        if shared_stack(self) is not Stack.of(self):
+        if shared_stack(self) is not stack_of(self):
             Annotations.of(bucket).acknowledge_warning(
                 "@aws-cdk/aws-s3:accessLogsPolicyNotAdded",
                 "The platform's access-log bucket lets S3 log delivery of this account write (shared_logs.py).",

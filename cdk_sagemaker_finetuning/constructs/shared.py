@@ -13,6 +13,8 @@ import weakref
 from aws_cdk import Stack
 from constructs import IConstruct
 
+from .arns import stack_of
+
 _OWNERS: weakref.WeakKeyDictionary[Stack, Stack] = weakref.WeakKeyDictionary()
 
 
@@ -23,5 +25,5 @@ def share_with(nested: Stack, owner: Stack) -> None:
 
 def shared_stack(scope: IConstruct) -> Stack:
     """The stack holding the shared pieces for constructs in ``scope``."""
-    stack = Stack.of(scope)
+    stack = stack_of(scope)
     return _OWNERS.get(stack, stack)

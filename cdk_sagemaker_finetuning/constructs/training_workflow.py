@@ -44,13 +44,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .arns import environment
 from .create_job import CreateJobWith, resolve_create_job_with
 from .errors import ConstructValidationError
 from .model_package_group import IModelPackageGroup
@@ -233,7 +234,7 @@ class TrainingWorkflow(Construct):
             "StateMachineRole",
             assumed_by=iam.ServicePrincipal(
                 "states.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                conditions={"StringEquals": {"aws:SourceAccount": environment(self)[2]}},
             ),
             description="Training workflow state machine: starts, watches and stops this project's jobs",
         )
