@@ -27,6 +27,8 @@ from aws_cdk import (
 )
 from constructs import IConstruct, IValidation
 
+from .arns import stack_of
+
 QUOTAS_URL = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html"
 #: (what, CloudFormation element class, quota per template)
 COUNTED = (("resources", CfnResource, 500), ("outputs", CfnOutput, 200), ("parameters", CfnParameter, 200))
@@ -149,7 +151,7 @@ _PLUGINS: weakref.WeakKeyDictionary[Stage, _TemplateSizePlugin] = weakref.WeakKe
 
 def check_limits(project: IConstruct, name: str) -> None:
     """Check the quotas of ``project``'s stack at synth time; ``name`` is listed in the messages."""
-    stack = Stack.of(project)
+    stack = stack_of(project)
     check = _CHECKS.get(stack)
     if check is None:
         check = _CHECKS[stack] = _StackLimits(stack)

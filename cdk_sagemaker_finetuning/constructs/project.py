@@ -171,12 +171,13 @@ class FineTuningProject(Construct):
     def _claim_names(self) -> None:
         """Two projects of one stack may not share a name or a model package group."""
         claimed = _NAMES_BY_STACK.setdefault(shared_stack(self), {})
+        path = self.node.path
         for key in (f"project {self.spec.name}", f"model package group {self.spec.model_package_group_name}"):
             if key in claimed:
                 raise ConstructValidationError(
                     f"{key} is already used by {claimed[key]} in this stack (or platform)", self
                 )
-            claimed[key] = self.node.path
+            claimed[key] = path
 
     def _bucket(self, id: str, *, events: bool = False) -> s3.Bucket:
         bucket = s3.Bucket(

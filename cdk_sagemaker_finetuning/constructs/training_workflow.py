@@ -57,7 +57,6 @@ from .errors import ConstructValidationError
 from .model_package_group import IModelPackageGroup
 from .nag import acknowledge, findings
 from .orphaned_job_stopper import OrphanedJobStopper
-from .runtime_function import logical_id
 from .workflow_fragment import (
     DEFAULT_POLL_INTERVAL,
     DEFAULT_RETRY_INTERVAL,
@@ -72,6 +71,7 @@ from .workflow_functions import (
     caller_scopes,
     create_function,
     hub_content_arns,
+    invoke_scopes,
     training_job_arn_pattern,
 )
 from .workflow_settings import MAX_CONFIG_CHARS, WorkflowSettings
@@ -267,15 +267,14 @@ class TrainingWorkflow(Construct):
         """Once for every role of the workflow (state machine, create function): the wildcard ARNs of
         ``caller_scopes`` (the preflight acknowledges its own), the Lambda integration and logging/tracing."""
         functions = [self.preflight_function, *([self.create_function] if self.create_function else [])]
+        scoped = [
+            *caller_scopes(self, self.settings, group),
+            *[scope for function in functions for scope in invoke_scopes(function.function_arn)],
+        ]
         acknowledge(
             self,
             {
-                **findings(self, caller_scopes(self, self.settings, group)),
-                **{
-                    f"AwsSolutions-IAM5[Resource::<{logical_id(function)}.Arn>:*]": "Step Functions' Lambda "
-                    "integration grants the workflow's function and its versions/aliases."
-                    for function in functions
-                },
+                **findings(self, scoped),
                 "AwsSolutions-IAM5[Resource::*]": "X-Ray tracing and CloudWatch Logs delivery actions have no "
                 "resource-level permissions (added by StateMachine for tracing and logging).",
             },

@@ -23,7 +23,7 @@ from .create_job import CreateJobWith
 from .errors import ConstructValidationError
 from .model_package_group import IModelPackageGroup
 from .workflow_definition import workflow_states
-from .workflow_functions import hub_content_arns, iam_statement, training_job_arn_pattern
+from .workflow_functions import hub_content_arns, iam_statement, invoke_scopes, training_job_arn_pattern
 from .workflow_settings import WorkflowSettings
 
 SAGEMAKER = "sagemaker.amazonaws.com"
@@ -32,20 +32,18 @@ DEFAULT_RETRY_INTERVAL = Duration.seconds(5)
 
 
 def _invoke(function_arn: str) -> dict[str, Any]:
-    """What Step Functions' Lambda integration needs: the function and its versions/aliases."""
-    return iam_statement("lambda:InvokeFunction", [function_arn, f"{function_arn}:*"])
+    """Invoking a Lambda task's function (acknowledged with ``workflow_functions.invoke_scopes``)."""
+    return iam_statement("lambda:InvokeFunction", [arn for arn, _ in invoke_scopes(function_arn)])
 
 
-def add_statement(principal: iam.IPrincipal, statement: Mapping[str, Any]) -> None:
-    """Add an Allow ``statement`` (IAM JSON) to ``principal``'s policy: one jsii call unless it has a condition."""
-    if "Condition" in statement:
-        principal.add_to_principal_policy(iam.PolicyStatement.from_json(statement))
-        return
+def add_statement(grantee: iam.IGrantable, statement: Mapping[str, Any]) -> iam.Grant:
+    """Add an Allow ``statement`` (IAM JSON) to ``grantee``'s policy in one jsii call."""
     actions, resources = statement["Action"], statement["Resource"]
-    iam.Grant.add_to_principal(
-        grantee=principal,
+    return iam.Grant.add_to_principal(
+        grantee=grantee,
         actions=[actions] if isinstance(actions, str) else list(actions),
         resource_arns=[resources] if isinstance(resources, str) else list(resources),
+        conditions=statement.get("Condition"),
     )
 
 

@@ -96,6 +96,17 @@ def existing_evaluator_scopes(evaluator_arn: Any) -> list[Scoped]:
     ]
 
 
+def invoke_scopes(function_arn: str) -> list[Scoped]:
+    """What Step Functions' Lambda integration needs: the function and its versions/aliases."""
+    return [
+        (function_arn, None),
+        (
+            f"{function_arn}:*",
+            "Step Functions' Lambda integration grants the workflow's function and its versions/aliases.",
+        ),
+    ]
+
+
 def caller_scopes(scope: Construct, settings: WorkflowSettings, group: IModelPackageGroup) -> list[Scoped]:
     """The wildcard resources every caller of the workflow's SageMaker actions is granted, with reasons."""
     return [
