@@ -18,6 +18,7 @@ from ..runtime.workflow_contract import (
     PREFLIGHT,
     WATCH,
     PreflightResult,
+    WorkflowConfig,
     fields,
     job_result_path,
     preflight_path,
@@ -35,7 +36,7 @@ KEPT_PREFLIGHT_FIELDS = fields(PreflightResult, "request", "trainingJobName", "h
 
 def workflow_states(
     *,
-    config: Mapping[str, Any],
+    config: WorkflowConfig,
     partition: str,
     preflight_arn: str,
     poll_seconds: int | float,
@@ -125,7 +126,7 @@ def workflow_states(
                 "updateModelPackage",
                 {
                     "ModelPackageArn.$": job_result_path("outputModelPackageArn"),
-                    "ModelApprovalStatus": config.get("approvalStatus") or "PendingManualApproval",
+                    "ModelApprovalStatus": config["approvalStatus"] or "PendingManualApproval",
                 },
                 retry,
                 Comment="Register the new model package with the project's approval status",

@@ -68,7 +68,7 @@ def hub_content_scopes(scope: Construct, settings: WorkflowSettings) -> list[Sco
             arn("hub-content", "*/DataSet/*"),
             "AI Registry datasets may be chosen per execution; read-only describe.",
         ),
-        *existing_evaluator_scopes(config.get("evaluatorArn")),
+        *existing_evaluator_scopes(config["evaluatorArn"]),
     ]
 
 
