@@ -11,6 +11,12 @@ import weakref
 from aws_cdk import Stack
 from constructs import IConstruct
 
+#: How aws-cdk-lib encodes a string token (``${Token[AWS.AccountId.8]}``; lists ``#{Token[...]}``).
+TOKEN = "${Token["
+LIST_TOKEN = "#{Token["
+#: Encoded number tokens are doubles near -1.9e289 (aws-cdk-lib's token encoding).
+NUMBER_TOKENS_BELOW = -1e288
+
 _ENVIRONMENTS: weakref.WeakKeyDictionary[IConstruct, tuple[str, str, str]] = weakref.WeakKeyDictionary()
 _STACKS: weakref.WeakKeyDictionary[IConstruct, Stack] = weakref.WeakKeyDictionary()
 
@@ -52,3 +58,11 @@ def format_arn(
 def s3_arn(scope: IConstruct, path: str) -> str:
     """``arn:<partition>:s3:::<bucket>[/<key>]`` (S3 ARNs have no region or account)."""
     return f"arn:{environment(scope)[0]}:s3:::{path}"
+
+
+def unresolved(value: object) -> bool:
+    """Whether ``value`` (a string or number) is or holds a CDK token, checked in Python: ``Token.is_unresolved``
+    costs a jsii round trip per value."""
+    if isinstance(value, str):
+        return TOKEN in value or LIST_TOKEN in value
+    return isinstance(value, float) and value < NUMBER_TOKENS_BELOW

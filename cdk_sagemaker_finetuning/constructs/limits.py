@@ -27,7 +27,7 @@ from aws_cdk import (
 )
 from constructs import IConstruct, IValidation
 
-from .arns import stack_of
+from .arns import stack_of, unresolved
 
 QUOTAS_URL = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html"
 #: (what, CloudFormation element class, quota per template)
@@ -172,4 +172,4 @@ def check_limits(project: IConstruct, name: str) -> None:
 def stack_label(stack: Stack) -> str:
     """The stack's name, or its construct path for a nested stack (whose name is only known at deploy time)."""
     name = stack.stack_name
-    return stack.node.path if "${Token[" in name else name  # Token.is_unresolved, without a round trip
+    return stack.node.path if unresolved(name) else name

@@ -10,10 +10,8 @@ import jsii
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct, IValidation
 
-from .arns import environment
+from .arns import TOKEN, environment
 
-#: How aws-cdk-lib encodes a string token (``${Token[AWS.AccountId.8]}``).
-TOKEN = "${Token["
 PSEUDO_PARAMETERS = ("AWS::Partition", "AWS::Region", "AWS::AccountId")  # the order of arns.environment
 
 

@@ -16,12 +16,12 @@ from constructs import Construct
 
 from ..spec import FineTuningSpec, SpecError
 from ..workflow_config import job_name_prefix, runtime_config
-from .arns import environment, stack_of
+from .arns import environment, stack_of, unresolved
 from .create_job import CreateJobWith
 from .errors import ConstructValidationError
 from .limits import check_limits
 from .model_package_group import IModelPackageGroup, ModelPackageGroup
-from .nag import TOKEN, acknowledge, acknowledge_wildcard_resources_at_synth
+from .nag import acknowledge, acknowledge_wildcard_resources_at_synth
 from .notifications import TrainingNotifications
 from .retraining import RetrainingPipeline, RetrainingTriggers
 from .shared import shared_stack
@@ -94,7 +94,7 @@ class FineTuningProject(Construct):
         self._claim_names()
         check_limits(self, self.spec.name)  # CloudFormation's per-stack quotas, at synth time
         region = environment(self)[1]
-        if TOKEN not in region and self.spec.check_region(region):
+        if not unresolved(region) and self.spec.check_region(region):
             raise SpecError(self.spec.check_region(region))  # model family and judge model allow-lists
         self._access_logs_bucket = access_logs_bucket
         spec = self.spec

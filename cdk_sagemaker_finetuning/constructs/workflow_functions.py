@@ -18,13 +18,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from .arns import environment, format_arn, s3_arn
+from .arns import environment, format_arn, s3_arn, unresolved
 from .evaluator_lookup import grant_function_check
 from .hub_evaluator import EVALUATOR_ARN_RE, evaluator_hub_arn, evaluator_versions_arn
 from .model_package_group import IModelPackageGroup
 from .nag import acknowledge, findings
 from .runtime_function import finish_runtime_function, runtime_function, runtime_function_props
-from .workflow_settings import WorkflowSettings, _unresolved
+from .workflow_settings import WorkflowSettings
 
 #: A resource ARN and, for a wildcard one, the reason acknowledged for cdk-nag's ``AwsSolutions-IAM5``.
 Scoped = tuple[str, str | None]
@@ -82,7 +82,7 @@ def existing_evaluator_scopes(evaluator_arn: Any) -> list[Scoped]:
     this one: the preflight describes it before any job starts)."""
     if (
         not isinstance(evaluator_arn, str)
-        or _unresolved(evaluator_arn)
+        or unresolved(evaluator_arn)
         or not EVALUATOR_ARN_RE.match(evaluator_arn)
     ):
         return []
@@ -223,7 +223,7 @@ def _data_scopes(scope: Construct, settings: WorkflowSettings, buckets: Sequence
         found += [(bucket.bucket_arn, None), (bucket.arn_for_objects("*"), reason)]
     config = settings.config
     for uri in (config["trainUri"], config["validationUri"]):
-        if isinstance(uri, str) and not _unresolved(uri) and uri.startswith("s3://"):
+        if isinstance(uri, str) and not unresolved(uri) and uri.startswith("s3://"):
             bucket_name, _, prefix = uri.removeprefix("s3://").partition("/")
             found += [(s3_arn(scope, bucket_name), None), (s3_arn(scope, f"{bucket_name}/{prefix}*"), reason)]
     return found

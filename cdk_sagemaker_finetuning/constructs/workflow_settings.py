@@ -16,6 +16,7 @@ from constructs import IConstruct
 
 from ..runtime import models
 from ..runtime.workflow_contract import ConfigProblem, WorkflowConfig, check_config
+from .arns import unresolved
 from .errors import ConstructValidationError
 
 #: Lambda environment variables share a 4 KB limit.
@@ -36,18 +37,18 @@ class WorkflowSettings:
         if isinstance(config, WorkflowSettings):
             return config
         try:
-            checked = check_config(config, unresolved=_unresolved)
+            checked = check_config(config, unresolved=unresolved)
         except ConfigProblem as exc:
             raise ConstructValidationError(f"config {exc}", scope) from None
         prefix = checked["jobNamePrefix"]
-        if _unresolved(prefix) or not models.RESOURCE_NAME_RE.match(prefix) or len(prefix) > MAX_PREFIX:
+        if unresolved(prefix) or not models.RESOURCE_NAME_RE.match(prefix) or len(prefix) > MAX_PREFIX:
             raise ConstructValidationError(
                 f"config jobNamePrefix {prefix!r} must be a literal name of at most {MAX_PREFIX} letters, "
                 "digits and hyphens",
                 scope,
             )
         text = json.dumps(checked, default=str)
-        if not _unresolved(text) and len(text) > MAX_CONFIG_CHARS:
+        if not unresolved(text) and len(text) > MAX_CONFIG_CHARS:
             raise ConstructValidationError(
                 f"the workflow config is {len(text)} characters; Lambda environments hold 4 KB (fewer tags or "
                 "hyperparameters)",
@@ -72,15 +73,3 @@ class WorkflowSettings:
     @property
     def max_runtime_seconds(self) -> int:
         return int(self.config["maxRuntimeSeconds"] or DEFAULT_MAX_RUNTIME_SECONDS)
-
-
-def _unresolved(value: Any) -> bool:
-    """Whether ``value`` holds a CDK token, checked in Python (``Token.is_unresolved`` is a jsii round trip per
-    value): encoded strings carry ``${Token[...]}`` (lists ``#{Token[...]}``), encoded numbers are doubles near
-    -1.9e289 (aws-cdk-lib's token encoding)."""
-    if isinstance(value, str):
-        return "${Token[" in value or "#{Token[" in value
-    return isinstance(value, float) and value < _NUMBER_TOKENS
-
-
-_NUMBER_TOKENS = -1e288
