@@ -103,7 +103,7 @@ def load_config(raw: str | None = None) -> WorkflowConfig:
             "WORKFLOW_CONFIG must be a version 1 workflow configuration", field="config"
         )
     try:
-        return workflow_contract.check_config(config)
+        return workflow_contract.check_config(config, absent_is_null=True)
     except workflow_contract.ConfigProblem as exc:
         raise errors.InvalidInput(f"WORKFLOW_CONFIG {exc}", field=f"config.{exc.key}") from None
 

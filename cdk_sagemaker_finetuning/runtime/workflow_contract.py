@@ -168,20 +168,26 @@ class ConfigProblem(ValueError):
         self.key = key
 
 
-def check_config(config: Any, *, unresolved: Callable[[Any], bool] = lambda value: False) -> WorkflowConfig:
+def check_config(
+    config: Any, *, unresolved: Callable[[Any], bool] = lambda value: False, absent_is_null: bool = False
+) -> WorkflowConfig:
     """``config`` as a :class:`WorkflowConfig`, or :class:`ConfigProblem` naming the first bad key.
 
     ``unresolved(value)`` says a value is a deploy-time placeholder (a CDK token) whose type is not checked.
+    ``absent_is_null``: a missing key that may be null is null (the Lambda's copy: CDK drops the ``null``
+    values when it writes the configuration into the function's environment); the answer is then a new dict.
     """
     if not isinstance(config, Mapping):
         raise ConfigProblem("config", f"must be an object, not {_kind(config)}")
-    _check_object("", config, WorkflowConfig, unresolved)
-    if config["version"] != CONFIG_VERSION:
-        raise ConfigProblem("version", f"version is {config['version']!r}; this code reads {CONFIG_VERSION}")
-    return typing.cast(WorkflowConfig, config)
+    checked = _check_object("", config, WorkflowConfig, unresolved, absent_is_null)
+    if checked["version"] != CONFIG_VERSION:
+        raise ConfigProblem("version", f"version is {checked['version']!r}; this code reads {CONFIG_VERSION}")
+    return typing.cast(WorkflowConfig, checked)
 
 
-def _check_object(where: str, value: Mapping[str, Any], kind: Any, unresolved: Callable[[Any], bool]) -> None:
+def _check_object(
+    where: str, value: Mapping[str, Any], kind: Any, unresolved: Callable[[Any], bool], absent_is_null: bool
+) -> Mapping[str, Any]:
     hints = typing.get_type_hints(kind)
     unknown = sorted(set(value) - set(hints))
     if unknown:
@@ -189,34 +195,47 @@ def _check_object(where: str, value: Mapping[str, Any], kind: Any, unresolved: C
             where + unknown[0],
             f"has an unknown key {where + unknown[0]}; known keys: {', '.join(hints)}",
         )
+    if absent_is_null:
+        nulls = {
+            k: None
+            for k, hint in hints.items()
+            if k not in value and k in kind.__required_keys__ and _nullable(hint)
+        }
+        value = {**value, **nulls} if nulls else value
     missing = [k for k in hints if k not in value and k in kind.__required_keys__]
     if missing:
-        raise ConfigProblem(
-            where + missing[0],
-            f"lacks {', '.join(where + k for k in missing)}; {_BUILD}",
-        )
+        raise ConfigProblem(where + missing[0], f"lacks {', '.join(where + k for k in missing)}; {_BUILD}")
+    checked = dict(value) if absent_is_null else value
     for key, hint in hints.items():
         if key in value and not unresolved(value[key]):
-            _check_value(where + key, value[key], hint, unresolved)
+            result = _check_value(where + key, value[key], hint, unresolved, absent_is_null)
+            if absent_is_null:
+                checked[key] = result
+    return checked
 
 
-def _check_value(key: str, value: Any, hint: Any, unresolved: Callable[[Any], bool]) -> None:
+def _nullable(hint: Any) -> bool:
+    return typing.get_origin(hint) in (typing.Union, _UnionType) and type(None) in typing.get_args(hint)
+
+
+def _check_value(
+    key: str, value: Any, hint: Any, unresolved: Callable[[Any], bool], absent_is_null: bool
+) -> Any:
     options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, _UnionType) else (hint,)
     if value is None and type(None) not in options:
         raise ConfigProblem(key, f"lacks {key} (it is null); {_BUILD}")
     for option in options:
         if option is type(None) and value is None:
-            return
+            return value
         if typing.is_typeddict(option):
             if isinstance(value, Mapping):
-                _check_object(key + ".", value, option, unresolved)
-                return
+                return _check_object(key + ".", value, option, unresolved, absent_is_null)
             continue
         base = typing.get_origin(option) or option
         if base is Any or (
             isinstance(base, type) and isinstance(value, base) and not _bool_as_number(value, base)
         ):
-            return
+            return value
     wanted = " or ".join(_describe(option) for option in options)
     raise ConfigProblem(key, f"{key} is {_kind(value)}; it must be {wanted}")
 

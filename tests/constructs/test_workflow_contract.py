@@ -125,6 +125,31 @@ def test_the_lambda_rejects_a_config_with_an_unknown_key():
     assert preflight.load_config(json.dumps(wd.config())) == wd.config()
 
 
+def test_the_lambda_reads_the_config_as_cdk_writes_it_without_its_nulls():
+    """CDK drops ``null`` values when it serializes the environment; the Lambda reads them as null again."""
+    config = wd.config(
+        mlflow={"resourceArn": "arn:aws:sagemaker:us-east-1:1:mlflow-app/a", "experimentName": "e"}
+    )
+    written = {k: v for k, v in config.items() if v is not None}
+    assert "validationUri" not in written and "runName" not in written["mlflow"]
+    loaded = preflight.load_config(json.dumps(written))
+    assert loaded == {**config, "mlflow": {**config["mlflow"], "runName": None}}
+    with pytest.raises(errors.InvalidInput, match="WORKFLOW_CONFIG lacks approvalStatus") as raised:
+        preflight.load_config(json.dumps({k: v for k, v in written.items() if k != "approvalStatus"}))
+    assert raised.value.field == "config.approvalStatus"
+
+
+def test_the_synthesized_environment_holds_a_config_the_lambda_reads():
+    _, stack, workflow = build_stack()
+    [function] = [
+        r
+        for r in Template.from_stack(stack).to_json()["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function" and "WORKFLOW_CONFIG" in json.dumps(r)
+    ]
+    text = h.resolve(function["Properties"]["Environment"]["Variables"]["WORKFLOW_CONFIG"], {})
+    assert preflight.load_config(text)["jobNamePrefix"] == workflow.settings.job_name_prefix
+
+
 def test_runtime_config_makes_a_config_of_the_type():
     spec = FineTuningSpec.from_dict(
         {
