@@ -403,15 +403,9 @@ class FineTuningSpec(_Block):
                     "only applies to reward.builtin (reward code reads no options); remove it",
                 )
             if self.reward.samples is not None and self.reward.code is None:
-                yield (
-                    "reward.samples",
-                    "only applies to reward.code (rows the module must score); remove it",
-                )
+                yield ("reward.samples", "only applies to reward.code (rows the module must score); remove it")
             if self.reward.requirements is not None and self.reward.code is None:
-                yield (
-                    "reward.requirements",
-                    "only applies to reward.code (packages the module imports); remove it",
-                )
+                yield ("reward.requirements", "only applies to reward.code (packages the module imports); remove it")
         if self.technique == "rlaif":
             if self.rlaif is None:
                 yield ("rlaif", "is required for technique 'rlaif' (judge_model_id and prompt)")

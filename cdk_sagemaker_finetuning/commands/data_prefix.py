@@ -52,7 +52,9 @@ def check(args: argparse.Namespace, prefix: Prefix) -> int:
     if not listing.objects:
         raise _aws.CommandError(f"No object at {where}.", _aws.INVALID)
     count = len(listing.objects)
-    print(_term.wrap(f"Listed {_data.plural(count, 'object')} ({listing.total_bytes:,} bytes) under {where}"))
+    print(
+        _term.wrap(f"Listed {_data.plural(count, 'object')} ({listing.total_bytes:,} bytes) under {where}")
+    )
     if listing.stopped:
         print(
             _term.wrap(

@@ -42,22 +42,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="score local rows with a built-in reward or your reward module",
         description="Score local JSONL rows through the real reward Lambda handler and summarize the scores.",
     )
-    test.add_argument(
-        "reward", metavar="BUILTIN|PATH", help="a built-in reward name or a .py file with reward()"
-    )
+    test.add_argument("reward", metavar="BUILTIN|PATH", help="a built-in reward name or a .py file with reward()")
     test.add_argument("data", metavar="DATA.jsonl", help="dataset rows (verl or Nova RLVR format)")
-    test.add_argument(
-        "--responses",
-        metavar="FILE",
-        help='one response per line (JSON string, {"response": ...} or plain text), '
-        "paired with the rows in order",
-    )
+    test.add_argument("--responses", metavar="FILE",
+                      help="one response per line (JSON string, {\"response\": ...} or plain text), "
+                      "paired with the rows in order")
     test.add_argument("--options", metavar="JSON", default="{}", help="options of a built-in reward, as JSON")
-    test.add_argument(
-        "--requirements",
-        metavar="FILE",
-        help="pip requirements (pure Python) bundled with your module, as reward.requirements",
-    )
+    test.add_argument("--requirements", metavar="FILE",
+                      help="pip requirements (pure Python) bundled with your module, as reward.requirements")
     test.add_argument(
         "--score-range",
         metavar=("LOW", "HIGH"),
@@ -215,36 +207,25 @@ def score_rows(rows: list[Any], config: RewardConfig) -> Report:
             [result] = json.loads(response["body"]) if isinstance(response, dict) else response
             metrics = {m["name"]: m["value"] for m in result["metrics_list"]}
             error = (errors.messages[0] or "error") if "error" in metrics else None
-            report.outcomes.append(
-                Outcome(
-                    id=result["id"],
-                    score=result["aggregate_reward_score"],
-                    ms=ms,
-                    error=error,
-                    clamped="clamped" in metrics,
-                    metrics={k: v for k, v in metrics.items() if k not in ("error", "clamped")},
-                )
-            )
+            report.outcomes.append(Outcome(
+                id=result["id"], score=result["aggregate_reward_score"], ms=ms, error=error,
+                clamped="clamped" in metrics,
+                metrics={k: v for k, v in metrics.items() if k not in ("error", "clamped")},
+            ))
     finally:
         logger.removeHandler(errors)
         logger.propagate = propagate
     return report
 
 
-def score_module(
-    path: Path, rows: list[Any], config: RewardConfig, requirements: Path | None = None
-) -> Report:
+def score_module(path: Path, rows: list[Any], config: RewardConfig, requirements: Path | None = None) -> Report:
     """Score each row with the user module at ``path`` where only the Lambda's packages exist (the shared check).
 
     A module the Lambda could not load raises :class:`InputError`, one problem per line.
     """
     if path.suffix != ".py":
-        raise InputError(
-            f"{str(path)!r} must be a Python module (.py) defining reward(sample), or a built-in name"
-        )
-    samples = [
-        dict(row, id=row.get("id", index)) if isinstance(row, dict) else row for index, row in enumerate(rows)
-    ]
+        raise InputError(f"{str(path)!r} must be a Python module (.py) defining reward(sample), or a built-in name")
+    samples = [dict(row, id=row.get("id", index)) if isinstance(row, dict) else row for index, row in enumerate(rows)]
     check = check_reward_code(path, score_range=config.score_range, rows=samples, requirements=requirements)
     if check.problems:
         raise InputError("\n".join(problem.render(path) for problem in check.problems))
@@ -253,16 +234,12 @@ def score_module(
         entry = result["entry"]
         metrics = {m["name"]: m["value"] for m in entry["metrics_list"]}
         problem = result["problem"] or {}
-        report.outcomes.append(
-            Outcome(
-                id=entry["id"],
-                score=entry["aggregate_reward_score"],
-                ms=result["ms"],
-                error=check.sample_message(index) if problem.get("kind") != "out_of_range" else None,
-                clamped="clamped" in metrics,
-                metrics={k: v for k, v in metrics.items() if k not in ("error", "clamped")},
-            )
-        )
+        report.outcomes.append(Outcome(
+            id=entry["id"], score=entry["aggregate_reward_score"], ms=result["ms"],
+            error=check.sample_message(index) if problem.get("kind") != "out_of_range" else None,
+            clamped="clamped" in metrics,
+            metrics={k: v for k, v in metrics.items() if k not in ("error", "clamped")},
+        ))
     return report
 
 
@@ -291,10 +268,8 @@ def warnings(report: Report, config: RewardConfig) -> list[str]:
     scores = [o.score for o in report.outcomes]
     value, count = Counter(round(s, 6) for s in scores).most_common(1)[0]
     if len(scores) > 1 and count / len(scores) > FLAT_SHARE:
-        found.append(
-            f"flat reward: {count / len(scores):.0%} of samples score {value:g}; the policy gets "
-            "almost no learning signal"
-        )
+        found.append(f"flat reward: {count / len(scores):.0%} of samples score {value:g}; the policy gets "
+                     "almost no learning signal")
     clamped = sum(o.clamped for o in report.outcomes)
     if clamped:
         low, high = config.score_range
@@ -308,10 +283,8 @@ def warnings(report: Report, config: RewardConfig) -> list[str]:
         found.append(f"{report.missing_responses} row(s) have no response to score; {fix}")
     failed = [o for o in report.outcomes if o.error]
     if failed:
-        found.append(
-            f"{len(failed)} sample(s) raised and scored {config.floor:g}; first: id {failed[0].id!r}: "
-            f"{failed[0].error}"
-        )
+        found.append(f"{len(failed)} sample(s) raised and scored {config.floor:g}; first: id {failed[0].id!r}: "
+                     f"{failed[0].error}")
     return found
 
 
@@ -321,10 +294,8 @@ def render(report: Report, config: RewardConfig, slowest: int) -> str:
     low, high = config.score_range
     mean = sum(scores) / len(scores)
     lines = [
-        _term.wrap(
-            f"{config.name}: {len(outcomes)} samples, mean score {mean:.3f}, "
-            f"min {min(scores):.3f}, max {max(scores):.3f}"
-        ),
+        _term.wrap(f"{config.name}: {len(outcomes)} samples, mean score {mean:.3f}, "
+                   f"min {min(scores):.3f}, max {max(scores):.3f}"),
         "",
         "Score distribution",
         histogram(scores, low, high),

@@ -72,9 +72,7 @@ def reward_code(code: str | Path | None, requirements: Path | None, runtime: lam
     return lambda_.Code.from_asset(
         str(directory),
         asset_hash=f"{directory.name}-{requirements.name}",  # both names are content hashes
-        bundling=BundlingOptions(
-            image=runtime.bundling_image, local=_WithRequirements(directory, requirements)
-        ),
+        bundling=BundlingOptions(image=runtime.bundling_image, local=_WithRequirements(directory, requirements)),
     )
 
 
@@ -147,9 +145,7 @@ class RewardFunction(Construct):
     ) -> None:
         super().__init__(scope, id)
         options = dict(options or {})
-        bundled = self._check(
-            builtin, code, requirements, options, score_range, error_score, memory_size, runtime
-        )
+        bundled = self._check(builtin, code, requirements, options, score_range, error_score, memory_size, runtime)
         name = function_name or NAME_PREFIX + Names.unique_resource_name(
             self, max_length=64 - len(NAME_PREFIX), separator="-"
         )
@@ -251,7 +247,5 @@ class RewardFunction(Construct):
         if code is not None:
             check = check_reward_code(code, score_range=score_range, requirements=bundled)
             if check.problems:
-                raise ConstructValidationError(
-                    "code " + "; ".join(p.render(code) for p in check.problems), self
-                )
+                raise ConstructValidationError("code " + "; ".join(p.render(code) for p in check.problems), self)
         return bundled

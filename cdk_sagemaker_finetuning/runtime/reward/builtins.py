@@ -565,10 +565,7 @@ class BuiltinReward:
     __slots__ = ("fn", "checks", "required")
 
     def __init__(
-        self,
-        fn: Callable[..., RewardResult],
-        checks: Mapping[str, OptionCheck],
-        required: tuple[str, ...] = (),
+        self, fn: Callable[..., RewardResult], checks: Mapping[str, OptionCheck], required: tuple[str, ...] = ()
     ) -> None:
         self.fn = fn
         self.checks = checks
