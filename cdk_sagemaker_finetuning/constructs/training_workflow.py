@@ -200,13 +200,7 @@ class TrainingWorkflow(Construct):
         self.state_machine = self._state_machine(definition, statements)
         self.state_machine_arn = self.state_machine.state_machine_arn
         self.state_machine_name = self.state_machine.state_machine_name
-        job_arn = training_job_arn_pattern(self, settings.job_name_prefix)
-        self.stopper = stopper or OrphanedJobStopper.of(self)
-        self.stop_rule = self.stopper.add(
-            self.state_machine, job_arn=job_arn, job_name_prefix=settings.job_name_prefix
-        )
-        self.stop_function = self.stopper.function
-        self.dead_letter_queue, self.dead_letter_alarm = self.stopper.dead_letter_queue, self.stopper.alarm
+        self._stop_orphaned_jobs(stopper or OrphanedJobStopper.of(self))
         self._acknowledge(model_package_group)
 
     @property
@@ -220,6 +214,16 @@ class TrainingWorkflow(Construct):
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` (a pipeline, an EventBridge rule role, a user) to start a training run."""
         return self.state_machine.grant_start_execution(grantee)
+
+    def _stop_orphaned_jobs(self, stopper: OrphanedJobStopper) -> None:
+        """The stopper's rule for this state machine: an aborted, timed-out or failed execution's job is stopped."""
+        prefix = self.settings.job_name_prefix
+        self.stopper = stopper
+        self.stop_rule = stopper.add(
+            self.state_machine, job_arn=training_job_arn_pattern(self, prefix), job_name_prefix=prefix
+        )
+        self.stop_function = stopper.function
+        self.dead_letter_queue, self.dead_letter_alarm = stopper.dead_letter_queue, stopper.alarm
 
     def _workflow_props(self) -> dict[str, Any]:
         props = {k: v for k, v in self._fragment_props.items() if k != "config"}

@@ -159,20 +159,27 @@ class PreflightFunction(lambda_.Function):
         super().__init__(scope, id, **props)
         finish_runtime_function(self, props)
         self.settings = settings
-        role: iam.IRole = props["role"]
-        model_package_group.grant_read(role)
-        region = environment(scope)[1]
-        specs = (
-            list(recipe_spec_resources)
-            if recipe_spec_resources is not None
-            else [
-                s3_arn(scope, f"jumpstart-cache-prod-{region}/*"),
-                s3_arn(scope, f"jumpstart-private-cache-prod-{region}/*"),
-            ]
+        self._grant(
+            props["role"],
+            scope,
+            model_package_group,
+            _recipe_spec_scopes(scope, recipe_spec_resources),
+            _data_scopes(scope, settings, data_buckets),
         )
+
+    def _grant(
+        self,
+        role: iam.IRole,
+        scope: Construct,
+        group: IModelPackageGroup,
+        specs: list[Scoped],
+        data: list[Scoped],
+    ) -> None:
+        """The preflight's grants (one jsii call each) and, in one call, the acknowledgments of their wildcards."""
+        settings = self.settings
+        group.grant_read(role)
         hub = hub_content_scopes(scope, settings)
         job = training_job_arn_pattern(scope, settings.job_name_prefix)
-        data = _data_scopes(scope, settings, data_buckets)
         # ListModelPackages is scoped to the group and its packages by grant_read above; ListTrainingJobs has
         # no resource-level permissions (Service Authorization Reference), so the one-job-per-project check
         # lists on *.
@@ -180,38 +187,44 @@ class PreflightFunction(lambda_.Function):
             ("sagemaker:ListTrainingJobs", ["*"]),
             ("sagemaker:DescribeHubContent", [arn for arn, _ in hub]),
             ("sagemaker:DescribeTrainingJob", [job]),
-            ("s3:GetObject", specs),
+            ("s3:GetObject", [arn for arn, _ in specs]),
         ]
         if data:
             grants += [
                 ("s3:ListBucket", [arn for arn, reason in data if reason is None]),
                 ("s3:GetObject", [arn for arn, reason in data if reason]),
             ]
-        for action, resources in grants:  # one jsii call each
+        for action, resources in grants:
             iam.Grant.add_to_principal(grantee=role, actions=[action], resource_arns=resources)
         if settings.config["rewardLambdaArn"]:  # the evaluator's Lambda must exist
             grant_function_check(role, settings.config["rewardLambdaArn"])
-        spec_reason = (
-            "Recipe hyperparameter specs are AWS-owned objects read by key (unconfirmed bucket set, "
-            "configurable with recipe_spec_resources)."
-        )
+        scoped = [*hub, (job, JOBS_REASON), (group.model_package_arn_pattern, PACKAGES_REASON), *specs, *data]
         acknowledge(
             role,
             {
                 "AwsSolutions-IAM5[Resource::*]": "ListTrainingJobs (a read-only listing) has no resource-level "
                 "permissions; the preflight lists this project's jobs only (name prefix filter).",
-                **findings(
-                    scope,
-                    [
-                        *hub,
-                        (job, JOBS_REASON),
-                        (model_package_group.model_package_arn_pattern, PACKAGES_REASON),
-                        *[(arn, spec_reason) for arn in specs],
-                        *data,
-                    ],
-                ),
+                **findings(scope, scoped),
             },
         )
+
+
+def _recipe_spec_scopes(scope: Construct, resources: Sequence[str] | None) -> list[Scoped]:
+    """Recipe hyperparameter specs: ``resources``, else the ``jumpstart-(private-)cache-prod-<region>`` objects."""
+    reason = (
+        "Recipe hyperparameter specs are AWS-owned objects read by key (unconfirmed bucket set, configurable "
+        "with recipe_spec_resources)."
+    )
+    region = environment(scope)[1]
+    found = (
+        list(resources)
+        if resources is not None
+        else [
+            s3_arn(scope, f"jumpstart-cache-prod-{region}/*"),
+            s3_arn(scope, f"jumpstart-private-cache-prod-{region}/*"),
+        ]
+    )
+    return [(arn, reason) for arn in found]
 
 
 def _data_scopes(scope: Construct, settings: WorkflowSettings, buckets: Sequence[s3.IBucket]) -> list[Scoped]:
