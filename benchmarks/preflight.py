@@ -69,6 +69,21 @@ CONFIG = {
     "maxRuntimeSeconds": 36000,
     "tags": {"team": "ml"},
     "checkData": True,
+    # the rest as workflow_config.runtime_config() sets them for this spec (workflow_contract.WorkflowConfig)
+    "baseModelVersion": None,
+    "validationUri": None,
+    "kmsKeyId": None,
+    "hyperparameterMode": "defaults",
+    "sequenceLength": None,
+    "mlflow": None,
+    "evaluatorArn": None,
+    "rewardLambdaArn": None,
+    "judgeModelId": None,
+    "judgePrompt": None,
+    "judgePromptEvaluatorArn": None,
+    "approvedOnly": False,
+    "allowConcurrentRuns": False,
+    "approvalStatus": "PendingManualApproval",
 }
 ROW = (
     json.dumps({"prompt": "What is the capital of France? " * 4, "completion": "Paris is the capital."})

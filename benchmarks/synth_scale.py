@@ -4,7 +4,8 @@
 Each (mix, size) runs in a fresh process (its own Python and jsii Node process, so memory high-water marks are
 its own); the process first synthesizes a one-project app to start Node and load the jsii assemblies, as any
 process must, then builds and synthesizes the measured app. Per run: wall time of building and synthesizing,
-the Python heap peak (tracemalloc), the peak resident memory of Python plus Node, the number of templates and
+the CPU time it took (Python plus Node: on a machine shared with other work the wall time also counts waiting
+for a core, the CPU time does not), the Python heap peak (tracemalloc), the peak resident memory of Python plus Node, the number of templates and
 the largest template's resource count. Then the marginal cost of an extra project between the two largest
 sizes. Goal (issue 11): at most 100 ms and 5 MB per extra project.
 
@@ -89,6 +90,19 @@ def node_pids() -> list[int]:
     return found
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process plus jsii's Node process so far, seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in ["self", *map(str, node_pids())]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (proc(5))
+    return total / tick
+
+
 def peak_rss_mib() -> float:
     """Peak resident memory of this process plus jsii's Node process, MiB."""
     return (peak_rss_kib("self") + sum(peak_rss_kib(pid) for pid in node_pids())) / 1024
@@ -99,6 +113,7 @@ def synth(mix: str, count: int) -> dict[str, float]:
     kinds = MIXES[mix]
     gc.collect()
     tracemalloc.start()
+    cpu = cpu_seconds()
     start = time.perf_counter()
     outdir = tempfile.mkdtemp(prefix="synth-scale-")
     app = cdk.App(outdir=outdir)
@@ -107,11 +122,13 @@ def synth(mix: str, count: int) -> dict[str, float]:
         platform.add_project(name=f"project-{index}", **kinds[index % len(kinds)])
     app.synth()
     seconds = time.perf_counter() - start
+    cpu = cpu_seconds() - cpu
     _, heap = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     templates = [json.loads(p.read_text()) for p in Path(outdir).glob("*.template.json")]
     return {
         "seconds": seconds,
+        "cpu": cpu,
         "heap": heap / 2**20,
         "rss": peak_rss_mib(),
         "templates": len(templates),
@@ -128,7 +145,7 @@ def main(sizes: list[int]) -> None:
     checks = "off (python -O)" if not __debug__ else "on"
     print(f"jsii argument type checks: {checks}; one process per run")
     print(
-        f"{'mix':>6} {'projects':>8} {'wall s':>8} {'py heap MiB':>11} {'peak rss MiB':>12} {'templates':>9} {'largest':>7}"
+        f"{'mix':>6} {'projects':>8} {'wall s':>8} {'cpu s':>6} {'py heap MiB':>11} {'peak rss MiB':>12} {'templates':>9} {'largest':>7}"
     )
     for mix in MIXES:
         results = {}
@@ -142,17 +159,19 @@ def main(sizes: list[int]) -> None:
             out = run.stdout
             results[size] = r = json.loads(out.strip().splitlines()[-1])
             print(
-                f"{mix:>6} {size:>8} {r['seconds']:>8.2f} {r['heap']:>11.1f} {r['rss']:>12.1f} "
+                f"{mix:>6} {size:>8} {r['seconds']:>8.2f} {r['cpu']:>6.2f} {r['heap']:>11.1f} {r['rss']:>12.1f} "
                 f"{r['templates']:>9} {r['largest']:>7}"
             )
         if len(sizes) >= 2:
             small, large = sizes[-2], sizes[-1]
             extra = large - small
             per_ms = (results[large]["seconds"] - results[small]["seconds"]) / extra * 1000
+            per_cpu = (results[large]["cpu"] - results[small]["cpu"]) / extra * 1000
             per_heap = (results[large]["heap"] - results[small]["heap"]) / extra
             per_rss = (results[large]["rss"] - results[small]["rss"]) / extra
             print(
-                f"{mix:>6} marginal per extra project ({small}->{large}): {per_ms:.0f} ms, {per_heap:.2f} MiB "
+                f"{mix:>6} marginal per extra project ({small}->{large}): {per_ms:.0f} ms ({per_cpu:.0f} ms CPU), "
+                f"{per_heap:.2f} MiB "
                 f"Python heap, {per_rss:.2f} MiB peak resident (goal: <= 100 ms and <= 5 MB)"
             )
 

@@ -1,5 +1,8 @@
 """The training workflow's configuration: a JSON-serializable dict made from a spec plus deploy-time values.
 
+Its type is :class:`~cdk_sagemaker_finetuning.runtime.workflow_contract.WorkflowConfig` (shared with the Lambda
+code); ``TrainingWorkflow`` checks it at synth (an unknown or missing key fails there, naming the key).
+
 The stack bakes it into the preflight Lambda (environment variable ``WORKFLOW_CONFIG``); ``cdk-finetune plan``
 and the notebook helper build the same dict and pass it to
 ``cdk_sagemaker_finetuning.runtime.request.build_create_training_job_request``. Values may be CDK tokens
@@ -43,11 +46,9 @@ Keys (camelCase, read by ``runtime/request.py`` and ``runtime/preflight.py``):
 
 from __future__ import annotations
 
-from typing import Any
+from .runtime.workflow_contract import CONFIG_VERSION, WorkflowConfig
+from .spec import FineTuningSpec, SpecError
 
-from .spec import FineTuningSpec
-
-CONFIG_VERSION = 1
 MAX_PREFIX = 26
 
 
@@ -72,22 +73,34 @@ def runtime_config(
     approved_only: bool = False,
     allow_concurrent_runs: bool = False,
     dataset_hub_name: str | None = None,
-) -> dict[str, Any]:
+) -> WorkflowConfig:
     """The configuration for one spec; resolved values (ARNs, URIs) come from the stack or the user.
 
     ``train_uri``/``validation_uri`` default to the spec's values (needed when ``data.create_bucket`` is true,
     where the spec holds keys). ``evaluator_arn`` defaults to ``spec.reward.evaluator_arn``,
     ``reward_lambda_arn`` to ``spec.reward.lambda_arn``. ``dataset_hub_name`` (with ``data.register_dataset``)
-    defaults to the account's AI Registry hub, named by the preflight at run time as the SDK names it.
+    defaults to the account's AI Registry hub, named by the preflight at run time as the SDK names it. A missing
+    deploy-time value raises :class:`~cdk_sagemaker_finetuning.spec.SpecError` naming the spec field it is for.
     """
     if hyperparameter_mode not in ("defaults", "explicit"):
-        raise ValueError(f"hyperparameter_mode {hyperparameter_mode!r} must be 'defaults' or 'explicit'")
+        raise SpecError(
+            [("hyperparameter_mode", f"{hyperparameter_mode!r} must be 'defaults' or 'explicit'")]
+        )
     if spec.data.create_bucket and train_uri is None:
-        raise ValueError("train_uri is required when data.create_bucket is true (the spec holds a key)")
+        raise SpecError(
+            [("data.train", "train_uri is required when data.create_bucket is true (the spec holds a key)")]
+        )
     rlaif = spec.rlaif
     builtin_prompt = rlaif.prompt if rlaif and rlaif.prompt.startswith("Builtin.") else None
     if rlaif and not builtin_prompt and not judge_prompt_evaluator_arn:
-        raise ValueError("judge_prompt_evaluator_arn is required for a custom RLAIF prompt (rlaif.prompt)")
+        raise SpecError(
+            [
+                (
+                    "rlaif.prompt",
+                    "judge_prompt_evaluator_arn is required for a custom RLAIF prompt (rlaif.prompt)",
+                )
+            ]
+        )
     mlflow = spec.mlflow
     return {
         "version": CONFIG_VERSION,

@@ -163,8 +163,11 @@ def config(technique: str = "SFT", model: str = LLAMA, **changes: Any) -> dict[s
         "judgeModelId": "openai.gpt-oss-120b-1:0" if technique == "RLAIF" else None,
         "judgePrompt": "Builtin.Summarize" if technique == "RLAIF" else None,
         "judgePromptEvaluatorArn": None,
+        "rewardLambdaArn": None,
         "checkData": True,
         "approvedOnly": False,
+        "allowConcurrentRuns": False,
+        "approvalStatus": "PendingManualApproval",
     }
     base.update(changes)
     return base

@@ -13,7 +13,7 @@ from .project import FineTuningProject
 from .retraining import PipelineRepository, RetrainingPipeline, RetrainingTriggers
 from .reward_function import RewardFunction
 from .training_execution_role import TrainingExecutionRole
-from .training_workflow import TrainingWorkflow, TrainingWorkflowFragment
+from .training_workflow import PreflightFunction, TrainingWorkflow, TrainingWorkflowFragment
 
 __all__ = [
     "BucketEventCheck",
@@ -28,6 +28,7 @@ __all__ = [
     "ModelPackageGroup",
     "OrphanedJobStopper",
     "PipelineRepository",
+    "PreflightFunction",
     "RetrainingPipeline",
     "RetrainingTriggers",
     "RewardFunction",

@@ -13,14 +13,29 @@ from constructs import IConstruct
 
 from .errors import ConstructValidationError
 
+#: How aws-cdk-lib encodes a string token (``${Token[AWS.AccountId.8]}``; lists ``#{Token[...]}``).
+TOKEN = "${Token["
+LIST_TOKEN = "#{Token["
+#: Encoded number tokens are doubles near -1.9e289 (aws-cdk-lib's token encoding).
+NUMBER_TOKENS_BELOW = -1e288
+
 _ENVIRONMENTS: weakref.WeakKeyDictionary[IConstruct, tuple[str, str, str]] = weakref.WeakKeyDictionary()
+_STACKS: weakref.WeakKeyDictionary[IConstruct, Stack] = weakref.WeakKeyDictionary()
+
+
+def stack_of(scope: IConstruct) -> Stack:
+    """``Stack.of(scope)``, remembered per scope (a construct never moves to another stack)."""
+    found = _STACKS.get(scope)
+    if found is None:
+        found = _STACKS[scope] = Stack.of(scope)
+    return found
 
 
 def environment(scope: IConstruct) -> tuple[str, str, str]:
     """``(partition, region, account)`` of ``scope``'s stack (literals or tokens; remembered per scope)."""
     found = _ENVIRONMENTS.get(scope)
     if found is None:
-        stack = Stack.of(scope)
+        stack = stack_of(scope)
         found = _ENVIRONMENTS.get(stack) or (stack.partition, stack.region, stack.account)
         _ENVIRONMENTS[stack] = _ENVIRONMENTS[scope] = found
     return found
@@ -54,3 +69,11 @@ def split_arn(scope: IConstruct, arn: str, *, what: str, expected: str) -> ArnCo
         return Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME)
     except RuntimeError:
         raise ConstructValidationError(f"{arn!r} is not {what}: expected {expected}", scope) from None
+
+
+def unresolved(value: object) -> bool:
+    """Whether ``value`` (a string or number) is or holds a CDK token, checked in Python: ``Token.is_unresolved``
+    costs a jsii round trip per value."""
+    if isinstance(value, str):
+        return TOKEN in value or LIST_TOKEN in value
+    return isinstance(value, float) and value < NUMBER_TOKENS_BELOW

@@ -7,10 +7,19 @@
 
 Both send the preflight's request unchanged and share the same ``Retry`` (throttling and transient errors)
 and ``Catch`` (``SageMaker.ResourceInUseException``: this execution's job already exists, so the watch goes
-on). The aws-sdk way keeps two tasks behind a ``HasHyperParameters`` Choice: a JSONPath ``Parameters`` map has
-a fixed key set (a path to a missing key fails), a task without ``Parameters`` gets none on the ASL
-interpreter the tests run on (moto), and a JSONata ``Arguments`` expression, which could pass the request
-whole, cannot run on that interpreter offline.
+on).
+
+Why the aws-sdk way has two tasks behind a ``HasHyperParameters`` Choice: the request is built by the preflight
+and never has an empty ``HyperParameters`` map (the SDK drops empty maps; the service rejects some), so its
+key set differs per run. A JSONPath ``Parameters`` field is an object whose keys are fixed in the definition
+and a path to a missing key fails the state
+(https://docs.aws.amazon.com/step-functions/latest/dg/connect-parameters.html); there is no JSONPath way to
+pass a whole object as the API request, and a task without ``Parameters`` sends no request members on the ASL
+interpreter the tests run on (moto; its parity with the service is unconfirmed either way). A JSONata state's
+``Arguments`` can be one expression, ``"{% $states.input.preflight.request %}"``
+(https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html), which would make it one task,
+but moto evaluates JSONata with a Java library that the offline tests do not have, so the workflow could no
+longer be run end to end in the tests. The ``lambda`` way is one task: the function gets the request whole.
 """
 
 from __future__ import annotations
@@ -22,19 +31,13 @@ from typing import Any
 from aws_cdk import Token
 from constructs import Construct
 
+from ..runtime.workflow_contract import REQUIRED_REQUEST_KEYS, WorkflowConfig, preflight_path
 from .asl import lambda_task, sdk_task
 from .errors import ConstructValidationError
 
-REQUEST_PATH = "$.preflight.request"
-REQUEST_KEYS = (
-    "TrainingJobName",
-    "RoleArn",
-    "InputDataConfig",
-    "OutputDataConfig",
-    "ServerlessJobConfig",
-    "ModelPackageConfig",
-    "Tags",
-)
+REQUEST_PATH = preflight_path("request")
+#: The request members every request has (``workflow_contract.TrainingJobRequest``).
+REQUEST_KEYS = REQUIRED_REQUEST_KEYS
 RESOURCE_IN_USE = "SageMaker.ResourceInUseException"
 #: CDK context key choosing ``create_job_with`` for every workflow of an app (``cdk deploy -c ...=lambda``).
 CONTEXT_KEY = "cdk-sagemaker-finetuning:createJobWith"
@@ -69,7 +72,7 @@ def resolve_create_job_with(scope: Construct, value: CreateJobWith | str | None)
 def create_job_states(
     *,
     mode: CreateJobWith,
-    config: Mapping[str, Any],
+    config: WorkflowConfig,
     partition: str,
     function_arn: str | None,
     retry: Mapping[str, Any],
@@ -99,16 +102,16 @@ def create_job_states(
         task["Retry"].append(dict(retry))
         return {"CreateTrainingJob": task}
     keys = list(REQUEST_KEYS)
-    if (config.get("mlflow") or {}).get("resourceArn"):
+    if config["mlflow"] and config["mlflow"]["resourceArn"]:
         keys.append("MlflowConfig")
-    if config.get("maxRuntimeSeconds"):
+    if config["maxRuntimeSeconds"]:
         keys.append("StoppingCondition")
     return {
         "HasHyperParameters": {
             "Type": "Choice",
             "Choices": [
                 {
-                    "Variable": "$.preflight.hasHyperParameters",
+                    "Variable": preflight_path("hasHyperParameters"),
                     "BooleanEquals": True,
                     "Next": "CreateTrainingJob",
                 }
@@ -119,7 +122,7 @@ def create_job_states(
             name: sdk_task(
                 partition,
                 "createTrainingJob",
-                {f"{key}.$": f"{REQUEST_PATH}.{key}" for key in request_keys},
+                {f"{key}.$": preflight_path("request", key) for key in request_keys},
                 dict(retry),
                 Comment=COMMENT,
                 **finish,

@@ -23,10 +23,11 @@ from aws_cdk import (
     PolicyViolation,
     Stack,
     Stage,
-    Token,
     Validations,
 )
 from constructs import IConstruct, IValidation
+
+from .arns import stack_of, unresolved
 
 QUOTAS_URL = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html"
 #: (what, CloudFormation element class, quota per template)
@@ -58,19 +59,30 @@ class _StackLimits:
     def __init__(self, stack: Stack) -> None:
         self._stack = weakref.ref(stack)
         self.projects: list[str] = []
+        self.label: tuple[str, str] | None = None  # (template file, stack label), set by check_limits
 
     def validate(self) -> list[str]:
         stack = self._stack()
         if stack is None:
             return []
         constructs = stack.node.find_all()
-        if any(isinstance(c, Stack) and c is not stack for c in constructs):
-            constructs = _own_constructs(stack)  # a parent: nested stacks count on their own
-        elements = [c for c in constructs if isinstance(c, CfnResource | CfnOutput | CfnParameter)]
+        counts = _counts(constructs)
+        skip = 0
+        for nested in (c for c in constructs if isinstance(c, Stack) and c is not stack):
+            if skip:  # inside a nested stack already subtracted (find_all lists a subtree in preorder)
+                skip -= 1
+                continue
+            theirs = nested.node.find_all()  # nested stacks count on their own
+            counts = {
+                kind: count - n
+                for (kind, count), n in zip(counts.items(), _counts(theirs).values(), strict=True)
+            }
+            skip = sum(isinstance(c, Stack) for c in theirs) - 1
         errors = []
+        label = self.label[1] if self.label else stack_label(stack)
         for what, kind, quota in COUNTED:
-            count = sum(isinstance(e, kind) for e in elements)
-            message = limit_message(stack_label(stack), what, count, quota, self.projects)
+            count = counts[kind]
+            message = limit_message(label, what, count, quota, self.projects)
             if count > quota:
                 errors.append(message)
             elif count >= WARN_RATIO * quota:
@@ -78,16 +90,9 @@ class _StackLimits:
         return errors
 
 
-def _own_constructs(stack: Stack) -> list[IConstruct]:
-    """The constructs of ``stack`` outside its nested stacks (one tree walk that stops at each nested stack)."""
-    found, pending = [], list(stack.node.children)
-    while pending:
-        construct = pending.pop()
-        if isinstance(construct, Stack):
-            continue
-        found.append(construct)
-        pending.extend(construct.node.children)
-    return found
+def _counts(constructs: list[IConstruct]) -> dict[type, int]:
+    """How many of ``constructs`` are CloudFormation resources, outputs and parameters (no jsii round trip)."""
+    return {kind: sum(isinstance(c, kind) for c in constructs) for _, kind, _ in COUNTED}
 
 
 @jsii.implements(IPolicyValidationPlugin)
@@ -146,7 +151,7 @@ _PLUGINS: weakref.WeakKeyDictionary[Stage, _TemplateSizePlugin] = weakref.WeakKe
 
 def check_limits(project: IConstruct, name: str) -> None:
     """Check the quotas of ``project``'s stack at synth time; ``name`` is listed in the messages."""
-    stack = Stack.of(project)
+    stack = stack_of(project)
     check = _CHECKS.get(stack)
     if check is None:
         check = _CHECKS[stack] = _StackLimits(stack)
@@ -159,9 +164,12 @@ def check_limits(project: IConstruct, name: str) -> None:
     if plugin is None:
         plugin = _PLUGINS[stage] = _TemplateSizePlugin()
         Validations.of(stage).add_plugins(plugin)
-    plugin.stacks[stack.template_file] = (stack_label(stack), check.projects)
+    if check.label is None:  # once per stack: two jsii round trips
+        check.label = (stack.template_file, stack_label(stack))
+    plugin.stacks[check.label[0]] = (check.label[1], check.projects)
 
 
 def stack_label(stack: Stack) -> str:
     """The stack's name, or its construct path for a nested stack (whose name is only known at deploy time)."""
-    return stack.node.path if Token.is_unresolved(stack.stack_name) else stack.stack_name
+    name = stack.stack_name
+    return stack.node.path if unresolved(name) else name

@@ -10,6 +10,10 @@ import jsii
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct, IValidation
 
+from .arns import TOKEN, environment
+
+PSEUDO_PARAMETERS = ("AWS::Partition", "AWS::Region", "AWS::AccountId")  # the order of arns.environment
+
 
 def acknowledge(scope: IConstruct, reasons: Mapping[str, str]) -> None:
     """Acknowledge each cdk-nag finding id (e.g. ``AwsSolutions-IAM5[Resource::*]``) on ``scope`` with its reason."""
@@ -24,9 +28,38 @@ def acknowledge_wildcard_resources(scope: IConstruct, resources: Iterable[str], 
 
 
 def wildcard_findings(scope: IConstruct, resources: Iterable[str], reason: str) -> dict[str, str]:
-    """``AwsSolutions-IAM5`` finding id -> ``reason`` for each resource ARN (resolved in one call)."""
-    resolved = Stack.of(scope).resolve(list(resources))
-    return {f"AwsSolutions-IAM5[Resource::{nag_text(arn)}]": reason for arn in resolved}
+    """``AwsSolutions-IAM5`` finding id -> ``reason`` for each resource ARN."""
+    return findings(scope, [(arn, reason) for arn in resources])
+
+
+def findings(scope: IConstruct, scoped: Iterable[tuple[str, str | None]]) -> dict[str, str]:
+    """``AwsSolutions-IAM5`` finding id -> reason for each ``(resource ARN, reason)``; ARNs without a reason
+    (not wildcards) are skipped.
+
+    ARNs built from the stack's partition, region and account (``arns.py``) are rendered in Python; any other
+    token (a bucket's ARN) is resolved by the stack, all in one call.
+    """
+    wanted = [(arn, reason) for arn, reason in scoped if reason]
+    texts = [_environment_text(scope, arn) for arn, _ in wanted]
+    unknown = [arn for (arn, _), text in zip(wanted, texts, strict=True) if text is None]
+    if unknown:
+        resolved = iter(Stack.of(scope).resolve(unknown))
+        texts = [nag_text(next(resolved)) if text is None else text for text in texts]
+    return {
+        f"AwsSolutions-IAM5[Resource::{text}]": reason
+        for text, (_, reason) in zip(texts, wanted, strict=True)
+        if reason
+    }
+
+
+def _environment_text(scope: IConstruct, arn: str) -> str | None:
+    """``arn`` as cdk-nag names it when its only tokens are the stack's pseudo parameters, else None."""
+    if TOKEN not in arn:
+        return arn
+    for value, name in zip(environment(scope), PSEUDO_PARAMETERS, strict=True):
+        if TOKEN in value:
+            arn = arn.replace(value, f"<{name}>")
+    return None if TOKEN in arn else arn
 
 
 @jsii.implements(IValidation)

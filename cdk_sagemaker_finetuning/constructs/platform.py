@@ -129,13 +129,13 @@ class FineTuningPlatform(Construct):
             **self._project_props,
         )
         if self._export_outputs:
-            output = CfnOutput(
+            CfnOutput(
                 self,
                 spec.output_prefix + OUTPUTS_SUFFIX,
-                value=self.stack.to_json_string({k: o.value for k, o in project.outputs.items()}),
+                value=self.stack.to_json_string(project.output_values),
                 description=f"Outputs of fine-tuning project {spec.name} (JSON)",
+                key=spec.output_prefix + OUTPUTS_SUFFIX,  # the logical id
             )
-            output.override_logical_id(spec.output_prefix + OUTPUTS_SUFFIX)
         self.projects.append(project)
         self.nested_stacks[spec.name] = nested
         return project

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Annotations, ArnFormat, CfnOutput, Duration, Stack, Token
+from aws_cdk import Annotations, ArnFormat, CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -19,6 +19,7 @@ from constructs import Construct
 from ..evaluation_spec import with_evaluation
 from ..spec import FineTuningSpec, SpecError
 from ..workflow_config import job_name_prefix, runtime_config
+from .arns import environment, stack_of, unresolved
 from .create_job import CreateJobWith
 from .dataset_lineage import grant_dataset_read
 from .errors import ConstructValidationError
@@ -111,8 +112,8 @@ class FineTuningProject(Construct):
             self, [f"project {self.spec.name}", f"model package group {self.spec.model_package_group_name}"]
         )
         check_limits(self, self.spec.name)  # CloudFormation's per-stack quotas, at synth time
-        region = Stack.of(self).region
-        if not Token.is_unresolved(region) and self.spec.check_region(region):
+        region = environment(self)[1]
+        if not unresolved(region) and self.spec.check_region(region):
             raise SpecError(self.spec.check_region(region))  # model family and judge model allow-lists
         self._access_logs_bucket = access_logs_bucket
         spec = self.spec
@@ -182,7 +183,7 @@ class FineTuningProject(Construct):
             server_access_logs_bucket=self._logs_bucket(),
             server_access_logs_prefix=f"{self.node.path}/{id}/",
         )
-        if shared_stack(self) is not Stack.of(self):
+        if shared_stack(self) is not stack_of(self):
             Annotations.of(bucket).acknowledge_warning(
                 "@aws-cdk/aws-s3:accessLogsPolicyNotAdded",
                 "The platform's access-log bucket lets S3 log delivery of this account write (shared_logs.py).",
@@ -392,10 +393,11 @@ class FineTuningProject(Construct):
             "EvaluatorArn": self.evaluator_arn,
             "StateMachineArn": self.state_machine_arn,
         }
+        self.output_values = {k: v for k, v in values.items() if v is not None}  # without jsii round trips
         outputs = {}
         for key, value in values.items():
             if value is not None:
-                output = CfnOutput(self, key, value=value, description=f"{key} of project {self.spec.name}")
-                output.override_logical_id(prefix + key)
-                outputs[key] = output
+                outputs[key] = CfnOutput(  # ``key`` is the logical id
+                    self, key, value=value, description=f"{key} of project {self.spec.name}", key=prefix + key
+                )
         return outputs

@@ -3,6 +3,8 @@ and the dead-letter queue their asynchronous invocations end in."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -27,6 +29,25 @@ def runtime_function(
 ) -> lambda_.Function:
     """A Python function (arm64) running ``handler`` (``<module>.<function>`` of the runtime package, staged
     as the package ``runtime``) with its own role and log group (retained)."""
+    props = runtime_function_props(
+        scope, id, handler=handler, description=description, environment=environment, retention=retention
+    )
+    function = lambda_.Function(scope, id, **props)
+    finish_runtime_function(function, props)
+    return function
+
+
+def runtime_function_props(
+    scope: Construct,
+    id: str,
+    *,
+    handler: str,
+    description: str,
+    environment: dict[str, str],
+    retention: logs.RetentionDays,
+) -> dict[str, Any]:
+    """The ``lambda_.Function`` props of :func:`runtime_function`, creating its log group and role next to it
+    (for a subclass of ``lambda_.Function``; call :func:`finish_runtime_function` on the function)."""
     log_group = logs.LogGroup(scope, f"{id}Logs", retention=retention, removal_policy=RemovalPolicy.RETAIN)
     role = iam.Role(
         scope,
@@ -35,9 +56,7 @@ def runtime_function(
         description=description[:1000],
     )
     log_group.grant_write(role)
-    function = lambda_.Function(
-        scope,
-        id,
+    return dict(
         runtime=lambda_.Runtime.PYTHON_3_14,
         architecture=lambda_.Architecture.ARM_64,
         handler=runtime_handler(handler),
@@ -49,6 +68,12 @@ def runtime_function(
         role=role,
         log_group=log_group,
     )
+
+
+def finish_runtime_function(function: lambda_.Function, props: dict[str, Any]) -> None:
+    """The role before the function; the role's log-stream wildcard acknowledged (``props``: the function's
+    :func:`runtime_function_props`)."""
+    role, log_group = props["role"], props["log_group"]
     function.node.add_dependency(role)
     acknowledge(
         role,
@@ -56,7 +81,6 @@ def runtime_function(
             f"AwsSolutions-IAM5[Resource::<{logical_id(log_group)}.Arn>:*]": "CloudWatch Logs names streams at run time; the grant covers this function's own log group only.",
         },
     )
-    return function
 
 
 def dead_letter_queue(scope: Construct, id: str) -> sqs.Queue:

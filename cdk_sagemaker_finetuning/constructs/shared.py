@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from aws_cdk import Stack
 from constructs import Construct, IConstruct
 
+from .arns import stack_of
 from .errors import ConstructValidationError
 
 NAMES_ID = "FineTuningProjectNames"
@@ -29,7 +30,7 @@ def share_with(nested: Stack, owner: Stack) -> None:
 
 def shared_stack(scope: IConstruct) -> Stack:
     """The stack holding the shared pieces for constructs in ``scope``."""
-    stack = Stack.of(scope)
+    stack = stack_of(scope)
     return _OWNERS.get(stack, stack)
 
 

@@ -24,7 +24,7 @@ from ..runtime.models import PUBLIC_HUB, hub_content_name
 from .arns import format_arn, split_arn
 from .errors import ConstructValidationError
 from .model_package_group import IModelPackageGroup
-from .nag import acknowledge, acknowledge_wildcard_resources
+from .nag import acknowledge, acknowledge_wildcard_resources, findings
 
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 S3_READ_ACTIONS = ("s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation")
@@ -110,6 +110,9 @@ class TrainingExecutionRole(Construct):
         role_name: str | None = None,
     ) -> None:
         super().__init__(scope, id)
+        # acknowledgments of __init__, given to cdk-nag in one call at its end (two jsii round trips each)
+        self._pending: tuple[dict[str, str], list[tuple[str, str | None]]] | None = ({}, [])
+        self._object_arns: dict[tuple[int, str | None], str] = {}
         if output_bucket is None and output_uri is None:
             raise ConstructValidationError("TrainingExecutionRole needs output_bucket or output_uri", self)
         for uri in [*data_uris, *([output_uri] if output_uri else [])]:
@@ -130,8 +133,7 @@ class TrainingExecutionRole(Construct):
 
         self._add_service_basics()
         model_package_group.grant_register(self.role)
-        acknowledge_wildcard_resources(
-            self.role,
+        self._acknowledge_wildcards(
             [model_package_group.model_package_arn_pattern],
             "The job registers a new model package version in its group; versions are numbered at run time.",
         )
@@ -141,6 +143,20 @@ class TrainingExecutionRole(Construct):
             self.grant_kms_key(kms_key)
         if mlflow_resource_arn is not None:
             self._add_mlflow(mlflow_resource_arn)
+        self._acknowledge(
+            {
+                "AwsSolutions-IAM5[Resource::*]": "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no "
+                "resource-level permissions.",
+                "AwsSolutions-IAM5[Resource::arn:aws:ecr:*:*:repository/*]": "Serverless training images live in "
+                "AWS-owned ECR repositories whose accounts are not published.",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+                "/aws/sagemaker/TrainingJobs*]": "Training jobs log to streams named after the job, created at run "
+                "time under /aws/sagemaker/TrainingJobs.",
+            },
+        )
+        reasons, scoped = self._pending
+        self._pending = None
+        acknowledge(self.role, {**reasons, **findings(self.role, scoped)})
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
@@ -162,8 +178,7 @@ class TrainingExecutionRole(Construct):
         """Let the job invoke an RLVR reward Lambda: the ARNs of ``function.grant_invoke`` (the function and its
         qualified versions/aliases), on the role only, so an imported function of any account works (its
         owner allows the invoke; no resource-based policy is added)."""
-        acknowledge_wildcard_resources(
-            self.role,
+        self._acknowledge_wildcards(
             [f"{function.function_arn}:*"],
             "Qualified invocations (versions and aliases) of the one reward function.",
         )
@@ -180,8 +195,8 @@ class TrainingExecutionRole(Construct):
         ``DescribeHubContent`` is authorized on both the hub and the hub content, so both are granted.
         """
         versions = self._arn("sagemaker", "hub-content", f"{hub_name}/{content_type}/{content_name}/*")
-        acknowledge_wildcard_resources(
-            self.role, [versions], "Every version of one hub content; new versions are registered on update."
+        self._acknowledge_wildcards(
+            [versions], "Every version of one hub content; new versions are registered on update."
         )
         return self._allow(
             ["sagemaker:DescribeHubContent"], [self._arn("sagemaker", "hub", hub_name), versions]
@@ -205,10 +220,24 @@ class TrainingExecutionRole(Construct):
 
     # -- internals ----------------------------------------------------------------------------------------
 
+    def _acknowledge(self, reasons: dict[str, str]) -> None:
+        if self._pending is None:
+            acknowledge(self.role, reasons)
+        else:
+            self._pending[0].update(reasons)
+
+    def _acknowledge_wildcards(self, resources: Sequence[str], reason: str) -> None:
+        if self._pending is None:
+            acknowledge_wildcard_resources(self.role, resources, reason)
+        else:
+            self._pending[1].extend((arn, reason) for arn in resources)
+
     def _objects(self, bucket: s3.IBucket, prefix: str | None) -> str:
-        arn = bucket.arn_for_objects(f"{prefix or ''}*")
-        acknowledge_wildcard_resources(
-            self.role,
+        key = (id(bucket), prefix)
+        if key in self._object_arns:  # read, then write: acknowledged once
+            return self._object_arns[key]
+        arn = self._object_arns[key] = bucket.arn_for_objects(f"{prefix or ''}*")
+        self._acknowledge_wildcards(
             [arn],
             "Objects under the project's data/output location; their keys are chosen at run time.",
         )
@@ -237,18 +266,6 @@ class TrainingExecutionRole(Construct):
             ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
             ["arn:aws:ecr:*:*:repository/*"],
         )
-        acknowledge(
-            self.role,
-            {
-                "AwsSolutions-IAM5[Resource::*]": "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no "
-                "resource-level permissions.",
-                "AwsSolutions-IAM5[Resource::arn:aws:ecr:*:*:repository/*]": "Serverless training images live in "
-                "AWS-owned ECR repositories whose accounts are not published.",
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
-                "/aws/sagemaker/TrainingJobs*]": "Training jobs log to streams named after the job, created at run "
-                "time under /aws/sagemaker/TrainingJobs.",
-            },
-        )
 
     def _add_data_access(
         self,
@@ -275,8 +292,7 @@ class TrainingExecutionRole(Construct):
             self._allow(
                 actions, [self._arn("sagemaker", "hub", "*"), self._arn("sagemaker", "hub-content", "*")]
             )
-            acknowledge(
-                self.role,
+            self._acknowledge(
                 {
                     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:hub/*]": "wildcard_hub_read=True was requested (the SDK template's hub grant).",
                     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
@@ -289,8 +305,7 @@ class TrainingExecutionRole(Construct):
             "sagemaker", "hub-content", f"{hub_name}/Model/{hub_content_name(base_model)}/*", account
         )
         self._allow(actions, [self._arn("sagemaker", "hub", hub_name, account), content])
-        acknowledge_wildcard_resources(
-            self.role,
+        self._acknowledge_wildcards(
             [content],
             "Every version of the one base model: the service floats to the latest version.",
         )
@@ -308,8 +323,7 @@ class TrainingExecutionRole(Construct):
                 raise ConstructValidationError(f"mlflow_resource_arn {arn!r} must be {what}", self)
             describe = {kind: describe[kind]}
         self._allow([*MLFLOW_ACTIONS, *describe.values()], [arn])
-        acknowledge(
-            self.role,
+        self._acknowledge(
             {
                 "AwsSolutions-IAM5[Action::sagemaker-mlflow:Get*]": "MLflow read actions of the one tracking resource "
                 "the job logs to.",

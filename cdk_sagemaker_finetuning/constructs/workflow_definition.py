@@ -12,9 +12,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..runtime.workflow_contract import (
+    JOB_RESULT,
+    OUTPUT_FIELDS,
+    PREFLIGHT,
+    WATCH,
+    PreflightResult,
+    WorkflowConfig,
+    fields,
+    job_result_path,
+    preflight_path,
+)
 from .asl import lambda_task, sdk_task, transient_retry
 from .create_job import CreateJobWith, create_job_states
 from .evaluation_states import EVALUATE, evaluation_states
+
+__all__ = ["OUTPUT_FIELDS", "workflow_states"]
 
 ALREADY_RUNNING = "PreflightError.JobAlreadyRunning"
 #: Lineage (``registerDataset``): the preflight waits up to 15 s for its dataset version, then raises this;
@@ -25,21 +38,14 @@ DATASET_IMPORTING_RETRY = {
     "MaxAttempts": 8,
     "BackoffRate": 1.5,
 }
-OUTPUT_FIELDS = (
-    "trainingJobName",
-    "trainingJobArn",
-    "status",
-    "outputModelPackageArn",
-    "billableTokenCount",
-    "mlflowRunId",
-    "secondaryStatus",
-)
-JOB_NAME = "$.preflight.trainingJobName"
+JOB_NAME = preflight_path("trainingJobName")
+#: What the state machine keeps of the preflight's answer (``workflow_contract.PreflightResult``).
+KEPT_PREFLIGHT_FIELDS = fields(PreflightResult, "request", "trainingJobName", "hasHyperParameters")
 
 
 def workflow_states(
     *,
-    config: Mapping[str, Any],
+    config: WorkflowConfig,
     partition: str,
     preflight_arn: str,
     poll_seconds: int | float,
@@ -53,7 +59,7 @@ def workflow_states(
     ``Done`` and ``Skipped``. With ``evaluation_arn`` (the config has an ``evaluation`` block) the new package is
     held at ``PendingManualApproval`` and evaluated before ``Evaluated`` (``evaluation_states.py``)."""
     retry = transient_retry(retry_seconds)
-    output = {f"{k}.$": f"$.watch.result.{k}" for k in OUTPUT_FIELDS}
+    output = {f"{k}.$": job_result_path(k) for k in OUTPUT_FIELDS}
     states: dict[str, Any] = {
         "Preflight": lambda_task(
             partition,
@@ -61,12 +67,8 @@ def workflow_states(
             {"executionName.$": "$$.Execution.Name", "input.$": "$"},
             response_only=False,
             Comment="Check everything that would make the job fail and build the CreateTrainingJob request",
-            ResultSelector={
-                "request.$": "$.Payload.request",
-                "trainingJobName.$": "$.Payload.trainingJobName",
-                "hasHyperParameters.$": "$.Payload.hasHyperParameters",
-            },
-            ResultPath="$.preflight",
+            ResultSelector={f"{key}.$": f"$.Payload.{key}" for key in KEPT_PREFLIGHT_FIELDS},
+            ResultPath=PREFLIGHT,
             Catch=[{"ErrorEquals": [ALREADY_RUNNING], "ResultPath": "$.error", "Next": "Skipped"}],
             Next=None,  # set below: the first create state
         ),
@@ -90,7 +92,6 @@ def workflow_states(
     states["Preflight"]["Next"] = next(iter(creates))
     states.update(creates)
     states["Watch"] = _watch(partition, preflight_arn, poll_seconds, retry)
-    result = "$.watch.result"
     states.update(
         {
             "StopTrainingJob": sdk_task(
@@ -106,7 +107,7 @@ def workflow_states(
             "Completed?": {
                 "Type": "Choice",
                 "Choices": [
-                    {"Variable": f"{result}.status", "StringEquals": status, "Next": then}
+                    {"Variable": job_result_path("status"), "StringEquals": status, "Next": then}
                     for status, then in (
                         ("Completed", "HasModelPackage?"),
                         ("Failed", "TrainingJobFailed"),
@@ -116,7 +117,7 @@ def workflow_states(
                 "Default": "UnexpectedStatus",
             },
             **{
-                name: {"Type": "Fail", "Error": error, "CausePath": f"{result}.failureReason"}
+                name: {"Type": "Fail", "Error": error, "CausePath": job_result_path("failureReason")}
                 for name, error in (
                     ("TrainingJobFailed", "TrainingJobFailed"),
                     ("TrainingJobStopped", "TrainingJobStopped"),
@@ -127,7 +128,7 @@ def workflow_states(
                 "Type": "Choice",
                 "Choices": [
                     {
-                        "Variable": f"{result}.outputModelPackageArn",
+                        "Variable": job_result_path("outputModelPackageArn"),
                         "IsString": True,
                         "Next": "SetApprovalStatus",
                     }
@@ -138,10 +139,10 @@ def workflow_states(
                 partition,
                 "updateModelPackage",
                 {
-                    "ModelPackageArn.$": f"{result}.outputModelPackageArn",
+                    "ModelPackageArn.$": job_result_path("outputModelPackageArn"),
                     "ModelApprovalStatus": "PendingManualApproval"
                     if evaluation_arn
-                    else config.get("approvalStatus") or "PendingManualApproval",
+                    else config["approvalStatus"] or "PendingManualApproval",
                 },
                 retry,
                 Comment="Hold the new model package until the evaluation gate decides"
@@ -160,7 +161,7 @@ def workflow_states(
                 function_arn=evaluation_arn,
                 poll_seconds=poll_seconds,
                 retry=retry,
-                package_path=f"{result}.outputModelPackageArn",
+                package_path=job_result_path("outputModelPackageArn"),
                 output=output,
                 end=end,
             )
@@ -210,8 +211,8 @@ def _watch(partition: str, function_arn: str, poll_seconds: int | float, retry: 
         "Type": "Parallel",
         "Comment": "Poll the job; any error in here stops the job before failing",
         "Branches": [branch],
-        "ResultSelector": {"result.$": "$[0]"},
-        "ResultPath": "$.watch",
+        "ResultSelector": {f"{JOB_RESULT.removeprefix(WATCH + '.')}.$": "$[0]"},  # the JobResult
+        "ResultPath": WATCH,
         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "StopTrainingJob"}],
         "Next": "Completed?",
     }

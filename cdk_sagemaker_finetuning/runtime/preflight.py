@@ -30,15 +30,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-try:
-    from . import data_scan, dataset_registry, errors, evaluator_check, models, request
-except ImportError:  # inside the Lambda the runtime folder is the code root
-    import data_scan  # type: ignore[no-redef]
-    import dataset_registry  # type: ignore[no-redef]
-    import errors  # type: ignore[no-redef]
-    import evaluator_check  # type: ignore[no-redef]
-    import models  # type: ignore[no-redef]
-    import request  # type: ignore[no-redef]
+from . import data_scan, dataset_registry, errors, evaluator_check, models, request, workflow_contract
+from .workflow_contract import JobResult, PreflightResult, WorkflowConfig
 
 NOT_FOUND = ("ResourceNotFound", "ResourceNotFoundException", "NoSuchKey", "NoSuchBucket", "404", "NotFound")
 
@@ -89,24 +82,27 @@ def _not_found(exc: ClientError) -> bool:
 _aws_error = errors.from_aws
 
 
-def load_config(raw: str | None = None) -> dict[str, Any]:
-    """Parse the baked configuration (``WORKFLOW_CONFIG``)."""
+def load_config(raw: str | None = None) -> WorkflowConfig:
+    """Parse and check the baked configuration (``WORKFLOW_CONFIG``, a :class:`WorkflowConfig`)."""
     text = os.environ.get("WORKFLOW_CONFIG") if raw is None else raw
     try:
         config = json.loads(text or "")
     except json.JSONDecodeError as exc:
         raise errors.InvalidInput(f"WORKFLOW_CONFIG is not valid JSON: {exc}", field="config") from None
-    if not isinstance(config, dict) or config.get("version") != 1:
+    if not isinstance(config, dict) or config.get("version") != workflow_contract.CONFIG_VERSION:
         raise errors.InvalidInput(
             "WORKFLOW_CONFIG must be a version 1 workflow configuration", field="config"
         )
-    return config
+    try:
+        return workflow_contract.check_config(config, absent_is_null=True)
+    except workflow_contract.ConfigProblem as exc:
+        raise errors.InvalidInput(f"WORKFLOW_CONFIG {exc}", field=f"config.{exc.key}") from None
 
 
 # -- lookups -----------------------------------------------------------------------------------------------
 
 
-def check_model_package_group(clients: Clients, config: Mapping[str, Any]) -> None:
+def check_model_package_group(clients: Clients, config: WorkflowConfig) -> None:
     name = config.get("modelPackageGroupName")
     try:
         clients.sagemaker.describe_model_package_group(ModelPackageGroupName=name)
@@ -120,7 +116,7 @@ def check_model_package_group(clients: Clients, config: Mapping[str, Any]) -> No
         raise _aws_error(exc, "DescribeModelPackageGroup") from None
 
 
-def check_no_running_job(clients: Clients, config: Mapping[str, Any], own_job: str) -> None:
+def check_no_running_job(clients: Clients, config: WorkflowConfig, own_job: str) -> None:
     """One job per project at a time (unless ``allowConcurrentRuns``): triggers never start a second job."""
     if config.get("allowConcurrentRuns"):
         return
@@ -144,7 +140,7 @@ def check_no_running_job(clients: Clients, config: Mapping[str, Any], own_job: s
         )
 
 
-def source_model_package(clients: Clients, config: Mapping[str, Any], execution_input: Mapping[str, Any]):
+def source_model_package(clients: Clients, config: WorkflowConfig, execution_input: Mapping[str, Any]):
     """``(source package ARN, base model hub content name)`` for continuous customization, else ``(None, None)``.
 
     ``"latest"`` with no (approved) package in the group yet is the first round: it trains the hub base model.
@@ -213,9 +209,7 @@ def _get_json(clients: Clients, uri: str) -> dict[str, Any]:
     return spec
 
 
-def recipe_spec(
-    clients: Clients, config: Mapping[str, Any], document: Mapping[str, Any], account: str
-) -> dict:
+def recipe_spec(clients: Clients, config: WorkflowConfig, document: Mapping[str, Any], account: str) -> dict:
     """The selected recipe's hyperparameter spec, with subscription keys merged as the SDK does."""
     recipe, subscription = request.select_recipe(
         document,
@@ -240,7 +234,7 @@ def recipe_spec(
     return spec
 
 
-def check_evaluator(clients: Clients, config: Mapping[str, Any], arn: str | None, field: str) -> None:
+def check_evaluator(clients: Clients, config: WorkflowConfig, arn: str | None, field: str) -> None:
     """The evaluator exists, is Available, has the technique's type and region, and its Lambda exists."""
     if arn:
         evaluator_check.check(
@@ -300,13 +294,13 @@ def check_data(
 
 
 def plan(
-    config: Mapping[str, Any],
+    config: WorkflowConfig,
     event: Mapping[str, Any],
     clients: Clients,
     *,
     check: bool = True,
     register: bool = False,
-) -> dict:
+) -> PreflightResult:
     """Run every lookup and build the request; ``check=False`` skips the evaluator and data checks.
 
     With lineage on (``registerDataset``), ``register=True`` (the Lambda) registers the checked training
@@ -401,7 +395,7 @@ def _channel_source(channel: Mapping[str, Any]) -> str:
     return data["S3DataSource"]["S3Uri"] if "S3DataSource" in data else data["DatasetSource"]["DatasetArn"]
 
 
-def job_result(clients: Clients, job_name: str, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def job_result(clients: Clients, job_name: str, config: WorkflowConfig | None = None) -> JobResult:
     """The workflow output for a finished job; absent fields are null, ``failureReason`` always a string.
 
     With lineage on (``registerDataset``), a completed job's package first gets its ``lineage:`` metadata, so

@@ -7,8 +7,8 @@ Rules: `CreateTrainingJob <https://docs.aws.amazon.com/sagemaker/latest/APIRefer
 Inputs
 ------
 ``config``
-    The workflow configuration baked into the preflight Lambda, made by
-    ``cdk_sagemaker_finetuning.workflow_config.runtime_config`` (its docstring lists every key).
+    The workflow configuration baked into the preflight Lambda (:class:`workflow_contract.WorkflowConfig`),
+    made by ``cdk_sagemaker_finetuning.workflow_config.runtime_config`` (its docstring lists every key).
 ``hub_content``
     A ``DescribeHubContent`` response for the base model (``HubContentArn``, ``HubContentName``,
     ``HubContentDocument`` as a JSON string or an already parsed dict).
@@ -31,11 +31,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-try:
-    from . import errors, models
-except ImportError:  # inside the Lambda the runtime folder is the code root
-    import errors  # type: ignore[no-redef]
-    import models  # type: ignore[no-redef]
+from . import errors, models, workflow_contract
+from .workflow_contract import WorkflowConfig
 
 TECHNIQUES = ("SFT", "DPO", "RLVR", "RLAIF")
 MAX_JOB_NAME = 63
@@ -49,18 +46,8 @@ S3_URI_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\x00-\x1f]*)
 SDK_TAG_MODEL = "sagemaker-sdk:jumpstart-model-id"
 SDK_TAG_HUB = "sagemaker-sdk:jumpstart-hub-name"
 
-#: Execution input keys (all optional): data overrides, hyperparameter overrides, continuous customization
-#: (``baseModel``: ``"latest"`` or a model package ARN; ``approvedOnly`` for ``latest``), RLVR evaluator
-#: override and the MLflow run name.
-INPUT_KEYS = (
-    "trainUri",
-    "validationUri",
-    "hyperparameters",
-    "baseModel",
-    "approvedOnly",
-    "evaluatorArn",
-    "mlflowRunName",
-)
+#: Execution input keys (all optional; ``workflow_contract.ExecutionInput``).
+INPUT_KEYS = workflow_contract.INPUT_KEYS
 
 
 def _show(value: Any) -> str:
@@ -294,7 +281,7 @@ def _set(values: dict[str, Any], spec: Mapping[str, Any], name: str, value: Any,
 
 
 def _judge(
-    values: dict[str, Any], spec: Mapping[str, Any], config: Mapping[str, Any], region: str
+    values: dict[str, Any], spec: Mapping[str, Any], config: WorkflowConfig, region: str
 ) -> str | None:
     """Apply the RLAIF judge model and prompt; return the prompt evaluator ARN for a custom prompt."""
     judge = config.get("judgeModelId")
@@ -362,7 +349,7 @@ def _check_lengths(values: Mapping[str, Any], ceiling: int) -> None:
 
 
 def resolve_hyperparameters(
-    config: Mapping[str, Any],
+    config: WorkflowConfig,
     override_spec: Mapping[str, Any],
     user_values: Mapping[str, Any],
     *,
@@ -434,7 +421,7 @@ def channel(name: str, source: str, s3_data_type: str) -> dict[str, Any]:
     return {"ChannelName": name, "DataSource": {"DatasetSource": {"DatasetArn": source}}}
 
 
-def data_sources(config: Mapping[str, Any], execution_input: Mapping[str, Any]) -> dict[str, str]:
+def data_sources(config: WorkflowConfig, execution_input: Mapping[str, Any]) -> dict[str, str]:
     """``{"train": ..., "validation": ...}`` after execution-input overrides."""
     sources = {"train": execution_input.get("trainUri") or config.get("trainUri")}
     if not sources["train"]:
@@ -447,21 +434,21 @@ def data_sources(config: Mapping[str, Any], execution_input: Mapping[str, Any]) 
     return sources
 
 
-def _required(config: Mapping[str, Any], *keys: str) -> None:
+def _required(config: WorkflowConfig, *keys: str) -> None:
     missing = [k for k in keys if not config.get(k)]
     if missing:
         raise errors.InvalidInput(f"workflow configuration lacks {', '.join(missing)}", field="config")
 
 
 def build_create_training_job_request(
-    config: Mapping[str, Any],
+    config: WorkflowConfig,
     hub_content: Mapping[str, Any],
     override_spec: Mapping[str, Any],
     execution: Mapping[str, Any],
     *,
     account: str,
     region: str,
-) -> dict[str, Any]:
+) -> workflow_contract.TrainingJobRequest:
     """The complete ``CreateTrainingJob`` request (no ``AlgorithmSpecification``/``ResourceConfig``)."""
     _required(
         config, "technique", "trainingType", "roleArn", "outputUri", "modelPackageGroupArn", "jobNamePrefix"
@@ -526,7 +513,7 @@ def build_create_training_job_request(
         {"Key": SDK_TAG_HUB, "Value": config.get("hubName") or models.PUBLIC_HUB},
     ] + user_tags(config)
 
-    request: dict[str, Any] = {
+    request: workflow_contract.TrainingJobRequest = {
         "TrainingJobName": job_name(config["jobNamePrefix"], execution.get("name")),
         "RoleArn": config["roleArn"],
         "InputDataConfig": [
@@ -549,7 +536,7 @@ def build_create_training_job_request(
 
 def _evaluator_arn(
     technique: str,
-    config: Mapping[str, Any],
+    config: WorkflowConfig,
     execution_input: Mapping[str, Any],
     hyperparameters: Mapping[str, str],
     prompt_arn: str | None,
@@ -576,7 +563,7 @@ def _evaluator_arn(
     return None
 
 
-def output_config(config: Mapping[str, Any]) -> dict[str, Any]:
+def output_config(config: WorkflowConfig) -> dict[str, Any]:
     """``OutputDataConfig``: the configured output location and its KMS key."""
     output: dict[str, Any] = {"S3OutputPath": config["outputUri"]}
     if config.get("kmsKeyId"):
@@ -584,12 +571,12 @@ def output_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return output
 
 
-def user_tags(config: Mapping[str, Any]) -> list[dict[str, str]]:
+def user_tags(config: WorkflowConfig) -> list[dict[str, str]]:
     """The spec's tags as API ``Tags``."""
     return [{"Key": k, "Value": v} for k, v in (config.get("tags") or {}).items()]
 
 
-def mlflow_config(config: Mapping[str, Any], execution_input: Mapping[str, Any]) -> dict[str, str] | None:
+def mlflow_config(config: WorkflowConfig, execution_input: Mapping[str, Any]) -> dict[str, str] | None:
     """``MlflowConfig`` from the configuration; the execution input's ``mlflowRunName`` wins."""
     mlflow = config.get("mlflow") or {}
     if not mlflow.get("resourceArn"):

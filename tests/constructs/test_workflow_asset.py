@@ -46,6 +46,7 @@ ALLOWED = {
     "evaluation_request",
     "evaluation_results",
     "evaluation_gate",
+    "workflow_contract",
 }
 LAMBDA_LIKE = """
 import json, sys, traceback
@@ -161,6 +162,7 @@ def test_runtime_modules_import_nothing_but_stdlib_and_boto3():
         "evaluation_inputs.py",
         "evaluation_request.py",
         "evaluation_results.py",
+        "workflow_contract.py",
     )
     for name in (*names, "pipeline_report.py"):
         imports = [
