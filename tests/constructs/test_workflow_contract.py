@@ -50,7 +50,9 @@ def test_the_preflight_answers_with_exactly_the_contract_fields(monkeypatch):
     aws = Aws()
     aws.happy()
     out = preflight.handler({"executionName": "abc", "input": None}, None, aws.clients)
-    assert set(out) == set(PreflightResult.__annotations__)
+    # without lineage there is no ``dataset``: exactly the required fields
+    assert set(out) == set(PreflightResult.__required_keys__)
+    assert set(PreflightResult.__annotations__) - set(out) == {"dataset"}
     request = out["request"]
     assert set(REQUIRED_REQUEST_KEYS) <= set(request) <= set(TrainingJobRequest.__annotations__)
     out = preflight.handler({"action": "result", "trainingJobName": "demo-abc"}, None, _described(aws))
