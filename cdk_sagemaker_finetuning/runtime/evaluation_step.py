@@ -41,6 +41,8 @@ from . import evaluation_request as builder
 #: Formats an evaluation dataset may have (judge and custom scorer: ``{"query", "response"}`` lines).
 EVALUATION_FORMATS = ("sagemaker_eval",)
 PENDING, RUNNING, COMPLETED = "Pending", "InProgress", "Completed"
+#: The workflow's state holding the evaluation step (``cdk-finetune status`` finds it in the history).
+EVALUATE_STATE = "Evaluate"
 FAILED = ("Failed", "Stopped", "Stopping")
 
 
