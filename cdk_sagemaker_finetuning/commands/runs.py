@@ -287,6 +287,8 @@ def show_evaluation(output: Any) -> None:
     candidate = {m: r["candidate"] for m, r in rows.items() if isinstance(r.get("candidate"), int | float)}
     theirs = {m: r["reference"] for m, r in rows.items() if isinstance(r.get("reference"), int | float)}
     print(evaluation.render(candidate, theirs if reference else None))
+    for note in answer.get("notes") or []:
+        print(_term.wrap(f"Note: {note}", "", "  "))
 
 
 def training_job_of(stepfunctions: Any, arn: str) -> str | None:
