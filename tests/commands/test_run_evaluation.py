@@ -163,3 +163,16 @@ def test_status_wait_prints_an_unchanged_evaluation_table_once(stubs, run, monke
     assert result.flat_out.count("Evaluation: 1 job(s)") == 1
     assert result.out.count("Model package:") == 1
     assert "Evaluation: Approved" in result.flat_out
+
+
+def test_status_of_a_finished_run_shows_the_evaluation_notes(stubs, run) -> None:
+    note = "evaluation.dataset arn:x: format not checked. cannot check the data at s3://b/k"
+    answer = {"decision": "Approved", "scores": {"mmlu/accuracy": {"candidate": 0.6}}, "notes": [note]}
+    output = json.dumps({"trainingJobName": JOB, "evaluation": answer})
+    sfn, sm = stubs("stepfunctions"), stubs("sagemaker")
+    sfn.add_response("describe_execution", execution("SUCCEEDED", output=output), {"executionArn": EXEC_ARN})
+    sm.add_response("describe_training_job", job("Completed", COMPLETED), {"TrainingJobName": JOB})
+    result = run("status", EXEC_ARN)  # a succeeded run: its output, no history read
+    assert result.code == 0
+    assert f"Note: {note}" in result.flat_out
+    assert result.out.index("mmlu/accuracy") < result.out.index("Note:")
