@@ -87,7 +87,8 @@ def check_dataset(clients: preflight.Clients, evaluation: Mapping[str, Any], nov
         return {
             "dataset": source,
             "checked": False,
-            "note": f"{field} {source} names no S3 location to check",
+            "note": f"{field} {source}: format not checked: its document names no S3 location "
+            "(DatasetS3Bucket, DatasetS3Prefix)",
         }
     try:
         _, summary = data_scan.check_location(

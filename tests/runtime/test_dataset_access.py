@@ -17,11 +17,11 @@ LOCATION = {"DatasetS3Bucket": "reg-bucket", "DatasetS3Prefix": "ds/eval.jsonl"}
 START = {"action": "start", "executionName": ea.EXECUTION, "modelPackageArn": ea.PACKAGE}
 
 
-def registry_dataset(aws: Aws) -> None:
+def registry_dataset(aws: Aws, document: dict = LOCATION) -> None:
     hub, kind, name, version = wd.DATASET_ARN.split(":hub-content/")[1].split("/")
     aws.sm.add_response(
         "describe_hub_content",
-        _hub_content_response(wd.DATASET_ARN, kind, "Available", LOCATION),
+        _hub_content_response(wd.DATASET_ARN, kind, "Available", document),
         {"HubName": hub, "HubContentType": kind, "HubContentName": name, "HubContentVersion": version},
     )
 
@@ -103,3 +103,19 @@ def test_evaluation_on_an_s3_dataset_it_may_not_read_fails_named_before_any_job(
     assert caught.value.field == "evaluation.dataset"
     assert "workflow.evaluation_function" in caught.value.message
     aws.done()
+
+
+def test_evaluation_on_a_registry_dataset_without_a_location_notes_the_unchecked_format():
+    cfg = ea.config(ea.GATE, judge=True, dataset=wd.DATASET_ARN)
+    aws = ea.EvalAws()
+    aws.lookup(cfg)
+    registry_dataset(aws, {"DatasetRoleArn": wd.ROLE_ARN})
+    for job in ea.planned(cfg):
+        if not job["after"]:
+            aws.create(job["request"])
+    check = es.run(cfg, START, aws.clients)["datasetCheck"]
+    aws.done()
+    assert (
+        check["checked"] is False
+        and "names no S3 location (DatasetS3Bucket, DatasetS3Prefix)" in check["note"]
+    )
