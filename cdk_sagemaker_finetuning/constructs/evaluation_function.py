@@ -108,12 +108,10 @@ def evaluation_function(
         "Evaluation recipe override specs and the judge allow-list are AWS-owned objects read by key.",
     )
     evaluation = config["evaluation"]
-    locations = [config.get("outputUri")]
-    if evaluation.get("judge") or evaluation.get("customScorer"):
-        locations.append(evaluation.get("dataset"))
+    dataset = evaluation.get("dataset") if evaluation.get("judge") or evaluation.get("customScorer") else None
+    locations = [config.get("outputUri"), dataset]
     _grant_s3_read(role, [loc for loc in locations if isinstance(loc, str) and loc.startswith("s3://")])
-    if len(locations) > 1:
-        _grant_dataset_describe(role, locations[1])
+    _grant_dataset_describe(role, dataset)
     key = config.get("kmsKeyId")
     if isinstance(key, str) and (Token.is_unresolved(key) or key.startswith("arn:")):
         grant(grantee=role, actions=["kms:Decrypt"], resource_arns=[key])
