@@ -47,6 +47,9 @@ class CustomScorerSpec(_Block):
 
     builtin: StrictStr | None = None
     evaluator_arn: StrictStr | None = None
+    lambda_arn: StrictStr | None = None
+    """With ``evaluator_arn``: the evaluator's Lambda (unqualified function ARN), for evaluators the deployment
+    cannot read. Default: looked up from the evaluator at deploy time (as ``reward.lambda_arn``)."""
     reward: StrictBool | None = None
     """``true``: score with the project's RLVR reward evaluator."""
 
@@ -184,7 +187,7 @@ class EvaluationSpec(_Block):
             yield ("evaluation.judge.metrics", "lists a metric twice")
 
     def _scorer_problems(self, spec: FineTuningSpec) -> Iterator[tuple[str, str]]:
-        from .spec import EVALUATOR_ARN_RE
+        from .spec import EVALUATOR_ARN_RE, LAMBDA_FUNCTION_ARN_RE
 
         scorer = self.custom_scorer
         chosen = [k for k in ("builtin", "evaluator_arn", "reward") if getattr(scorer, k) is not None]
@@ -204,6 +207,17 @@ class EvaluationSpec(_Block):
                 "evaluation.custom_scorer.evaluator_arn",
                 f"{_show(scorer.evaluator_arn)} must be a versioned evaluator ARN "
                 "(arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/JsonDoc/<name>/<x.y.z>)",
+            )
+        if scorer.lambda_arn is not None and scorer.evaluator_arn is None:
+            yield (
+                "evaluation.custom_scorer.lambda_arn",
+                "is only allowed with evaluation.custom_scorer.evaluator_arn (the Lambda of that evaluator)",
+            )
+        elif scorer.lambda_arn is not None and not re.match(LAMBDA_FUNCTION_ARN_RE, scorer.lambda_arn):
+            yield (
+                "evaluation.custom_scorer.lambda_arn",
+                f"{_show(scorer.lambda_arn)} must be an unqualified Lambda function ARN (no alias or version), "
+                "e.g. arn:aws:lambda:us-east-1:123456789012:function:my-scorer",
             )
         if scorer.reward is False:
             yield ("evaluation.custom_scorer.reward", "false means nothing: set reward: true or remove it")

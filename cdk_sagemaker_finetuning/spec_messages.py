@@ -105,6 +105,7 @@ EXAMPLES: dict[str, str] = {
     "evaluation.custom_scorer": "{builtin: prime_math}",
     "evaluation.custom_scorer.builtin": "prime_math",
     "evaluation.custom_scorer.evaluator_arn": f"{ARN_EXAMPLE}:hub-content/MyHub/JsonDoc/my-scorer/1.0.0",
+    "evaluation.custom_scorer.lambda_arn": "arn:aws:lambda:us-east-1:123456789012:function:my-scorer",
     "evaluation.custom_scorer.reward": "true",
     "evaluation.gate": "{metric: mmlu/accuracy, compare_to: approved}",
     "evaluation.gate.metric": "mmlu/accuracy",

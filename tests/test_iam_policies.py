@@ -228,6 +228,14 @@ FEATURES = {
         "data": {"train": "s3://demo-data/train/train.jsonl", "register_dataset": True},
         "retraining": {"on_new_data": {"prefix": "incoming/"}},
     },
+    "evaluation-existing-scorer-of-another-account-registry-dataset": {
+        "evaluation": {
+            "dataset": "arn:aws:sagemaker:us-east-1:123456789012:hub-content/AIRegistry/DataSet/evalset/1.0.0",
+            "custom_scorer": {
+                "evaluator_arn": "arn:aws:sagemaker:us-east-1:210987654321:hub-content/central/JsonDoc/s/1.0.0"
+            },
+        }
+    },
     "rlvr-existing-evaluator-dataset-arn": {
         "technique": "rlvr",
         "base_model": "huggingface-reasoning-qwen3-1-7b",

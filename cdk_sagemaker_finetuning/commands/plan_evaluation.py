@@ -18,7 +18,7 @@ from typing import Any
 from .. import files
 from ..evaluation_spec import with_evaluation
 from ..notebook import load_outputs, stack_outputs
-from ..runtime import evaluation_config, evaluation_inputs, evaluation_request, preflight, request
+from ..runtime import evaluation_inputs, evaluation_request, preflight
 from ..spec import FineTuningSpec
 from ..workflow_config import runtime_config
 from . import _aws, _term, plan
@@ -102,15 +102,15 @@ def _offline(
             )
     else:
         package = _assumed_package(args.model_package, hub)
-    document = request.hub_document(hub)
-    types = evaluation_config.recipe_types(config, str(hub.get("HubContentName")))
-    for evaluation_type in types:  # the hub content must offer each recipe the evaluations read
-        evaluation_config.evaluation_recipe_uri(document, evaluation_type, plan.PLACEHOLDER_ACCOUNT)
+    # the lookup the Lambda runs, with every recipe's override spec read from --recipe-params
+    specs = evaluation_inputs.recipe_specs(
+        None, config, hub, plan.PLACEHOLDER_ACCOUNT, read=lambda _uri: params
+    )
     if config["evaluation"].get("judge"):
         print(
             "note: offline, the judge model is not checked against the service's allow-list", file=sys.stderr
         )
-    return package, dict.fromkeys(types, params), None
+    return package, specs, None
 
 
 def build(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]:

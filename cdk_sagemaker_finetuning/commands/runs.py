@@ -4,7 +4,8 @@
 ``validationUri`` overrides, keys of ``runtime/request.py`` ``INPUT_KEYS``). ``status`` takes an execution ARN
 or a training job name and shows the job's status, secondary status transitions, a progress bar from
 ``ProgressInfo``, the model package ARN or the failure reason (`DescribeTrainingJob <https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeTrainingJob.html>`_).
-A finished run with an evaluation step shows the gate's decision and the scores, candidate vs reference, from
+Once the training job completed, a run with an evaluation step shows its evaluation jobs and their statuses
+(``run_evaluation.py``); a finished run shows the gate's decision and the scores, candidate vs reference, from
 the execution output. Exit code 1 when the run failed or stopped.
 """
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..spec import DATASET_ARN_RE, S3_URI_RE
-from . import _aws, _term, evaluation, project_outputs
+from . import _aws, _term, evaluation, project_outputs, run_evaluation
 
 STATE_MACHINE_OUTPUT = "StateMachineArn"
 TRAIN_INPUT, VALIDATION_INPUT = "trainUri", "validationUri"
@@ -134,6 +135,8 @@ class Tracker:
     job: str | None = None
     execution: str = ""
     waiting_shown: bool = False
+    job_status: str = ""
+    evaluation: str = ""
 
 
 @_aws.friendly_errors
@@ -194,7 +197,7 @@ def show_job(job: dict[str, Any], tracker: Tracker) -> None:
         text = f"{when}  {transition.get('Status', '')}: {transition.get('StatusMessage', '')}".rstrip(": ")
         print(_term.wrap(text, "  ", " " * 12))
     tracker.transitions = len(transitions)
-    status = job.get("TrainingJobStatus", "")
+    status = tracker.job_status = job.get("TrainingJobStatus", "")
     secondary = job.get("SecondaryStatus")
     bar = progress(job.get("ProgressInfo")) if secondary in (None, "Training") else ""
     line = f"{status} ({secondary})" if secondary and secondary != status else status
@@ -204,8 +207,8 @@ def show_job(job: dict[str, Any], tracker: Tracker) -> None:
         print(_term.field("Status", line, 12))
         if bar:
             print(_term.field("Progress", bar, 12))
-    if status in JOB_TERMINAL:
-        show_outcome(job)
+        if status in JOB_TERMINAL:  # once: the run may go on evaluating for hours
+            show_outcome(job)
 
 
 def progress(info: dict[str, Any] | None) -> str:
@@ -252,6 +255,8 @@ def poll_execution(args: argparse.Namespace, arn: str, tracker: Tracker) -> tupl
     elif status == "RUNNING" and not tracker.waiting_shown:
         tracker.waiting_shown = True
         print("Checking the configuration and data (preflight); no training job yet.")
+    if tracker.job_status == "Completed" and status != "SUCCEEDED":  # evaluating, or ended while evaluating
+        tracker.evaluation = run_evaluation.show(args, stepfunctions, arn, tracker.evaluation)
     if status == "RUNNING":
         return False, 0
     if status in EXECUTION_FAILED:
@@ -282,6 +287,8 @@ def show_evaluation(output: Any) -> None:
     candidate = {m: r["candidate"] for m, r in rows.items() if isinstance(r.get("candidate"), int | float)}
     theirs = {m: r["reference"] for m, r in rows.items() if isinstance(r.get("reference"), int | float)}
     print(evaluation.render(candidate, theirs if reference else None))
+    for note in answer.get("notes") or []:
+        print(_term.wrap(f"Note: {note}", "", "  "))
 
 
 def training_job_of(stepfunctions: Any, arn: str) -> str | None:

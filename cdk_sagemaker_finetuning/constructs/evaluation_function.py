@@ -4,9 +4,11 @@ What the code calls, per action (`SageMaker actions, resources and conditions
 <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html>`_):
 
 * ``start``: ``DescribeModelPackage`` (the package, the group's packages), ``DescribeHubContent`` (the base
-  model, a registry dataset), ``s3:GetObject`` of the evaluation recipes' override specs and the judge allow-list
-  (the AWS-owned JumpStart cache objects the preflight reads too), the evaluation dataset's sample
-  (``s3:ListBucket`` + ``s3:GetObject``), ``CreateTrainingJob`` + ``AddTags`` on ``training-job/<prefix>*`` with
+  model; a registry dataset: its hub and versions, in its own account), ``s3:GetObject`` of the evaluation
+  recipes' override specs and the judge allow-list (the AWS-owned JumpStart cache objects the preflight reads
+  too), the evaluation dataset's sample (``s3:ListBucket`` + ``s3:GetObject``; an S3 URI only: a registry
+  dataset's location is known at run time, grant it with ``bucket.grant_read(workflow.evaluation_function)``),
+  ``CreateTrainingJob`` + ``AddTags`` on ``training-job/<prefix>*`` with
   ``iam:PassRole`` of the training role (``iam:PassedToService``: SageMaker);
 * ``poll``: ``DescribeTrainingJob`` (and ``CreateTrainingJob`` of a job that waited for another);
 * ``gate``: ``DescribeTrainingJob``, the results files (``s3:ListBucket`` + ``s3:GetObject`` under the output
@@ -29,6 +31,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ..runtime import evaluation_catalog, evaluation_request
+from ..runtime.request import DATASET_ARN_RE
 from .arns import s3_arn
 from .model_package_group import IModelPackageGroup
 from .nag import acknowledge, acknowledge_wildcard_resources
@@ -105,10 +108,10 @@ def evaluation_function(
         "Evaluation recipe override specs and the judge allow-list are AWS-owned objects read by key.",
     )
     evaluation = config["evaluation"]
-    locations = [config.get("outputUri")]
-    if evaluation.get("judge") or evaluation.get("customScorer"):
-        locations.append(evaluation.get("dataset"))
+    dataset = evaluation.get("dataset") if evaluation.get("judge") or evaluation.get("customScorer") else None
+    locations = [config.get("outputUri"), dataset]
     _grant_s3_read(role, [loc for loc in locations if isinstance(loc, str) and loc.startswith("s3://")])
+    _grant_dataset_describe(role, dataset)
     key = config.get("kmsKeyId")
     if isinstance(key, str) and (Token.is_unresolved(key) or key.startswith("arn:")):
         grant(grantee=role, actions=["kms:Decrypt"], resource_arns=[key])
@@ -120,6 +123,25 @@ def evaluation_function(
         },
     )
     return function
+
+
+def _grant_dataset_describe(role: iam.IRole, dataset: Any) -> None:
+    """``DescribeHubContent`` on a registry dataset's hub and versions, in the ARN's own account (it may be
+    shared from another one). Its S3 location is known only at run time: read on it is not granted, so the
+    format check is skipped with a note unless the user grants it (``evaluation_step.check_dataset``)."""
+    if not isinstance(dataset, str) or Token.is_unresolved(dataset) or not DATASET_ARN_RE.match(dataset):
+        return
+    environment, _, path = dataset.partition(":hub-content/")
+    hub, kind, name = path.split("/")[:3]
+    versions = f"{environment}:hub-content/{hub}/{kind}/{name}/*"
+    iam.Grant.add_to_principal(
+        grantee=role,
+        actions=["sagemaker:DescribeHubContent"],
+        resource_arns=[f"{environment}:hub/{hub}", versions],
+    )
+    acknowledge_wildcard_resources(
+        role, [versions], "Read-only describe of the versions of the one evaluation dataset the spec names."
+    )
 
 
 def _grant_s3_read(role: iam.IRole, uris: Sequence[str]) -> None:

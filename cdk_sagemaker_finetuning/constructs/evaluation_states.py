@@ -26,9 +26,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..runtime.evaluation_gate import NEEDS_REFERENCE
+from ..runtime.evaluation_step import EVALUATE_STATE
 from .asl import lambda_task
 
-EVALUATE = "Evaluate"
+EVALUATE = EVALUATE_STATE
 STATE = "$.evaluation"
 
 

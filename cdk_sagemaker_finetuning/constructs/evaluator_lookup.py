@@ -17,6 +17,7 @@ from .nag import acknowledge_wildcard_resources
 from .runtime_provider import RuntimeProvider
 
 PROVIDER_ID = "EvaluatorLookupProvider"
+DEFAULT_LAMBDA_ARN_FIELD = "reward.lambda_arn"
 
 
 class EvaluatorLookup(Construct):
@@ -25,13 +26,21 @@ class EvaluatorLookup(Construct):
     :param evaluator: the imported evaluator (``HubEvaluator.from_evaluator_arn``).
     :param evaluator_type: the type it must have: ``RewardFunction`` (RLVR) or ``RewardPrompt``.
         Default: ``RewardFunction``.
+    :param lambda_arn_field: the spec field a failed lookup suggests instead (the evaluator's Lambda given
+        directly). Default: ``reward.lambda_arn``.
 
     Attributes: ``lambda_arn`` (the unqualified function ARN; empty for a ``RewardPrompt``), ``reference``
     (the document's ``Reference`` as written).
     """
 
     def __init__(
-        self, scope: Construct, id: str, *, evaluator: IEvaluator, evaluator_type: str = "RewardFunction"
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        evaluator: IEvaluator,
+        evaluator_type: str = "RewardFunction",
+        lambda_arn_field: str = DEFAULT_LAMBDA_ARN_FIELD,
     ) -> None:
         super().__init__(scope, id)
         provider = RuntimeProvider.of(
@@ -52,7 +61,15 @@ class EvaluatorLookup(Construct):
             "Resource",
             service_token=provider.service_token,
             resource_type="Custom::SageMakerEvaluatorLookup",
-            properties={"EvaluatorArn": evaluator.evaluator_arn, "EvaluatorType": evaluator_type},
+            properties={
+                "EvaluatorArn": evaluator.evaluator_arn,
+                "EvaluatorType": evaluator_type,
+                **(
+                    {}
+                    if lambda_arn_field == DEFAULT_LAMBDA_ARN_FIELD
+                    else {"LambdaArnField": lambda_arn_field}
+                ),
+            },
         )
         self.lambda_arn = resource.get_att_string("LambdaArn")
         self.reference = resource.get_att_string("Reference")

@@ -31,6 +31,13 @@ OTHER_SAMPLE_BYTES = 131_072  # 128 KiB of each other sampled object
 MAX_SAMPLE_BYTES = FIRST_SAMPLE_BYTES + (SAMPLE_OBJECTS - 1) * OTHER_SAMPLE_BYTES
 JSONL_SUFFIX = ".jsonl"
 NOT_FOUND = ("NoSuchBucket", "NoSuchKey", "404", "NotFound")
+ACCESS_DENIED = ("AccessDenied", "AccessDeniedException", "403", "AllAccessDisabled")
+#: The fix of an AccessDenied when the caller names none: the training preflight's.
+PREFLIGHT_ACCESS_FIX = (
+    "literal s3:// data locations of the spec are granted at synth; for data chosen per run or held by a "
+    "registry dataset, grant the preflight function read on it, e.g. bucket.grant_read(workflow.preflight_function)"
+    " (TrainingWorkflow data_buckets does so for whole buckets)"
+)
 PAGE_SIZE = 1000
 
 
@@ -177,10 +184,12 @@ def check_location(
     field: str,
     budget: Budget | None = None,
     formats: tuple[str, ...] | None = None,
+    access_fix: str = PREFLIGHT_ACCESS_FIX,
 ) -> tuple[str | None, dict[str, Any]]:
     """Every object under ``uri`` is non-empty JSON Lines and a sample of them (first, last and evenly
     between, one range read each) matches the technique's formats (or ``formats``, e.g. evaluation data);
-    return ``(format, summary)`` or raise a ``PreflightError`` naming the object."""
+    return ``(format, summary)`` or raise a ``PreflightError`` naming the object. An AccessDenied is
+    ``DatasetAccessDenied`` naming the grant needed, then ``access_fix`` (where to add it)."""
     bucket, prefix = uri.removeprefix("s3://").partition("/")[::2]
     try:
         listing = list_objects(s3, bucket, prefix, budget=budget)
@@ -219,6 +228,8 @@ def check_location(
         if code in NOT_FOUND:
             what = f"bucket {bucket}" if code == "NoSuchBucket" else f"the data at {uri}"
             raise errors.DatasetNotFound(f"{what} does not exist ({code})", field=field) from None
+        if code in ACCESS_DENIED:
+            raise access_denied(uri, exc, field, access_fix) from None
         raise errors.from_aws(exc, f"reading the data at {uri}") from None
     except BotoCoreError as exc:
         raise errors.from_aws(exc, f"reading the data at {uri}") from None
@@ -232,6 +243,17 @@ def check_location(
         "stopped": listing.stopped or (None if all_sampled else "time budget"),
     }
     return results[0].report.format, summary
+
+
+def access_denied(uri: str, exc: ClientError, field: str, fix: str) -> errors.PreflightError:
+    """``DatasetAccessDenied``: which call was denied, the grant that allows it, and ``fix``."""
+    bucket, prefix = uri.removeprefix("s3://").partition("/")[::2]
+    return errors.DatasetAccessDenied(
+        f"cannot check the data at {uri}: {exc.operation_name} was denied. The role running the check needs "
+        f"s3:ListBucket on bucket {bucket} and s3:GetObject on {bucket}/{prefix}* (kms:Decrypt too with a "
+        f"customer managed key), and the bucket policy must allow it: {fix}",
+        field=field,
+    )
 
 
 def _check_report(

@@ -49,6 +49,10 @@ InvalidHyperparameter = _kind(
     "InvalidHyperparameter", "A value has the wrong type, enum value or characters."
 )
 DatasetNotFound = _kind("DatasetNotFound", "Training or validation data does not exist.")
+DatasetAccessDenied = _kind(
+    "DatasetAccessDenied",
+    "The role running the data check may not read the data (the message names the grant).",
+)
 DatasetFormat = _kind("DatasetFormat", "The data's first records do not match the technique's format.")
 DatasetImportFailed = _kind(
     "DatasetImportFailed", "Registering the training data as an AI Registry dataset failed (lineage)."

@@ -22,7 +22,8 @@ Standard library + boto3 only; the ``gate`` action of ``evaluation_step.py``. Al
    ``approvalStatus``. A candidate without the gate metric is ``EvaluationError.GateMetricMissing``.
 
 Returns ``{decision, approvalStatus, gate, reference, scores: {metric: {candidate, reference, delta}},
-resultsFiles, notRecorded}`` for the execution output and the notifications.
+resultsFiles, notRecorded}`` for the execution output and the notifications, plus ``notes`` when the start
+left one (the evaluation dataset's format not checked: ``evaluation_step.check_dataset``).
 """
 
 from __future__ import annotations
@@ -208,6 +209,9 @@ def gate(config: Mapping[str, Any], clients: preflight.Clients, state: dict[str,
     metric = gate_config["metric"] if gate_config else None
     props, dropped = properties(candidate, files, base, base_files, base_arn, own, metric)
     result: dict[str, Any] = {"modelPackageArn": arn, "gate": gate_config, "resultsFiles": files}
+    note = (state.get("datasetCheck") or {}).get("note")
+    if note:  # e.g. the dataset's format could not be checked
+        result["notes"] = [note]
     reference: dict[str, Any] | None = None
     ref_scores: dict[str, float] = {}
     if gate_config is None:

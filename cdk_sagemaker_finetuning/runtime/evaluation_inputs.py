@@ -8,7 +8,7 @@ calls it online; the workflow's evaluation Lambda will too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -39,15 +39,21 @@ def judge_models(clients: preflight.Clients) -> set[str] | None:
 
 
 def recipe_specs(
-    clients: preflight.Clients, config: Mapping[str, Any], hub_content: Mapping[str, Any], account: str
+    clients: preflight.Clients | None,
+    config: Mapping[str, Any],
+    hub_content: Mapping[str, Any],
+    account: str,
+    *,
+    read: Callable[[str], dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """``{EvaluationType: override spec}`` for every evaluation recipe the configured evaluations read."""
+    """``{EvaluationType: override spec}`` for every evaluation recipe the configured evaluations read (the
+    hub content must offer each); ``read(uri)`` reads a spec (default: ``GetObject`` with ``clients``)."""
     document = request.hub_document(hub_content)
     specs = {}
     for evaluation_type in evaluation_config.recipe_types(config, str(hub_content.get("HubContentName"))):
         uri = evaluation_config.evaluation_recipe_uri(document, evaluation_type, account)
         try:
-            specs[evaluation_type] = preflight._get_json(clients, uri)
+            specs[evaluation_type] = read(uri) if read else preflight._get_json(clients, uri)
         except (ClientError, BotoCoreError, ValueError) as exc:
             raise errors.RecipeSpecUnavailable(
                 f"cannot read the evaluation recipe's override spec {uri}: {exc}"

@@ -41,6 +41,8 @@ from . import evaluation_request as builder
 #: Formats an evaluation dataset may have (judge and custom scorer: ``{"query", "response"}`` lines).
 EVALUATION_FORMATS = ("sagemaker_eval",)
 PENDING, RUNNING, COMPLETED = "Pending", "InProgress", "Completed"
+#: The workflow's state holding the evaluation step (``cdk-finetune status`` finds it in the history).
+EVALUATE_STATE = "Evaluate"
 FAILED = ("Failed", "Stopped", "Stopping")
 
 
@@ -62,18 +64,48 @@ def check_gate_metric(evaluation: Mapping[str, Any]) -> None:
         raise errors.InvalidInput(problem, field="evaluation.gate.metric")
 
 
+#: Where to grant the evaluation Lambda read on a dataset location (``DatasetAccessDenied``, skip notes).
+EVALUATION_ACCESS_FIX = "grant the workflow's evaluation function read on it, e.g. bucket.grant_read(workflow.evaluation_function)"
+
+
 def check_dataset(clients: preflight.Clients, evaluation: Mapping[str, Any], nova: bool) -> dict[str, Any]:
-    """The evaluation dataset (when S3, or a registry dataset naming its S3 location) has the right format."""
+    """The evaluation dataset has the right format: an S3 URI (read granted at synth), or the S3 location a
+    registry dataset names (``DescribeHubContent``, granted on that dataset's versions).
+
+    A registry dataset's location is known only now, so the Lambda may not be granted read on it: then its
+    format is not checked and the summary says so (``checked: false`` and a ``note`` with the fix; the
+    evaluation jobs read the data as the training role). An S3 URI it may not read is
+    ``PreflightError.DatasetAccessDenied``.
+    """
     source = evaluation.get("dataset")
     if not source or not (evaluation.get("judge") or evaluation.get("customScorer")):
         return {}
     field = "evaluation.dataset"
-    uri = source if source.startswith("s3://") else preflight._dataset_location(clients, source, field)
+    registry = not source.startswith("s3://")
+    uri = preflight._dataset_location(clients, source, field) if registry else source
     if uri is None:
-        return {}
-    _, summary = data_scan.check_location(
-        clients.s3, uri, "evaluation", nova, field=field, formats=EVALUATION_FORMATS
-    )
+        return {
+            "dataset": source,
+            "checked": False,
+            "note": f"{field} {source}: format not checked: its document names no S3 location "
+            "(DatasetS3Bucket, DatasetS3Prefix)",
+        }
+    try:
+        _, summary = data_scan.check_location(
+            clients.s3,
+            uri,
+            "evaluation",
+            nova,
+            field=field,
+            formats=EVALUATION_FORMATS,
+            access_fix=EVALUATION_ACCESS_FIX,
+        )
+    except errors.DatasetAccessDenied as exc:
+        if not registry:
+            raise
+        note = f"{field} {source}: format not checked. {exc.message}"
+        print(json.dumps({"level": "WARNING", "field": field, "message": note}))
+        return {"dataset": source, "location": uri, "checked": False, "note": note}
     return summary
 
 

@@ -166,7 +166,8 @@ def lookup(properties: Mapping[str, Any], sagemaker: Any, region: str) -> dict[s
     arn = str(properties.get("EvaluatorArn") or "")
     expected = properties.get("EvaluatorType") or "RewardFunction"
     match = EVALUATOR_ARN.match(arn)
-    hint = "; or set reward.lambda_arn to the evaluator's function if this deployment cannot read it"
+    field = properties.get("LambdaArnField") or "reward.lambda_arn"
+    hint = f"; or set {field} to the evaluator's function if this deployment cannot read it"
     if not match:
         raise ValueError(
             f"EvaluatorArn {arn!r} is not a versioned evaluator ARN (.../JsonDoc/<name>/<x.y.z>)"

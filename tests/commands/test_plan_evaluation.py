@@ -13,7 +13,9 @@ from botocore.response import StreamingBody
 from botocore.validate import validate_parameters
 
 from cdk_sagemaker_finetuning import cli
-from cdk_sagemaker_finetuning.runtime import evaluation_request
+from cdk_sagemaker_finetuning.commands import plan_evaluation
+from cdk_sagemaker_finetuning.notebook import load_outputs, stack_outputs
+from cdk_sagemaker_finetuning.runtime import evaluation_request, evaluation_step, preflight
 from cdk_sagemaker_finetuning.spec import load_spec
 from cdk_sagemaker_finetuning.workflow_config import runtime_config
 from tests.commands.conftest import Result, assert_fits
@@ -348,3 +350,39 @@ def test_online_access_denied_is_an_aws_failure(run, stubs, outputs_file) -> Non
         result.flat_err
         == "PreflightError.AwsError: DescribeModelPackage failed: AccessDeniedException: not authorized"
     )
+
+
+EVAL_ROWS = b'{"query": "2+2?", "response": "4"}\n' * 3
+
+
+def test_the_lambda_sends_the_requests_plan_prints(run, stubs, outputs_file) -> None:
+    """The same runtime code: on the same lookups, the evaluation Lambda's CreateTrainingJob calls are the plan."""
+    _online(stubs, [JUDGE])
+    argv = ["--model-package", PACKAGE, "--outputs-file", outputs_file, "--execution-name", "nightly-7"]
+    printed = evaluation_jobs(run("plan", SPEC, "--evaluation", *argv, "--region", "us-east-1"))
+
+    spec = load_spec(SPEC)
+    config = plan_evaluation._config(spec, stack_outputs(load_outputs(outputs_file), spec))
+    _online(stubs, [JUDGE])  # the Lambda's own lookups, answered alike
+    s3, sagemaker = stubs("s3"), stubs("sagemaker")
+    bucket, key = "support-data-123456789012", "eval/prompts.jsonl"
+    s3.add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": key, "Size": len(EVAL_ROWS)}]},
+        {"Bucket": bucket, "Prefix": key, "MaxKeys": 1000},
+    )
+    s3.add_response(
+        "get_object",
+        {"Body": StreamingBody(io.BytesIO(EVAL_ROWS), len(EVAL_ROWS))},
+        {"Bucket": bucket, "Key": key, "Range": "bytes=0-1048575"},
+    )
+    waits = [r for r in printed if "inference_data_s3_path" in r["HyperParameters"]]  # the judge's metrics
+    for request in printed:
+        if request not in waits:
+            arn = f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{request['TrainingJobName']}"
+            sagemaker.add_response("create_training_job", {"TrainingJobArn": arn}, request)
+    clients = preflight.Clients(sagemaker=sagemaker.client, s3=s3.client, sts=stubs("sts").client)
+    event = {"action": "start", "executionName": "nightly-7", "modelPackageArn": PACKAGE}
+    state = evaluation_step.run(config, event, clients)
+    assert [job["request"] for job in state["jobs"] if job["status"] == "Pending"] == waits
+    assert len(waits) == 1 and len(state["jobs"]) == len(printed) == 5

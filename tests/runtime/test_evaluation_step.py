@@ -374,6 +374,24 @@ def test_without_a_gate_scores_are_recorded_and_the_configured_status_applies():
     assert result["decision"] == "Approved" and result["reference"] is None
 
 
+def test_the_gate_answer_carries_the_start_s_note_on_an_unchecked_dataset():
+    cfg = {**ea.config(None), "approvalStatus": "Approved"}
+    aws, files = gate_aws(cfg, MMLU)
+    aws.update(
+        CustomerMetadataProperties={
+            "eval:mmlu/accuracy": "0.61",
+            "eval:mmlu/stderr": "0.01",
+            "eval-results:mmlu": files["mmlu"],
+        },
+        ModelApprovalStatus="Approved",
+        ApprovalDescription="evaluation recorded; approval status Approved from the configuration",
+    )
+    note = "evaluation.dataset arn:...: format not checked. ..."
+    state = {**completed(cfg), "datasetCheck": {"checked": False, "note": note}}
+    assert eg.gate(cfg, aws.clients, state)["notes"] == [note]
+    aws.done()
+
+
 def test_a_candidate_without_the_gate_metric_records_its_scores_and_stays_pending():
     cfg = ea.config(ea.GATE)
     aws, files = gate_aws(cfg, {"results": {"all": {"exact_match": 0.3}}})

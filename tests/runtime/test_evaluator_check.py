@@ -301,3 +301,12 @@ def test_on_event_create_and_delete(monkeypatch):
     )
     assert deleted == {"PhysicalResourceId": wd.EVALUATOR_ARN}
     stub.assert_no_pending_responses()  # Delete made no call: the evaluator is not ours
+
+
+def test_a_scorer_lookup_it_may_not_read_suggests_the_scorer_s_lambda_field():
+    client, _ = stubbed_sagemaker(None, "AccessDeniedException")
+    properties = {"EvaluatorArn": wd.EVALUATOR_ARN, "LambdaArnField": "evaluation.custom_scorer.lambda_arn"}
+    with pytest.raises(
+        ValueError, match="; or set evaluation.custom_scorer.lambda_arn to the evaluator's function"
+    ):
+        evaluator_check.lookup(properties, client, wd.REGION)
