@@ -43,11 +43,9 @@ COMPARISONS = {
 }
 
 
-def definition(
-    *, evaluation: bool, create_job_with: str = "aws-sdk", end: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """The workflow's ``{"StartAt", "States"}`` as ``TrainingWorkflow`` builds it (placeholder ARNs);
-    ``end`` follows the last states (default ``{"End": True}``)."""
+def definition(*, evaluation: bool, create_job_with: str = "aws-sdk") -> dict[str, Any]:
+    """``{"StartAt", "States"}`` of ``TrainingWorkflow``'s state machine (placeholder ARNs): the workflow's
+    states, then its ``Succeeded`` state."""
     from .constructs.create_job import CreateJobWith
     from .constructs.workflow_definition import workflow_states
     from .spec import FineTuningSpec
@@ -59,7 +57,7 @@ def definition(
         model_package_group_arn="group",
         output_uri="s3://bucket/out/",
     )
-    return workflow_states(
+    machine = workflow_states(
         config=config,
         partition="aws",
         preflight_arn="preflight",
@@ -67,9 +65,11 @@ def definition(
         retry_seconds=5,
         create_job_with=CreateJobWith(create_job_with),
         create_arn="create" if create_job_with == CreateJobWith.LAMBDA.value else None,
-        end=end or {"End": True},
+        end={"Next": "Succeeded"},
         evaluation_arn="evaluation" if evaluation else None,
     )
+    machine["States"]["Succeeded"] = {"Type": "Succeed"}
+    return machine
 
 
 def mermaid(machine: Mapping[str, Any]) -> str:

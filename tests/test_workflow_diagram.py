@@ -44,7 +44,7 @@ def expected(machine: Mapping[str, Any], scope: str = "") -> Iterator[tuple[str,
         targets = [c["Next"] for c in state.get("Choices", [])]
         targets += [state[k] for k in ("Default", "Next") if k in state]
         targets += [c["Next"] for c in state.get("Catch", [])]
-        if state.get("End") or state["Type"] == "Fail":
+        if state.get("End") or state["Type"] in ("Succeed", "Fail"):
             targets.append("[*]")
         yield from ((scope, name, target) for target in targets)
         for branch in state.get("Branches", []):
@@ -57,7 +57,6 @@ def machines() -> dict[str, dict[str, Any]]:
         "aws-sdk": draw(evaluation=False),
         "evaluation": draw(evaluation=True),
         "lambda": draw(evaluation=True, create_job_with="lambda"),
-        "followed by a state": draw(evaluation=False, end={"Next": "After"}),
     }
 
 

@@ -24,6 +24,9 @@ class SpecRewards(Construct):
     * RLAIF: ``bedrock:InvokeModel`` on the judge model; a custom ``.jinja`` prompt becomes a ``JudgePrompt``
       named ``<project>-judge`` (read granted on its object). ``Builtin.*`` prompts need no evaluator.
 
+    :param spec: the project's spec (its ``technique``, ``reward`` and ``rlaif``).
+    :param training_role: the role of the training job; it gets the invoke and read grants above.
+
     Attributes ``reward_function``, ``judge_prompt``, ``evaluator``, ``evaluator_arn``, ``evaluator_lookup``
     and ``reward_lambda_arn`` (the Lambda the training role may invoke) are None when unused.
     """
