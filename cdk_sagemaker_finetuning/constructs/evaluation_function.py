@@ -104,14 +104,7 @@ def evaluation_function(
         recipe_spec_resources,
         "Evaluation recipe override specs and the judge allow-list are AWS-owned objects read by key.",
     )
-    evaluation = config["evaluation"]
-    locations = [config.get("outputUri")]
-    if evaluation.get("judge") or evaluation.get("customScorer"):
-        locations.append(evaluation.get("dataset"))
-    _grant_s3_read(role, [loc for loc in locations if isinstance(loc, str) and loc.startswith("s3://")])
-    key = config.get("kmsKeyId")
-    if isinstance(key, str) and (Token.is_unresolved(key) or key.startswith("arn:")):
-        grant(grantee=role, actions=["kms:Decrypt"], resource_arns=[key])
+    _grant_data_read(role, config)
     acknowledge(
         role,
         {
@@ -120,6 +113,18 @@ def evaluation_function(
         },
     )
     return function
+
+
+def _grant_data_read(role: iam.IRole, config: Mapping[str, Any]) -> None:
+    """Read the training output (the candidate's scores) and, for a judge or custom scorer, the dataset."""
+    evaluation = config["evaluation"]
+    locations = [config.get("outputUri")]
+    if evaluation.get("judge") or evaluation.get("customScorer"):
+        locations.append(evaluation.get("dataset"))
+    _grant_s3_read(role, [loc for loc in locations if isinstance(loc, str) and loc.startswith("s3://")])
+    key = config.get("kmsKeyId")
+    if isinstance(key, str) and (Token.is_unresolved(key) or key.startswith("arn:")):
+        iam.Grant.add_to_principal(grantee=role, actions=["kms:Decrypt"], resource_arns=[key])
 
 
 def _grant_s3_read(role: iam.IRole, uris: Sequence[str]) -> None:
