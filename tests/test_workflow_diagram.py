@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
 
 from cdk_sagemaker_finetuning import workflow_diagram
+from tests.conftest import REPO
 from tests.test_state_machine_definitions import definitions
 
 DECLARED = re.compile(r'^state "(?P<name>[^"]+)" as (?P<id>\w+)$')
@@ -148,3 +152,29 @@ def test_write_readme_without_the_markers_says_so(tmp_path, capsys):
     assert workflow_diagram.main(["--write-readme", str(readme)]) == 2
     assert "the markers of the generated workflow diagrams" in capsys.readouterr().err
     assert readme.read_text() == "no markers\n"
+
+
+def test_the_command_redraws_a_readme_quietly_and_imports_aws_cdk_only_to_draw(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{workflow_diagram.BEGIN}\n{workflow_diagram.END}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JSII_")}  # the command sets jsii's Node
+    module = "cdk_sagemaker_finetuning.workflow_diagram"
+    run = subprocess.run(
+        [sys.executable, "-m", module, "--write-readme", str(readme)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert (run.returncode, run.stderr) == (0, "")
+    assert run.stdout == f"{readme}: workflow diagrams updated\n"
+    assert readme.read_text() == workflow_diagram.readme_section() + "\n"
+    imported = subprocess.run(
+        [sys.executable, "-c", f"import sys, {module}; print('aws_cdk' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert imported.stdout.strip() == "False", imported.stderr
