@@ -408,7 +408,27 @@ class Context:
                 "the name above",
             ),
             self._stack_value("TRAIN_DATA", "TrainUri", "Training data", spec.data.train, train_key),
+            *self._data_settings(),
         ]
+        if self.uses_reward_evaluator:
+            arn = self.spec.reward.evaluator_arn
+            settings.append(
+                self._stack_value(
+                    "REWARD_EVALUATOR_ARN",
+                    "EvaluatorArn",
+                    "Reward function evaluator",
+                    arn,
+                    "reward.evaluator_arn",
+                )
+            )
+        if spec.evaluation:
+            settings.extend(self._evaluation_settings())
+        return settings + self._job_settings()
+
+    def _data_settings(self) -> list[Setting]:
+        """The lineage dataset, the validation data and the job output."""
+        spec = self.spec
+        settings = []
         if spec.dataset_name:
             settings.append(
                 Setting(
@@ -431,19 +451,12 @@ class Context:
                 "S3_OUTPUT_PATH", "OutputUri", "Job output", spec.output.s3_uri, "output.s3_uri"
             )
         )
-        if self.uses_reward_evaluator:
-            arn = self.spec.reward.evaluator_arn
-            settings.append(
-                self._stack_value(
-                    "REWARD_EVALUATOR_ARN",
-                    "EvaluatorArn",
-                    "Reward function evaluator",
-                    arn,
-                    "reward.evaluator_arn",
-                )
-            )
-        if spec.evaluation:
-            settings.extend(self._evaluation_settings())
+        return settings
+
+    def _job_settings(self) -> list[Setting]:
+        """The output key, MLflow tracking, the maximum runtime and the tags of the job."""
+        spec = self.spec
+        settings = []
         if spec.output.kms_key_arn:
             settings.append(
                 Setting("KMS_KEY_ARN", spec.output.kms_key_arn, "Job output KMS key: spec output.kms_key_arn")

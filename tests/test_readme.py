@@ -11,6 +11,7 @@ must resolve.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import shutil
@@ -148,7 +149,7 @@ def test_python_fragment_compiles_and_its_imports_resolve(block: Block) -> None:
             assert (alias.asname or alias.name).split(".")[0] in namespace, f"{block.id}: {alias.name}"
 
 
-# -- table of contents and architecture diagram ------------------------------------------------------------
+# -- table of contents and diagrams -------------------------------------------------------------------------
 
 MERMAID_EDGE = re.compile(
     r"^(\w+)(?:\[(\w+)\])?\s+(?:-->|-\.->|-- (?:\w+|\"[^\"]+\") -->|-\. \w+ \.->)\s+(\w+)(?:\[(\w+)\])?$"
@@ -174,7 +175,7 @@ def test_the_architecture_diagram_names_exactly_the_constructs() -> None:
 
     import cdk_sagemaker_finetuning.constructs as ours
 
-    [diagram] = [b for b in BLOCKS if b.language == "mermaid"]
+    [diagram] = [b for b in BLOCKS if b.language == "mermaid" and b.code.startswith("flowchart")]
     first, *edges = [line.strip() for line in diagram.code.splitlines() if line.strip()]
     assert first == "flowchart LR"
     labels: dict[str, str] = {}
@@ -192,3 +193,35 @@ def test_the_architecture_diagram_names_exactly_the_constructs() -> None:
         if isinstance(getattr(ours, name), type) and issubclass(getattr(ours, name), constructs.Construct)
     }
     assert set(labels.values()) == public | {"FineTuningStack"}
+
+
+def test_the_workflow_diagrams_are_drawn_from_the_current_definition() -> None:
+    from cdk_sagemaker_finetuning import workflow_diagram
+
+    text = README.read_text(encoding="utf-8")
+    start, end = text.find(workflow_diagram.BEGIN), text.find(workflow_diagram.END)
+    assert 0 <= start < end, "the README lost the markers of the generated workflow diagrams"
+    assert text[start : end + len(workflow_diagram.END)] == workflow_diagram.readme_section(), (
+        "the README's workflow diagrams are out of date: run "
+        "`python -m cdk_sagemaker_finetuning.workflow_diagram --write-readme` and commit README.md"
+    )
+
+
+def test_every_mermaid_block_parses_with_mermaid() -> None:
+    """Mermaid's own parser (package.json) reads every diagram, and rejects a broken one."""
+    diagrams = [b for b in BLOCKS if b.language == "mermaid"]
+    assert len(diagrams) >= 3
+    broken = "stateDiagram-v2\n  Preflight --> : catch\n"
+    node = shutil.which("node")
+    assert node and (REPO / "node_modules" / "mermaid").is_dir(), "run `make test` (npm ci installs mermaid)"
+    result = subprocess.run(
+        [node, str(REPO / "tests" / "mermaid_parse.mjs")],
+        input=json.dumps([b.code for b in diagrams] + [broken]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    *errors, rejected = json.loads(result.stdout)
+    assert {b.id: e for b, e in zip(diagrams, errors, strict=True) if e} == {}
+    assert rejected and "Parse error" in rejected

@@ -107,14 +107,7 @@ def evaluation_function(
         recipe_spec_resources,
         "Evaluation recipe override specs and the judge allow-list are AWS-owned objects read by key.",
     )
-    evaluation = config["evaluation"]
-    dataset = evaluation.get("dataset") if evaluation.get("judge") or evaluation.get("customScorer") else None
-    locations = [config.get("outputUri"), dataset]
-    _grant_s3_read(role, [loc for loc in locations if isinstance(loc, str) and loc.startswith("s3://")])
-    _grant_dataset_describe(role, dataset)
-    key = config.get("kmsKeyId")
-    if isinstance(key, str) and (Token.is_unresolved(key) or key.startswith("arn:")):
-        grant(grantee=role, actions=["kms:Decrypt"], resource_arns=[key])
+    _grant_data_read(role, config)
     acknowledge(
         role,
         {
@@ -123,6 +116,19 @@ def evaluation_function(
         },
     )
     return function
+
+
+def _grant_data_read(role: iam.IRole, config: Mapping[str, Any]) -> None:
+    """Read the training output (the candidate's scores) and, for a judge or custom scorer, the dataset (an S3
+    URI, or a registry dataset's hub content)."""
+    evaluation = config["evaluation"]
+    dataset = evaluation.get("dataset") if evaluation.get("judge") or evaluation.get("customScorer") else None
+    locations = [config.get("outputUri"), dataset]
+    _grant_s3_read(role, [loc for loc in locations if isinstance(loc, str) and loc.startswith("s3://")])
+    _grant_dataset_describe(role, dataset)
+    key = config.get("kmsKeyId")
+    if isinstance(key, str) and (Token.is_unresolved(key) or key.startswith("arn:")):
+        iam.Grant.add_to_principal(grantee=role, actions=["kms:Decrypt"], resource_arns=[key])
 
 
 def _grant_dataset_describe(role: iam.IRole, dataset: Any) -> None:

@@ -22,7 +22,7 @@ ASL reference: https://docs.aws.amazon.com/step-functions/latest/dg/concepts-ama
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..runtime.evaluation_gate import NEEDS_REFERENCE
@@ -54,7 +54,38 @@ def evaluation_states(
         return state
 
     start = {"action": "start", "executionName.$": "$$.Execution.Name", "modelPackageArn.$": package_path}
-    branch = {
+    return {
+        EVALUATE: {
+            "Type": "Parallel",
+            "Comment": "Evaluate the new package; any error in here stops its evaluation jobs before failing",
+            "Branches": [_branch(task, start, poll_seconds)],
+            "ResultSelector": {"result.$": "$[0]"},
+            "ResultPath": STATE,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "StopEvaluation"}],
+            "Next": "Evaluated",
+        },
+        "StopEvaluation": task(
+            {"action": "stop", "executionName.$": "$$.Execution.Name"},
+            "Stop every still-running evaluation job of this execution",
+            ResultPath=None,
+            Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "EvaluationFailed"}],
+            Next="EvaluationFailed",
+        ),
+        "EvaluationFailed": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+        "Evaluated": {
+            "Type": "Pass",
+            "Comment": "The workflow output with the scores side by side and the gate's decision",
+            "Parameters": {**output, "evaluation.$": f"{STATE}.result"},
+            **end,
+        },
+    }
+
+
+def _branch(
+    task: Callable[..., dict[str, Any]], start: dict[str, Any], poll_seconds: int | float
+) -> dict[str, Any]:
+    """The ``Evaluate`` branch: start, poll until done, gate (and once more after evaluating the base model)."""
+    return {
         "StartAt": "StartEvaluation",
         "States": {
             "StartEvaluation": task(
@@ -104,30 +135,5 @@ def evaluation_states(
                 "OutputPath": "$.gate",
                 "End": True,
             },
-        },
-    }
-    return {
-        EVALUATE: {
-            "Type": "Parallel",
-            "Comment": "Evaluate the new package; any error in here stops its evaluation jobs before failing",
-            "Branches": [branch],
-            "ResultSelector": {"result.$": "$[0]"},
-            "ResultPath": STATE,
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "StopEvaluation"}],
-            "Next": "Evaluated",
-        },
-        "StopEvaluation": task(
-            {"action": "stop", "executionName.$": "$$.Execution.Name"},
-            "Stop every still-running evaluation job of this execution",
-            ResultPath=None,
-            Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "EvaluationFailed"}],
-            Next="EvaluationFailed",
-        ),
-        "EvaluationFailed": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
-        "Evaluated": {
-            "Type": "Pass",
-            "Comment": "The workflow output with the scores side by side and the gate's decision",
-            "Parameters": {**output, "evaluation.$": f"{STATE}.result"},
-            **end,
         },
     }

@@ -100,14 +100,7 @@ class FineTuningProject(Construct):
         **spec_fields: Any,
     ) -> None:
         super().__init__(scope, id)
-        if spec is not None and spec_fields:
-            raise ConstructValidationError(
-                f"pass either spec or the spec's fields, not both (got spec and {', '.join(spec_fields)})",
-                self,
-            )
-        self.spec = (
-            spec if spec is not None else FineTuningSpec.from_dict(spec_fields, base_dir=spec_base_dir)
-        )
+        self.spec = self._spec(spec, spec_base_dir, spec_fields)
         ProjectNames.of(self).claim(
             self, [f"project {self.spec.name}", f"model package group {self.spec.model_package_group_name}"]
         )
@@ -148,6 +141,16 @@ class FineTuningProject(Construct):
             watch, self.state_machine, topic
         )
         self.outputs = self._outputs(spec.output_prefix if output_prefix is None else output_prefix)
+
+    def _spec(
+        self, spec: FineTuningSpec | None, base_dir: str | Path, fields: dict[str, Any]
+    ) -> FineTuningSpec:
+        """``spec``, or the spec made of its fields given as keyword arguments (not both)."""
+        if spec is not None and fields:
+            raise ConstructValidationError(
+                f"pass either spec or the spec's fields, not both (got spec and {', '.join(fields)})", self
+            )
+        return spec if spec is not None else FineTuningSpec.from_dict(fields, base_dir=base_dir)
 
     def grant_start_training(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to start training runs of this project and follow them (describe, history, list)."""

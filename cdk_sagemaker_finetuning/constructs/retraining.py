@@ -221,6 +221,11 @@ class RetrainingPipeline(Construct):
         )
         self.pipeline_arn = self.pipeline.pipeline_arn
         self.pipeline_name = self.pipeline.pipeline_name
+        self._start_on_new_version(data_bucket, source_key, check_bucket=check_bucket)
+        self._acknowledge(artifact_bucket, data_bucket, state_machine)
+
+    def _start_on_new_version(self, data_bucket: s3.IBucket, source_key: str, *, check_bucket: bool) -> None:
+        """The rule starting the pipeline on a new version of the source object (and the bucket's check)."""
         self.source_rule = events.Rule(
             self,
             "NewSourceVersion",
@@ -238,7 +243,6 @@ class RetrainingPipeline(Construct):
                 used_by=f"the retraining pipeline (source object {source_key})",
             )
             self.source_rule.node.add_dependency(self.bucket_check)
-        self._acknowledge(artifact_bucket, data_bucket, state_machine)
 
     def _train_and_report(
         self, state_machine: sfn.IStateMachine, data: dict[str, Any]

@@ -72,7 +72,9 @@ def reward_code(code: str | Path | None, requirements: Path | None, runtime: lam
     return lambda_.Code.from_asset(
         str(directory),
         asset_hash=f"{directory.name}-{requirements.name}",  # both names are content hashes
-        bundling=BundlingOptions(image=runtime.bundling_image, local=_WithRequirements(directory, requirements)),
+        bundling=BundlingOptions(
+            image=runtime.bundling_image, local=_WithRequirements(directory, requirements)
+        ),
     )
 
 
@@ -147,15 +149,10 @@ class RewardFunction(Construct):
     ) -> None:
         super().__init__(scope, id)
         options = dict(options or {})
-        bundled = self._check(builtin, code, requirements, options, score_range, error_score, memory_size, runtime)
-        name = function_name or NAME_PREFIX + Names.unique_resource_name(
-            self, max_length=64 - len(NAME_PREFIX), separator="-"
+        bundled = self._check(
+            builtin, code, requirements, options, score_range, error_score, memory_size, runtime
         )
-        if not Token.is_unresolved(name) and ("SageMaker" not in name or not FUNCTION_NAME_RE.match(name)):
-            raise ConstructValidationError(
-                f"function_name {name!r} must contain 'SageMaker' and be 1-64 letters, digits, '-' or '_'",
-                self,
-            )
+        name = self._function_name(function_name)
         self.log_group = logs.LogGroup(
             self, "LogGroup", retention=log_retention, removal_policy=RemovalPolicy.RETAIN
         )
@@ -191,6 +188,18 @@ class RewardFunction(Construct):
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to invoke the function (and its versions/aliases), e.g. the training role."""
         return self.function.grant_invoke(grantee)
+
+    def _function_name(self, function_name: str | None) -> str:
+        """``function_name`` (checked), or a unique one with the ``SageMaker`` prefix."""
+        name = function_name or NAME_PREFIX + Names.unique_resource_name(
+            self, max_length=64 - len(NAME_PREFIX), separator="-"
+        )
+        if not Token.is_unresolved(name) and ("SageMaker" not in name or not FUNCTION_NAME_RE.match(name)):
+            raise ConstructValidationError(
+                f"function_name {name!r} must contain 'SageMaker' and be 1-64 letters, digits, '-' or '_'",
+                self,
+            )
+        return name
 
     def _check(
         self,
@@ -239,6 +248,16 @@ class RewardFunction(Construct):
             raise ConstructValidationError(f"memory_size {memory_size} must be 128-10240 MB", self)
         if requirements is not None and code is None:
             raise ConstructValidationError("requirements only apply to code", self)
+        return self._install_and_check(code, requirements, score_range, runtime)
+
+    def _install_and_check(
+        self,
+        code: str | Path | None,
+        requirements: str | Path | None,
+        score_range: Sequence[float],
+        runtime: lambda_.Runtime,
+    ) -> Path | None:
+        """Install ``requirements`` for the Lambda's Python and run ``code`` on sample rows (synth-time checks)."""
         bundled = None
         if requirements is not None:
             version = runtime.name.removeprefix("python")
@@ -250,5 +269,7 @@ class RewardFunction(Construct):
         if code is not None:
             check = check_reward_code(code, score_range=score_range, requirements=bundled)
             if check.problems:
-                raise ConstructValidationError("code " + "; ".join(p.render(code) for p in check.problems), self)
+                raise ConstructValidationError(
+                    "code " + "; ".join(p.render(code) for p in check.problems), self
+                )
         return bundled

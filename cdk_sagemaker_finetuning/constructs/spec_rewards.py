@@ -27,6 +27,9 @@ class SpecRewards(Construct):
       like ``reward.evaluator_arn``, read on the imported evaluator and invoke on its Lambda
       (``custom_scorer.lambda_arn``, else looked up at deploy time); nothing more when it is the reward's.
 
+    :param spec: the project's spec (its ``technique``, ``reward`` and ``rlaif``).
+    :param training_role: the role of the training job; it gets the invoke and read grants above.
+
     Attributes ``reward_function``, ``judge_prompt``, ``evaluator``, ``evaluator_arn``, ``evaluator_lookup``
     and ``reward_lambda_arn`` (the Lambda the training role may invoke) are None when unused; so are
     ``scorer_evaluator``, ``scorer_lookup`` and ``scorer_lambda_arn`` (the custom scorer's).

@@ -193,21 +193,7 @@ def check_location(
     bucket, prefix = uri.removeprefix("s3://").partition("/")[::2]
     try:
         listing = list_objects(s3, bucket, prefix, budget=budget)
-        if not listing.objects:
-            raise errors.DatasetNotFound(
-                f"no data at {uri} (no object under that key or prefix)", field=field
-            )
-        problems = object_problems(listing)
-        if problems:
-            key, problem = problems[0]
-            more = (
-                f"; {len(problems)} of {len(listing.objects)} objects have problems"
-                if len(problems) > 1
-                else ""
-            )
-            raise errors.DatasetFormat(
-                f"{listing.uri(key)} {problem}: the job trains on every object under {uri}{more}", field=field
-            )
+        _check_listing(listing, uri, field)
         results: list[SampleResult] = []
         unchecked: list[str] = []
         for result in iter_samples(s3, listing, budget):
@@ -233,8 +219,28 @@ def check_location(
         raise errors.from_aws(exc, f"reading the data at {uri}") from None
     except BotoCoreError as exc:
         raise errors.from_aws(exc, f"reading the data at {uri}") from None
+    return results[0].report.format, _summary(listing, results, unchecked)
+
+
+def _check_listing(listing: Listing, uri: str, field: str) -> None:
+    """Raise for no object under ``uri`` or for the first object with a problem (empty, not JSON Lines)."""
+    if not listing.objects:
+        raise errors.DatasetNotFound(f"no data at {uri} (no object under that key or prefix)", field=field)
+    problems = object_problems(listing)
+    if problems:
+        key, problem = problems[0]
+        more = (
+            f"; {len(problems)} of {len(listing.objects)} objects have problems" if len(problems) > 1 else ""
+        )
+        raise errors.DatasetFormat(
+            f"{listing.uri(key)} {problem}: the job trains on every object under {uri}{more}", field=field
+        )
+
+
+def _summary(listing: Listing, results: list[SampleResult], unchecked: list[str]) -> dict[str, Any]:
+    """What the scan listed and read, for the preflight's answer."""
     all_sampled = len(results) + len(unchecked) == len(sample_indexes(len(listing.objects)))
-    summary = {
+    return {
         "objects": len(listing.objects),
         "bytes": listing.total_bytes,
         "sampled": [r.key for r in results],
@@ -242,7 +248,6 @@ def check_location(
         "bytesRead": sum(r.bytes_read for r in results) + len(unchecked) * OTHER_SAMPLE_BYTES,
         "stopped": listing.stopped or (None if all_sampled else "time budget"),
     }
-    return results[0].report.format, summary
 
 
 def access_denied(uri: str, exc: ClientError, field: str, fix: str) -> errors.PreflightError:

@@ -195,11 +195,7 @@ def _gate(config: Mapping[str, Any]) -> Mapping[str, Any] | None:
 def gate(config: Mapping[str, Any], clients: preflight.Clients, state: dict[str, Any]) -> dict[str, Any]:
     """Record every score on the package, compare with the reference and set the approval status."""
     gate_config = _gate(config)
-    unfinished = [job["name"] for job in state["jobs"] if job["status"] != "Completed"]
-    if unfinished:
-        raise errors.InvalidState(
-            f"evaluation jobs not completed yet: {', '.join(unfinished)}", field="state"
-        )
+    _require_completed(state)
     arn = state["modelPackageArn"]
     package = _describe(clients, arn)
     _, base_arn = config_inputs.base_model(package, hub=config.get("hubName"))
@@ -256,6 +252,15 @@ def gate(config: Mapping[str, Any], clients: preflight.Clients, state: dict[str,
         "scores": side_by_side(candidate, ref_scores),
         "notRecorded": dropped,
     }
+
+
+def _require_completed(state: Mapping[str, Any]) -> None:
+    """The gate reads finished evaluation jobs only."""
+    unfinished = [job["name"] for job in state["jobs"] if job["status"] != "Completed"]
+    if unfinished:
+        raise errors.InvalidState(
+            f"evaluation jobs not completed yet: {', '.join(unfinished)}", field="state"
+        )
 
 
 def _description(

@@ -70,79 +70,76 @@ class License:
     url: str
 
 
-def _licenses() -> list[tuple[re.Pattern[str], License]]:
-    hf = "https://huggingface.co"
-    table = [
-        (
-            r"huggingface-reasoning-qwen3-(32b|14b|8b|4b|1-7b|06b)",
-            "Apache 2.0",
-            f"{hf}/Qwen/Qwen3-{{size}}/blob/main/LICENSE",
-        ),
-        (
-            r"huggingface-llm-qwen2-5-72b-instruct",
-            "Qwen License Agreement",
-            f"{hf}/Qwen/Qwen2.5-72B-Instruct/blob/main/LICENSE",
-        ),
-        (
-            r"huggingface-llm-qwen2-5-(32b|14b|7b)-instruct",
-            "Apache 2.0",
-            f"{hf}/Qwen/Qwen2.5-{{size}}-Instruct/blob/main/LICENSE",
-        ),
-        (
-            r"deepseek-llm-r1-distill-(llama-70b|qwen-32b|qwen-14b|llama-8b|qwen-7b|qwen-1-5b)",
-            "MIT",
-            f"{hf}/deepseek-ai/DeepSeek-R1-Distill-{{size}}/blob/main/LICENSE",
-        ),
-        (
-            r"openai-reasoning-gpt-oss-(120b|20b)",
-            "Apache 2.0 + usage policy",
-            f"{hf}/openai/gpt-oss-{{size}}/blob/main/LICENSE",
-        ),
-        (
-            r"meta-textgeneration-llama-3-3-70b-instruct",
-            "Llama 3.3 Community",
-            f"{hf}/meta-llama/Llama-3.3-70B-Instruct/blob/main/LICENSE",
-        ),
-        (
-            r"meta-textgeneration-llama-3-2-(3b|1b)-instruct",
-            "Llama 3.2 Community",
-            f"{hf}/meta-llama/Llama-3.2-{{size}}-Instruct/blob/main/LICENSE.txt",
-        ),
-        (
-            r"meta-textgeneration-llama-3-1-8b-instruct",
-            "Llama 3.1 Community",
-            f"{hf}/meta-llama/Llama-3.1-8B-Instruct/blob/main/LICENSE",
-        ),
-        (
-            r"meta-vlm-llama-4-scout-17b-16e-instruct",
-            "Llama 4 Community",
-            f"{hf}/meta-llama/Llama-4-Scout-17B-16E-Instruct/blob/main/LICENSE",
-        ),
-        (
-            r"nova-textgeneration-(pro|micro|lite|lite-v2)",
-            "AWS Service Terms",
-            "https://aws.amazon.com/service-terms/",
-        ),
-        (
-            r"huggingface-reasoning-nvidia-nemotron-3-nano-30b-a3b-bf16",
-            "NVIDIA Open Model License",
-            f"{hf}/nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16/blob/main/LICENSE",
-        ),
-        (
-            r"huggingface-vlm-qwen3-(6-27b|5-27b|5-9b|5-4b)",
-            "Apache 2.0",
-            f"{hf}/Qwen/Qwen3-VL-{{size}}/blob/main/LICENSE",
-        ),
-        (
-            r"huggingface-vlm-gemma-4-31b-it",
-            "Gemma Terms of Use",
-            f"{hf}/google/gemma-4-31b-it/blob/main/LICENSE",
-        ),
-    ]
-    return [(re.compile(f"^{pattern}$"), License(name, url)) for pattern, name, url in table]
-
-
-_LICENSES = _licenses()
+_HF = "https://huggingface.co"
+#: (hub id pattern, license, license URL; ``{size}`` is the matched size in the upstream spelling)
+_LICENSE_TABLE = (
+    (
+        r"huggingface-reasoning-qwen3-(32b|14b|8b|4b|1-7b|06b)",
+        "Apache 2.0",
+        f"{_HF}/Qwen/Qwen3-{{size}}/blob/main/LICENSE",
+    ),
+    (
+        r"huggingface-llm-qwen2-5-72b-instruct",
+        "Qwen License Agreement",
+        f"{_HF}/Qwen/Qwen2.5-72B-Instruct/blob/main/LICENSE",
+    ),
+    (
+        r"huggingface-llm-qwen2-5-(32b|14b|7b)-instruct",
+        "Apache 2.0",
+        f"{_HF}/Qwen/Qwen2.5-{{size}}-Instruct/blob/main/LICENSE",
+    ),
+    (
+        r"deepseek-llm-r1-distill-(llama-70b|qwen-32b|qwen-14b|llama-8b|qwen-7b|qwen-1-5b)",
+        "MIT",
+        f"{_HF}/deepseek-ai/DeepSeek-R1-Distill-{{size}}/blob/main/LICENSE",
+    ),
+    (
+        r"openai-reasoning-gpt-oss-(120b|20b)",
+        "Apache 2.0 + usage policy",
+        f"{_HF}/openai/gpt-oss-{{size}}/blob/main/LICENSE",
+    ),
+    (
+        r"meta-textgeneration-llama-3-3-70b-instruct",
+        "Llama 3.3 Community",
+        f"{_HF}/meta-llama/Llama-3.3-70B-Instruct/blob/main/LICENSE",
+    ),
+    (
+        r"meta-textgeneration-llama-3-2-(3b|1b)-instruct",
+        "Llama 3.2 Community",
+        f"{_HF}/meta-llama/Llama-3.2-{{size}}-Instruct/blob/main/LICENSE.txt",
+    ),
+    (
+        r"meta-textgeneration-llama-3-1-8b-instruct",
+        "Llama 3.1 Community",
+        f"{_HF}/meta-llama/Llama-3.1-8B-Instruct/blob/main/LICENSE",
+    ),
+    (
+        r"meta-vlm-llama-4-scout-17b-16e-instruct",
+        "Llama 4 Community",
+        f"{_HF}/meta-llama/Llama-4-Scout-17B-16E-Instruct/blob/main/LICENSE",
+    ),
+    (
+        r"nova-textgeneration-(pro|micro|lite|lite-v2)",
+        "AWS Service Terms",
+        "https://aws.amazon.com/service-terms/",
+    ),
+    (
+        r"huggingface-reasoning-nvidia-nemotron-3-nano-30b-a3b-bf16",
+        "NVIDIA Open Model License",
+        f"{_HF}/nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16/blob/main/LICENSE",
+    ),
+    (
+        r"huggingface-vlm-qwen3-(6-27b|5-27b|5-9b|5-4b)",
+        "Apache 2.0",
+        f"{_HF}/Qwen/Qwen3-VL-{{size}}/blob/main/LICENSE",
+    ),
+    (
+        r"huggingface-vlm-gemma-4-31b-it",
+        "Gemma Terms of Use",
+        f"{_HF}/google/gemma-4-31b-it/blob/main/LICENSE",
+    ),
+)
+_LICENSES = [(re.compile(f"^{pattern}$"), License(name, url)) for pattern, name, url in _LICENSE_TABLE]
 
 
 def _size_label(model_id: str, size: str) -> str:

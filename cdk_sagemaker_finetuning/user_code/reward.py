@@ -203,6 +203,32 @@ def _probe(root: Path, source: bytes, request: str, score_range: tuple[float, fl
         (deps / name).symlink_to(location, target_is_directory=location.is_dir())
     (root / "request.json").write_text(request, encoding="utf-8")
     result = root / "result.json"
+    stage, returncode = _run_probe(root, task, deps, result)
+    rows = len(json.loads(request)["rows"])
+    if stage == "import":
+        message = (
+            f"importing it took longer than {IMPORT_SECONDS:g} s (an endless loop at import?); "
+            "the Lambda's init phase is limited to 10 s"
+        )
+        return RewardCheck((Problem(message),), score_range=score_range)
+    if stage == "scoring":
+        message = f"scoring {rows} sample row(s) took longer than {SCORING_SECONDS:g} s (an endless loop?)"
+        return RewardCheck((Problem(message),), score_range=score_range)
+    try:
+        answer = json.loads(result.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        lines = (root / "stderr").read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        last = f": {lines[-1][:200]}" if lines else ""
+        message = f"the interpreter importing it exited with code {returncode}{last}"
+        return RewardCheck((Problem(message),), score_range=score_range)
+    if "problem" in answer:
+        problem = _module_problem(answer["problem"], requirements=bool(json.loads(request)["path"]))
+        return RewardCheck((problem,), score_range=score_range)
+    return RewardCheck(rows=tuple(answer["rows"]), score_range=score_range)
+
+
+def _run_probe(root: Path, task: Path, deps: Path, result: Path) -> tuple[str | None, int | None]:
+    """Run ``probe.py`` in an isolated interpreter: the stage that ran out of time (:func:`_wait`), the exit code."""
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     env = {  # what a Lambda sets, and no credentials: the check never calls AWS
         "PATH": os.environ.get("PATH", ""),
@@ -233,27 +259,7 @@ def _probe(root: Path, source: bytes, request: str, score_range: tuple[float, fl
             start_new_session=True,
         )
         stage = _wait(process, Path(f"{result}.imported"))
-    rows = len(json.loads(request)["rows"])
-    if stage == "import":
-        message = (
-            f"importing it took longer than {IMPORT_SECONDS:g} s (an endless loop at import?); "
-            "the Lambda's init phase is limited to 10 s"
-        )
-        return RewardCheck((Problem(message),), score_range=score_range)
-    if stage == "scoring":
-        message = f"scoring {rows} sample row(s) took longer than {SCORING_SECONDS:g} s (an endless loop?)"
-        return RewardCheck((Problem(message),), score_range=score_range)
-    try:
-        answer = json.loads(result.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        lines = (root / "stderr").read_text(encoding="utf-8", errors="replace").strip().splitlines()
-        last = f": {lines[-1][:200]}" if lines else ""
-        message = f"the interpreter importing it exited with code {process.returncode}{last}"
-        return RewardCheck((Problem(message),), score_range=score_range)
-    if "problem" in answer:
-        problem = _module_problem(answer["problem"], requirements=bool(json.loads(request)["path"]))
-        return RewardCheck((problem,), score_range=score_range)
-    return RewardCheck(rows=tuple(answer["rows"]), score_range=score_range)
+    return stage, process.returncode
 
 
 def _wait(process: subprocess.Popen[bytes], imported: Path) -> str | None:
