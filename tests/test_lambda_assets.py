@@ -81,7 +81,9 @@ def our_functions(*apps: cdk.App) -> dict[str, list[tuple[str, Path]]]:
                 continue
             assert props["Architectures"] == ["arm64"], (stack.stack_name, handler)
             key = props["Code"]["S3Key"]
-            found.setdefault(handler, []).append((stack.stack_name, Path(assembly.directory) / f"asset.{key[:-4]}"))
+            found.setdefault(handler, []).append(
+                (stack.stack_name, Path(assembly.directory) / f"asset.{key[:-4]}")
+            )
     return found
 
 
@@ -121,10 +123,7 @@ def test_every_handler_imports_from_its_asset_with_only_stdlib_and_boto3(example
 
 #: Modules of the workflow branch that still carry the flat-asset fallback (removed by the same recipe when
 #: that branch is merged); they import correctly either way because the relative import is tried first.
-PENDING_WORKFLOW_BRANCH = {"preflight.py", "request.py"}
-
-
 def test_runtime_modules_use_relative_imports_without_fallbacks():
     fallback = re.compile(r"^except ImportError:.*\n(    import .*\n)+", re.MULTILINE)
     with_fallback = {p.name for p in RUNTIME.rglob("*.py") if fallback.search(p.read_text())}
-    assert with_fallback <= PENDING_WORKFLOW_BRANCH
+    assert with_fallback == set(), f"runtime modules with a flat-import fallback: {sorted(with_fallback)}"

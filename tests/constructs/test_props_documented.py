@@ -16,7 +16,6 @@ from cdk_sagemaker_finetuning.stack import FineTuningStack
 
 #: Their props become a typed workflow configuration on the workflow branch (issue 14, item 4); the lead drops
 #: this exclusion when merging it.
-REWORKED_ON_THE_WORKFLOW_BRANCH = {"TrainingWorkflow", "TrainingWorkflowFragment"}
 FIELD = re.compile(r"^:param (\w+):(.*?)(?=^:param |^\S|\n\n|\Z)", re.DOTALL | re.MULTILINE)
 
 
@@ -31,7 +30,6 @@ def construct_classes() -> list[type]:
                 and value.__module__ == loaded.__name__
                 and issubclass(value, constructs.Construct)
                 and not name.startswith("_")
-                and name not in REWORKED_ON_THE_WORKFLOW_BRANCH
             ):
                 found[name] = value
     return [found[name] for name in sorted(found)] + [FineTuningStack]
@@ -51,7 +49,7 @@ def props(construct: type) -> list[inspect.Parameter]:
 def test_every_public_construct_is_checked():
     exported = {getattr(ours, n) for n in ours.__all__ if isinstance(getattr(ours, n), type)}
     exported = {c for c in exported if issubclass(c, constructs.Construct)}
-    assert exported - {getattr(ours, n) for n in REWORKED_ON_THE_WORKFLOW_BRANCH} <= set(CONSTRUCTS)
+    assert exported <= set(CONSTRUCTS)
     assert len(CONSTRUCTS) >= 17
 
 
