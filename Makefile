@@ -1,7 +1,7 @@
 # Two commands set everything up on a fresh machine (Python 3.11+, Node and npm):
 #   make synth  - venv + package with what synthesis needs + pinned CDK CLI, then an offline `cdk synth` of the
 #                 example app into cdk.out/ and each example's notebook
-#   make test   - the same plus the test extras, then the whole pytest suite
+#   make test   - the same plus the test extras, then mypy and the whole pytest suite
 # Afterwards `source .venv/bin/activate` puts `cdk-finetune` and the app's Python on PATH (see README).
 SHELL := /bin/bash
 VENV := .venv
@@ -16,7 +16,7 @@ NPM_INSTALLED := node_modules/.installed
 export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: install install-test synth test lint clean
+.PHONY: install install-test synth test typecheck lint clean
 
 install: $(SYNTH_INSTALLED) $(NPM_INSTALLED)
 
@@ -54,8 +54,12 @@ synth: install
 
 # Two pytest-xdist workers, a module at a time (the example-app modules together: see tests/conftest.py), so
 # each module's fixtures and the session's example apps are built once.
-test: install-test
+test: typecheck
 	$(PY) -m pytest -n 2 --dist loadscope
+
+# mypy on the package ([tool.mypy] in pyproject.toml; its cache in .mypy_cache/).
+typecheck: install-test
+	$(PY) -m mypy
 
 lint: install-test
 	$(VENV)/bin/ruff check .

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 
 from .runtime import errors, evaluation_config
 from .runtime import evaluation_catalog as catalog
+from .runtime.workflow_contract import WorkflowConfig
 
 if TYPE_CHECKING:
     from .spec import FineTuningSpec
@@ -88,11 +89,11 @@ class EvaluationSpec(_Block):
         yield from self._benchmark_problems(spec)
         yield from self._dataset_problems()
         if self.judge is not None:
-            yield from self._judge_problems(spec)
+            yield from self._judge_problems(self.judge, spec)
         if self.custom_scorer is not None:
-            yield from self._scorer_problems(spec)
+            yield from self._scorer_problems(self.custom_scorer, spec)
         if self.gate is not None:
-            yield from self._gate_problems()
+            yield from self._gate_problems(self.gate)
 
     def _benchmark_problems(self, spec: FineTuningSpec) -> Iterator[tuple[str, str]]:
         seen = set()
@@ -161,8 +162,7 @@ class EvaluationSpec(_Block):
                 "dataset ARN (arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/DataSet/<name>/<x.y.z>)",
             )
 
-    def _judge_problems(self, spec: FineTuningSpec) -> Iterator[tuple[str, str]]:
-        judge = self.judge
+    def _judge_problems(self, judge: JudgeSpec, spec: FineTuningSpec) -> Iterator[tuple[str, str]]:
         if spec.is_nova:
             yield (
                 "evaluation.judge",
@@ -186,10 +186,9 @@ class EvaluationSpec(_Block):
         if len(set(names)) != len(names):
             yield ("evaluation.judge.metrics", "lists a metric twice")
 
-    def _scorer_problems(self, spec: FineTuningSpec) -> Iterator[tuple[str, str]]:
+    def _scorer_problems(self, scorer: CustomScorerSpec, spec: FineTuningSpec) -> Iterator[tuple[str, str]]:
         from .spec import EVALUATOR_ARN_RE, LAMBDA_FUNCTION_ARN_RE
 
-        scorer = self.custom_scorer
         chosen = [k for k in ("builtin", "evaluator_arn", "reward") if getattr(scorer, k) is not None]
         if len(chosen) != 1:
             yield (
@@ -228,8 +227,7 @@ class EvaluationSpec(_Block):
                 f"(technique is {spec.technique!r}{'' if spec.reward else ', no reward block'})",
             )
 
-    def _gate_problems(self) -> Iterator[tuple[str, str]]:
-        gate = self.gate
+    def _gate_problems(self, gate: GateSpec) -> Iterator[tuple[str, str]]:
         if isinstance(gate.min_delta, float) and not math.isfinite(gate.min_delta):
             yield ("evaluation.gate.min_delta", f"{_show(gate.min_delta)} must be a finite number, e.g. 0.01")
         if not GATE_METRIC_RE.match(gate.metric):
@@ -250,6 +248,7 @@ class EvaluationSpec(_Block):
     def runtime_config(self) -> dict[str, Any]:
         """The ``evaluation`` key of the workflow configuration (see ``runtime/evaluation_request.py``)."""
         scorer = self.custom_scorer
+        custom: dict[str, str | bool] | None
         if scorer is None:
             custom = None
         elif scorer.builtin is not None:
@@ -279,6 +278,6 @@ class EvaluationSpec(_Block):
         }
 
 
-def with_evaluation(config: dict[str, Any], spec: FineTuningSpec) -> dict[str, Any]:
+def with_evaluation(config: WorkflowConfig, spec: FineTuningSpec) -> WorkflowConfig:
     """The workflow configuration ``config`` of ``spec`` with its ``evaluation`` key (``None`` without a block)."""
     return {**config, "evaluation": spec.evaluation.runtime_config() if spec.evaluation else None}

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 MAX_VALUES = 100_000
-SHAPES = {dict: "object (mapping)", list: "list"}
+SHAPES: dict[type, str] = {dict: "object (mapping)", list: "list"}
 KINDS = (
     (bool, "true/false"),
     (int | float, "a number"),

@@ -28,8 +28,9 @@ import jinja2
 import nbformat
 
 from . import files
+from .evaluation_spec import EvaluationSpec
 from .runtime import models
-from .spec import FineTuningSpec
+from .spec import FineTuningSpec, RewardSpec
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "code_templates"
 LINE_LENGTH = 110
@@ -268,6 +269,17 @@ class Context:
     def placeholders(self) -> list[str]:
         return [s.name for s in self.settings if isinstance(s.value, Placeholder)]
 
+    # -- the spec's optional blocks, for values rendered only when the spec has the block --
+    @property
+    def _reward(self) -> RewardSpec:
+        assert self.spec.reward is not None, "rendered only for a spec with a reward block"
+        return self.spec.reward
+
+    @property
+    def _evaluation(self) -> EvaluationSpec:
+        assert self.spec.evaluation is not None, "rendered only for a spec with an evaluation block"
+        return self.spec.evaluation
+
     # -- technique values --
     @property
     def uses_reward_evaluator(self) -> bool:
@@ -276,7 +288,7 @@ class Context:
 
     @property
     def reward_description(self) -> str:
-        reward = self.spec.reward
+        reward = self._reward
         if reward.evaluator_arn:
             return "The spec names an existing reward evaluator (`RewardFunction` hub content)."
         source = (
@@ -330,7 +342,7 @@ class Context:
     @property
     def evaluator_import(self) -> str:
         """The ``from sagemaker.train.evaluate import ...`` line(s) for the spec's evaluations, isort-formatted."""
-        evaluation, names = self.spec.evaluation, []
+        evaluation, names = self._evaluation, []
         if evaluation.benchmarks:
             names += ["BenchMarkEvaluator", "get_benchmarks"]
         if evaluation.judge:
@@ -348,7 +360,8 @@ class Context:
     @property
     def scorer_evaluator(self) -> str:
         """The custom scorer's ``evaluator=`` argument: a preset, the spec's evaluator or the project's reward."""
-        scorer = self.spec.evaluation.custom_scorer
+        scorer = self._evaluation.custom_scorer
+        assert scorer is not None, "rendered only for an evaluation with a custom scorer"
         if scorer.builtin:
             return f"BuiltInMetric.{scorer.builtin.upper()}"
         return "SCORER_EVALUATOR_ARN" if scorer.evaluator_arn else "REWARD_EVALUATOR_ARN"
@@ -411,7 +424,7 @@ class Context:
             *self._data_settings(),
         ]
         if self.uses_reward_evaluator:
-            arn = self.spec.reward.evaluator_arn
+            arn = self._reward.evaluator_arn
             settings.append(
                 self._stack_value(
                     "REWARD_EVALUATOR_ARN",
@@ -482,7 +495,7 @@ class Context:
         return settings
 
     def _evaluation_settings(self) -> list[Setting]:
-        evaluation = self.spec.evaluation
+        evaluation = self._evaluation
         settings = []
         if evaluation.dataset:
             settings.append(

@@ -564,22 +564,23 @@ class FineTuningSpec(_Block):
             yield ("retraining.pipeline.source_key", f"{_show(pipeline.source_key)} must be a key, not a URI")
 
     def _path_problems(self) -> Iterator[tuple[str, str]]:
-        if self.reward_code_path is not None:
-            if self.reward_code_path.suffix != ".py":
-                yield ("reward.code", f"{_show(self.reward.code)} must be a .py file")
-            elif unreadable := list(_unreadable("reward.code", self.reward.code, self.reward_code_path)):
+        reward, code_path = self.reward, self.reward_code_path
+        if reward is not None and reward.code is not None and code_path is not None:
+            if code_path.suffix != ".py":
+                yield ("reward.code", f"{_show(reward.code)} must be a .py file")
+            elif unreadable := list(_unreadable("reward.code", reward.code, code_path)):
                 yield from unreadable
             else:
-                yield from self._reward_code_problems(self.reward, self.reward_code_path)
+                yield from self._reward_code_problems(reward, reward.code, code_path)
         prompt = self.judge_prompt_path
-        if prompt is not None and prompt.suffix == ".jinja":
+        if self.rlaif is not None and prompt is not None and prompt.suffix == ".jinja":
             if unreadable := list(_unreadable("rlaif.prompt", self.rlaif.prompt, prompt)):
                 yield from unreadable
             else:
                 for problem in user_code.check_judge_prompt(prompt):
                     yield ("rlaif.prompt", problem.render(self.rlaif.prompt))
 
-    def _reward_code_problems(self, reward: RewardSpec, path: Path) -> Iterator[tuple[str, str]]:
+    def _reward_code_problems(self, reward: RewardSpec, code: str, path: Path) -> Iterator[tuple[str, str]]:
         """The shared reward check (``user_code``): the module loads in the Lambda and scores the samples."""
         numbered: list[tuple[int, Any]] = []
         if reward.samples is not None:
@@ -588,8 +589,9 @@ class FineTuningSpec(_Block):
             except user_code.UserFileError as exc:
                 yield ("reward.samples", str(exc))
         bundled = None
-        if reward.requirements is not None:
-            bundled, problems = user_code.install_requirements(self.reward_requirements_path)
+        requirements_path = self.reward_requirements_path
+        if reward.requirements is not None and requirements_path is not None:
+            bundled, problems = user_code.install_requirements(requirements_path)
             for problem in problems:
                 yield ("reward.requirements", problem.render(reward.requirements))
             if problems:
@@ -598,7 +600,7 @@ class FineTuningSpec(_Block):
         rows = [row for _, row in numbered] if low < high else []
         check = user_code.check_reward_code(path, score_range=(low, high), rows=rows, requirements=bundled)
         for problem in check.problems:
-            yield ("reward.code", problem.render(reward.code))
+            yield ("reward.code", problem.render(code))
         failing, more = check.sample_problems()
         for index, message in failing:
             yield ("reward.samples", f"{reward.samples} line {numbered[index][0]}: {message}")

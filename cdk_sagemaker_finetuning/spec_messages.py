@@ -296,8 +296,9 @@ def merge(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
         merged.setdefault(field, []).append(message)
     result = []
     for field, messages in merged.items():
-        parsed = [re.match(r"^(.*) is invalid: must be (.*?)( \(e\.g\. .*\))?$", m) for m in messages]
-        if len(messages) > 1 and all(parsed):
+        matches = (re.match(r"^(.*) is invalid: must be (.*?)( \(e\.g\. .*\))?$", m) for m in messages)
+        parsed = [match for match in matches if match]
+        if len(messages) > 1 and len(parsed) == len(messages):
             rules = list(dict.fromkeys(p[2] for p in parsed))
             if "a number" in rules and "a whole number" in rules:
                 rules.remove("a whole number")

@@ -102,7 +102,7 @@ def runtime_config(
             ]
         )
     mlflow = spec.mlflow
-    return {
+    config: WorkflowConfig = {
         "version": CONFIG_VERSION,
         "projectName": spec.name,
         "jobNamePrefix": job_name_prefix(spec),
@@ -142,10 +142,8 @@ def runtime_config(
         "approvedOnly": approved_only,
         "allowConcurrentRuns": allow_concurrent_runs,
         "approvalStatus": spec.approval_status,
-        # only with lineage on, so the configuration (and every template) of other specs is unchanged
-        **(
-            {"registerDataset": {"name": spec.dataset_name, "hubName": dataset_hub_name}}
-            if spec.dataset_name
-            else {}
-        ),
     }
+    # only with lineage on, so the configuration (and every template) of other specs is unchanged
+    if spec.dataset_name:
+        config["registerDataset"] = {"name": spec.dataset_name, "hubName": dataset_hub_name}
+    return config

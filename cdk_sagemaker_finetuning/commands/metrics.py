@@ -14,6 +14,7 @@ import importlib
 import logging
 import re
 from types import ModuleType
+from typing import Any
 
 from . import _aws, _term, runs
 
@@ -117,7 +118,7 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.4g}"
 
 
-def tracking_client(mlflow: ModuleType, tracking: str) -> object:
+def tracking_client(mlflow: ModuleType, tracking: str) -> Any:
     """An ``MlflowClient`` for ``tracking``, which also becomes the global tracking URI: the sagemaker-mlflow
     plugin's request header provider reads that one (not the client's) to add the ARN routing header."""
     mlflow.set_tracking_uri(tracking)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     spec = _spec.load(args)
     if args.stack and args.outputs:
         raise _aws.CommandError("pass --outputs or --stack, not both", _aws.INVALID)
+    outputs: Mapping[str, Any] | None
     try:
         if args.stack:
             outputs = project_outputs.find(args, args.stack, spec.name)

@@ -18,11 +18,13 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from .. import files
 from ..notebook import load_outputs, stack_outputs
 from ..runtime import dataset_registry, errors, preflight, request
+from ..runtime.workflow_contract import TrainingJobRequest, WorkflowConfig
 from ..spec import FineTuningSpec
 from ..workflow_config import runtime_config
 from . import _aws, _spec, _term, plan_evaluation, project_outputs
@@ -108,14 +110,10 @@ def hub_content_from_file(data: Any, spec: FineTuningSpec, region: str) -> dict[
     }
 
 
-def config_for(spec: FineTuningSpec, outputs: dict[str, str], *, placeholders: bool = True) -> dict[str, Any]:
+def config_for(spec: FineTuningSpec, outputs: dict[str, str], *, placeholders: bool = True) -> WorkflowConfig:
     """The workflow configuration from stack outputs; missing deploy-time values become stand-ins (see
     ``PLACEHOLDERS``), or an error naming what to pass when ``placeholders`` is false (an online data check)."""
-
-    def value(key: str, default: str | None = None) -> str | None:
-        return outputs.get(key) or default
-
-    train_uri, validation_uri = value("TrainUri"), value("ValidationUri")
+    train_uri, validation_uri = outputs.get("TrainUri"), outputs.get("ValidationUri")
     if spec.data.create_bucket and not train_uri:
         if not placeholders:
             raise _aws.CommandError(
@@ -140,9 +138,9 @@ def config_for(spec: FineTuningSpec, outputs: dict[str, str], *, placeholders: b
         evaluator = EVALUATOR_STAND_IN
     return runtime_config(
         spec,
-        role_arn=value("ExecutionRoleArn", "<ExecutionRoleArn>"),
-        model_package_group_arn=value("ModelPackageGroupArn", "<ModelPackageGroupArn>"),
-        output_uri=value("OutputUri", spec.output.s3_uri or "<OutputUri>"),
+        role_arn=outputs.get("ExecutionRoleArn") or "<ExecutionRoleArn>",
+        model_package_group_arn=outputs.get("ModelPackageGroupArn") or "<ModelPackageGroupArn>",
+        output_uri=outputs.get("OutputUri") or spec.output.s3_uri or "<OutputUri>",
         train_uri=train_uri,
         validation_uri=validation_uri,
         evaluator_arn=evaluator if spec.technique == "rlvr" else None,
@@ -172,7 +170,7 @@ def _deployed_outputs(args: argparse.Namespace, spec: FineTuningSpec) -> dict[st
         return {}
 
 
-def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]:
+def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> Mapping[str, Any]:
     """The request (offline from files, else through the preflight's lookups)."""
     execution_input = request.parse_execution_input(json.loads(args.input)) if args.input else None
     name = args.execution_name or "plan-" + dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
@@ -218,7 +216,7 @@ def build_plan(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]
     return printable(planned["request"], planned.get("dataset"))
 
 
-def printable(req: dict[str, Any], dataset: dict[str, Any] | None) -> dict[str, Any]:
+def printable(req: TrainingJobRequest, dataset: dict[str, Any] | None) -> Mapping[str, Any]:
     """The request; with lineage (``data.register_dataset``) ``{"ImportHubContent", "CreateTrainingJob"}``."""
     return {"ImportHubContent": dataset["request"], "CreateTrainingJob": req} if dataset else req
 

@@ -19,6 +19,7 @@ from .. import files
 from ..evaluation_spec import with_evaluation
 from ..notebook import load_outputs, stack_outputs
 from ..runtime import evaluation_inputs, evaluation_request, preflight
+from ..runtime.workflow_contract import WorkflowConfig
 from ..spec import FineTuningSpec
 from ..workflow_config import runtime_config
 from . import _aws, _term, plan
@@ -46,10 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _config(spec: FineTuningSpec, outputs: dict[str, str]) -> dict[str, Any]:
+def _config(spec: FineTuningSpec, outputs: dict[str, str]) -> WorkflowConfig:
     """The workflow configuration with the evaluation block; ``<Output>`` placeholders for missing values."""
     reward_arn = outputs.get("EvaluatorArn") or (spec.reward.evaluator_arn if spec.reward else None)
-    scorer = spec.evaluation.custom_scorer
+    scorer = spec.evaluation.custom_scorer if spec.evaluation else None
     if scorer is not None and scorer.reward and not reward_arn:
         raise _aws.CommandError(
             "evaluation.custom_scorer.reward: true scores with the project's reward evaluator, registered at "
@@ -87,7 +88,7 @@ def _assumed_package(arn: str, hub_content: dict[str, Any]) -> dict[str, Any]:
 
 
 def _offline(
-    args: argparse.Namespace, spec: FineTuningSpec, config: dict[str, Any]
+    args: argparse.Namespace, spec: FineTuningSpec, config: WorkflowConfig
 ) -> tuple[dict[str, Any], dict[str, Any], None]:
     region = args.region or spec.region or "us-east-1"
     hub = plan.hub_content_from_file(files.read_json(args.hub_content, "--hub-content"), spec, region)
@@ -106,7 +107,7 @@ def _offline(
     specs = evaluation_inputs.recipe_specs(
         None, config, hub, plan.PLACEHOLDER_ACCOUNT, read=lambda _uri: params
     )
-    if config["evaluation"].get("judge"):
+    if (config.get("evaluation") or {}).get("judge"):
         print(
             "note: offline, the judge model is not checked against the service's allow-list", file=sys.stderr
         )
@@ -136,7 +137,7 @@ def build(args: argparse.Namespace, spec: FineTuningSpec) -> dict[str, Any]:
             sagemaker=_aws.client(args, "sagemaker"), s3=_aws.client(args, "s3"), sts=_aws.client(args, "sts")
         )
         package, specs, judges = evaluation_inputs.lookup(clients, config, args.model_package)
-        if judges is None and config["evaluation"].get("judge"):
+        if judges is None and (config.get("evaluation") or {}).get("judge"):
             print(
                 _term.wrap(
                     "warning: cannot read the service's judge allow-list; the judge model is not checked"

@@ -309,8 +309,8 @@ def render(report: Report, config: RewardConfig, slowest: int) -> str:
         lines += ["", "Metric means", _term.table(("metric", "mean", "samples"), rows, indent="  ")]
     ranked = sorted(outcomes, key=lambda o: o.ms, reverse=True)[: max(0, slowest)]
     if ranked:
-        rows = [(str(o.id), f"{o.ms:.2f}", f"{o.score:g}") for o in ranked]
-        lines += ["", "Slowest samples", _term.table(("id", "ms", "score"), rows, indent="  ")]
+        slow = [(str(o.id), f"{o.ms:.2f}", f"{o.score:g}") for o in ranked]
+        lines += ["", "Slowest samples", _term.table(("id", "ms", "score"), slow, indent="  ")]
     found = warnings(report, config)
     if found:
         lines += ["", "Warnings"] + [_term.wrap(text, "  - ", "    ") for text in found]

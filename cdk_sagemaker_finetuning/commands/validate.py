@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..runtime import models
-from ..spec import FineTuningSpec
+from ..spec import FineTuningSpec, RewardSpec
 from . import _spec, _term
 
 
@@ -54,7 +54,7 @@ def summary(spec: FineTuningSpec) -> str:
         )
         rows.insert(rows.index(("output", output)), ("lineage", text))
     if spec.reward:
-        rows.append(("reward", _reward(spec)))
+        rows.append(("reward", _reward(spec.reward)))
     if spec.rlaif:
         rows.append(("judge", f"{spec.rlaif.judge_model_id} with prompt {spec.rlaif.prompt}"))
     rows.append(("mlflow", _pairs(spec.mlflow.model_dump(exclude_none=True)) or "the service's default"))
@@ -69,8 +69,7 @@ def _pairs(values: dict) -> str:
     return ", ".join(f"{key}={value}" for key, value in sorted(values.items()))
 
 
-def _reward(spec: FineTuningSpec) -> str:
-    reward = spec.reward
+def _reward(reward: RewardSpec) -> str:
     fields = reward.model_dump(exclude_defaults=True, exclude={"score_range"})
     text = ", ".join(
         f"{key} ({_pairs(value)})" if isinstance(value, dict) else f"{key} {value}"

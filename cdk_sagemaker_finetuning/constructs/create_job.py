@@ -91,6 +91,7 @@ def create_job_states(
         "Next": then,
     }
     if mode is CreateJobWith.LAMBDA:
+        assert function_arn is not None, "the Lambda mode needs the create-job function"
         task = lambda_task(
             partition,
             function_arn,

@@ -74,11 +74,12 @@ class FineTuningPlatform(Construct):
         self.stack = Stack.of(self)
         self.projects: list[FineTuningProject] = []
         self.nested_stacks: dict[str, NestedStack] = {}
+        if notification_topic is None and notification_emails:
+            notification_topic = encrypted_topic(self, "Notifications")
         self.notification_topic = notification_topic
-        if self.notification_topic is None and notification_emails:
-            self.notification_topic = encrypted_topic(self, "Notifications")
-        for email in notification_emails:
-            self.notification_topic.add_subscription(subscriptions.EmailSubscription(email))
+        if notification_topic is not None:
+            for email in notification_emails:
+                notification_topic.add_subscription(subscriptions.EmailSubscription(email))
         self._access_logs_bucket = access_logs_bucket
         self._export_outputs = export_outputs
         self._project_props: dict[str, Any] = {"create_job_with": create_job_with}

@@ -17,7 +17,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from ..evaluation_spec import with_evaluation
-from ..spec import FineTuningSpec, SpecError
+from ..spec import FineTuningSpec, PipelineSpec, SpecError
 from ..workflow_config import job_name_prefix, runtime_config
 from .arns import environment, stack_of, unresolved
 from .create_job import CreateJobWith
@@ -53,7 +53,11 @@ class _Watched:
     def pipeline_source_key(self, spec: FineTuningSpec) -> str | None:
         """The object whose new versions start the retraining pipeline (default: the training key)."""
         pipeline = spec.retraining.pipeline if spec.retraining else None
-        return (pipeline.source_key or self.train_key) if pipeline else None
+        return self.source_key(pipeline) if pipeline else None
+
+    def source_key(self, pipeline: PipelineSpec) -> str:
+        """The object whose new versions start ``pipeline`` (default: the training key)."""
+        return pipeline.source_key or self.train_key
 
 
 class FineTuningProject(Construct):
@@ -114,10 +118,13 @@ class FineTuningProject(Construct):
         self.data_bucket = (
             self._bucket("DataBucket", events=bool(watched)) if spec.data.create_bucket else None
         )
-        self.output_bucket = self._bucket("OutputBucket") if spec.output.s3_uri is None else None
+        if spec.output.s3_uri is None:
+            self.output_bucket = self._bucket("OutputBucket")
+            self.output_uri = self.output_bucket.s3_url_for_object("output/")
+        else:
+            self.output_bucket, self.output_uri = None, spec.output.s3_uri
         self.train_uri = self._data_uri(spec.data.train)
         self.validation_uri = self._data_uri(spec.data.validation) if spec.data.validation else None
-        self.output_uri = spec.output.s3_uri or self.output_bucket.s3_url_for_object("output/")
         self.model_package_group = self._model_package_group()
         self.training_role = self._training_role(self.model_package_group)
         watch = self._watched_location() if spec.retraining else None
@@ -125,7 +132,8 @@ class FineTuningProject(Construct):
         self._grant_other_data(self.training_role, watch, watched_keys)
         self.rewards = SpecRewards(self, "Rewards", spec=spec, training_role=self.training_role)
         self.evaluator_arn = self.rewards.evaluator_arn
-        data_buckets = [self.data_bucket or watch.bucket] if self.data_bucket or watched_keys else []
+        watched_bucket = [watch.bucket] if watch and watched_keys else []
+        data_buckets = [self.data_bucket] if self.data_bucket else watched_bucket
         self.workflow = TrainingWorkflow(
             self,
             "TrainingWorkflow",
@@ -216,8 +224,9 @@ class FineTuningProject(Construct):
     def _evaluation_data(self) -> list[str]:
         """The evaluation dataset (S3 URI or dataset ARN) the judge and custom scorer jobs read, if any."""
         evaluation = self.spec.evaluation
-        needs = evaluation is not None and (evaluation.judge or evaluation.custom_scorer)
-        return [evaluation.dataset] if needs and evaluation.dataset else []
+        if evaluation is None or not (evaluation.judge or evaluation.custom_scorer):
+            return []
+        return [evaluation.dataset] if evaluation.dataset else []
 
     def _data_uri(self, location: str) -> str:
         return location if self.data_bucket is None else self.data_bucket.s3_url_for_object(location)
@@ -350,7 +359,7 @@ class FineTuningProject(Construct):
                 "RetrainingPipeline",
                 state_machine=state_machine,
                 data_bucket=watch.bucket,
-                source_key=watch.pipeline_source_key(self.spec),
+                source_key=watch.source_key(spec_pipeline),
                 artifact_bucket=self._bucket("PipelineArtifacts"),
                 manual_approval=spec_pipeline.manual_approval,
                 approval_topic=approval_topic,

@@ -97,7 +97,8 @@ class SpecRewards(Construct):
                 evaluator=self.scorer_evaluator,
                 lambda_arn_field="evaluation.custom_scorer.lambda_arn",
             )
-        self.scorer_lambda_arn = lambda_arn or self.scorer_lookup.lambda_arn
+            lambda_arn = self.scorer_lookup.lambda_arn
+        self.scorer_lambda_arn = lambda_arn
         training_role.grant_reward_function(
             lambda_.Function.from_function_arn(self, "ScorerFunction", self.scorer_lambda_arn)
         )
@@ -112,9 +113,11 @@ class SpecRewards(Construct):
         """RLVR: the imported evaluator and its Lambda, or a ``RewardFunction`` registered as an evaluator."""
         if reward.evaluator_arn:
             self.evaluator = HubEvaluator.from_evaluator_arn(self, "Evaluator", reward.evaluator_arn)
-            if reward.lambda_arn is None:
+            lambda_arn = reward.lambda_arn
+            if lambda_arn is None:
                 self.evaluator_lookup = EvaluatorLookup(self, "EvaluatorLookup", evaluator=self.evaluator)
-            self.reward_lambda_arn = reward.lambda_arn or self.evaluator_lookup.lambda_arn
+                lambda_arn = self.evaluator_lookup.lambda_arn
+            self.reward_lambda_arn = lambda_arn
             training_role.grant_reward_function(
                 lambda_.Function.from_function_arn(self, "EvaluatorFunction", self.reward_lambda_arn)
             )

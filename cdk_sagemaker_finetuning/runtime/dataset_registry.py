@@ -36,6 +36,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import errors, hub_evaluator, request, retry
+from .workflow_contract import TrainingJobRequest
 
 CONTENT_TYPE = "DataSet"
 SCHEMA_VERSION = "2.0.0"
@@ -121,7 +122,7 @@ PLACEHOLDER_ARN = "<DatasetArn>"
 def train_from_dataset(
     sagemaker: Any,
     config: Mapping[str, Any],
-    req: dict[str, Any],
+    req: TrainingJobRequest,
     *,
     region: str,
     account: str | None,

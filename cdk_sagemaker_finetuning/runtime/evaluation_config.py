@@ -36,7 +36,7 @@ def _package_parts(package_arn: Any) -> tuple[str, str, str, str]:
     return match.group(1), match.group(2), match.group(3), match.group(4)
 
 
-def model_group_arn(package_arn: str) -> str:
+def model_group_arn(package_arn: str | None) -> str:
     """The package's group ARN, inferred from the package ARN as the SDK does."""
     _, region, account, group = _package_parts(package_arn)
     return f"arn:aws:sagemaker:{region}:{account}:model-package-group/{group}"

@@ -151,7 +151,7 @@ def reference_scores(
     """``(reference description, its scores)``; ``(None, {})`` when the base model must be evaluated."""
     metric = gate["metric"]
     recorded = (approved or {}).get("CustomerMetadataProperties") or {}
-    if gate.get("compareTo") != "base" and metric in _scores(recorded, SCORE):
+    if approved is not None and gate.get("compareTo") != "base" and metric in _scores(recorded, SCORE):
         return {"model": "approved", "modelPackageArn": approved["ModelPackageArn"]}, _scores(recorded, SCORE)
     sources = [base, _scores(own, BASE_SCORE) if own.get(BASE_MODEL) == base_arn else {}]
     if recorded.get(BASE_MODEL) == base_arn:

@@ -8,6 +8,7 @@ calls it online; the workflow's evaluation Lambda will too.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -49,11 +50,15 @@ def recipe_specs(
     """``{EvaluationType: override spec}`` for every evaluation recipe the configured evaluations read (the
     hub content must offer each); ``read(uri)`` reads a spec (default: ``GetObject`` with ``clients``)."""
     document = request.hub_document(hub_content)
+    if read is None:
+        if clients is None:
+            raise TypeError("recipe_specs reads with clients unless given read")
+        read = functools.partial(preflight._get_json, clients)
     specs = {}
     for evaluation_type in evaluation_config.recipe_types(config, str(hub_content.get("HubContentName"))):
         uri = evaluation_config.evaluation_recipe_uri(document, evaluation_type, account)
         try:
-            specs[evaluation_type] = read(uri) if read else preflight._get_json(clients, uri)
+            specs[evaluation_type] = read(uri)
         except (ClientError, BotoCoreError, ValueError) as exc:
             raise errors.RecipeSpecUnavailable(
                 f"cannot read the evaluation recipe's override spec {uri}: {exc}"

@@ -35,6 +35,7 @@ from typing import Any
 from . import errors, request
 from . import evaluation_catalog as catalog
 from . import evaluation_config as inputs
+from .workflow_contract import WorkflowConfig
 
 EVALUATION_TAG = {"Key": "SagemakerModelEvaluation", "Value": "true"}
 
@@ -84,7 +85,7 @@ def job_suffixes(evaluation: Mapping[str, Any]) -> list[str]:
 
 class _Builder:
     def __init__(
-        self, config: Mapping[str, Any], model_package: Mapping[str, Any], execution_name: str, base: bool
+        self, config: WorkflowConfig, model_package: Mapping[str, Any], execution_name: str, base: bool
     ):
         missing = [k for k in ("roleArn", "outputUri", "jobNamePrefix") if not config.get(k)]
         if missing:
@@ -237,7 +238,7 @@ def _scorer_job(b: _Builder, evaluation: Mapping[str, Any], settings: dict[str, 
 
 
 def build_evaluation_jobs(
-    config: Mapping[str, Any],
+    config: WorkflowConfig,
     model_package: Mapping[str, Any],
     recipe_specs: Mapping[str, Any],
     execution_name: str,

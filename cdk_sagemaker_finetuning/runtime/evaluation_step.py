@@ -37,6 +37,7 @@ from . import evaluation_catalog as catalog
 from . import evaluation_config as config_inputs
 from . import evaluation_inputs as lookups
 from . import evaluation_request as builder
+from .workflow_contract import WorkflowConfig
 
 #: Formats an evaluation dataset may have (judge and custom scorer: ``{"query", "response"}`` lines).
 EVALUATION_FORMATS = ("sagemaker_eval",)
@@ -157,8 +158,9 @@ def _summary(state: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
-def start(config: Mapping[str, Any], event: Mapping[str, Any], clients: preflight.Clients) -> dict[str, Any]:
+def start(config: WorkflowConfig, event: Mapping[str, Any], clients: preflight.Clients) -> dict[str, Any]:
     """Preflight the evaluations of the package (or its base model) and start every independent job."""
+    package_arn: Any  # checked by model_group_arn below
     name, package_arn = event.get("executionName"), event.get("modelPackageArn")
     if not isinstance(name, str) or not name:
         raise errors.InvalidInput(
@@ -213,18 +215,18 @@ def poll(clients: preflight.Clients, state: dict[str, Any]) -> dict[str, Any]:
     return _summary(state)
 
 
-def job_names(config: Mapping[str, Any], execution_name: str) -> list[str]:
+def job_names(config: WorkflowConfig, execution_name: str) -> list[str]:
     """Every evaluation job name the execution can have (package and base model)."""
     suffixes = builder.job_suffixes(config_inputs.evaluation_block(config))
     return builder.job_names(config.get("jobNamePrefix"), execution_name, suffixes)
 
 
-def stop(config: Mapping[str, Any], sagemaker: Any, execution_name: Any) -> dict[str, Any]:
+def stop(config: WorkflowConfig, sagemaker: Any, execution_name: Any) -> dict[str, Any]:
     """Stop every running evaluation job of the execution; finished or missing jobs are left alone."""
     if not isinstance(execution_name, str) or not execution_name:
         raise errors.InvalidInput("the event lacks executionName", field="executionName")
     names = set(job_names(config, execution_name))
-    args = {"NameContains": f"{config['jobNamePrefix']}-", "StatusEquals": RUNNING}
+    args: dict[str, Any] = {"NameContains": f"{config['jobNamePrefix']}-", "StatusEquals": RUNNING}
     running: list[str] = []
     try:
         while True:
@@ -256,7 +258,7 @@ _JOB_KEYS = {"name": str, "evaluation": str, "kind": str, "model": str, "status"
 
 def load_state(raw: Any) -> dict[str, Any]:
     """The state a previous action returned, its shape checked (``EvaluationError.InvalidState``)."""
-    jobs = raw.get("jobs") if isinstance(raw, Mapping) else None
+    jobs: Any = raw.get("jobs") if isinstance(raw, Mapping) else None
     ok = isinstance(jobs, list) and bool(jobs) and isinstance(raw.get("modelPackageArn"), str)
     for job in jobs if ok else ():
         ok = ok and isinstance(job, Mapping) and all(isinstance(job.get(k), t) for k, t in _JOB_KEYS.items())
@@ -271,7 +273,7 @@ def load_state(raw: Any) -> dict[str, Any]:
     return {**raw, "jobs": [dict(job) for job in jobs]}
 
 
-def run(config: Mapping[str, Any], event: Any, clients: preflight.Clients) -> dict[str, Any]:
+def run(config: WorkflowConfig, event: Any, clients: preflight.Clients) -> dict[str, Any]:
     """Dispatch one event (``cdk-finetune`` and tests call this with their own clients)."""
     if not isinstance(event, Mapping):
         raise errors.InvalidInput(
@@ -285,7 +287,7 @@ def run(config: Mapping[str, Any], event: Any, clients: preflight.Clients) -> di
     if action == "gate":
         return evaluation_gate.gate(config, clients, load_state(event.get("state")))
     if action == "stop":
-        detail = event.get("detail") if isinstance(event.get("detail"), Mapping) else {}
+        detail: Mapping[str, Any] = event["detail"] if isinstance(event.get("detail"), Mapping) else {}
         return stop(config, clients.sagemaker, event.get("executionName") or detail.get("name"))
     raise errors.InvalidInput(
         f"unknown action {config_inputs._show(action)}; use start, poll, stop or gate", field="action"

@@ -129,12 +129,12 @@ def _check_lambda(
     field: str,
     granted: str | None,
 ) -> None:
-    function = function_arn(reference)
-    if function is None:
+    function, match = function_arn(reference), LAMBDA_ARN.match(reference)
+    if function is None or match is None:
         raise errors.EvaluatorWrongType(
             f"evaluator {arn} references {reference!r}, not a Lambda function ARN", field=field
         )
-    function_region = LAMBDA_ARN.match(reference)["region"]
+    function_region = match["region"]
     if function_region != region:
         raise errors.EvaluatorWrongRegion(
             f"evaluator {arn} calls Lambda {reference} in {function_region}; the training job runs in {region}",

@@ -366,14 +366,16 @@ def plan(
         field="input.trainUri" if execution_input.get("trainUri") else "data.train",
         dry_run=not register,
     )
-    return {
+    result: PreflightResult = {
         "request": req,
         "trainingJobName": req["TrainingJobName"],
         "hasHyperParameters": "HyperParameters" in req,
         "dataFormats": formats,
         "dataChecks": summaries,
-        **({"dataset": dataset} if dataset else {}),
     }
+    if dataset:
+        result["dataset"] = dataset
+    return result
 
 
 def _decoded_keys(clients: Clients, execution_input: dict[str, Any]) -> dict[str, Any]:
@@ -395,7 +397,7 @@ def _channel_source(channel: Mapping[str, Any]) -> str:
     return data["S3DataSource"]["S3Uri"] if "S3DataSource" in data else data["DatasetSource"]["DatasetArn"]
 
 
-def job_result(clients: Clients, job_name: str, config: WorkflowConfig | None = None) -> JobResult:
+def job_result(clients: Clients, job_name: str | None, config: WorkflowConfig | None = None) -> JobResult:
     """The workflow output for a finished job; absent fields are null, ``failureReason`` always a string.
 
     With lineage on (``registerDataset``), a completed job's package first gets its ``lineage:`` metadata, so
@@ -407,7 +409,7 @@ def job_result(clients: Clients, job_name: str, config: WorkflowConfig | None = 
     except ClientError as exc:
         raise _aws_error(exc, "DescribeTrainingJob") from None
     status = job.get("TrainingJobStatus")
-    if status == "Completed" and (config or {}).get("registerDataset"):
+    if status == "Completed" and config is not None and config.get("registerDataset"):
         dataset_registry.record_lineage(clients.sagemaker, job)
     reason = job.get("FailureReason") or ("" if status == "Completed" else f"the training job is {status}")
     return {
@@ -422,7 +424,7 @@ def job_result(clients: Clients, job_name: str, config: WorkflowConfig | None = 
     }
 
 
-def handler(event: Any, context: Any = None, clients: Clients | None = None) -> dict[str, Any]:
+def handler(event: Any, context: Any = None, clients: Clients | None = None) -> PreflightResult | JobResult:
     """Lambda entry point; every failure is a named ``PreflightError``."""
     try:
         clients = clients or Clients()

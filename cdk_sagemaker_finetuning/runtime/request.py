@@ -91,7 +91,7 @@ def parse_execution_input(raw: Any) -> dict[str, Any]:
     return dict(raw)
 
 
-def job_name(prefix: str, execution_name: str) -> str:
+def job_name(prefix: str, execution_name: str | None) -> str:
     """Deterministic, valid training job name for one execution: ``<prefix>-<execution name>``.
 
     The same execution always gets the same name, so a retried or redriven create cannot start a second job.
@@ -578,7 +578,7 @@ def user_tags(config: WorkflowConfig) -> list[dict[str, str]]:
 
 def mlflow_config(config: WorkflowConfig, execution_input: Mapping[str, Any]) -> dict[str, str] | None:
     """``MlflowConfig`` from the configuration; the execution input's ``mlflowRunName`` wins."""
-    mlflow = config.get("mlflow") or {}
+    mlflow: Mapping[str, Any] = config.get("mlflow") or {}
     if not mlflow.get("resourceArn"):
         return None
     result = {"MlflowResourceArn": mlflow["resourceArn"]}

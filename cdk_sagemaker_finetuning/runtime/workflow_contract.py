@@ -217,13 +217,13 @@ def _check_object(
     missing = [k for k in hints if k not in value and k in kind.__required_keys__]
     if missing:
         raise ConfigProblem(where + missing[0], f"lacks {', '.join(where + k for k in missing)}; {_BUILD}")
-    checked = dict(value) if absent_is_null else value
+    checked = dict(value) if absent_is_null else None
     for key, hint in hints.items():
         if key in value and not unresolved(value[key]):
             result = _check_value(where + key, value[key], hint, unresolved, absent_is_null)
-            if absent_is_null:
+            if checked is not None:
                 checked[key] = result
-    return checked
+    return value if checked is None else checked
 
 
 def _nullable(hint: Any) -> bool:

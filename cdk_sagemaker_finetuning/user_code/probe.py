@@ -41,7 +41,7 @@ def _load(task: Path, score_range: tuple[float, float]) -> tuple[Any, dict[str, 
         if cause is not None:
             return None, {"kind": "raised", "error": describe(cause), "line": _line(cause, source)}
         module = sys.modules.get("user_reward")
-        if not hasattr(module, "reward"):
+        if module is None or not hasattr(module, "reward"):
             return None, {"kind": "no_reward"}
         return None, {"kind": "not_callable", "type": type(module.reward).__name__}
     except BaseException as exc:  # SystemExit, KeyboardInterrupt raised by the module at import

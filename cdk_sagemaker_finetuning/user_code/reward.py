@@ -62,7 +62,7 @@ class RewardCheck:
         """What is wrong with sample row ``index``, as a sentence (None when it scored fine)."""
         return describe_sample_problem(self.rows[index]["problem"], self.score_range)
 
-    def sample_problems(self, limit: int = SHOWN_SAMPLE_PROBLEMS) -> tuple[list[tuple[int, str]], int]:
+    def sample_problems(self, limit: int = SHOWN_SAMPLE_PROBLEMS) -> tuple[list[tuple[int, str | None]], int]:
         """``([(row index, message)] for the first ``limit`` failing rows, how many more failed)``."""
         failing = [(i, self.sample_message(i)) for i, row in enumerate(self.rows) if row["problem"]]
         return failing[:limit], max(0, len(failing) - limit)
@@ -132,9 +132,9 @@ def lambda_dependencies() -> tuple[tuple[str, Path], ...]:
             if match and not re.search(r"\bextra\s*==", requirement):
                 queue.append(match.group(0))
     found = []
-    for name, dist in sorted(seen.items()):
+    for name, distribution in sorted(seen.items()):
         for top in sorted(set(tops.get(name, []))):
-            for candidate in (Path(str(dist.locate_file(top))), Path(str(dist.locate_file(f"{top}.py")))):
+            for candidate in (Path(str(distribution.locate_file(path))) for path in (top, f"{top}.py")):
                 if candidate.exists():
                     found.append((candidate.name, candidate))
                     break

@@ -101,8 +101,8 @@ def parse_number(text: str) -> Number | None:
     text = text.replace("$", "").replace(",", "").rstrip("%")
     try:
         if "/" in text:
-            num, _, den = text.partition("/")
-            value = float(num) / float(den)
+            top, _, bottom = text.partition("/")
+            value = float(top) / float(bottom)
         elif text.lstrip("+-").isascii() and text.lstrip("+-").isdigit():
             return int(text)
         else:
@@ -182,8 +182,8 @@ def numeric_answer(
     if value is None:
         return {"score": -1.0, "metrics": {"correct": 0, "formatted": 0}}
     correct = False
-    for ref in references:
-        if _numbers_equal(value, ref, rel_tol, abs_tol):
+    for expected in references:
+        if _numbers_equal(value, expected, rel_tol, abs_tol):
             correct = True
             break
     if correct:
@@ -348,7 +348,7 @@ def regex_match(
 # -- json_valid ----------------------------------------------------------------------------------------------
 
 _FENCE = re.compile(r"```(?:json)?\s*\n?(.*?)```", re.DOTALL | re.IGNORECASE)
-_MISSING = (None, "", [], {})
+_MISSING: tuple[object, ...] = (None, "", [], {})
 
 
 def _lookup(document: Any, path: str) -> Any:
