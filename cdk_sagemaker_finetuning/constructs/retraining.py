@@ -330,12 +330,7 @@ class RetrainingPipeline(Construct):
         function.configure_async_invoke(
             retry_attempts=2, on_failure=destinations.SqsDestination(self.report_dead_letter_queue)
         )
-        executions = Stack.of(self).format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{state_machine.state_machine_name}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        executions = _executions(state_machine, "*")
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions])
         )
@@ -367,11 +362,10 @@ class RetrainingPipeline(Construct):
                 [artifact_bucket.arn_for_objects("*"), data_bucket.arn_for_objects("*")],
                 "CodePipeline reads and writes its artifacts and reads source object versions; keys are per run.",
             )
-        arn = Arn.split(state_machine.state_machine_arn, ArnFormat.COLON_RESOURCE_NAME)
         acknowledge_wildcard_resources(
             self.pipeline,
             [
-                f"arn:{arn.partition}:states:{arn.region}:{arn.account}:execution:{arn.resource_name}:pipeline*",
+                _executions(state_machine, "pipeline*"),
                 f"{self.report_function.function_arn}:*",
             ],
             "The Train action describes the executions it starts (named pipeline-<id>); the Report action "
@@ -388,3 +382,10 @@ class RetrainingPipeline(Construct):
                 "(lambda:ListFunctions has no resource-level permissions).",
             },
         )
+
+
+def _executions(state_machine: sfn.IStateMachine, names: str) -> str:
+    """The ARN of ``state_machine``'s executions named ``names``, in the state machine's own account and region
+    (taken from its ARN, so an imported state machine of another account works too)."""
+    arn = Arn.split(state_machine.state_machine_arn, ArnFormat.COLON_RESOURCE_NAME)
+    return f"arn:{arn.partition}:states:{arn.region}:{arn.account}:execution:{arn.resource_name}:{names}"

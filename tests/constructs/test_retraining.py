@@ -175,6 +175,32 @@ def test_report_function_reads_only_this_workflows_executions():
     assert report and all(s["Resource"] != "*" for s in statements)
 
 
+def test_report_function_reads_the_executions_of_an_imported_workflow():
+    # an imported IStateMachine has no state_machine_name: the name comes from its ARN
+    stack = cdk.Stack(cdk.App(), "Stack", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    secure = dict(enforce_ssl=True, versioned=True, encryption=s3.BucketEncryption.S3_MANAGED)
+    data = s3.Bucket(stack, "Data", event_bridge_enabled=True, **secure)
+    artifacts = s3.Bucket(stack, "Artifacts", **secure)
+    imported = sfn.StateMachine.from_state_machine_arn(
+        stack, "Imported", "arn:aws:states:us-east-1:123456789012:stateMachine:central-training"
+    )
+    RetrainingPipeline(
+        stack,
+        "Retraining",
+        state_machine=imported,
+        data_bucket=data,
+        source_key="train/train.jsonl",
+        artifact_bucket=artifacts,
+    )
+    resources = [
+        s["Resource"]
+        for p in Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "states:DescribeExecution"
+    ]
+    assert "arn:aws:states:us-east-1:123456789012:execution:central-training:*" in resources
+
+
 def test_report_events_it_cannot_answer_go_to_an_encrypted_dead_letter_queue():
     stack, pipeline, template = pipeline_stack()
     queue = stack.get_logical_id(pipeline.report_dead_letter_queue.node.default_child)
