@@ -46,7 +46,7 @@ Keys (camelCase, read by ``runtime/request.py`` and ``runtime/preflight.py``):
 
 from __future__ import annotations
 
-from .runtime.workflow_contract import CONFIG_VERSION, DatasetRegistration, MlflowSettings, WorkflowConfig
+from .runtime.workflow_contract import CONFIG_VERSION, MlflowSettings, WorkflowConfig
 from .spec import FineTuningSpec, SpecError
 
 MAX_PREFIX = 26
@@ -76,14 +76,12 @@ def runtime_config(
 ) -> WorkflowConfig:
     """The configuration for one spec; resolved values (ARNs, URIs) come from the stack or the user.
 
-    ``train_uri``/``validation_uri`` default to the spec's values (needed when ``data.create_bucket`` is true,
-    where the spec holds keys). ``evaluator_arn`` defaults to ``spec.reward.evaluator_arn``,
-    ``reward_lambda_arn`` to ``spec.reward.lambda_arn``. ``dataset_hub_name`` (with ``data.register_dataset``)
-    defaults to the account's AI Registry hub, named by the preflight at run time as the SDK names it. A missing
-    deploy-time value raises :class:`~cdk_sagemaker_finetuning.spec.SpecError` naming the spec field it is for.
-    """
+    Defaults: ``train_uri``/``validation_uri`` the spec's data (required with ``data.create_bucket``: the spec
+    holds keys), ``evaluator_arn``/``reward_lambda_arn`` the spec's ``reward``, ``dataset_hub_name`` (lineage)
+    the account's AI Registry hub, named by the preflight at run time as the SDK names it. A missing deploy-time
+    value raises :class:`~cdk_sagemaker_finetuning.spec.SpecError` naming the spec field it is for."""
     _check_deploy_values(spec, hyperparameter_mode, train_uri, judge_prompt_evaluator_arn)
-    return {
+    config: WorkflowConfig = {
         "version": CONFIG_VERSION,
         "projectName": spec.name,
         "jobNamePrefix": job_name_prefix(spec),
@@ -115,12 +113,10 @@ def runtime_config(
         "approvedOnly": approved_only,
         "allowConcurrentRuns": allow_concurrent_runs,
         "approvalStatus": spec.approval_status,
-        **(
-            {"registerDataset": _dataset_registration(spec.dataset_name, dataset_hub_name)}
-            if spec.dataset_name
-            else {}
-        ),
     }
+    if spec.dataset_name:  # the key only with lineage on: other specs' configurations (templates) unchanged
+        config["registerDataset"] = {"name": spec.dataset_name, "hubName": dataset_hub_name}
+    return config
 
 
 def _check_deploy_values(
@@ -165,9 +161,3 @@ def _mlflow_settings(spec: FineTuningSpec) -> MlflowSettings | None:
         "experimentName": mlflow.experiment_name or spec.model_package_group_name,
         "runName": mlflow.run_name,
     }
-
-
-def _dataset_registration(name: str, hub_name: str | None) -> DatasetRegistration:
-    """``registerDataset`` (lineage). Only a spec with lineage on has the key, so the configuration (and every
-    template) of other specs is unchanged."""
-    return {"name": name, "hubName": hub_name}
