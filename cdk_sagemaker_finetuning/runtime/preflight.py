@@ -17,6 +17,9 @@ Two actions, chosen by the event's ``action`` key:
 
 The configuration comes from the ``WORKFLOW_CONFIG`` environment variable (``workflow_config.py``).
 ``cdk-finetune plan`` calls :func:`plan` with its own clients.
+
+Over 400 lines for now: the lookups are one Lambda's, in the order it runs them, and ``evaluation_step.py``
+and ``evaluation_inputs.py`` reuse its private helpers; moving the lookups out is its own change.
 """
 
 from __future__ import annotations
