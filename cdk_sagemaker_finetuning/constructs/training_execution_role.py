@@ -131,7 +131,9 @@ class TrainingExecutionRole(Construct):
         if mlflow_resource_arn is not None:
             self._add_mlflow(mlflow_resource_arn)
         self._acknowledge_service_basics()
-        self._flush_acknowledgments()
+        reasons, scoped = self._pending
+        self._pending = None  # later acknowledgments go to cdk-nag directly
+        acknowledge(self.role, {**reasons, **findings(self.role, scoped)})
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
@@ -232,12 +234,6 @@ class TrainingExecutionRole(Construct):
                 "time under /aws/sagemaker/TrainingJobs.",
             },
         )
-
-    def _flush_acknowledgments(self) -> None:
-        """Give cdk-nag the acknowledgments collected during ``__init__`` in one call; later ones go directly."""
-        reasons, scoped = self._pending
-        self._pending = None
-        acknowledge(self.role, {**reasons, **findings(self.role, scoped)})
 
     def _acknowledge(self, reasons: dict[str, str]) -> None:
         if self._pending is None:
