@@ -11,6 +11,8 @@ same jobs as ``cdk-finetune plan --evaluation``, and the gate's decision.
 ``outputs`` is what ``cdk deploy --outputs-file`` writes (``{stack name: {output key: value}}``) or one stack's
 ``{output key: value}``. Values a missing output would provide become ``"<fill in: ...>"`` placeholders that the
 generated code refuses to run with; where the spec leaves a value open the SDK's default applies.
+
+Over 400 lines on purpose: most of it is ``Context``, the one render context every code template reads.
 """
 
 from __future__ import annotations

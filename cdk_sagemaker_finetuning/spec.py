@@ -3,6 +3,9 @@
 The same spec drives the CDK constructs, the training workflow's preflight, the notebook helper and the CLI.
 Load it with :func:`load_spec` (YAML or JSON) or :meth:`FineTuningSpec.from_dict`; any problem raises
 :class:`SpecError`, which lists every problem found with its dotted field path, the bad value and the rule.
+
+Over 400 lines on purpose: most of it is :class:`FineTuningSpec`, one pydantic model whose cross-field rules
+and derived values belong with it.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ Keys (camelCase, read by ``runtime/request.py`` and ``runtime/preflight.py``):
 
 from __future__ import annotations
 
-from .runtime.workflow_contract import CONFIG_VERSION, WorkflowConfig
+from .runtime.workflow_contract import CONFIG_VERSION, MlflowSettings, WorkflowConfig
 from .spec import FineTuningSpec, SpecError
 
 MAX_PREFIX = 26
@@ -76,32 +76,11 @@ def runtime_config(
 ) -> WorkflowConfig:
     """The configuration for one spec; resolved values (ARNs, URIs) come from the stack or the user.
 
-    ``train_uri``/``validation_uri`` default to the spec's values (needed when ``data.create_bucket`` is true,
-    where the spec holds keys). ``evaluator_arn`` defaults to ``spec.reward.evaluator_arn``,
-    ``reward_lambda_arn`` to ``spec.reward.lambda_arn``. ``dataset_hub_name`` (with ``data.register_dataset``)
-    defaults to the account's AI Registry hub, named by the preflight at run time as the SDK names it. A missing
-    deploy-time value raises :class:`~cdk_sagemaker_finetuning.spec.SpecError` naming the spec field it is for.
-    """
-    if hyperparameter_mode not in ("defaults", "explicit"):
-        raise SpecError(
-            [("hyperparameter_mode", f"{hyperparameter_mode!r} must be 'defaults' or 'explicit'")]
-        )
-    if spec.data.create_bucket and train_uri is None:
-        raise SpecError(
-            [("data.train", "train_uri is required when data.create_bucket is true (the spec holds a key)")]
-        )
-    rlaif = spec.rlaif
-    builtin_prompt = rlaif.prompt if rlaif and rlaif.prompt.startswith("Builtin.") else None
-    if rlaif and not builtin_prompt and not judge_prompt_evaluator_arn:
-        raise SpecError(
-            [
-                (
-                    "rlaif.prompt",
-                    "judge_prompt_evaluator_arn is required for a custom RLAIF prompt (rlaif.prompt)",
-                )
-            ]
-        )
-    mlflow = spec.mlflow
+    Defaults: ``train_uri``/``validation_uri`` the spec's data (required with ``data.create_bucket``: the spec
+    holds keys), ``evaluator_arn``/``reward_lambda_arn`` the spec's ``reward``, ``dataset_hub_name`` (lineage)
+    the account's AI Registry hub, named by the preflight at run time as the SDK names it. A missing deploy-time
+    value raises :class:`~cdk_sagemaker_finetuning.spec.SpecError` naming the spec field it is for."""
+    _check_deploy_values(spec, hyperparameter_mode, train_uri, judge_prompt_evaluator_arn)
     config: WorkflowConfig = {
         "version": CONFIG_VERSION,
         "projectName": spec.name,
@@ -123,27 +102,62 @@ def runtime_config(
         "hyperparameterMode": hyperparameter_mode,
         "sequenceLength": spec.sequence_length,
         "maxRuntimeSeconds": int(spec.max_runtime_hours * 3600),
-        "mlflow": (
-            {
-                "resourceArn": mlflow.resource_arn,
-                "experimentName": mlflow.experiment_name or spec.model_package_group_name,
-                "runName": mlflow.run_name,
-            }
-            if mlflow.resource_arn
-            else None
-        ),
+        "mlflow": _mlflow_settings(spec),
         "tags": dict(spec.tags),
         "evaluatorArn": evaluator_arn or (spec.reward.evaluator_arn if spec.reward else None),
         "rewardLambdaArn": reward_lambda_arn or (spec.reward.lambda_arn if spec.reward else None),
-        "judgeModelId": rlaif.judge_model_id if rlaif else None,
-        "judgePrompt": builtin_prompt,
+        "judgeModelId": spec.rlaif.judge_model_id if spec.rlaif else None,
+        "judgePrompt": _builtin_prompt(spec),
         "judgePromptEvaluatorArn": judge_prompt_evaluator_arn,
         "checkData": check_data,
         "approvedOnly": approved_only,
         "allowConcurrentRuns": allow_concurrent_runs,
         "approvalStatus": spec.approval_status,
     }
-    # only with lineage on, so the configuration (and every template) of other specs is unchanged
-    if spec.dataset_name:
+    if spec.dataset_name:  # the key only with lineage on: other specs' configurations (templates) unchanged
         config["registerDataset"] = {"name": spec.dataset_name, "hubName": dataset_hub_name}
     return config
+
+
+def _check_deploy_values(
+    spec: FineTuningSpec,
+    hyperparameter_mode: str,
+    train_uri: str | None,
+    judge_prompt_evaluator_arn: str | None,
+) -> None:
+    """``hyperparameter_mode`` is known and the deploy-time values the spec needs are given."""
+    if hyperparameter_mode not in ("defaults", "explicit"):
+        raise SpecError(
+            [("hyperparameter_mode", f"{hyperparameter_mode!r} must be 'defaults' or 'explicit'")]
+        )
+    if spec.data.create_bucket and train_uri is None:
+        raise SpecError(
+            [("data.train", "train_uri is required when data.create_bucket is true (the spec holds a key)")]
+        )
+    if spec.rlaif and not _builtin_prompt(spec) and not judge_prompt_evaluator_arn:
+        raise SpecError(
+            [
+                (
+                    "rlaif.prompt",
+                    "judge_prompt_evaluator_arn is required for a custom RLAIF prompt (rlaif.prompt)",
+                )
+            ]
+        )
+
+
+def _builtin_prompt(spec: FineTuningSpec) -> str | None:
+    """The RLAIF ``Builtin.*`` judge prompt, else None (no RLAIF, or a custom prompt)."""
+    rlaif = spec.rlaif
+    return rlaif.prompt if rlaif and rlaif.prompt.startswith("Builtin.") else None
+
+
+def _mlflow_settings(spec: FineTuningSpec) -> MlflowSettings | None:
+    """``mlflow``: where the job logs (the experiment defaults to the model package group), or None."""
+    mlflow = spec.mlflow
+    if not mlflow.resource_arn:
+        return None
+    return {
+        "resourceArn": mlflow.resource_arn,
+        "experimentName": mlflow.experiment_name or spec.model_package_group_name,
+        "runName": mlflow.run_name,
+    }

@@ -9,16 +9,6 @@ from tests.conftest import REPO
 
 PACKAGE = REPO / "cdk_sagemaker_finetuning"
 LIMIT = 60
-#: ``<path>:<function>`` reshaped on the workflow branch (issue 14, item 4: typed configuration, one create
-#: task, the split of training_workflow.py); the lead splits them after merging it and empties this set.
-ON_THE_WORKFLOW_BRANCH = {
-    "constructs/create_job.py:create_job_states",
-    "constructs/training_workflow.py:__init__",
-    "constructs/workflow_definition.py:workflow_states",
-    "runtime/preflight.py:plan",
-    "runtime/request.py:build_create_training_job_request",
-    "workflow_config.py:runtime_config",
-}
 
 
 def long_functions() -> dict[str, int]:
@@ -33,10 +23,5 @@ def long_functions() -> dict[str, int]:
 
 
 def test_no_function_is_over_the_limit():
-    too_long = {name: lines for name, lines in long_functions().items() if name not in ON_THE_WORKFLOW_BRANCH}
+    too_long = long_functions()
     assert too_long == {}, f"split these functions (over {LIMIT} lines): {too_long}"
-
-
-def test_the_exceptions_are_still_needed():
-    split = ON_THE_WORKFLOW_BRANCH - set(long_functions())
-    assert split == set(), f"drop these from ON_THE_WORKFLOW_BRANCH: {sorted(split)}"

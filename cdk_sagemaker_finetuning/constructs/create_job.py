@@ -92,21 +92,40 @@ def create_job_states(
     }
     if mode is CreateJobWith.LAMBDA:
         assert function_arn is not None, "the Lambda mode needs the create-job function"
-        task = lambda_task(
-            partition,
-            function_arn,
-            {"request.$": REQUEST_PATH},
-            response_only=True,
-            Comment=COMMENT + " (boto3 in Lambda)",
-            **finish,
-        )
-        task["Retry"].append(dict(retry))
-        return {"CreateTrainingJob": task}
+        return _lambda_create_state(partition, function_arn, retry, finish)
+    return _sdk_create_states(_sdk_request_keys(config), partition, retry, finish)
+
+
+def _lambda_create_state(
+    partition: str, function_arn: str, retry: Mapping[str, Any], finish: Mapping[str, Any]
+) -> dict[str, Any]:
+    """One Lambda task getting the whole request (its service-exception retry, then ``retry``)."""
+    task = lambda_task(
+        partition,
+        function_arn,
+        {"request.$": REQUEST_PATH},
+        response_only=True,
+        Comment=COMMENT + " (boto3 in Lambda)",
+        **finish,
+    )
+    task["Retry"].append(dict(retry))
+    return {"CreateTrainingJob": task}
+
+
+def _sdk_request_keys(config: WorkflowConfig) -> list[str]:
+    """The request members every run of this configuration sends, ``HyperParameters`` aside."""
     keys = list(REQUEST_KEYS)
     if config["mlflow"] and config["mlflow"]["resourceArn"]:
         keys.append("MlflowConfig")
     if config["maxRuntimeSeconds"]:
         keys.append("StoppingCondition")
+    return keys
+
+
+def _sdk_create_states(
+    keys: list[str], partition: str, retry: Mapping[str, Any], finish: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The ``HasHyperParameters`` Choice and its two aws-sdk tasks, with and without ``HyperParameters``."""
     return {
         "HasHyperParameters": {
             "Type": "Choice",

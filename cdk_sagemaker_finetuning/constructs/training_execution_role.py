@@ -113,21 +113,8 @@ class TrainingExecutionRole(Construct):
         # acknowledgments of __init__, given to cdk-nag in one call at its end (two jsii round trips each)
         self._pending: tuple[dict[str, str], list[tuple[str, str | None]]] | None = ({}, [])
         self._object_arns: dict[tuple[int, str | None], str] = {}
-        if output_bucket is None and output_uri is None:
-            raise ConstructValidationError("TrainingExecutionRole needs output_bucket or output_uri", self)
-        for uri in [*data_uris, *([output_uri] if output_uri else [])]:
-            if not Token.is_unresolved(uri) and not uri.startswith("s3://"):
-                raise ConstructValidationError(f"{uri!r} is not an S3 URI (s3://bucket/prefix)", self)
-        conditions: dict[str, dict[str, str]] = {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
-        if source_arn_condition:
-            conditions["ArnLike"] = {"aws:SourceArn": self._arn("sagemaker", "training-job", "*")}
-        self.role = iam.Role(
-            self,
-            "Role",
-            role_name=role_name,
-            description="Execution role of SageMaker serverless fine-tuning jobs (cdk-sagemaker-finetuning)",
-            assumed_by=iam.ServicePrincipal(SAGEMAKER_SERVICE, conditions=conditions),
-        )
+        self._check_locations(data_uris, output_bucket, output_uri)
+        self.role = self._create_role(role_name, source_arn_condition)
         self.role_arn = self.role.role_arn
         self.role_name = self.role.role_name
 
@@ -143,19 +130,9 @@ class TrainingExecutionRole(Construct):
             self.grant_kms_key(kms_key)
         if mlflow_resource_arn is not None:
             self._add_mlflow(mlflow_resource_arn)
-        self._acknowledge(
-            {
-                "AwsSolutions-IAM5[Resource::*]": "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no "
-                "resource-level permissions.",
-                "AwsSolutions-IAM5[Resource::arn:aws:ecr:*:*:repository/*]": "Serverless training images live in "
-                "AWS-owned ECR repositories whose accounts are not published.",
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
-                "/aws/sagemaker/TrainingJobs*]": "Training jobs log to streams named after the job, created at run "
-                "time under /aws/sagemaker/TrainingJobs.",
-            },
-        )
+        self._acknowledge_service_basics()
         reasons, scoped = self._pending
-        self._pending = None
+        self._pending = None  # later acknowledgments go to cdk-nag directly
         acknowledge(self.role, {**reasons, **findings(self.role, scoped)})
 
     @property
@@ -219,6 +196,44 @@ class TrainingExecutionRole(Construct):
         return self._allow(["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], [key.key_arn])
 
     # -- internals ----------------------------------------------------------------------------------------
+
+    def _check_locations(
+        self, data_uris: Sequence[str], output_bucket: s3.IBucket | None, output_uri: str | None
+    ) -> None:
+        """An output location is given, and every literal data or output URI is an S3 URI."""
+        if output_bucket is None and output_uri is None:
+            raise ConstructValidationError("TrainingExecutionRole needs output_bucket or output_uri", self)
+        for uri in [*data_uris, *([output_uri] if output_uri else [])]:
+            if not Token.is_unresolved(uri) and not uri.startswith("s3://"):
+                raise ConstructValidationError(f"{uri!r} is not an S3 URI (s3://bucket/prefix)", self)
+
+    def _create_role(self, role_name: str | None, source_arn_condition: bool) -> iam.Role:
+        """The role, trusted by SageMaker of this account (and, if asked, this account's training jobs only)."""
+        conditions: dict[str, dict[str, str]] = {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+        if source_arn_condition:
+            conditions["ArnLike"] = {"aws:SourceArn": self._arn("sagemaker", "training-job", "*")}
+        return iam.Role(
+            self,
+            "Role",
+            role_name=role_name,
+            description="Execution role of SageMaker serverless fine-tuning jobs (cdk-sagemaker-finetuning)",
+            assumed_by=iam.ServicePrincipal(SAGEMAKER_SERVICE, conditions=conditions),
+        )
+
+    def _acknowledge_service_basics(self) -> None:
+        """The wildcards of ``_add_service_basics``: APIs without resource-level permissions, AWS-owned images
+        and per-job log streams."""
+        self._acknowledge(
+            {
+                "AwsSolutions-IAM5[Resource::*]": "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no "
+                "resource-level permissions.",
+                "AwsSolutions-IAM5[Resource::arn:aws:ecr:*:*:repository/*]": "Serverless training images live in "
+                "AWS-owned ECR repositories whose accounts are not published.",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+                "/aws/sagemaker/TrainingJobs*]": "Training jobs log to streams named after the job, created at run "
+                "time under /aws/sagemaker/TrainingJobs.",
+            },
+        )
 
     def _acknowledge(self, reasons: dict[str, str]) -> None:
         if self._pending is None:

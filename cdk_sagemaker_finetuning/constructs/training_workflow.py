@@ -164,17 +164,70 @@ class TrainingWorkflow(Construct):
         super().__init__(scope, id)
         self.create_job_with = resolve_create_job_with(self, create_job_with)
         self.settings = settings = WorkflowSettings.of(self, config)
-        timeout = (
-            settings.max_runtime_seconds
-            + evaluation_seconds(settings.config)
-            + (
-                DEFAULT_TIMEOUT_MARGIN_SECONDS
-                if timeout_margin is DEFAULT_TIMEOUT_MARGIN
-                else timeout_margin.to_seconds()
-            )
-        )
+        timeout = self._timeout_seconds(timeout_margin)
         poll_interval = poll_interval or poll_interval_for(timeout)
         self._check_polls(poll_interval.to_seconds(), timeout)
+        self._add_functions(
+            training_role_arn=training_role_arn,
+            model_package_group=model_package_group,
+            data_buckets=data_buckets,
+            recipe_spec_resources=recipe_spec_resources,
+            log_retention=log_retention,
+        )
+        self._fragment_props = dict(
+            config=settings,
+            preflight_function=self.preflight_function,
+            training_role_arn=training_role_arn,
+            model_package_group=model_package_group,
+            poll_interval=poll_interval,
+            retry_interval=retry_interval,
+            create_job_with=self.create_job_with,
+            create_function=self.create_function,
+            evaluation_function=self.evaluation_function,
+        )
+        definition, statements = self._definition(timeout)
+        self.log_group = log_group or logs.LogGroup(
+            self, "StateMachineLogs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN
+        )
+        self.state_machine = self._state_machine(definition, statements)
+        self.state_machine_arn = self.state_machine.state_machine_arn
+        self.state_machine_name = self.state_machine.state_machine_name
+        self._stop_orphaned_jobs(stopper or OrphanedJobStopper.of(self))
+        self._acknowledge(model_package_group)
+
+    @property
+    def fragment(self) -> TrainingWorkflowFragment:
+        """The same states as a :class:`TrainingWorkflowFragment` (created on first use, in this construct)."""
+        found = self.node.try_find_child("Fragment")
+        return (
+            found if found is not None else TrainingWorkflowFragment(self, "Fragment", **self._fragment_props)
+        )
+
+    def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` (a pipeline, an EventBridge rule role, a user) to start a training run."""
+        return self.state_machine.grant_start_execution(grantee)
+
+    def _timeout_seconds(self, timeout_margin: Duration) -> int | float:
+        """The state machine timeout: the job's maximum runtime, the evaluation's, and ``timeout_margin``."""
+        margin = (
+            DEFAULT_TIMEOUT_MARGIN_SECONDS
+            if timeout_margin is DEFAULT_TIMEOUT_MARGIN
+            else timeout_margin.to_seconds()
+        )
+        return self.settings.max_runtime_seconds + evaluation_seconds(self.settings.config) + margin
+
+    def _add_functions(
+        self,
+        *,
+        training_role_arn: str,
+        model_package_group: IModelPackageGroup,
+        data_buckets: Sequence[s3.IBucket],
+        recipe_spec_resources: Sequence[str] | None,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        """The Lambdas the states call: ``preflight_function``, ``create_function`` (Lambda way only) and
+        ``evaluation_function`` (with an ``evaluation`` block only)."""
+        settings = self.settings
         self.preflight_function = PreflightFunction(
             self,
             "Preflight",
@@ -199,43 +252,17 @@ class TrainingWorkflow(Construct):
             recipe_spec_resources=[arn for arn, _ in recipe_spec_scopes(self, recipe_spec_resources)],
             log_retention=log_retention,
         )
-        self._fragment_props = dict(
-            config=settings,
-            preflight_function=self.preflight_function,
-            training_role_arn=training_role_arn,
-            model_package_group=model_package_group,
-            poll_interval=poll_interval,
-            retry_interval=retry_interval,
-            create_job_with=self.create_job_with,
-            create_function=self.create_function,
-            evaluation_function=self.evaluation_function,
-        )
+
+    def _definition(self, timeout: int | float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The complete state machine definition (the workflow's states, then ``Succeeded``) and the
+        statements its role needs."""
         definition, statements = workflow_definition(
             self, **self._workflow_props(), end={"Next": "Succeeded"}
         )
         definition["States"]["Succeeded"] = {"Type": "Succeed"}
         definition["TimeoutSeconds"] = timeout
-        definition["Comment"] = f"Serverless fine-tuning of project {settings.config['projectName']}"
-        self.log_group = log_group or logs.LogGroup(
-            self, "StateMachineLogs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN
-        )
-        self.state_machine = self._state_machine(definition, statements)
-        self.state_machine_arn = self.state_machine.state_machine_arn
-        self.state_machine_name = self.state_machine.state_machine_name
-        self._stop_orphaned_jobs(stopper or OrphanedJobStopper.of(self))
-        self._acknowledge(model_package_group)
-
-    @property
-    def fragment(self) -> TrainingWorkflowFragment:
-        """The same states as a :class:`TrainingWorkflowFragment` (created on first use, in this construct)."""
-        found = self.node.try_find_child("Fragment")
-        return (
-            found if found is not None else TrainingWorkflowFragment(self, "Fragment", **self._fragment_props)
-        )
-
-    def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow ``grantee`` (a pipeline, an EventBridge rule role, a user) to start a training run."""
-        return self.state_machine.grant_start_execution(grantee)
+        definition["Comment"] = f"Serverless fine-tuning of project {self.settings.config['projectName']}"
+        return definition, statements
 
     def _stop_orphaned_jobs(self, stopper: OrphanedJobStopper) -> None:
         """The stopper's rule for this state machine: an aborted, timed-out or failed execution's job is stopped."""

@@ -60,27 +60,7 @@ def workflow_states(
     held at ``PendingManualApproval`` and evaluated before ``Evaluated`` (``evaluation_states.py``)."""
     retry = transient_retry(retry_seconds)
     output = {f"{k}.$": job_result_path(k) for k in OUTPUT_FIELDS}
-    states: dict[str, Any] = {
-        "Preflight": lambda_task(
-            partition,
-            preflight_arn,
-            {"executionName.$": "$$.Execution.Name", "input.$": "$"},
-            response_only=False,
-            Comment="Check everything that would make the job fail and build the CreateTrainingJob request",
-            ResultSelector={f"{key}.$": f"$.Payload.{key}" for key in KEPT_PREFLIGHT_FIELDS},
-            ResultPath=PREFLIGHT,
-            Catch=[{"ErrorEquals": [ALREADY_RUNNING], "ResultPath": "$.error", "Next": "Skipped"}],
-            Next=None,  # set below: the first create state
-        ),
-        "Skipped": {
-            "Type": "Pass",
-            "Comment": "Another job of this project is running: start nothing",
-            "Parameters": {"skipped": True, "reason.$": "$.error.Cause"},
-            **end,
-        },
-    }
-    if config.get("registerDataset"):
-        states["Preflight"]["Retry"].append(DATASET_IMPORTING_RETRY)
+    states = _preflight_states(config, partition, preflight_arn, end)
     creates = create_job_states(
         mode=create_job_with,
         config=config,
@@ -92,68 +72,9 @@ def workflow_states(
     states["Preflight"]["Next"] = next(iter(creates))
     states.update(creates)
     states["Watch"] = _watch(partition, preflight_arn, poll_seconds, retry)
-    states.update(
-        {
-            "StopTrainingJob": sdk_task(
-                partition,
-                "stopTrainingJob",
-                {"TrainingJobName.$": JOB_NAME},
-                retry,
-                ResultPath=None,
-                Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "WatchFailed"}],
-                Next="WatchFailed",
-            ),
-            "WatchFailed": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
-            "Completed?": {
-                "Type": "Choice",
-                "Choices": [
-                    {"Variable": job_result_path("status"), "StringEquals": status, "Next": then}
-                    for status, then in (
-                        ("Completed", "HasModelPackage?"),
-                        ("Failed", "TrainingJobFailed"),
-                        ("Stopped", "TrainingJobStopped"),
-                    )
-                ],
-                "Default": "UnexpectedStatus",
-            },
-            **{
-                name: {"Type": "Fail", "Error": error, "CausePath": job_result_path("failureReason")}
-                for name, error in (
-                    ("TrainingJobFailed", "TrainingJobFailed"),
-                    ("TrainingJobStopped", "TrainingJobStopped"),
-                    ("UnexpectedStatus", "TrainingJobFailed"),
-                )
-            },
-            "HasModelPackage?": {
-                "Type": "Choice",
-                "Choices": [
-                    {
-                        "Variable": job_result_path("outputModelPackageArn"),
-                        "IsString": True,
-                        "Next": "SetApprovalStatus",
-                    }
-                ],
-                "Default": "Done",
-            },
-            "SetApprovalStatus": sdk_task(
-                partition,
-                "updateModelPackage",
-                {
-                    "ModelPackageArn.$": job_result_path("outputModelPackageArn"),
-                    "ModelApprovalStatus": "PendingManualApproval"
-                    if evaluation_arn
-                    else config["approvalStatus"] or "PendingManualApproval",
-                },
-                retry,
-                Comment="Hold the new model package until the evaluation gate decides"
-                if evaluation_arn
-                else "Register the new model package with the project's approval status",
-                ResultPath=None,
-                Next=EVALUATE if evaluation_arn else "Done",
-            ),
-            "Done": {"Type": "Pass", "Comment": "The workflow output", "Parameters": output, **end},
-        }
-    )
+    states.update(_stop_states(partition, retry))
+    states.update(_status_states())
+    states.update(_registration_states(config, partition, retry, evaluation_arn, output, end))
     if evaluation_arn:
         states.update(
             evaluation_states(
@@ -167,6 +88,118 @@ def workflow_states(
             )
         )
     return {"StartAt": "Preflight", "States": states}
+
+
+def _preflight_states(
+    config: WorkflowConfig, partition: str, preflight_arn: str, end: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``Preflight`` (its ``Next`` is set by the caller: the first create state) and ``Skipped``, where an
+    execution ends when another job of the project runs."""
+    states: dict[str, Any] = {
+        "Preflight": lambda_task(
+            partition,
+            preflight_arn,
+            {"executionName.$": "$$.Execution.Name", "input.$": "$"},
+            response_only=False,
+            Comment="Check everything that would make the job fail and build the CreateTrainingJob request",
+            ResultSelector={f"{key}.$": f"$.Payload.{key}" for key in KEPT_PREFLIGHT_FIELDS},
+            ResultPath=PREFLIGHT,
+            Catch=[{"ErrorEquals": [ALREADY_RUNNING], "ResultPath": "$.error", "Next": "Skipped"}],
+            Next=None,
+        ),
+        "Skipped": {
+            "Type": "Pass",
+            "Comment": "Another job of this project is running: start nothing",
+            "Parameters": {"skipped": True, "reason.$": "$.error.Cause"},
+            **end,
+        },
+    }
+    if config.get("registerDataset"):
+        states["Preflight"]["Retry"].append(DATASET_IMPORTING_RETRY)
+    return states
+
+
+def _stop_states(partition: str, retry: dict) -> dict[str, Any]:
+    """Where a broken watch goes: stop the job, then fail with the error that broke it."""
+    return {
+        "StopTrainingJob": sdk_task(
+            partition,
+            "stopTrainingJob",
+            {"TrainingJobName.$": JOB_NAME},
+            retry,
+            ResultPath=None,
+            Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "WatchFailed"}],
+            Next="WatchFailed",
+        ),
+        "WatchFailed": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+    }
+
+
+def _status_states() -> dict[str, Any]:
+    """``Completed?`` on the finished job's status: on to its model package, or fail with its reason."""
+    return {
+        "Completed?": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": job_result_path("status"), "StringEquals": status, "Next": then}
+                for status, then in (
+                    ("Completed", "HasModelPackage?"),
+                    ("Failed", "TrainingJobFailed"),
+                    ("Stopped", "TrainingJobStopped"),
+                )
+            ],
+            "Default": "UnexpectedStatus",
+        },
+        **{
+            name: {"Type": "Fail", "Error": error, "CausePath": job_result_path("failureReason")}
+            for name, error in (
+                ("TrainingJobFailed", "TrainingJobFailed"),
+                ("TrainingJobStopped", "TrainingJobStopped"),
+                ("UnexpectedStatus", "TrainingJobFailed"),
+            )
+        },
+    }
+
+
+def _registration_states(
+    config: WorkflowConfig,
+    partition: str,
+    retry: dict,
+    evaluation_arn: str | None,
+    output: Mapping[str, Any],
+    end: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The new model package's approval status (held for the evaluation when there is one), then ``Done``."""
+    return {
+        "HasModelPackage?": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": job_result_path("outputModelPackageArn"),
+                    "IsString": True,
+                    "Next": "SetApprovalStatus",
+                }
+            ],
+            "Default": "Done",
+        },
+        "SetApprovalStatus": sdk_task(
+            partition,
+            "updateModelPackage",
+            {
+                "ModelPackageArn.$": job_result_path("outputModelPackageArn"),
+                "ModelApprovalStatus": "PendingManualApproval"
+                if evaluation_arn
+                else config["approvalStatus"] or "PendingManualApproval",
+            },
+            retry,
+            Comment="Hold the new model package until the evaluation gate decides"
+            if evaluation_arn
+            else "Register the new model package with the project's approval status",
+            ResultPath=None,
+            Next=EVALUATE if evaluation_arn else "Done",
+        ),
+        "Done": {"Type": "Pass", "Comment": "The workflow output", "Parameters": output, **end},
+    }
 
 
 def _watch(partition: str, function_arn: str, poll_seconds: int | float, retry: dict) -> dict[str, Any]:

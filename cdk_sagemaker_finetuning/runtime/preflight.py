@@ -17,6 +17,9 @@ Two actions, chosen by the event's ``action`` key:
 
 The configuration comes from the ``WORKFLOW_CONFIG`` environment variable (``workflow_config.py``).
 ``cdk-finetune plan`` calls :func:`plan` with its own clients.
+
+Over 400 lines for now: the lookups are one Lambda's, in the order it runs them, and ``evaluation_step.py``
+and ``evaluation_inputs.py`` reuse its private helpers; moving the lookups out is its own change.
 """
 
 from __future__ import annotations
@@ -306,57 +309,19 @@ def plan(
     With lineage on (``registerDataset``), ``register=True`` (the Lambda) registers the checked training
     object as a dataset version and trains from its ARN; otherwise ``dataset`` holds the request it would send.
     """
-    if not isinstance(event, Mapping):
-        raise errors.InvalidInput(
-            f"the event must be a JSON object, got {type(event).__name__}", field="event"
-        )
-    execution_input = request.parse_execution_input(event.get("input"))
-    if check:
-        execution_input = _decoded_keys(clients, execution_input)
-    name = event.get("executionName")
-    if not isinstance(name, str) or not name:
-        raise errors.InvalidInput(
-            "the event lacks executionName (use $$.Execution.Name)", field="executionName"
-        )
-    try:
-        account = clients.account()
-    except (ClientError, BotoCoreError) as exc:
-        raise _aws_error(exc, "GetCallerIdentity") from None
+    execution_input, name = _execution(event, clients, check)
+    account = _account(clients)
     check_model_package_group(clients, config)
     if check:
         check_no_running_job(clients, config, request.job_name(config.get("jobNamePrefix"), name))
-    source_arn, source_model = source_model_package(clients, config, execution_input)
-    model = source_model or config.get("baseModel")
-    version = None if source_model else config.get("baseModelVersion")
-    hub = describe_base_model(clients, config.get("hubName") or models.PUBLIC_HUB, model, version)
+    source_arn, model, hub = _base_model(clients, config, execution_input)
     document = request.hub_document(hub)
     spec = recipe_spec(clients, {**config, "baseModel": model}, document, account)
     execution = {"name": name, "input": execution_input, "sourceModelPackageArn": source_arn}
     req = request.build_create_training_job_request(
         config, hub, spec, execution, account=account, region=clients.region
     )
-    formats: dict[str, str | None] = {}
-    summaries: dict[str, dict[str, Any]] = {}
-    if check:
-        evaluator = req["ServerlessJobConfig"].get("EvaluatorArn")
-        check_evaluator(
-            clients,
-            config,
-            evaluator,
-            "reward.evaluator_arn" if config["technique"] == "RLVR" else "rlaif.prompt",
-        )
-        if config.get("checkData", True):
-            budget = data_scan.Budget()
-            for channel in req["InputDataConfig"]:
-                name = channel["ChannelName"]
-                formats[name], summaries[name] = check_data(
-                    clients,
-                    name,
-                    _channel_source(channel),
-                    config["technique"],
-                    models.is_nova(model),
-                    budget,
-                )
+    formats, summaries = _check_request(clients, config, req, model) if check else ({}, {})
     dataset = dataset_registry.train_from_dataset(
         clients.sagemaker,
         config,
@@ -376,6 +341,72 @@ def plan(
     if dataset:
         result["dataset"] = dataset
     return result
+
+
+def _execution(event: Any, clients: Clients, check: bool) -> tuple[dict[str, Any], str]:
+    """``(execution input, execution name)`` of a preflight event; with ``check``, input data URIs whose key
+    exists only URL-decoded use the decoded key."""
+    if not isinstance(event, Mapping):
+        raise errors.InvalidInput(
+            f"the event must be a JSON object, got {type(event).__name__}", field="event"
+        )
+    execution_input = request.parse_execution_input(event.get("input"))
+    if check:
+        execution_input = _decoded_keys(clients, execution_input)
+    name = event.get("executionName")
+    if not isinstance(name, str) or not name:
+        raise errors.InvalidInput(
+            "the event lacks executionName (use $$.Execution.Name)", field="executionName"
+        )
+    return execution_input, name
+
+
+def _account(clients: Clients) -> str:
+    try:
+        return clients.account()
+    except (ClientError, BotoCoreError) as exc:
+        raise _aws_error(exc, "GetCallerIdentity") from None
+
+
+def _base_model(
+    clients: Clients, config: WorkflowConfig, execution_input: Mapping[str, Any]
+) -> tuple[str | None, str, dict[str, Any]]:
+    """``(source package ARN or None, hub content name, DescribeHubContent answer)`` of the model to train:
+    the source package's base model (continuous customization, latest version) or the configured one."""
+    source_arn, source_model = source_model_package(clients, config, execution_input)
+    model = source_model or config.get("baseModel")
+    version = None if source_model else config.get("baseModelVersion")
+    hub = describe_base_model(clients, config.get("hubName") or models.PUBLIC_HUB, model, version)
+    return source_arn, model, hub
+
+
+def _check_request(
+    clients: Clients, config: WorkflowConfig, req: Mapping[str, Any], model: str
+) -> tuple[dict[str, str | None], dict[str, dict[str, Any]]]:
+    """Check the request's evaluator, then (unless ``checkData`` is off) every data channel; return
+    ``(format, summary)`` per channel name."""
+    formats: dict[str, str | None] = {}
+    summaries: dict[str, dict[str, Any]] = {}
+    evaluator = req["ServerlessJobConfig"].get("EvaluatorArn")
+    check_evaluator(
+        clients,
+        config,
+        evaluator,
+        "reward.evaluator_arn" if config["technique"] == "RLVR" else "rlaif.prompt",
+    )
+    if config.get("checkData", True):
+        budget = data_scan.Budget()
+        for channel in req["InputDataConfig"]:
+            name = channel["ChannelName"]
+            formats[name], summaries[name] = check_data(
+                clients,
+                name,
+                _channel_source(channel),
+                config["technique"],
+                models.is_nova(model),
+                budget,
+            )
+    return formats, summaries
 
 
 def _decoded_keys(clients: Clients, execution_input: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,9 @@ Inputs
     listed in :data:`INPUT_KEYS`.
 
 Every rejection raises a :class:`~errors.PreflightError` subclass naming the field, the value and the rule.
+
+Over 400 lines for now: hyperparameter resolution and recipe selection could be modules of their own, but the
+preflight, the spec's checks and the evaluation code call them as ``request.*``; moving them is its own change.
 """
 
 from __future__ import annotations
@@ -450,24 +453,9 @@ def build_create_training_job_request(
     region: str,
 ) -> workflow_contract.TrainingJobRequest:
     """The complete ``CreateTrainingJob`` request (no ``AlgorithmSpecification``/``ResourceConfig``)."""
-    _required(
-        config, "technique", "trainingType", "roleArn", "outputUri", "modelPackageGroupArn", "jobNamePrefix"
-    )
-    technique, training_type = config["technique"], config["trainingType"]
-    if technique not in TECHNIQUES:
-        raise errors.UnsupportedTechnique(
-            f"technique {_show(technique)} is not one of {', '.join(TECHNIQUES)}", field="technique"
-        )
-    if training_type not in ("LORA", "FULL"):
-        raise errors.InvalidInput(
-            f"training type {_show(training_type)} must be LORA or FULL", field="training_type"
-        )
+    technique, training_type = _job_type(config)
     execution_input = parse_execution_input(execution.get("input"))
-    model_name = hub_content.get("HubContentName") or config.get("baseModel")
-    model_arn = hub_content.get("HubContentArn")
-    if not model_arn or not model_name:
-        raise errors.ModelNotFound("the DescribeHubContent answer has no HubContentArn/HubContentName")
-    document = hub_document(hub_content)
+    model_name, model_arn, document = _base_model(config, hub_content)
     recipe, _ = select_recipe(
         document, technique, training_type, config.get("sequenceLength"), model=model_name
     )
@@ -480,39 +468,14 @@ def build_create_training_job_request(
         sequence_ceiling=parse_sequence_length(recipe.get("SequenceLength")),
     )
     source_package = execution.get("sourceModelPackageArn")
-    if document.get("GatedBucket") and not config.get("acceptEula") and not source_package:
-        raise errors.EulaNotAccepted(
-            f"{model_name} is a gated model: read its license and set accept_eula: true in the spec",
-            field="accept_eula",
-        )
-    serverless: dict[str, Any] = {
-        "JobType": "FineTuning",
-        "BaseModelArn": model_arn,
-        "CustomizationTechnique": technique,
-    }
-    if training_type == "LORA":
-        serverless["Peft"] = "LORA"
-    # Only where it matters (a gated model, or a model-package base as the SDK does), so the request equals
-    # the generated notebook's, which passes accept_eula only for gated models.
-    if source_package or (config.get("acceptEula") and document.get("GatedBucket")):
-        serverless["AcceptEula"] = True
+    _check_eula(config, document, model_name, source_package)
     evaluator = _evaluator_arn(technique, config, execution_input, hyperparameters, prompt_arn)
-    if evaluator:
-        serverless["EvaluatorArn"] = evaluator
-    if config.get("sequenceLength"):
-        serverless["SequenceLength"] = config["sequenceLength"]
-
+    serverless = _serverless_job_config(config, model_arn, document, source_package, evaluator)
     nova = models.is_nova(model_name)
     s3_type = "Converse" if nova and technique in ("SFT", "DPO") else "S3Prefix"
     output = output_config(config)
-    package_config = {"ModelPackageGroupArn": config["modelPackageGroupArn"]}
-    if source_package:
-        package_config["SourceModelPackageArn"] = source_package
-    tags = [
-        {"Key": SDK_TAG_MODEL, "Value": model_name},
-        {"Key": SDK_TAG_HUB, "Value": config.get("hubName") or models.PUBLIC_HUB},
-    ] + user_tags(config)
-
+    package_config = _model_package_config(config, source_package)
+    tags = _tags(config, model_name)
     request: workflow_contract.TrainingJobRequest = {
         "TrainingJobName": job_name(config["jobNamePrefix"], execution.get("name")),
         "RoleArn": config["roleArn"],
@@ -532,6 +495,85 @@ def build_create_training_job_request(
     if config.get("maxRuntimeSeconds"):
         request["StoppingCondition"] = {"MaxRuntimeInSeconds": int(config["maxRuntimeSeconds"])}
     return request
+
+
+def _job_type(config: WorkflowConfig) -> tuple[str, str]:
+    """``(technique, training type)`` of a configuration that has every key a request needs."""
+    _required(
+        config, "technique", "trainingType", "roleArn", "outputUri", "modelPackageGroupArn", "jobNamePrefix"
+    )
+    technique, training_type = config["technique"], config["trainingType"]
+    if technique not in TECHNIQUES:
+        raise errors.UnsupportedTechnique(
+            f"technique {_show(technique)} is not one of {', '.join(TECHNIQUES)}", field="technique"
+        )
+    if training_type not in ("LORA", "FULL"):
+        raise errors.InvalidInput(
+            f"training type {_show(training_type)} must be LORA or FULL", field="training_type"
+        )
+    return technique, training_type
+
+
+def _base_model(config: WorkflowConfig, hub_content: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """``(name, hub content ARN, parsed document)`` of the base model's ``DescribeHubContent`` answer."""
+    model_name = hub_content.get("HubContentName") or config.get("baseModel")
+    model_arn = hub_content.get("HubContentArn")
+    if not model_arn or not model_name:
+        raise errors.ModelNotFound("the DescribeHubContent answer has no HubContentArn/HubContentName")
+    return model_name, model_arn, hub_document(hub_content)
+
+
+def _check_eula(
+    config: WorkflowConfig, document: Mapping[str, Any], model_name: str, source_package: str | None
+) -> None:
+    """A gated hub model needs ``acceptEula`` (a model-package base was accepted when it was trained)."""
+    if document.get("GatedBucket") and not config.get("acceptEula") and not source_package:
+        raise errors.EulaNotAccepted(
+            f"{model_name} is a gated model: read its license and set accept_eula: true in the spec",
+            field="accept_eula",
+        )
+
+
+def _serverless_job_config(
+    config: WorkflowConfig,
+    model_arn: str,
+    document: Mapping[str, Any],
+    source_package: str | None,
+    evaluator: str | None,
+) -> dict[str, Any]:
+    """``ServerlessJobConfig``: the base model, technique, LoRA, EULA, evaluator and sequence length."""
+    serverless: dict[str, Any] = {
+        "JobType": "FineTuning",
+        "BaseModelArn": model_arn,
+        "CustomizationTechnique": config["technique"],
+    }
+    if config["trainingType"] == "LORA":
+        serverless["Peft"] = "LORA"
+    # Only where it matters (a gated model, or a model-package base as the SDK does), so the request equals
+    # the generated notebook's, which passes accept_eula only for gated models.
+    if source_package or (config.get("acceptEula") and document.get("GatedBucket")):
+        serverless["AcceptEula"] = True
+    if evaluator:
+        serverless["EvaluatorArn"] = evaluator
+    if config.get("sequenceLength"):
+        serverless["SequenceLength"] = config["sequenceLength"]
+    return serverless
+
+
+def _model_package_config(config: WorkflowConfig, source_package: str | None) -> dict[str, str]:
+    """``ModelPackageConfig``: the project's group, and the source package of continuous customization."""
+    package_config = {"ModelPackageGroupArn": config["modelPackageGroupArn"]}
+    if source_package:
+        package_config["SourceModelPackageArn"] = source_package
+    return package_config
+
+
+def _tags(config: WorkflowConfig, model_name: str) -> list[dict[str, str]]:
+    """The SDK's model and hub tags, then the spec's."""
+    return [
+        {"Key": SDK_TAG_MODEL, "Value": model_name},
+        {"Key": SDK_TAG_HUB, "Value": config.get("hubName") or models.PUBLIC_HUB},
+    ] + user_tags(config)
 
 
 def _evaluator_arn(
