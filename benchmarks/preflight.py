@@ -188,6 +188,7 @@ def prefix_budget(keys: int = 10_000) -> None:
 
 def transitions(hours: float = 10.0, poll_seconds: int = 60) -> None:
     import aws_cdk as cdk
+    from aws_cdk import aws_iam as iam
     from aws_cdk.assertions import Template
 
     from cdk_sagemaker_finetuning.constructs.model_package_group import ModelPackageGroup
@@ -196,7 +197,11 @@ def transitions(hours: float = 10.0, poll_seconds: int = 60) -> None:
     stack = cdk.Stack(cdk.App(), "Bench")
     group = ModelPackageGroup(stack, "Group", model_package_group_name="bench")
     TrainingWorkflow(
-        stack, "Workflow", config=CONFIG, training_role_arn=CONFIG["roleArn"], model_package_group=group
+        stack,
+        "Workflow",
+        config=CONFIG,
+        training_role=iam.Role.from_role_arn(stack, "TrainingRole", CONFIG["roleArn"]),
+        model_package_group=group,
     )
     machine = next(
         iter(Template.from_stack(stack).find_resources("AWS::StepFunctions::StateMachine").values())

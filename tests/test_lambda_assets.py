@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
 from cdk_sagemaker_finetuning.constructs import (
@@ -63,7 +64,7 @@ def the_other_lambdas(outdir: Path) -> cdk.App:
         stack,
         "Training",
         config=wd.config(),
-        training_role_arn=wd.ROLE_ARN,
+        training_role=iam.Role.from_role_arn(stack, "TrainingRole", wd.ROLE_ARN),
         model_package_group=group,
         create_job_with="lambda",
     )

@@ -301,7 +301,7 @@ class FineTuningProject(Construct):
             config = with_evaluation(config, spec)
         props: dict[str, Any] = dict(
             config=config,
-            training_role_arn=self.training_role.role_arn,
+            training_role=self.training_role.role,
             model_package_group=self.model_package_group,
             data_buckets=data_buckets,
         )

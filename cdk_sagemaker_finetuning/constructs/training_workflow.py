@@ -110,8 +110,8 @@ class TrainingWorkflow(Construct):
 
     :param config: ``workflow_config.runtime_config(...)`` for the project (may contain tokens; checked at
         synth: an unknown or missing key fails naming it).
-    :param training_role_arn: the training execution role passed to SageMaker (``iam:PassRole`` with
-        ``iam:PassedToService``).
+    :param training_role: the training execution role passed to SageMaker (``iam:PassRole`` with
+        ``iam:PassedToService``), e.g. ``TrainingExecutionRole(...).role`` or ``iam.Role.from_role_arn(...)``.
     :param model_package_group: the group the job registers into (read by the preflight and the state machine).
     :param data_buckets: buckets the preflight may read data samples from. Default: the buckets named in
         ``config``'s literal ``s3://`` data URIs; add the stack's data bucket when its URI is a token.
@@ -149,7 +149,7 @@ class TrainingWorkflow(Construct):
         id: str,
         *,
         config: Mapping[str, Any] | WorkflowSettings,
-        training_role_arn: str,
+        training_role: iam.IRole,
         model_package_group: IModelPackageGroup,
         data_buckets: Sequence[s3.IBucket] = (),
         recipe_spec_resources: Sequence[str] | None = None,
@@ -168,7 +168,7 @@ class TrainingWorkflow(Construct):
         poll_interval = poll_interval or poll_interval_for(timeout)
         self._check_polls(poll_interval.to_seconds(), timeout)
         self._add_functions(
-            training_role_arn=training_role_arn,
+            training_role_arn=training_role.role_arn,
             model_package_group=model_package_group,
             data_buckets=data_buckets,
             recipe_spec_resources=recipe_spec_resources,
@@ -177,7 +177,7 @@ class TrainingWorkflow(Construct):
         self._fragment_props = dict(
             config=settings,
             preflight_function=self.preflight_function,
-            training_role_arn=training_role_arn,
+            training_role=training_role,
             model_package_group=model_package_group,
             poll_interval=poll_interval,
             retry_interval=retry_interval,
@@ -278,8 +278,13 @@ class TrainingWorkflow(Construct):
         self.dead_letter_queue, self.dead_letter_alarm = stopper.dead_letter_queue, stopper.alarm
 
     def _workflow_props(self) -> dict[str, Any]:
-        props = {k: v for k, v in self._fragment_props.items() if k != "config"}
-        return {**props, "settings": self.settings}
+        """``workflow_definition``'s arguments: the fragment's, with the checked settings and the role's ARN."""
+        props = {k: v for k, v in self._fragment_props.items() if k not in ("config", "training_role")}
+        return {
+            **props,
+            "settings": self.settings,
+            "training_role_arn": self._fragment_props["training_role"].role_arn,
+        }
 
     def _state_machine(
         self, definition: dict[str, Any], statements: list[dict[str, Any]]

@@ -145,7 +145,7 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
     :param config: the workflow configuration (``workflow_config.runtime_config(...)``; checked at synth).
     :param preflight_function: a :class:`~cdk_sagemaker_finetuning.constructs.workflow_functions.PreflightFunction`
         (or a function running ``runtime/preflight.py`` with its permissions).
-    :param training_role_arn: the training execution role passed to SageMaker.
+    :param training_role: the training execution role passed to SageMaker.
     :param model_package_group: the group the job registers into.
     :param poll_interval: wait between ``DescribeTrainingJob`` calls. Default: 60 s.
     :param retry_interval: first backoff of throttled/transient SageMaker calls. Default: 5 s.
@@ -164,7 +164,7 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
         *,
         config: Mapping[str, Any] | WorkflowSettings,
         preflight_function: lambda_.IFunction,
-        training_role_arn: str,
+        training_role: iam.IRole,
         model_package_group: IModelPackageGroup,
         poll_interval: Duration = DEFAULT_POLL_INTERVAL,
         retry_interval: Duration = DEFAULT_RETRY_INTERVAL,
@@ -183,7 +183,7 @@ class TrainingWorkflowFragment(sfn.StateMachineFragment):
             self,
             settings=WorkflowSettings.of(self, config),
             preflight_function=preflight_function,
-            training_role_arn=training_role_arn,
+            training_role_arn=training_role.role_arn,
             model_package_group=model_package_group,
             poll_interval=poll_interval,
             retry_interval=retry_interval,

@@ -10,6 +10,7 @@ import json
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 
 from cdk_sagemaker_finetuning.constructs import CreateJobWith, ModelPackageGroup, TrainingWorkflow
@@ -71,7 +72,9 @@ def test_create_function_role_gets_the_job_creation_permissions(lambda_stack):
     machine = {a for s in role_statements(template, workflow.state_machine.role) for a in actions_of(s)}
     assert "iam:PassRole" not in machine and "sagemaker:createTrainingJob" not in machine
     assert "lambda:InvokeFunction" in machine
-    template.has_resource_properties("AWS::Lambda::Function", {"Handler": "runtime.create_training_job.handler"})
+    template.has_resource_properties(
+        "AWS::Lambda::Function", {"Handler": "runtime.create_training_job.handler"}
+    )
 
 
 def test_lambda_way_is_cdk_nag_clean(lambda_stack):
@@ -93,7 +96,11 @@ def test_app_context_switches_every_workflow():
     stack = cdk.Stack(app, "Workflow")
     group = ModelPackageGroup(stack, "Group", model_package_group_name=wd.GROUP_NAME)
     workflow = TrainingWorkflow(
-        stack, "Training", config=wd.config(), training_role_arn=wd.ROLE_ARN, model_package_group=group
+        stack,
+        "Training",
+        config=wd.config(),
+        training_role=iam.Role.from_role_arn(stack, "TrainingRole", wd.ROLE_ARN),
+        model_package_group=group,
     )
     assert workflow.create_job_with is CreateJobWith.LAMBDA and workflow.create_function is not None
 

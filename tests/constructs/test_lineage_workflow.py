@@ -9,6 +9,7 @@ from functools import cache
 import aws_cdk as cdk
 import boto3
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 from moto import mock_aws
 
@@ -154,7 +155,7 @@ def test_the_preflight_may_register_only_this_dataset_in_the_accounts_ai_registr
         stack,
         "Training",
         config=wd.config(modelPackageGroupArn=group.model_package_group_arn, **LINEAGE),
-        training_role_arn=wd.ROLE_ARN,
+        training_role=iam.Role.from_role_arn(stack, "TrainingRole", wd.ROLE_ARN),
         model_package_group=group,
     )
     template = Template.from_stack(stack)

@@ -10,6 +10,7 @@ from functools import cache
 import aws_cdk as cdk
 import boto3
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 from moto import mock_aws
 from moto.events.models import EventPattern
@@ -31,7 +32,12 @@ def build_stack(**props):
     group = ModelPackageGroup(stack, "Group", model_package_group_name=wd.GROUP_NAME)
     config = props.pop("config", None) or wd.config(modelPackageGroupArn=group.model_package_group_arn)
     workflow = TrainingWorkflow(
-        stack, "Training", config=config, training_role_arn=wd.ROLE_ARN, model_package_group=group, **props
+        stack,
+        "Training",
+        config=config,
+        training_role=iam.Role.from_role_arn(stack, "TrainingRole", wd.ROLE_ARN),
+        model_package_group=group,
+        **props,
     )
     return app, stack, workflow
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 
 from cdk_sagemaker_finetuning.constructs import ModelPackageGroup, TrainingWorkflow
 from tests import workflow_data as wd
@@ -77,7 +78,7 @@ def test_asset_holds_the_runtime_and_imports_like_lambda(tmp_path):
         stack,
         "Training",
         config=wd.config(),
-        training_role_arn=wd.ROLE_ARN,
+        training_role=iam.Role.from_role_arn(stack, "TrainingRole", wd.ROLE_ARN),
         model_package_group=group,
         create_job_with="lambda",
     )

@@ -9,6 +9,7 @@ from typing import Any
 import aws_cdk as cdk
 import boto3
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Template
 from moto import mock_aws
@@ -179,7 +180,7 @@ def test_a_composed_fragment_puts_the_output_at_result_path(monkeypatch):
         "Composed",
         config=workflow.settings,
         preflight_function=workflow.preflight_function,
-        training_role_arn=wd.ROLE_ARN,
+        training_role=workflow._fragment_props["training_role"],
         model_package_group=workflow._fragment_props["model_package_group"],
         poll_interval=cdk.Duration.seconds(0),
         result_path="$.training",

@@ -24,7 +24,7 @@ def test_composed_fragment_runs_the_workflow_states_with_their_permissions(mode)
         "Composed",
         config=workflow._fragment_props["config"],
         preflight_function=workflow.preflight_function,
-        training_role_arn=workflow._fragment_props["training_role_arn"],
+        training_role=workflow._fragment_props["training_role"],
         model_package_group=workflow._fragment_props["model_package_group"],
         create_job_with=mode,
         create_function=workflow.create_function,
