@@ -9,7 +9,6 @@ from typing import Any
 import aws_cdk as cdk
 import boto3
 import pytest
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Template
 from moto import mock_aws
