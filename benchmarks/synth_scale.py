@@ -75,9 +75,9 @@ def peak_rss_kib(pid: int | str) -> int:
 
 
 def node_pids() -> list[int]:
-    """jsii's Node child processes of this process."""
-    me = str(os.getpid())
-    found = []
+    """jsii's Node processes of this process: its children and their descendants (jsii's ``jsii-runtime.js``
+    starts the Node process that runs the kernel as its own child)."""
+    parents: dict[str, list[int]] = {}
     for status in glob.glob("/proc/[0-9]*/status"):
         try:
             fields = dict(
@@ -85,8 +85,12 @@ def node_pids() -> list[int]:
             )
         except OSError:
             continue
-        if fields.get("PPid", "").strip() == me:
-            found.append(int(status.split("/")[2]))
+        parents.setdefault(fields.get("PPid", "").strip(), []).append(int(status.split("/")[2]))
+    found, todo = [], [str(os.getpid())]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += map(str, children)
     return found
 
 
