@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from aws_cdk import Stack
 from constructs import Construct, IConstruct
 
-from .arns import stack_of
+from .arns import find_child, stack_of
 from .errors import ConstructValidationError
 
 NAMES_ID = "FineTuningProjectNames"
@@ -46,7 +46,7 @@ class ProjectNames(Construct):
     def of(cls, scope: IConstruct) -> ProjectNames:
         """The registry of the stack holding ``scope``'s shared pieces, created on first use."""
         stack = shared_stack(scope)
-        existing = stack.node.try_find_child(NAMES_ID)
+        existing = find_child(stack, NAMES_ID)
         return existing if isinstance(existing, ProjectNames) else cls(stack, NAMES_ID)
 
     def claim(self, project: IConstruct, names: Sequence[str]) -> None:
