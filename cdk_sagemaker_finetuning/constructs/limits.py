@@ -60,6 +60,7 @@ class _StackLimits:
         self._stack = weakref.ref(stack)
         self.projects: list[str] = []
         self.label: tuple[str, str] | None = None  # (template file, stack label), set by check_limits
+        self.stage: Stage | None = None  # the stack's stage, set by check_limits
         #: Counts of this stack's subtree, listed by a parent stack's validation of this same pass (the tree is
         #: validated in preorder: the parent first), taken once by this stack's own validation.
         self.subtree: dict[type, int] | None = None
@@ -170,8 +171,9 @@ def check_limits(project: IConstruct, name: str) -> None:
     if check is None:
         check = _CHECKS[stack] = _StackLimits(stack)
         stack.node.add_validation(check)
+        check.stage = Stage.of(stack)
     check.projects.append(name)
-    stage = Stage.of(stack)
+    stage = check.stage
     if stage is None:
         return
     plugin = _PLUGINS.get(stage)

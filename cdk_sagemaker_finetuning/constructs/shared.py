@@ -51,9 +51,11 @@ class ProjectNames(Construct):
 
     def claim(self, project: IConstruct, names: Sequence[str]) -> None:
         """Reserve ``names`` for ``project``; a name claimed before fails with the path that claimed it."""
+        path = None  # read once for all names (a jsii round trip)
         for name in names:
             if name in self._claimed:
                 raise ConstructValidationError(
                     f"{name} is already used by {self._claimed[name]} in this stack (or platform)", project
                 )
-            self._claimed[name] = project.node.path
+            path = path or project.node.path
+            self._claimed[name] = path
