@@ -5,8 +5,9 @@ Each (mix, size) runs in a fresh process (its own Python and jsii Node process, 
 its own); the process first synthesizes a one-project app to start Node and load the jsii assemblies, as any
 process must, then builds and synthesizes the measured app. Per run: wall time of building and synthesizing,
 the CPU time it took (Python plus Node: on a machine shared with other work the wall time also counts waiting
-for a core, the CPU time does not), the Python heap peak (tracemalloc), the peak resident memory of Python plus Node, the number of templates and
-the largest template's resource count. Then the marginal cost of an extra project between the two largest
+for a core, the CPU time does not), the peak resident memory of Python plus Node, the number of templates and
+the largest template's resource count; then the Python heap peak (tracemalloc) of a second, untimed build of the
+same app (tracing every allocation would double Python's share of the timed run). Then the marginal cost of an extra project between the two largest
 sizes. Goal (issue 11): at most 100 ms and 5 MB per extra project.
 
 Mixed: SFT, DPO, RLVR (built-in reward), RLAIF (built-in prompt), SFT with retraining and notifications.
@@ -75,9 +76,9 @@ def peak_rss_kib(pid: int | str) -> int:
 
 
 def node_pids() -> list[int]:
-    """jsii's Node child processes of this process."""
-    me = str(os.getpid())
-    found = []
+    """jsii's Node processes of this process: its children and their descendants (jsii's ``jsii-runtime.js``
+    starts the Node process that runs the kernel as its own child)."""
+    parents: dict[str, list[int]] = {}
     for status in glob.glob("/proc/[0-9]*/status"):
         try:
             fields = dict(
@@ -85,8 +86,12 @@ def node_pids() -> list[int]:
             )
         except OSError:
             continue
-        if fields.get("PPid", "").strip() == me:
-            found.append(int(status.split("/")[2]))
+        parents.setdefault(fields.get("PPid", "").strip(), []).append(int(status.split("/")[2]))
+    found, todo = [], [str(os.getpid())]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += map(str, children)
     return found
 
 
@@ -108,11 +113,13 @@ def peak_rss_mib() -> float:
     return (peak_rss_kib("self") + sum(peak_rss_kib(pid) for pid in node_pids())) / 1024
 
 
-def synth(mix: str, count: int) -> dict[str, float]:
-    """Build and synthesize a platform of ``count`` projects of ``mix``; its figures."""
+def synth(mix: str, count: int, *, trace_heap: bool = False) -> dict[str, float]:
+    """Build and synthesize a platform of ``count`` projects of ``mix``; its figures (the Python heap peak only
+    with ``trace_heap``: tracing every allocation slows Python down about twofold, so timed runs do not)."""
     kinds = MIXES[mix]
     gc.collect()
-    tracemalloc.start()
+    if trace_heap:
+        tracemalloc.start()
     cpu = cpu_seconds()
     start = time.perf_counter()
     outdir = tempfile.mkdtemp(prefix="synth-scale-")
@@ -123,8 +130,10 @@ def synth(mix: str, count: int) -> dict[str, float]:
     app.synth()
     seconds = time.perf_counter() - start
     cpu = cpu_seconds() - cpu
-    _, heap = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    heap = 0
+    if trace_heap:
+        _, heap = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
     templates = [json.loads(p.read_text()) for p in Path(outdir).glob("*.template.json")]
     return {
         "seconds": seconds,
@@ -138,7 +147,9 @@ def synth(mix: str, count: int) -> dict[str, float]:
 
 def child(mix: str, count: int) -> None:
     synth("sft", 1)  # warm-up: Node and the jsii assemblies
-    print(json.dumps(synth(mix, count)))
+    figures = synth(mix, count)  # timed, and peak memory (measured before the heap run)
+    figures["heap"] = synth(mix, count, trace_heap=True)["heap"]
+    print(json.dumps(figures))
 
 
 def main(sizes: list[int]) -> None:

@@ -21,6 +21,7 @@ NUMBER_TOKENS_BELOW = -1e288
 
 _ENVIRONMENTS: weakref.WeakKeyDictionary[IConstruct, tuple[str, str, str]] = weakref.WeakKeyDictionary()
 _STACKS: weakref.WeakKeyDictionary[IConstruct, Stack] = weakref.WeakKeyDictionary()
+_CHILDREN: weakref.WeakKeyDictionary[IConstruct, dict[str, IConstruct]] = weakref.WeakKeyDictionary()
 
 
 def stack_of(scope: IConstruct) -> Stack:
@@ -28,6 +29,18 @@ def stack_of(scope: IConstruct) -> Stack:
     found = _STACKS.get(scope)
     if found is None:
         found = _STACKS[scope] = Stack.of(scope)
+    return found
+
+
+def find_child(scope: IConstruct, id: str) -> IConstruct | None:
+    """``scope.node.try_find_child(id)``, remembered once found (a construct never leaves the tree): the per-stack
+    singletons are looked up by every project."""
+    children = _CHILDREN.get(scope)
+    found = children.get(id) if children else None
+    if found is None:
+        found = scope.node.try_find_child(id)
+        if found is not None:
+            _CHILDREN.setdefault(scope, {})[id] = found
     return found
 
 

@@ -11,6 +11,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ..runtime.hub_evaluator import ai_registry_hub_name
+from .arns import find_child
 from .asset_staging import runtime_asset, runtime_handler
 from .nag import acknowledge, nag_text
 from .runtime_provider import provider_log_group
@@ -77,7 +78,7 @@ class HubEvaluatorProvider(Construct):
     def of(cls, scope: Construct) -> HubEvaluatorProvider:
         """The stack's (or platform's) provider, created on first use."""
         stack = shared_stack(scope)
-        existing = stack.node.try_find_child(PROVIDER_ID)
+        existing = find_child(stack, PROVIDER_ID)
         return existing if isinstance(existing, HubEvaluatorProvider) else cls(stack, PROVIDER_ID)
 
     def allow(self, *, hub_name: str | None, evaluator_name: str, create_hub: bool) -> None:

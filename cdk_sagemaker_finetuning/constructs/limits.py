@@ -60,24 +60,18 @@ class _StackLimits:
         self._stack = weakref.ref(stack)
         self.projects: list[str] = []
         self.label: tuple[str, str] | None = None  # (template file, stack label), set by check_limits
+        self.stage: Stage | None = None  # the stack's stage, set by check_limits
+        #: Counts of this stack's subtree, listed by a parent stack's validation of this same pass (the tree is
+        #: validated in preorder: the parent first), taken once by this stack's own validation.
+        self.subtree: dict[type, int] | None = None
 
     def validate(self) -> list[str]:
         stack = self._stack()
         if stack is None:
             return []
-        constructs = stack.node.find_all()
-        counts = _counts(constructs)
-        skip = 0
-        for nested in (c for c in constructs if isinstance(c, Stack) and c is not stack):
-            if skip:  # inside a nested stack already subtracted (find_all lists a subtree in preorder)
-                skip -= 1
-                continue
-            theirs = nested.node.find_all()  # nested stacks count on their own
-            counts = {
-                kind: count - n
-                for (kind, count), n in zip(counts.items(), _counts(theirs).values(), strict=True)
-            }
-            skip = sum(isinstance(c, Stack) for c in theirs) - 1
+        counts, self.subtree = self.subtree, None
+        if counts is None:
+            counts = self._own_counts(stack)
         errors = []
         label = self.label[1] if self.label else stack_label(stack)
         for what, kind, quota in COUNTED:
@@ -88,6 +82,27 @@ class _StackLimits:
             elif count >= WARN_RATIO * quota:
                 Annotations.of(stack).add_warning_v2(f"cdk-sagemaker-finetuning:{what}-quota", message)
         return errors
+
+    @staticmethod
+    def _own_counts(stack: Stack) -> dict[type, int]:
+        """Counts of ``stack``'s own elements: its subtree's minus its nested stacks' (which count on their own;
+        each nested subtree is listed once, for this subtraction and that stack's own validation)."""
+        constructs = stack.node.find_all()
+        counts = _counts(constructs)
+        skip = 0
+        for nested in (c for c in constructs if isinstance(c, Stack) and c is not stack):
+            if skip:  # inside a nested stack already subtracted (find_all lists a subtree in preorder)
+                skip -= 1
+                continue
+            theirs = nested.node.find_all()
+            subtree = _counts(theirs)
+            counts = {
+                kind: count - n for (kind, count), n in zip(counts.items(), subtree.values(), strict=True)
+            }
+            skip = sum(isinstance(c, Stack) for c in theirs) - 1
+            if skip == 0 and nested in _CHECKS:  # no deeper nested stack: its subtree is its own count
+                _CHECKS[nested].subtree = subtree
+        return counts
 
 
 def _counts(constructs: list[IConstruct]) -> dict[type, int]:
@@ -156,8 +171,9 @@ def check_limits(project: IConstruct, name: str) -> None:
     if check is None:
         check = _CHECKS[stack] = _StackLimits(stack)
         stack.node.add_validation(check)
+        check.stage = Stage.of(stack)
     check.projects.append(name)
-    stage = Stage.of(stack)
+    stage = check.stage
     if stage is None:
         return
     plugin = _PLUGINS.get(stage)

@@ -38,6 +38,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .arns import find_child
 from .nag import acknowledge_wildcard_resources
 from .runtime_function import dead_letter_queue, runtime_function
 from .shared import shared_stack
@@ -118,7 +119,7 @@ class OrphanedJobStopper(Construct):
     def of(cls, scope: Construct) -> OrphanedJobStopper:
         """The stopper shared by the workflows of ``scope``'s stack (or platform), created on first use."""
         stack = shared_stack(scope)
-        existing = stack.node.try_find_child(STOPPER_ID)
+        existing = find_child(stack, STOPPER_ID)
         return existing if isinstance(existing, OrphanedJobStopper) else cls(stack, STOPPER_ID)
 
     def add(

@@ -3,6 +3,7 @@ and the dead-letter queue their asynchronous invocations end in."""
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -12,10 +13,18 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from .arns import stack_of
 from .asset_staging import runtime_asset, runtime_handler
 from .nag import acknowledge
 
 DEAD_LETTER_RETENTION = Duration.days(14)  # the SQS maximum
+# Read once, not per function (each is a jsii round trip).
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.ARM_64
+TIMEOUT = Duration.seconds(60)
+LAMBDA_PRINCIPAL = iam.ServicePrincipal("lambda.amazonaws.com")  # a value, shared by the functions' roles
+#: The runtime package's code per stack: an asset binds to the first stack that uses it and is shared there.
+_CODE: weakref.WeakKeyDictionary[Stack, lambda_.Code] = weakref.WeakKeyDictionary()
 
 
 def runtime_function(
@@ -52,22 +61,31 @@ def runtime_function_props(
     role = iam.Role(
         scope,
         f"{id}Role",
-        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        assumed_by=LAMBDA_PRINCIPAL,
         description=description[:1000],
     )
     log_group.grant_write(role)
     return dict(
-        runtime=lambda_.Runtime.PYTHON_3_14,
-        architecture=lambda_.Architecture.ARM_64,
+        runtime=RUNTIME,
+        architecture=ARCHITECTURE,
         handler=runtime_handler(handler),
-        code=lambda_.Code.from_asset(str(runtime_asset())),
+        code=runtime_code(scope),
         description=description,
         environment=environment,
-        timeout=Duration.seconds(60),
+        timeout=TIMEOUT,
         memory_size=256,
         role=role,
         log_group=log_group,
     )
+
+
+def runtime_code(scope: Construct) -> lambda_.Code:
+    """The runtime package as Lambda code, one per stack (the functions of a stack share its asset)."""
+    stack = stack_of(scope)
+    code = _CODE.get(stack)
+    if code is None:
+        code = _CODE[stack] = lambda_.Code.from_asset(str(runtime_asset()))
+    return code
 
 
 def finish_runtime_function(function: lambda_.Function, props: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from .arns import find_child
 from .asset_staging import runtime_asset, runtime_handler
 from .nag import acknowledge, nag_text
 from .shared import shared_stack
@@ -94,7 +95,7 @@ class RuntimeProvider(Construct):
     ) -> RuntimeProvider:
         """The stack's (or platform's) provider called ``id``, created on first use."""
         stack = shared_stack(scope)
-        existing = stack.node.try_find_child(id)
+        existing = find_child(stack, id)
         if isinstance(existing, RuntimeProvider):
             return existing
         return cls(stack, id, modules=modules, handler=handler, description=description)

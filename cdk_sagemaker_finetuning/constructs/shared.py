@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from aws_cdk import Stack
 from constructs import Construct, IConstruct
 
-from .arns import stack_of
+from .arns import find_child, stack_of
 from .errors import ConstructValidationError
 
 NAMES_ID = "FineTuningProjectNames"
@@ -46,14 +46,16 @@ class ProjectNames(Construct):
     def of(cls, scope: IConstruct) -> ProjectNames:
         """The registry of the stack holding ``scope``'s shared pieces, created on first use."""
         stack = shared_stack(scope)
-        existing = stack.node.try_find_child(NAMES_ID)
+        existing = find_child(stack, NAMES_ID)
         return existing if isinstance(existing, ProjectNames) else cls(stack, NAMES_ID)
 
     def claim(self, project: IConstruct, names: Sequence[str]) -> None:
         """Reserve ``names`` for ``project``; a name claimed before fails with the path that claimed it."""
+        path = None  # read once for all names (a jsii round trip)
         for name in names:
             if name in self._claimed:
                 raise ConstructValidationError(
                     f"{name} is already used by {self._claimed[name]} in this stack (or platform)", project
                 )
-            self._claimed[name] = project.node.path
+            path = path or project.node.path
+            self._claimed[name] = path

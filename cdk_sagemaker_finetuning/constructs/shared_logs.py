@@ -11,6 +11,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from .arns import find_child, stack_of
 from .nag import acknowledge
 from .shared import shared_stack
 
@@ -35,10 +36,10 @@ def access_logs_target(project: Construct, bucket: s3.IBucket | None) -> s3.IBuc
     """
     stack = shared_stack(project)
     if bucket is None:
-        bucket = stack.node.try_find_child(ACCESS_LOGS_ID) or _access_logs_bucket(stack)
-    if stack is Stack.of(project) or not isinstance(bucket, s3.Bucket):
+        bucket = find_child(stack, ACCESS_LOGS_ID) or _access_logs_bucket(stack)
+    if stack is stack_of(project) or not isinstance(bucket, s3.Bucket):
         return bucket
-    if bucket.node.try_find_child(LOG_DELIVERY_ID) is None:
+    if find_child(bucket, LOG_DELIVERY_ID) is None:
         Construct(bucket, LOG_DELIVERY_ID)  # marks the statement as added
         bucket.add_to_resource_policy(
             iam.PolicyStatement(
@@ -66,7 +67,7 @@ def workflow_log_group(scope: Construct) -> logs.ILogGroup:
     logging log group to the account's CloudWatch Logs resource policy, which holds 5,120 characters
     (https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html). Streams are named per state machine."""
     stack = shared_stack(scope)
-    existing = stack.node.try_find_child(WORKFLOW_LOGS_ID)
+    existing = find_child(stack, WORKFLOW_LOGS_ID)
     if isinstance(existing, logs.LogGroup):
         return existing
     return logs.LogGroup(

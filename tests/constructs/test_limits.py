@@ -216,3 +216,21 @@ def test_nested_stacks_have_their_own_quota(tmp_path):
         Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("CloudFormation allows"))
         == []
     )
+
+
+def test_a_nested_stack_of_projects_is_counted_from_the_listing_its_parent_made(tmp_path):
+    """The parent's validation lists each nested stack once and hands the counts to that stack's own check."""
+
+    def platform(outdir: Path, fillers: int) -> tuple[cdk.App, cdk.NestedStack]:
+        app, stack = project_stack(outdir)
+        nested = cdk.NestedStack(stack, "Nested")
+        FineTuningProject(nested, "Team", name="team", **SPEC)
+        add_resources(nested, fillers)
+        return app, nested
+
+    app, nested = platform(tmp_path / "plain", 0)
+    assembly = app.synth()
+    own = len(json.loads((Path(assembly.directory) / nested.template_file).read_text())["Resources"])
+    message = synth_error(platform(tmp_path / "full", 500 - own + 1)[0])
+    assert message.startswith("Platform/Nested: stack Platform/Nested has 501 resources")
+    assert "1 fine-tuning project (team)" in message and "demo" not in message
