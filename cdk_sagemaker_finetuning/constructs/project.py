@@ -1,4 +1,8 @@
-"""``FineTuningProject``: one fine-tuning project, from its spec, as one construct (L3)."""
+"""``FineTuningProject``: one fine-tuning project, from its spec, as one construct (L3).
+
+Over ~400 lines because it is the one place that wires a spec's optional blocks (data, rewards, evaluation,
+lineage, retraining, notifications, outputs) to the constructs; each block is its own short method.
+"""
 
 from __future__ import annotations
 
