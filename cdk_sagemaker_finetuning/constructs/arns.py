@@ -90,3 +90,11 @@ def unresolved(value: object) -> bool:
     if isinstance(value, str):
         return TOKEN in value or LIST_TOKEN in value
     return isinstance(value, float) and value < NUMBER_TOKENS_BELOW
+
+
+def execution_arn(state_machine_arn: str, names: str) -> str:
+    """The ARN of the executions named ``names`` (a pattern such as ``*``) of the state machine
+    ``state_machine_arn``, in that state machine's own partition, account and region (taken from its ARN, so an
+    imported state machine works too)."""
+    arn = Arn.split(state_machine_arn, ArnFormat.COLON_RESOURCE_NAME)
+    return f"arn:{arn.partition}:states:{arn.region}:{arn.account}:execution:{arn.resource_name}:{names}"

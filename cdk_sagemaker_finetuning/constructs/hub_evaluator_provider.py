@@ -14,6 +14,7 @@ from ..runtime.hub_evaluator import ai_registry_hub_name
 from .arns import find_child
 from .asset_staging import runtime_asset, runtime_handler
 from .nag import acknowledge, nag_text
+from .runtime_function import ARCHITECTURE, RUNTIME
 from .runtime_provider import provider_log_group
 from .shared import shared_stack
 
@@ -49,8 +50,8 @@ class HubEvaluatorProvider(Construct):
             handlers[name] = lambda_.Function(
                 self,
                 name,
-                runtime=lambda_.Runtime.PYTHON_3_14,
-                architecture=lambda_.Architecture.ARM_64,
+                runtime=RUNTIME,
+                architecture=ARCHITECTURE,
                 handler=runtime_handler(handler),
                 code=lambda_.Code.from_asset(str(code_dir)),
                 timeout=Duration.minutes(2),

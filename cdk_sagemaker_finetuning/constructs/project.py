@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Annotations, ArnFormat, CfnOutput, Duration, Stack
+from aws_cdk import Annotations, CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -23,7 +23,7 @@ from constructs import Construct
 from ..evaluation_spec import with_evaluation
 from ..spec import FineTuningSpec, PipelineSpec, SpecError
 from ..workflow_config import job_name_prefix, runtime_config
-from .arns import environment, stack_of, unresolved
+from .arns import environment, execution_arn, stack_of, unresolved
 from .create_job import CreateJobWith
 from .dataset_lineage import grant_dataset_read
 from .errors import ConstructValidationError
@@ -167,12 +167,7 @@ class FineTuningProject(Construct):
     def grant_start_training(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to start training runs of this project and follow them (describe, history, list)."""
         grant = self.workflow.grant_start_execution(grantee)
-        executions = Stack.of(self).format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{self.workflow.state_machine_name}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        executions = execution_arn(self.state_machine_arn, "*")
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["states:DescribeExecution", "states:GetExecutionHistory"],

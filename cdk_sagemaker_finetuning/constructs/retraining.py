@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Arn, ArnFormat, Duration, Stack, Token
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_events as events
@@ -24,11 +24,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .arns import execution_arn
 from .asset_staging import runtime_asset, runtime_handler
 from .bucket_event_check import BucketEventCheck, needs_check
 from .errors import ConstructValidationError
 from .nag import acknowledge, acknowledge_wildcard_resources
-from .runtime_function import dead_letter_queue
+from .runtime_function import ARCHITECTURE, RUNTIME, dead_letter_queue
 
 
 def training_input(
@@ -317,8 +318,8 @@ class RetrainingPipeline(Construct):
             self,
             "ReportFunction",
             description="Publishes the fine-tuning workflow's result to CodePipeline",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
             handler=runtime_handler("pipeline_report.handler"),
             code=lambda_.Code.from_asset(str(code)),
             timeout=Duration.seconds(30),
@@ -330,7 +331,7 @@ class RetrainingPipeline(Construct):
         function.configure_async_invoke(
             retry_attempts=2, on_failure=destinations.SqsDestination(self.report_dead_letter_queue)
         )
-        executions = _executions(state_machine, "*")
+        executions = execution_arn(state_machine.state_machine_arn, "*")
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions])
         )
@@ -365,7 +366,7 @@ class RetrainingPipeline(Construct):
         acknowledge_wildcard_resources(
             self.pipeline,
             [
-                _executions(state_machine, "pipeline*"),
+                execution_arn(state_machine.state_machine_arn, "pipeline*"),
                 f"{self.report_function.function_arn}:*",
             ],
             "The Train action describes the executions it starts (named pipeline-<id>); the Report action "
@@ -382,10 +383,3 @@ class RetrainingPipeline(Construct):
                 "(lambda:ListFunctions has no resource-level permissions).",
             },
         )
-
-
-def _executions(state_machine: sfn.IStateMachine, names: str) -> str:
-    """The ARN of ``state_machine``'s executions named ``names``, in the state machine's own account and region
-    (taken from its ARN, so an imported state machine of another account works too)."""
-    arn = Arn.split(state_machine.state_machine_arn, ArnFormat.COLON_RESOURCE_NAME)
-    return f"arn:{arn.partition}:states:{arn.region}:{arn.account}:execution:{arn.resource_name}:{names}"

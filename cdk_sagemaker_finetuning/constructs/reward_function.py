@@ -27,6 +27,7 @@ from ..runtime.reward.builtins import BUILTIN_REWARDS, option_problems
 from ..user_code import check_reward_code, install_requirements
 from .asset_staging import package_files, stage_directory
 from .errors import ConstructValidationError
+from .runtime_function import ARCHITECTURE, RUNTIME
 
 USER_MODULE = "user_reward"
 ENTRY_POINT = "from reward_runtime.handler import lambda_handler  # noqa: F401\n"
@@ -145,7 +146,7 @@ class RewardFunction(Construct):
         memory_size: int = 512,
         reserved_concurrency: int | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
-        runtime: lambda_.Runtime = lambda_.Runtime.PYTHON_3_14,
+        runtime: lambda_.Runtime = RUNTIME,
     ) -> None:
         super().__init__(scope, id)
         options = dict(options or {})
@@ -169,7 +170,7 @@ class RewardFunction(Construct):
             function_name=name,
             description=f"RLVR reward ({builtin or 'user code'}) for SageMaker serverless fine-tuning",
             runtime=runtime,
-            architecture=lambda_.Architecture.ARM_64,  # requirements are installed for manylinux2014_aarch64
+            architecture=ARCHITECTURE,  # requirements are installed for manylinux2014_aarch64
             handler="lambda_function.lambda_handler",
             code=reward_code(code, bundled, runtime),
             environment=reward_environment(

@@ -20,6 +20,7 @@ from constructs import Construct
 from .arns import find_child
 from .asset_staging import runtime_asset, runtime_handler
 from .nag import acknowledge, nag_text
+from .runtime_function import ARCHITECTURE, RUNTIME
 from .shared import shared_stack
 
 
@@ -56,8 +57,8 @@ class RuntimeProvider(Construct):
         self.function = lambda_.Function(
             self,
             "OnEvent",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
             handler=runtime_handler(handler),
             code=lambda_.Code.from_asset(str(code)),
             timeout=Duration.minutes(1),
