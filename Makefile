@@ -15,6 +15,10 @@ NPM_INSTALLED := node_modules/.installed
 # notices for `npx cdk` too; app.py and cdk-finetune set jsii's Node themselves, see jsii_env.py).
 export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
+# Bytecode caches on even where the shell sets PYTHONDONTWRITEBYTECODE: otherwise every Python process (app.py
+# under `cdk synth`, the CLI, each test worker) compiles the package again and pytest rewrites every test module
+# again (~4 s a process). The caches go to the git-ignored __pycache__/ folders.
+export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: install install-test synth test typecheck lint clean
 

@@ -17,6 +17,10 @@ os.environ.update(
     AWS_EC2_METADATA_DISABLED="true",
     SAGEMAKER_VALIDATE_ROLE="false",
     CDK_DISABLE_CLI_TELEMETRY="true",
+    # CDK's built-in CloudFormation validation (a WASM rule engine jsii's Node loads at the first synth, ~1.3 s a
+    # process, then a pass over every template) is off for the in-process syntheses: cfn-lint checks the
+    # templates, and tests/test_app.py runs `cdk synth` of every example stack with it on (no finding allowed).
+    CDK_VALIDATION="false",
 )
 os.environ.pop("AWS_PROFILE", None)
 jsii_env.configure()

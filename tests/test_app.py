@@ -50,7 +50,8 @@ def test_cfn_lint_finds_no_errors(example_app):
 def test_cdk_cli_synthesizes_offline(tmp_path):
     cdk_bin = REPO / "node_modules" / ".bin" / "cdk"
     assert cdk_bin.exists(), "run `make test` (it installs the pinned CDK CLI)"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # CDK's built-in CloudFormation validation on, as in a user's shell (the suite turns it off in-process)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "CDK_VALIDATION"}
     env.update(CDK_DISABLE_CLI_TELEMETRY="true", PATH=f"{Path(os.sys.executable).parent}:{env['PATH']}")
     result = subprocess.run(
         [str(cdk_bin), "synth", "--quiet", "--no-notices", "--output", str(tmp_path)],
@@ -63,6 +64,10 @@ def test_cdk_cli_synthesizes_offline(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     configured = json.loads((REPO / "cdk.json").read_text())["context"][SPECS_CONTEXT_KEY]
     assert len(list(tmp_path.glob("*.template.json"))) == len(configured)
+    # CDK's validation report: a finding would be a violation here (and a warning printed by `cdk synth`)
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    assert [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])] == []
+    assert "Template validation found issues" not in result.stderr + result.stdout
     # cdk.json configures every recommended feature flag; app.py keeps jsii's Node quiet
     assert "feature flags" not in result.stderr
     assert "!!" not in result.stderr and "Node" not in result.stderr, result.stderr
