@@ -17,6 +17,7 @@ Over 400 lines on purpose: most of it is ``Context``, the one render context eve
 
 from __future__ import annotations
 
+import functools
 import json
 import keyword
 import re
@@ -543,9 +544,12 @@ class Context:
 # -- rendering ------------------------------------------------------------------------------------------------
 
 
+@functools.cache
 def _environment() -> jinja2.Environment:
+    """One environment per process: it compiles each template once (``auto_reload=False``: they are package data)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        auto_reload=False,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -613,13 +617,13 @@ def render_notebook(
         kernelspec={"display_name": "Python 3", "language": "python", "name": "python3"},
         language_info={"name": "python"},
     )
+    # The cells of nbformat.v4.new_*_cell without their ids (those arrived with nbformat 4.5) and without their
+    # per-cell schema check: the notebook is validated once, as a whole.
     for cell in render_cells(spec, outputs, validate_role=validate_role):
-        if cell.kind == "markdown":
-            node = nbformat.v4.new_markdown_cell(cell.source)
-        else:
-            source = "\n".join(_strip_marker(line) for line in cell.source.splitlines())
-            node = nbformat.v4.new_code_cell(source)
-        node.pop("id", None)  # cell ids arrived with nbformat 4.5
+        node = nbformat.NotebookNode(cell_type=cell.kind, metadata=nbformat.NotebookNode(), source=cell.source)
+        if cell.kind == "code":
+            node.source = "\n".join(_strip_marker(line) for line in cell.source.splitlines())
+            node.update(execution_count=None, outputs=[])
         notebook.cells.append(node)
     nbformat.validate(notebook)
     return notebook
