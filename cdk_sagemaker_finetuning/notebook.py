@@ -124,7 +124,7 @@ def load_outputs(path: str | Path) -> dict[str, Any]:
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    """One environment per process: it compiles each template once (``auto_reload=False``: they are package data)."""
+    """One environment per process, so each template is compiled once (they are package data: no reload)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
         auto_reload=False,
