@@ -113,10 +113,6 @@ def lambda_dependencies() -> tuple[tuple[str, Path], ...]:
 
     The closure comes from the installed distributions' metadata (extras are left out).
     """
-    tops: dict[str, list[str]] = {}
-    for top, dists in importlib.metadata.packages_distributions().items():
-        for dist in dists:
-            tops.setdefault(_normalize(dist), []).append(top)
     seen: dict[str, importlib.metadata.Distribution] = {}
     queue = [LAMBDA_PACKAGES]
     while queue:
@@ -132,13 +128,24 @@ def lambda_dependencies() -> tuple[tuple[str, Path], ...]:
             if match and not re.search(r"\bextra\s*==", requirement):
                 queue.append(match.group(0))
     found = []
-    for name, distribution in sorted(seen.items()):
-        for top in sorted(set(tops.get(name, []))):
+    for _, distribution in sorted(seen.items()):
+        for top in sorted(_top_levels(distribution)):
             for candidate in (Path(str(distribution.locate_file(path))) for path in (top, f"{top}.py")):
                 if candidate.exists():
                     found.append((candidate.name, candidate))
                     break
     return tuple(found)
+
+
+def _top_levels(distribution: importlib.metadata.Distribution) -> set[str]:
+    """The distribution's top-level modules, found as ``importlib.metadata.packages_distributions`` finds them
+    (which reads the metadata of every installed distribution: 0.15 s in this project's environment)."""
+    declared = (distribution.read_text("top_level.txt") or "").split()
+    return set(declared) or {
+        file.parts[0] if len(file.parts) > 1 else file.with_suffix("").name
+        for file in distribution.files or ()
+        if file.suffix == ".py"
+    }
 
 
 _cache: dict[tuple[Any, ...], RewardCheck] = {}
