@@ -21,10 +21,7 @@ def test_libyaml_parses_when_pyyaml_has_it():
         ("a: *nope\n", "found undefined alias 'nope' at line 1 column 4"),
         ('a: "\\q"\n', "found unknown escape character 'q' at line 1 column 6"),
         ("a: \x07\n", "unacceptable character #x0007: special characters are not allowed"),
-        (
-            "%YAML 2.0\n---\na: 1\n",
-            "found incompatible YAML document (version 1.* is required) at line 1 column 1",
-        ),
+        ("%YAML 2.0\n---\na: 1\n", "found incompatible YAML document (version 1.* is required) at line 1 column 1"),
         ("a: 1\n---\nb: 2\n", "but found another document at line 2 column 1"),
     ],
 )
