@@ -14,10 +14,6 @@ from typing import Any
 import yaml
 
 MAX_VALUES = 100_000
-#: libyaml's safe loader (the C parser with PyYAML's safe constructor), or the Python one without libyaml.
-_FAST_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-#: libyaml's error for a document nested more than 1,000 levels deep.
-_LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
 SHAPES: dict[type, str] = {dict: "object (mapping)", list: "list"}
 KINDS = (
     (bool, "true/false"),
@@ -76,7 +72,7 @@ def read_yaml(path: str | Path, what: str, shape: type | None = dict) -> Any:
     """The file's YAML document (JSON is YAML too), which must be of ``shape``."""
     text = read_text(path, what)
     try:
-        data = _load_yaml(text)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
@@ -89,24 +85,6 @@ def read_yaml(path: str | Path, what: str, shape: type | None = dict) -> Any:
             f"{what} {str(path)!r} expands to more than {MAX_VALUES:,} values (YAML aliases?); write it out plainly"
         )
     return _check_shape(data, path, what, shape, "YAML")
-
-
-def _load_yaml(text: str) -> Any:
-    """``yaml.safe_load``, parsed by libyaml when PyYAML has it (about 9 times faster than the Python parser on the example specs).
-
-    libyaml's error messages are vaguer (no offending character or alias name, "did not find expected ','" a
-    line late), so a document it rejects is parsed again by the Python parser, whose error (or data) is the
-    result. Only libyaml's nesting limit is final: it is the "nested too deeply" the Python parser reaches as a
-    RecursionError, which takes it a second on a 100,000-deep document.
-    """
-    try:
-        return yaml.load(text, Loader=_FAST_LOADER)  # a safe loader: plain YAML types only
-    except yaml.YAMLError as exc:
-        if _FAST_LOADER is yaml.SafeLoader:
-            raise
-        if getattr(exc, "problem", None) == _LIBYAML_TOO_DEEP:
-            raise RecursionError(_LIBYAML_TOO_DEEP) from None
-    return yaml.safe_load(text)
 
 
 def _expands_beyond(data: Any, limit: int) -> bool:
