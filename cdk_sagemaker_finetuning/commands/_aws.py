@@ -29,6 +29,7 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
+from ..runtime import aws_clients
 from . import _term
 
 FAILED = 1
@@ -112,8 +113,9 @@ def _region_name(args: argparse.Namespace) -> str | None:
 
 
 def session(args: argparse.Namespace) -> boto3.Session:
+    """The shared session of --profile in the resolved region (``runtime.aws_clients``: one per process)."""
     try:
-        return boto3.Session(profile_name=getattr(args, "profile", None), region_name=_region_name(args))
+        return aws_clients.session(getattr(args, "profile", None), _region_name(args))
     except ProfileNotFound as exc:
         raise CommandError(f"AWS profile {exc.kwargs.get('profile')!r} is not configured.", INVALID) from None
 
@@ -125,7 +127,8 @@ def region(args: argparse.Namespace) -> str:
 
 def client(args: argparse.Namespace, service: str) -> Any:
     """A boto3 client for ``service`` in the resolved region, with standard retries (throttling included)."""
-    return _regional_session(args).client(service, config=CONFIG)
+    region_name = _regional_session(args).region_name
+    return aws_clients.client(service, region_name, CONFIG, getattr(args, "profile", None))
 
 
 def _regional_session(args: argparse.Namespace) -> boto3.Session:
