@@ -19,10 +19,12 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ProfileNotFound
 
 _lock = threading.Lock()
 _sessions: dict[tuple[Any, ...], boto3.session.Session] = {}
 _clients: dict[tuple[Any, ...], Any] = {}
+_unknown_profiles: set[tuple[Any, ...]] = set()
 
 
 def _environment() -> tuple[tuple[str, str], ...]:
@@ -40,8 +42,14 @@ def session(profile: str | None = None, region: str | None = None) -> boto3.sess
 
 def _session(profile: str | None, region: str | None, environment: tuple[Any, ...]) -> boto3.session.Session:
     key = (profile, region, environment)
+    if key in _unknown_profiles:  # the configuration is read once per environment, as for a session
+        raise ProfileNotFound(profile=profile)
     if key not in _sessions:
-        _sessions[key] = boto3.session.Session(profile_name=profile, region_name=region)
+        try:
+            _sessions[key] = boto3.session.Session(profile_name=profile, region_name=region)
+        except ProfileNotFound:
+            _unknown_profiles.add(key)
+            raise
     return _sessions[key]
 
 
@@ -68,3 +76,4 @@ def clear() -> None:
     with _lock:
         _sessions.clear()
         _clients.clear()
+        _unknown_profiles.clear()

@@ -17,14 +17,14 @@ from tests.runtime.test_stop_orphaned_job import EVENT, _describe
 
 @pytest.fixture
 def sessions(monkeypatch):
-    """Empty caches (given back empty) and a count of the boto3 sessions created."""
+    """Empty caches (given back empty) and the arguments of every boto3 session created (or attempted)."""
     aws_clients.clear()
-    made: list[boto3.session.Session] = []
+    made: list[dict] = []
     real = boto3.session.Session
 
     def counted(*args, **kwargs):
-        made.append(real(*args, **kwargs))
-        return made[-1]
+        made.append(kwargs)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(aws_clients.boto3.session, "Session", counted)
     yield made
@@ -95,8 +95,10 @@ def test_sessions_are_shared_per_profile_and_region(sessions):
     assert aws_clients.session(None, "eu-west-1") is aws_clients.session(None, "eu-west-1")
     assert aws_clients.session(None, "eu-west-1").region_name == "eu-west-1"
     assert aws_clients.session(None, "us-west-2") is not aws_clients.session(None, "eu-west-1")
-    with pytest.raises(ProfileNotFound):
-        aws_clients.session("no-such-profile")
+    for _ in range(2):  # an unknown profile is looked up once (per environment), and fails every time
+        with pytest.raises(ProfileNotFound, match="no-such-profile"):
+            aws_clients.session("no-such-profile")
+    assert [kwargs["profile_name"] for kwargs in sessions] == [None, None, "no-such-profile"]
 
 
 def test_preflight_takes_the_given_clients_else_the_shared_ones(sessions):
