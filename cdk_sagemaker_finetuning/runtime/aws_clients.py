@@ -24,7 +24,7 @@ from botocore.exceptions import ProfileNotFound
 _lock = threading.Lock()
 _sessions: dict[tuple[Any, ...], boto3.session.Session] = {}
 _clients: dict[tuple[Any, ...], Any] = {}
-_unknown_profiles: set[tuple[Any, ...]] = set()
+_unknown_profiles: dict[tuple[Any, ...], Any] = {}  # key -> the missing profile (maybe from AWS_PROFILE)
 
 
 def _environment() -> tuple[tuple[str, str], ...]:
@@ -43,12 +43,12 @@ def session(profile: str | None = None, region: str | None = None) -> boto3.sess
 def _session(profile: str | None, region: str | None, environment: tuple[Any, ...]) -> boto3.session.Session:
     key = (profile, region, environment)
     if key in _unknown_profiles:  # the configuration is read once per environment, as for a session
-        raise ProfileNotFound(profile=profile)
+        raise ProfileNotFound(profile=_unknown_profiles[key])
     if key not in _sessions:
         try:
             _sessions[key] = boto3.session.Session(profile_name=profile, region_name=region)
-        except ProfileNotFound:
-            _unknown_profiles.add(key)
+        except ProfileNotFound as exc:
+            _unknown_profiles[key] = exc.kwargs.get("profile")
             raise
     return _sessions[key]
 
