@@ -29,6 +29,7 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
+from ..runtime import aws_clients
 from . import _term
 
 FAILED = 1
@@ -112,27 +113,29 @@ def _region_name(args: argparse.Namespace) -> str | None:
 
 
 def session(args: argparse.Namespace) -> boto3.Session:
-    try:
-        return boto3.Session(profile_name=getattr(args, "profile", None), region_name=_region_name(args))
-    except ProfileNotFound as exc:
-        raise CommandError(f"AWS profile {exc.kwargs.get('profile')!r} is not configured.", INVALID) from None
+    """The shared session of --profile in the resolved region (``runtime.aws_clients``: one per process)."""
+    return _session(args, _region_name(args))
 
 
 def region(args: argparse.Namespace) -> str:
     """The region from --region or the AWS configuration; a friendly error when there is none."""
-    return _regional_session(args).region_name
+    profile_session = _session(args, None)  # an unknown profile fails first, whatever the region
+    name = _region_name(args) or profile_session.region_name
+    if not name:
+        raise CommandError(NO_REGION, INVALID)
+    return name
 
 
 def client(args: argparse.Namespace, service: str) -> Any:
     """A boto3 client for ``service`` in the resolved region, with standard retries (throttling included)."""
-    return _regional_session(args).client(service, config=CONFIG)
+    return aws_clients.client(service, region(args), CONFIG, getattr(args, "profile", None))
 
 
-def _regional_session(args: argparse.Namespace) -> boto3.Session:
-    aws = session(args)
-    if not aws.region_name:
-        raise CommandError(NO_REGION, INVALID)
-    return aws
+def _session(args: argparse.Namespace, region_name: str | None) -> boto3.Session:
+    try:
+        return aws_clients.session(getattr(args, "profile", None), region_name)
+    except ProfileNotFound as exc:
+        raise CommandError(f"AWS profile {exc.kwargs.get('profile')!r} is not configured.", INVALID) from None
 
 
 def error_code(exc: ClientError) -> str:

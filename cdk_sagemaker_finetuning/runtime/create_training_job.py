@@ -16,10 +16,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from . import errors, retry
+from . import aws_clients, errors, retry
 
 
 class SageMakerError(Exception):
@@ -49,7 +48,7 @@ def handler(event: Any, context: Any = None, sagemaker: Any = None) -> dict[str,
             'expected {"request": <CreateTrainingJob request with TrainingJobName>}', field="request"
         )
     name = request["TrainingJobName"]
-    client = sagemaker or boto3.client("sagemaker", config=retry.CLIENT_CONFIG)
+    client = sagemaker or aws_clients.client("sagemaker", config=retry.CLIENT_CONFIG)
     try:
         answer = client.create_training_job(**request)
     except ParamValidationError as exc:

@@ -30,17 +30,26 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import data_scan, dataset_registry, errors, evaluator_check, models, request, workflow_contract
+from . import (
+    aws_clients,
+    data_scan,
+    dataset_registry,
+    errors,
+    evaluator_check,
+    models,
+    request,
+    workflow_contract,
+)
 from .workflow_contract import JobResult, PreflightResult, WorkflowConfig
 
 NOT_FOUND = ("ResourceNotFound", "ResourceNotFoundException", "NoSuchKey", "NoSuchBucket", "404", "NotFound")
 
 
 class Clients:
-    """The AWS clients a preflight needs; tests pass Stubber-wrapped clients."""
+    """The AWS clients a preflight needs: the given ones (tests pass Stubber-wrapped clients), else the process's
+    shared clients in ``region`` (default: the environment's; ``aws_clients``), created when first needed."""
 
     def __init__(
         self,
@@ -50,22 +59,21 @@ class Clients:
         region: str | None = None,
         lambda_: Any = None,
     ) -> None:
-        session = boto3.session.Session(region_name=region)
-        self.sagemaker = sagemaker or session.client("sagemaker")
-        self.s3 = s3 or session.client("s3")
+        self.sagemaker = sagemaker or aws_clients.client("sagemaker", region)
+        self.s3 = s3 or aws_clients.client("s3", region)
         self._sts = sts
         self._lambda = lambda_
-        self._session = session
+        self._region = region
         self.region = self.sagemaker.meta.region_name
 
     def lambda_client(self) -> Any:
         """The Lambda client (created on first use, in the SageMaker client's region)."""
         if self._lambda is None:
-            self._lambda = self._session.client("lambda", region_name=self.region)
+            self._lambda = aws_clients.client("lambda", self.region)
         return self._lambda
 
     def account(self) -> str:
-        sts = self._sts or self._session.client("sts")
+        sts = self._sts or aws_clients.client("sts", self._region)
         return sts.get_caller_identity()["Account"]
 
 

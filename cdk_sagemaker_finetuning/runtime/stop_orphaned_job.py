@@ -21,10 +21,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
-from . import errors, evaluation_request, request, retry
+from . import aws_clients, errors, evaluation_request, request, retry
 
 RUNNING = ("InProgress",)
 
@@ -91,7 +90,9 @@ def stop_job_for_execution(sagemaker: Any, event: Any) -> dict[str, Any]:
 
 def handler(event: Any, context: Any = None, sagemaker: Any = None) -> dict[str, Any]:
     """Lambda entry point; logs one JSON line per event."""
-    result = stop_job_for_execution(sagemaker or boto3.client("sagemaker", config=retry.CLIENT_CONFIG), event)
+    result = stop_job_for_execution(
+        sagemaker or aws_clients.client("sagemaker", config=retry.CLIENT_CONFIG), event
+    )
     detail = event.get("detail", {}) if isinstance(event, Mapping) else {}
     print(
         json.dumps(

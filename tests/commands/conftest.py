@@ -6,12 +6,12 @@ import argparse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
 from cdk_sagemaker_finetuning import cli
 from cdk_sagemaker_finetuning.commands import _aws, _term
+from tests import stub_pool
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -36,26 +36,26 @@ class Result:
 @pytest.fixture
 def stubs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Stubber]]:
     """``stubs("sagemaker")`` returns the Stubber of the client every command gets for that service."""
-    clients: dict[str, tuple[object, Stubber]] = {}
+    stubbers: dict[str, Stubber] = {}
 
     def get(service: str) -> Stubber:
-        if service not in clients:
-            client = boto3.Session(region_name=REGION).client(service, config=_aws.CONFIG)
-            stubber = Stubber(client)
-            stubber.activate()
-            clients[service] = (client, stubber)
-        return clients[service][1]
+        if service not in stubbers:
+            stubbers[service] = stub_pool.lend(service, REGION, _aws.CONFIG)
+        return stubbers[service]
 
     def fake_client(args: argparse.Namespace, service: str) -> object:
-        if service not in clients:
+        if service not in stubbers:
             raise AssertionError(f"unexpected {service} client; stub it first")
         _aws.region(args)
-        return clients[service][0]
+        return stubbers[service].client
 
     monkeypatch.setattr(_aws, "client", fake_client)
-    yield get
-    for _, stubber in clients.values():
-        stubber.assert_no_pending_responses()
+    try:
+        yield get
+        for stubber in stubbers.values():
+            stubber.assert_no_pending_responses()
+    finally:
+        stub_pool.give_back(*stubbers.values())
 
 
 @pytest.fixture

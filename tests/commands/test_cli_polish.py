@@ -7,13 +7,13 @@ import json
 from collections.abc import Callable, Iterator
 from importlib import metadata
 
-import boto3
 import pytest
 import yaml
 from botocore.stub import Stubber
 
 from cdk_sagemaker_finetuning import cli
 from cdk_sagemaker_finetuning.commands import _aws
+from tests import stub_pool
 from tests import workflow_data as wd
 from tests.commands.test_cli_inputs import COMMANDS
 from tests.commands.test_runs import T0, job
@@ -34,25 +34,26 @@ def regional(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[Callable[[st
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    stubbers: dict[str, tuple[Stubber, object]] = {}
+    stubbers: dict[str, Stubber] = {}
     regions: list[tuple[str, str]] = []
 
     def stubber(service: str) -> Stubber:
         if service not in stubbers:
-            client = boto3.Session(region_name=EU).client(service, config=_aws.CONFIG)
-            stubbers[service] = (Stubber(client), client)
-            stubbers[service][0].activate()
-        return stubbers[service][0]
+            stubbers[service] = stub_pool.lend(service, EU, _aws.CONFIG)
+        return stubbers[service]
 
     def client(args: argparse.Namespace, service: str) -> object:
         regions.append((service, _aws.region(args)))
-        return stubbers[service][1]
+        return stubbers[service].client
 
     monkeypatch.setattr(_aws, "client", client)
     stubber.regions = regions  # type: ignore[attr-defined]
-    yield stubber
-    for each, _ in stubbers.values():
-        each.assert_no_pending_responses()
+    try:
+        yield stubber
+        for each in stubbers.values():
+            each.assert_no_pending_responses()
+    finally:
+        stub_pool.give_back(*stubbers.values())
 
 
 def test_status_uses_the_region_of_the_execution_arn(regional, run) -> None:

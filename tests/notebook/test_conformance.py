@@ -7,7 +7,9 @@ answered by :class:`FakeAws` (fabricated hub content and recipe specs, no networ
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +52,20 @@ COMPARED = (
 )
 
 
+@functools.cache
+def _telemetry_session(make: Callable[[], Any]) -> Any:
+    """The SDK's telemetry builds a default ``Session`` (a boto3 session and its clients, ~0.1 s) for every
+    decorated call made without one, only to read its telemetry opt-out and hand it to the sender (which the
+    fake replaces): one session, made by the SDK's own ``make``, serves every call."""
+    return make()
+
+
 def run_generated(code: str, fake: FakeAws, monkeypatch: pytest.MonkeyPatch, workdir: Path) -> dict[str, Any]:
     """Execute generated code as ``python3 script.py`` would, with the fake AWS and no waiting."""
+    from sagemaker.core.telemetry import telemetry_logging
+
+    make = telemetry_logging._get_default_sagemaker_session
+    monkeypatch.setattr(telemetry_logging, "_get_default_sagemaker_session", lambda: _telemetry_session(make))
     monkeypatch.setattr(time, "sleep", lambda seconds: None)
     monkeypatch.chdir(workdir)
     # The SDK's role check stays on unless the generated code turns it off; restore what the code sets.

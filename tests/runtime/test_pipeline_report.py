@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cdk_sagemaker_finetuning.runtime import retry
 from cdk_sagemaker_finetuning.runtime.pipeline_report import handler
+from tests import stub_pool
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:Workflow:pipeline-1"
 
@@ -37,18 +37,10 @@ def no_sleep(monkeypatch):
     return delays
 
 
-def stubbed():
-    pipeline = boto3.client("codepipeline", region_name="us-east-1")
-    sfn = boto3.client("stepfunctions", region_name="us-east-1")
-    return {"codepipeline": pipeline, "stepfunctions": sfn}, Stubber(pipeline), Stubber(sfn)
-
-
 @pytest.fixture
 def clients():
-    pipeline = boto3.client("codepipeline", region_name="us-east-1")
-    sfn = boto3.client("stepfunctions", region_name="us-east-1")
-    with Stubber(pipeline) as p, Stubber(sfn) as s:
-        yield {"codepipeline": pipeline, "stepfunctions": sfn}, p, s
+    with stub_pool.lent("codepipeline", "stepfunctions", region="us-east-1") as (p, s):
+        yield {"codepipeline": p.client, "stepfunctions": s.client}, p, s
         p.assert_no_pending_responses()
         s.assert_no_pending_responses()
 
@@ -304,37 +296,40 @@ user_parameters = st.one_of(
     output=st.text(max_size=30) | st.just(json.dumps({"status": "Completed", "trainingJobName": "j"})),
 )
 def test_fuzzed_faults_always_answer_or_raise_for_retry(params, describe_faults, put_faults, status, output):
-    stubs, pipeline, sfn = stubbed()
-    describe_faults = [f for f in describe_faults if f] + [None]  # the scripted answers, in order
-    put_faults = [f for f in put_faults if f]
-    for fault in describe_faults:
-        if fault:
-            sfn.add_client_error("describe_execution", fault[0], "scripted", fault[1])
-        else:
-            sfn.add_response("describe_execution", describe(status, output=output))
-    answers: list[tuple[str, tuple | None]] = []
-
-    def answering(name: str):
-        real = getattr(stubs["codepipeline"], name)
-
-        def call(**kwargs):
-            fault = put_faults.pop(0) if put_faults else None
-            answers.append((name, fault))
+    with stub_pool.lent("codepipeline", "stepfunctions", region="us-east-1") as (pipeline, sfn):
+        stubs = {"codepipeline": pipeline.client, "stepfunctions": sfn.client}
+        describe_faults = [f for f in describe_faults if f] + [None]  # the scripted answers, in order
+        put_faults = [f for f in put_faults if f]
+        for fault in describe_faults:
             if fault:
-                pipeline.add_client_error(name, fault[0], "scripted", fault[1])
+                sfn.add_client_error("describe_execution", fault[0], "scripted", fault[1])
             else:
-                pipeline.add_response(name, {})
-            return real(**kwargs)
+                sfn.add_response("describe_execution", describe(status, output=output))
+        answers: list[tuple[str, tuple | None]] = []
 
-        return call
+        def answering(name: str):
+            real = getattr(stubs["codepipeline"], name)
 
-    with pipeline, sfn:
+            def call(**kwargs):
+                fault = put_faults.pop(0) if put_faults else None
+                answers.append((name, fault))
+                if fault:
+                    pipeline.add_client_error(name, fault[0], "scripted", fault[1])
+                else:
+                    pipeline.add_response(name, {})
+                return real(**kwargs)
+
+            return call
+
         for name in ("put_job_success_result", "put_job_failure_result"):
             setattr(stubs["codepipeline"], name, answering(name))
         try:
             result = handler(job_event(params), clients=stubs)
         except Exception:
             result = None
+        finally:  # the pooled client gets its own methods back
+            for name in ("put_job_success_result", "put_job_failure_result"):
+                delattr(stubs["codepipeline"], name)
     successes = [name for name, fault in answers if fault is None]
     if result is None:  # raised: only when the last answer attempt failed and a retry can help
         assert successes == [] and answers and answers[-1][1] is not None

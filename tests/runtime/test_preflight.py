@@ -6,13 +6,12 @@ import io
 import json
 import weakref
 
-import boto3
 import pytest
 from botocore.response import StreamingBody
-from botocore.stub import Stubber
 
 from cdk_sagemaker_finetuning.runtime import errors, preflight
 from cdk_sagemaker_finetuning.runtime.hub_evaluator import hub_content_document
+from tests import stub_pool
 from tests import workflow_data as wd
 
 PACKAGE_ARN = f"arn:aws:sagemaker:us-east-1:{wd.ACCOUNT}:model-package/demo/3"
@@ -22,34 +21,15 @@ def _body(data: bytes) -> StreamingBody:
     return StreamingBody(io.BytesIO(data), len(data))
 
 
-#: Clients lent to ``Aws()`` objects and given back (their Stubbers deactivated) when one is freed: a client
-#: costs ~20 ms to build and the fuzz tests make thousands of ``Aws()``. Each ``Aws()`` has clients no live
-#: ``Aws()`` uses, with fresh Stubbers; a stubbed call never reaches botocore's retry logic, so a client carries
-#: nothing from one ``Aws()`` to the next.
-_FREE: dict[str, list] = {}
-
-
-def _lend(service: str):
-    free = _FREE.setdefault(service, [])
-    return free.pop() if free else boto3.client(service, region_name=wd.REGION)
-
-
-def _give_back(stubs: list[Stubber]) -> None:
-    for stub in stubs:
-        stub.deactivate()
-        _FREE[stub.client.meta.service_model.service_name].append(stub.client)
-
-
 class Aws:
     """Stubbed SageMaker, S3 and STS clients; ``expect_*`` queue the calls a preflight makes, in order."""
 
     def __init__(self) -> None:
-        self.sagemaker, self.s3, self.sts, self.lam = map(_lend, ("sagemaker", "s3", "sts", "lambda"))
-        self.stubs = [Stubber(c) for c in (self.sagemaker, self.s3, self.sts, self.lam)]
+        # the fuzz tests make thousands of ``Aws()``: each borrows pooled clients, given back when it is freed
+        self.stubs = [stub_pool.lend(service) for service in ("sagemaker", "s3", "sts", "lambda")]
         self.sm, self.s3s, self.stss, self.lams = self.stubs
-        for stub in self.stubs:
-            stub.activate()
-        weakref.finalize(self, _give_back, list(self.stubs))
+        self.sagemaker, self.s3, self.sts, self.lam = (stub.client for stub in self.stubs)
+        weakref.finalize(self, stub_pool.give_back, *self.stubs)
         self.clients = preflight.Clients(sagemaker=self.sagemaker, s3=self.s3, sts=self.sts, lambda_=self.lam)
 
     def identity(self):

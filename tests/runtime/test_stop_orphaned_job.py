@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from botocore.stub import Stubber
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cdk_sagemaker_finetuning.runtime import errors, retry, stop_orphaned_job
+from tests import stub_pool
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:sm"
 EVENT = {  # what the stopper's rule target sends: the event's detail and the rule's workflows
@@ -26,9 +25,8 @@ EVENT = {  # what the stopper's rule target sends: the event's detail and the ru
 
 @pytest.fixture
 def stub(monkeypatch):
-    client = boto3.client("sagemaker", region_name="us-east-1")
-    with Stubber(client) as stubber:
-        yield client, stubber
+    with stub_pool.lent("sagemaker", region="us-east-1") as (stubber,):
+        yield stubber.client, stubber
         stubber.assert_no_pending_responses()
 
 
@@ -141,9 +139,9 @@ def test_access_denied_is_raised_at_once(stub, no_sleep):
 )
 def test_fuzzed_faults_end_in_a_result_or_a_client_error(monkeypatch, describe_faults, stop_faults, status):
     monkeypatch.setattr(retry, "_sleep", lambda _: None)
-    client = boto3.client("sagemaker", region_name="us-east-1")
     calls = []
-    with Stubber(client) as stubber:
+    with stub_pool.lent("sagemaker", region="us-east-1") as (stubber,):
+        client = stubber.client
         for code, http in describe_faults[: retry.ATTEMPTS]:
             stubber.add_client_error("describe_training_job", code, "injected", http)
             calls.append("describe")
