@@ -1,9 +1,19 @@
 """cdk-finetune metrics: DescribeTrainingJob via Stubber, metrics from a real MLflow tracking server.
 
-The module starts ``mlflow server`` (the installed package, SQLite store in a temporary folder, 127.0.0.1 on a
-free port) once, logs each test's technique metrics into a run with the real MLflow client, and points the job
-at it: ``MlflowDetails.MlflowRunId`` is that run, ``MlflowConfig.MlflowResourceArn`` a SageMaker ARN (the API
-accepts nothing else) and ``--tracking-uri`` the local server.
+The module starts a real MLflow tracking server once (the installed package, SQLite store in a temporary
+folder, 127.0.0.1 on a free port), logs each test's technique metrics into a run with the real MLflow client
+over HTTP, and points the job at it: ``MlflowDetails.MlflowRunId`` is that run,
+``MlflowConfig.MlflowResourceArn`` a SageMaker ARN (the API accepts nothing else) and ``--tracking-uri`` the
+local server.
+
+The server is ``mlflow_server.py`` next to this file: MLflow's Flask app (``mlflow.server.app``, the tracking
+REST handlers every ``mlflow server`` flavour serves) after ``initialize_backend_stores`` creates and migrates
+the store, served by werkzeug in one dedicated process. ``mlflow server`` costs ~8.5 CPU-s to start and stop:
+its CLI process imports MLflow and migrates the store, then uvicorn imports MLflow and the FastAPI app again in
+a second process. This one process costs ~3.5 CPU-s, and SIGTERM ends it at once. Not in the test process:
+MLflow's server code sets the process's global tracking and registry URIs to the SQLite store, which the
+commands under test read. MLflow, its plugin and Pillow are imported when the module's tests run, not at
+collection (every test worker collects every module; one runs these).
 """
 
 from __future__ import annotations
@@ -19,12 +29,9 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
-import mlflow
 import pytest
-from mlflow.entities import Metric
-from PIL import Image
-from sagemaker_mlflow.mlflow_sagemaker_request_header_provider import MlflowSageMakerRequestHeaderProvider
 
 from cdk_sagemaker_finetuning.commands import metrics
 
@@ -50,33 +57,30 @@ def wait_until_healthy(uri: str, process: subprocess.Popen, log: Path) -> None:
                 if answer.status == 200:
                     return
         except OSError:
-            time.sleep(0.5)
+            time.sleep(0.2)
     raise AssertionError(
         f"mlflow server not healthy after {SERVER_START_SECONDS} s:\n{log.read_text()[-3000:]}"
     )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def mlflow() -> ModuleType:
+    """MLflow, imported before any test hides it or its SageMaker plugin (``import mlflow`` registers the
+    plugin's stores once), in the worker that runs this module rather than at collection."""
+    import mlflow
+
+    return mlflow
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real MLflow tracking server for this module; stopped (its whole process group) afterwards."""
+    """A real MLflow tracking server for this module (``mlflow_server.py``); stopped afterwards."""
     root = tmp_path_factory.mktemp("mlflow")
     uri = f"http://127.0.0.1:{free_port()}"
     log = root / "server.log"
-    # no job runner: it starts seven more Python processes (huey consumers) that metrics never uses
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
-    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
-    command = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        uri.rsplit(":", 1)[1],
-    ]
-    command += ["--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}", "--workers", "1"]
-    command += ["--default-artifact-root", str(root / "artifacts")]
+    command = [sys.executable, str(Path(__file__).with_name("mlflow_server.py")), "127.0.0.1"]
+    command += [uri.rsplit(":", 1)[1], f"sqlite:///{root / 'mlflow.db'}", str(root / "artifacts")]
     with log.open("w") as out:
         process = subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
@@ -96,11 +100,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def log_run(server: str, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]):
+def log_run(
+    mlflow: ModuleType, server: str, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+):
     """``log_run({"total_loss": [(step, value), ...]})`` logs a run on the server and returns its id.
 
     What the logging client prints is discarded, and the header-provider logger is reset, so each test sees
     only what the command itself prints."""
+    from mlflow.entities import Metric
+
     client = mlflow.MlflowClient(tracking_uri=server)
     experiment = client.get_experiment_by_name("metrics-tests") or client.get_experiment(
         client.create_experiment("metrics-tests")
@@ -242,6 +250,8 @@ def test_unknown_run_is_reported_without_traceback(stubs, run, server) -> None:
 
 
 def test_plot_writes_a_png_with_one_panel_per_metric(stubs, run, server, log_run, tmp_path) -> None:
+    from PIL import Image
+
     run_id = log_run({"total_loss": [(s, 2.0 / s) for s in range(1, 30)], "val_eval_total_loss": [(10, 0.3)]})
     describe(stubs, mlflow_job(run_id))
     path = tmp_path / "loss.png"
@@ -288,8 +298,10 @@ def test_a_sagemaker_arn_without_the_plugin_says_what_to_install(stubs, run, mon
     )
 
 
-def test_the_sagemaker_plugin_sends_the_jobs_arn() -> None:
+def test_the_sagemaker_plugin_sends_the_jobs_arn(mlflow: ModuleType) -> None:
     """The plugin's header provider reads the global tracking URI: the client must set it to the ARN."""
+    from sagemaker_mlflow.mlflow_sagemaker_request_header_provider import MlflowSageMakerRequestHeaderProvider
+
     previous = mlflow.get_tracking_uri()
     try:
         metrics.tracking_client(mlflow, TRACKING)
