@@ -8,6 +8,8 @@
   ``runtime/create_training_job.py`` handler, whose boto3 calls reach the scripted SageMaker.
 * aws-sdk error names follow Step Functions' documented ``SageMaker.<Code>Exception`` convention (moto would
   say ``sagemaker.sagemakerException`` for unmodeled codes).
+* Each definition is parsed once per test run (:func:`parse_once`), not at every CreateStateMachine and
+  StartExecution.
 """
 
 from __future__ import annotations
@@ -29,8 +31,12 @@ from moto.stepfunctions.parser.asl.component.common.payload.payloadvalue.payload
 )
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringJsonPath
+from moto.stepfunctions.parser.asl.component.component import Component
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+from moto.stepfunctions.responses import get_backend
 
 from cdk_sagemaker_finetuning.runtime import create_training_job
 
@@ -53,6 +59,44 @@ def resolve(value: Any, functions: dict[str, str]) -> Any:
             value["Fn::GetAtt"][0], f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{value['Fn::GetAtt'][0]}"
         )
     raise ValueError(value)
+
+
+#: definition -> (program, parse tree), parsed with patch_aws's Preprocessor fix (parse_once runs only under it)
+_PARSED: dict[str, tuple[EvalComponent, Any]] = {}
+_parse = AmazonStateLanguageParser.parse
+
+
+def parse_once(definition: str) -> tuple[EvalComponent, Any]:
+    """moto's ``AmazonStateLanguageParser.parse``, once per definition: antlr parses it at CreateStateMachine and
+    again at every StartExecution (~0.1 CPU-s each). Sharing the program is safe: moto keeps each execution's
+    state (retry attempts, backoff, Map and Parallel workers) in the execution's Environment, keyed by the
+    component's ``heap_key``, and already runs one Map iterator program on several threads at once."""
+    if definition not in _PARSED:
+        program, tree = _parse(definition)
+        for component in _components(program):
+            _ = (
+                component.heap_key
+            )  # created lazily: create it before concurrent executions share the component
+        _PARSED[definition] = program, tree
+    return _PARSED[definition]
+
+
+def _components(root: Component) -> list[EvalComponent]:
+    """Every evaluation component reachable from ``root``."""
+    found, seen, todo = [], set(), [root]
+    while todo:
+        value = todo.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, Component):
+            found += [value] if isinstance(value, EvalComponent) else []
+            todo.extend(vars(value).values())
+        elif isinstance(value, list | tuple | set | frozenset):
+            todo.extend(value)
+        elif isinstance(value, dict):
+            todo.extend(value.values())
+    return found
 
 
 def client_error(code: str, message: str = "scripted") -> ClientError:
@@ -180,6 +224,7 @@ def patch_aws(monkeypatch, sagemaker: FakeSageMaker, invoke: Callable[[dict], An
         return binding
 
     monkeypatch.setattr(Preprocessor, "visitPayload_binding_value", payload_binding_value)
+    monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(parse_once))
     # moto's interpreter sleeps each Retry interval in real time; the tests check the retries, not the waiting
     monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=lambda seconds: None))
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
@@ -194,12 +239,16 @@ def patch_aws(monkeypatch, sagemaker: FakeSageMaker, invoke: Callable[[dict], An
     return events
 
 
-def wait_for(sfn_client, execution_arn: str, timeout: float = 60.0, until=None) -> dict:
-    """Poll DescribeExecution until the execution leaves RUNNING (or ``until(description)`` holds)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        description = sfn_client.describe_execution(executionArn=execution_arn)
-        if (until and until(description)) or (not until and description["status"] != "RUNNING"):
-            return description
-        time.sleep(0.05)
-    raise AssertionError(f"execution still {description['status']} after {timeout} s")
+def wait_for(
+    sfn_client, execution_arn: str, timeout: float = 60.0, until: Callable[[], bool] | None = None
+) -> dict:
+    """DescribeExecution once the execution has left RUNNING (or once ``until()`` holds). Watches moto's
+    execution object rather than polling the API (a DescribeExecution round trip costs ~5 ms of CPU)."""
+    _, _, _, region, account, *_ = execution_arn.split(":")
+    execution = get_backend(account, region).describe_execution(execution_arn)
+    deadline = time.monotonic() + timeout
+    while not (until() if until else execution.status != "RUNNING"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"execution still {execution.status} after {timeout} s")
+        time.sleep(0.01)
+    return sfn_client.describe_execution(executionArn=execution_arn)

@@ -87,7 +87,7 @@ def run(monkeypatch, sagemaker, config, *, poll=0, stop_after=None, machine="tra
     )["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=arn, name="run-1", input="{}")["executionArn"]
     if stop_after:
-        h.wait_for(sfn, execution, until=lambda _: stop_after(sagemaker))
+        h.wait_for(sfn, execution, until=lambda: stop_after(sagemaker))
         sfn.stop_execution(executionArn=execution, error="Aborted", cause="operator")
     return h.wait_for(sfn, execution), events, arn
 
