@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -22,10 +23,14 @@ from typing import Any
 
 import botocore.client
 import botocore.session
+import jsonpath_ng
+import jsonpath_ng.ext
 from botocore.exceptions import ClientError
 from botocore.validate import validate_parameters
 from moto.awslambda.models import LambdaBackend
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.models import botocore_stubber
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.common.payload.payloadvalue.payloadbinding.payload_binding import (
     PayloadBindingStringExpressionSimple,
 )
@@ -33,9 +38,11 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringJsonPath
 from moto.stepfunctions.parser.asl.component.component import Component
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 from moto.stepfunctions.responses import get_backend
 
 from cdk_sagemaker_finetuning.runtime import create_training_job
@@ -97,6 +104,24 @@ def _components(root: Component) -> list[EvalComponent]:
         elif isinstance(value, dict):
             todo.extend(value.values())
     return found
+
+
+@functools.cache
+def _client(region: str, service: str, mocked: bool) -> botocore.client.BaseClient:
+    return boto_client.boto_client_for(region=region, service=service)
+
+
+def client_for(region: str, service: str, state_credentials: Any = None) -> botocore.client.BaseClient:
+    """moto's ``boto_client_for``, one client per region and service: moto builds a new client for every Lambda
+    invoke and aws-sdk call (~7 CPU-ms each) that differs only by those two (its keys and config are fixed, the
+    state's credentials unused) and by whether moto intercepts the calls (else it points at a moto server)."""
+    return _client(region, service, botocore_stubber.enabled)
+
+
+# moto parses each JSONPath anew at every evaluation (jsonpath_ng builds a yacc parser per call, ~5 CPU-ms): once
+# per path (a parsed jsonpath_ng expression is read-only; find and update_or_create change only the data)
+_parse_json_path = functools.cache(jsonpath_ng.ext.parse)
+_parse_result_path = functools.cache(jsonpath_ng.parse)
 
 
 def client_error(code: str, message: str = "scripted") -> ClientError:
@@ -225,6 +250,10 @@ def patch_aws(monkeypatch, sagemaker: FakeSageMaker, invoke: Callable[[dict], An
 
     monkeypatch.setattr(Preprocessor, "visitPayload_binding_value", payload_binding_value)
     monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(parse_once))
+    monkeypatch.setattr(lambda_eval_utils, "boto_client_for", client_for)
+    monkeypatch.setattr(json_path, "parse", _parse_json_path)
+    monkeypatch.setattr(result_path, "parse", _parse_result_path)
+    monkeypatch.setattr(state_task_service_aws_sdk, "boto_client_for", client_for)
     # moto's interpreter sleeps each Retry interval in real time; the tests check the retries, not the waiting
     monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=lambda seconds: None))
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
