@@ -68,24 +68,24 @@ def resolve(value: Any, functions: dict[str, str]) -> Any:
     raise ValueError(value)
 
 
-#: definition -> (program, parse tree), parsed with patch_aws's Preprocessor fix (parse_once runs only under it)
-_PARSED: dict[str, tuple[EvalComponent, Any]] = {}
+#: definition -> program, parsed with patch_aws's Preprocessor fix (parse_once runs only under it)
+_PARSED: dict[str, EvalComponent] = {}
 _parse = AmazonStateLanguageParser.parse
 
 
-def parse_once(definition: str) -> tuple[EvalComponent, Any]:
+def parse_once(definition: str) -> tuple[EvalComponent, None]:
     """moto's ``AmazonStateLanguageParser.parse``, once per definition: antlr parses it at CreateStateMachine and
     again at every StartExecution (~0.1 CPU-s each). Sharing the program is safe: moto keeps each execution's
     state (retry attempts, backoff, Map and Parallel workers) in the execution's Environment, keyed by the
-    component's ``heap_key``, and already runs one Map iterator program on several threads at once."""
+    component's ``heap_key``, and already runs one Map iterator program on several threads at once. The antlr
+    tree is not kept (moto's CreateStateMachine and StartExecution use only the program)."""
     if definition not in _PARSED:
-        program, tree = _parse(definition)
+        program = _parse(definition)[0]
         for component in _components(program):
-            _ = (
-                component.heap_key
-            )  # created lazily: create it before concurrent executions share the component
-        _PARSED[definition] = program, tree
-    return _PARSED[definition]
+            # created lazily: create it before concurrent executions share the component
+            _ = component.heap_key
+        _PARSED[definition] = program
+    return _PARSED[definition], None
 
 
 def _components(root: Component) -> list[EvalComponent]:
