@@ -8,8 +8,8 @@
   ``runtime/create_training_job.py`` handler, whose boto3 calls reach the scripted SageMaker.
 * aws-sdk error names follow Step Functions' documented ``SageMaker.<Code>Exception`` convention (moto would
   say ``sagemaker.sagemakerException`` for unmodeled codes).
-* Each definition is parsed once per test run (:func:`parse_once`), not at every CreateStateMachine and
-  StartExecution.
+* CPU: each definition is parsed once per test run (:func:`parse_once`), not at every CreateStateMachine and
+  StartExecution; likewise each JSONPath, and the interpreter's boto3 clients are made once (:func:`client_for`).
 """
 
 from __future__ import annotations
@@ -251,9 +251,9 @@ def patch_aws(monkeypatch, sagemaker: FakeSageMaker, invoke: Callable[[dict], An
     monkeypatch.setattr(Preprocessor, "visitPayload_binding_value", payload_binding_value)
     monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(parse_once))
     monkeypatch.setattr(lambda_eval_utils, "boto_client_for", client_for)
+    monkeypatch.setattr(state_task_service_aws_sdk, "boto_client_for", client_for)
     monkeypatch.setattr(json_path, "parse", _parse_json_path)
     monkeypatch.setattr(result_path, "parse", _parse_result_path)
-    monkeypatch.setattr(state_task_service_aws_sdk, "boto_client_for", client_for)
     # moto's interpreter sleeps each Retry interval in real time; the tests check the retries, not the waiting
     monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=lambda seconds: None))
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
