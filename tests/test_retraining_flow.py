@@ -270,7 +270,7 @@ def test_second_trigger_during_a_run_starts_no_second_job(aws, monkeypatch, synt
     first = world.start(
         deliver(synthesized["new_data"], object_created("demo-data", "incoming/new.jsonl")), "run-1"
     )
-    h.wait_for(world.sfn, first, until=lambda _: world.sagemaker.count("DescribeTrainingJob") >= 2)
+    h.wait_for(world.sfn, first, until=lambda: world.sagemaker.count("DescribeTrainingJob") >= 2)
     scheduled = json.loads(synthesized["schedule"]["Targets"][0]["Input"])
     second = world.finish(world.start(scheduled, "run-2"))
     assert second["status"] == "SUCCEEDED", second

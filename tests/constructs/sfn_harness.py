@@ -8,10 +8,13 @@
   ``runtime/create_training_job.py`` handler, whose boto3 calls reach the scripted SageMaker.
 * aws-sdk error names follow Step Functions' documented ``SageMaker.<Code>Exception`` convention (moto would
   say ``sagemaker.sagemakerException`` for unmodeled codes).
+* CPU: each definition is parsed once per test run (:func:`parse_once`), not at every CreateStateMachine and
+  StartExecution; likewise each JSONPath, and the interpreter's boto3 clients are made once (:func:`client_for`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -20,17 +23,27 @@ from typing import Any
 
 import botocore.client
 import botocore.session
+import jsonpath_ng
+import jsonpath_ng.ext
 from botocore.exceptions import ClientError
 from botocore.validate import validate_parameters
 from moto.awslambda.models import LambdaBackend
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.models import botocore_stubber
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.common.payload.payloadvalue.payloadbinding.payload_binding import (
     PayloadBindingStringExpressionSimple,
 )
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringJsonPath
+from moto.stepfunctions.parser.asl.component.component import Component
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+from moto.stepfunctions.parser.asl.utils import boto_client, json_path
+from moto.stepfunctions.responses import get_backend
 
 from cdk_sagemaker_finetuning.runtime import create_training_job
 
@@ -53,6 +66,62 @@ def resolve(value: Any, functions: dict[str, str]) -> Any:
             value["Fn::GetAtt"][0], f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{value['Fn::GetAtt'][0]}"
         )
     raise ValueError(value)
+
+
+#: definition -> program, parsed with patch_aws's Preprocessor fix (parse_once runs only under it)
+_PARSED: dict[str, EvalComponent] = {}
+_parse = AmazonStateLanguageParser.parse
+
+
+def parse_once(definition: str) -> tuple[EvalComponent, None]:
+    """moto's ``AmazonStateLanguageParser.parse``, once per definition: antlr parses it at CreateStateMachine and
+    again at every StartExecution (~0.1 CPU-s each). Sharing the program is safe: moto keeps each execution's
+    state (retry attempts, backoff, Map and Parallel workers) in the execution's Environment, keyed by the
+    component's ``heap_key``, and already runs one Map iterator program on several threads at once. The antlr
+    tree is not kept (moto's CreateStateMachine and StartExecution use only the program)."""
+    if definition not in _PARSED:
+        program = _parse(definition)[0]
+        for component in _components(program):
+            # created lazily: create it before concurrent executions share the component
+            _ = component.heap_key
+        _PARSED[definition] = program
+    return _PARSED[definition], None
+
+
+def _components(root: Component) -> list[EvalComponent]:
+    """Every evaluation component reachable from ``root``."""
+    found, seen, todo = [], set(), [root]
+    while todo:
+        value = todo.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, Component):
+            found += [value] if isinstance(value, EvalComponent) else []
+            todo.extend(vars(value).values())
+        elif isinstance(value, list | tuple | set | frozenset):
+            todo.extend(value)
+        elif isinstance(value, dict):
+            todo.extend(value.values())
+    return found
+
+
+@functools.cache
+def _client(region: str, service: str, mocked: bool) -> botocore.client.BaseClient:
+    return boto_client.boto_client_for(region=region, service=service)
+
+
+def client_for(region: str, service: str, state_credentials: Any = None) -> botocore.client.BaseClient:
+    """moto's ``boto_client_for``, one client per region and service: moto builds a new client for every Lambda
+    invoke and aws-sdk call (~7 CPU-ms each) that differs only by those two (its keys and config are fixed, the
+    state's credentials unused) and by whether moto intercepts the calls (else it points at a moto server)."""
+    return _client(region, service, botocore_stubber.enabled)
+
+
+# moto parses each JSONPath anew at every evaluation (jsonpath_ng builds a yacc parser per call, ~5 CPU-ms): once
+# per path (a parsed jsonpath_ng expression is read-only; find and update_or_create change only the data)
+_parse_json_path = functools.cache(jsonpath_ng.ext.parse)
+_parse_result_path = functools.cache(jsonpath_ng.parse)
 
 
 def client_error(code: str, message: str = "scripted") -> ClientError:
@@ -180,6 +249,11 @@ def patch_aws(monkeypatch, sagemaker: FakeSageMaker, invoke: Callable[[dict], An
         return binding
 
     monkeypatch.setattr(Preprocessor, "visitPayload_binding_value", payload_binding_value)
+    monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(parse_once))
+    monkeypatch.setattr(lambda_eval_utils, "boto_client_for", client_for)
+    monkeypatch.setattr(state_task_service_aws_sdk, "boto_client_for", client_for)
+    monkeypatch.setattr(json_path, "parse", _parse_json_path)
+    monkeypatch.setattr(result_path, "parse", _parse_result_path)
     # moto's interpreter sleeps each Retry interval in real time; the tests check the retries, not the waiting
     monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=lambda seconds: None))
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
@@ -194,12 +268,16 @@ def patch_aws(monkeypatch, sagemaker: FakeSageMaker, invoke: Callable[[dict], An
     return events
 
 
-def wait_for(sfn_client, execution_arn: str, timeout: float = 60.0, until=None) -> dict:
-    """Poll DescribeExecution until the execution leaves RUNNING (or ``until(description)`` holds)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        description = sfn_client.describe_execution(executionArn=execution_arn)
-        if (until and until(description)) or (not until and description["status"] != "RUNNING"):
-            return description
-        time.sleep(0.05)
-    raise AssertionError(f"execution still {description['status']} after {timeout} s")
+def wait_for(
+    sfn_client, execution_arn: str, timeout: float = 60.0, until: Callable[[], bool] | None = None
+) -> dict:
+    """DescribeExecution once the execution has left RUNNING (or once ``until()`` holds). Watches moto's
+    execution object rather than polling the API (a DescribeExecution round trip costs ~5 ms of CPU)."""
+    _, _, _, region, account, *_ = execution_arn.split(":")
+    execution = get_backend(account, region).describe_execution(execution_arn)
+    deadline = time.monotonic() + timeout
+    while not (until() if until else execution.status != "RUNNING"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"execution still {execution.status} after {timeout} s")
+        time.sleep(0.01)
+    return sfn_client.describe_execution(executionArn=execution_arn)

@@ -52,6 +52,14 @@ def definition(poll: int = 0) -> tuple[str, dict]:
     return h.resolve(machine["Properties"]["DefinitionString"], {}), template
 
 
+@cache
+def clients() -> preflight.Clients:
+    """The evaluation step's clients, created in the test's thread (botocore sessions are not safe to create from
+    the interpreter's thread meanwhile) and once: moto intercepts a client's calls when it sends them, so a client
+    made under one test's mock_aws serves the next one's (~0.1 CPU-s a test)."""
+    return preflight.Clients(region=wd.REGION, sts=boto3.client("sts", region_name=wd.REGION))
+
+
 class Lambdas:
     """The preflight (fixture request) and the evaluation step's real handler with ``config`` baked in."""
 
@@ -59,8 +67,7 @@ class Lambdas:
         monkeypatch.setenv("WORKFLOW_CONFIG", json.dumps(config))
         monkeypatch.setattr(retry, "_sleep", lambda seconds: None)
         self.training = tw.Lambda(config=config)
-        # created once, here: botocore sessions are not safe to create from the interpreter's thread meanwhile
-        self.clients = preflight.Clients(region=wd.REGION, sts=boto3.client("sts", region_name=wd.REGION))
+        self.clients = clients()
 
     def __call__(self, event: dict):
         if event.get("action") in ("start", "poll", "gate", "stop"):
@@ -87,7 +94,7 @@ def run(monkeypatch, sagemaker, config, *, poll=0, stop_after=None, machine="tra
     )["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=arn, name="run-1", input="{}")["executionArn"]
     if stop_after:
-        h.wait_for(sfn, execution, until=lambda _: stop_after(sagemaker))
+        h.wait_for(sfn, execution, until=lambda: stop_after(sagemaker))
         sfn.stop_execution(executionArn=execution, error="Aborted", cause="operator")
     return h.wait_for(sfn, execution), events, arn
 

@@ -112,7 +112,7 @@ def run(monkeypatch, sagemaker, *, lam=None, input=None, name="run-1", poll=0, s
         "executionArn"
     ]
     if stop_after:
-        h.wait_for(sfn, execution, until=lambda _: sagemaker.count("DescribeTrainingJob") >= stop_after)
+        h.wait_for(sfn, execution, until=lambda: sagemaker.count("DescribeTrainingJob") >= stop_after)
         sfn.stop_execution(executionArn=execution, error="Aborted", cause="operator")
     return h.wait_for(sfn, execution), events, arn
 
@@ -207,6 +207,49 @@ def test_throttled_create_is_retried(aws, monkeypatch):
     assert result["status"] == "SUCCEEDED"
     assert sagemaker.created() == ["demo-run-1", "demo-run-1"]
     assert list(sagemaker.jobs) == ["demo-run-1"]
+
+
+class TwoAtOnce(h.FakeSageMaker):
+    """demo-ok: throttled 5 times (all of the create's 5 retries), then InProgress until demo-bad has failed;
+    demo-bad: throttled 6 times (one more than the retries); demo-later, started afterwards: Failed."""
+
+    THROTTLED = {"demo-ok": 5, "demo-bad": 6, "demo-later": 0}
+
+    def CreateTrainingJob(self, params: dict) -> dict:
+        name = params["TrainingJobName"]
+        if self.created().count(name) <= self.THROTTLED[name]:
+            raise h.client_error("ThrottlingException")
+        return super().CreateTrainingJob(params)
+
+    def DescribeTrainingJob(self, params: dict) -> dict:
+        bad_done = self.created().count("demo-bad") == self.THROTTLED["demo-bad"]
+        status = {"demo-ok": "Completed" if bad_done else "InProgress", "demo-later": "Failed"}
+        self.statuses = [status[params["TrainingJobName"]]]
+        return super().DescribeTrainingJob(params)
+
+
+def test_executions_of_one_parsed_program_keep_their_own_state(aws, monkeypatch):
+    # the harness parses a definition once (sfn_harness.parse_once): executions share the program, running at
+    # the same time or one after the other, each with its own retry count and outcome
+    parses, parse = [], h._parse
+    monkeypatch.setattr(h, "_PARSED", {})
+    monkeypatch.setattr(h, "_parse", lambda definition: parses.append(definition) or parse(definition))
+    sagemaker = TwoAtOnce()
+    asl, _ = definition(create_job_with=CREATE_JOB_WITH.get())
+    h.patch_aws(monkeypatch, sagemaker, Lambda())
+    sfn = boto3.client("stepfunctions", region_name=wd.REGION)
+    arn = sfn.create_state_machine(
+        name="training", definition=asl, roleArn=f"arn:aws:iam::{wd.ACCOUNT}:role/sfn"
+    )["stateMachineArn"]
+    ok, bad = (sfn.start_execution(stateMachineArn=arn, name=n)["executionArn"] for n in ("ok", "bad"))
+    bad_result, ok_result = h.wait_for(sfn, bad), h.wait_for(sfn, ok)
+    assert (bad_result["status"], bad_result["error"]) == ("FAILED", "SageMaker.ThrottlingException")
+    assert ok_result["status"] == "SUCCEEDED", ok_result
+    assert json.loads(ok_result["output"])["trainingJobName"] == "demo-ok"
+    later = h.wait_for(sfn, sfn.start_execution(stateMachineArn=arn, name="later")["executionArn"])
+    assert (later["status"], later["error"]) == ("FAILED", "TrainingJobFailed")
+    assert [sagemaker.created().count(n) for n in ("demo-ok", "demo-bad", "demo-later")] == [6, 6, 1]
+    assert parses == [asl]  # CreateStateMachine and the three StartExecutions: one parse
 
 
 def test_resource_in_use_after_retry_continues_with_the_existing_job(aws, monkeypatch):
