@@ -21,7 +21,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..runtime.models import PUBLIC_HUB, hub_content_name
-from .arns import format_arn, split_arn
+from .arns import format_arn, split_arn, unresolved
 from .errors import ConstructValidationError
 from .model_package_group import IModelPackageGroup
 from .nag import acknowledge, acknowledge_wildcard_resources, findings
@@ -204,7 +204,7 @@ class TrainingExecutionRole(Construct):
         if output_bucket is None and output_uri is None:
             raise ConstructValidationError("TrainingExecutionRole needs output_bucket or output_uri", self)
         for uri in [*data_uris, *([output_uri] if output_uri else [])]:
-            if not Token.is_unresolved(uri) and not uri.startswith("s3://"):
+            if not unresolved(uri) and not uri.startswith("s3://"):
                 raise ConstructValidationError(f"{uri!r} is not an S3 URI (s3://bucket/prefix)", self)
 
     def _create_role(self, role_name: str | None, source_arn_condition: bool) -> iam.Role:

@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from .arns import environment, format_arn, s3_arn, unresolved
+from .arns import environment, format_arn, s3_arn, stack_of, unresolved
 from .dataset_lineage import grant_dataset_registration
 from .evaluator_lookup import grant_function_check
 from .hub_evaluator import EVALUATOR_ARN_RE, evaluator_hub_arn, evaluator_versions_arn
@@ -154,7 +153,7 @@ class PreflightFunction(lambda_.Function):
             id,
             handler="preflight.handler",
             description="Training workflow preflight: checks model, recipe, hyperparameters, data; builds the request",
-            environment={"WORKFLOW_CONFIG": Stack.of(scope).to_json_string(settings.config)},
+            environment={"WORKFLOW_CONFIG": stack_of(scope).to_json_string(settings.config)},
             retention=log_retention,
         )
         super().__init__(scope, id, **props)
