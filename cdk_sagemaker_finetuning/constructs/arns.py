@@ -22,6 +22,7 @@ NUMBER_TOKENS_BELOW = -1e288
 _ENVIRONMENTS: weakref.WeakKeyDictionary[IConstruct, tuple[str, str, str]] = weakref.WeakKeyDictionary()
 _STACKS: weakref.WeakKeyDictionary[IConstruct, Stack] = weakref.WeakKeyDictionary()
 _CHILDREN: weakref.WeakKeyDictionary[IConstruct, dict[str, IConstruct]] = weakref.WeakKeyDictionary()
+_PATHS: weakref.WeakKeyDictionary[IConstruct, str] = weakref.WeakKeyDictionary()
 _SECONDS: weakref.WeakKeyDictionary[Duration, int | float] = weakref.WeakKeyDictionary()
 
 
@@ -30,6 +31,14 @@ def stack_of(scope: IConstruct) -> Stack:
     found = _STACKS.get(scope)
     if found is None:
         found = _STACKS[scope] = Stack.of(scope)
+    return found
+
+
+def path_of(scope: IConstruct) -> str:
+    """``scope.node.path``, remembered per scope (a construct's path never changes)."""
+    found = _PATHS.get(scope)
+    if found is None:
+        found = _PATHS[scope] = scope.node.path
     return found
 
 
