@@ -313,12 +313,12 @@ class TrainingWorkflow(Construct):
             tracing_enabled=True,
         )
 
-    def _check_polls(self, seconds: int | float, timeout: int | float) -> None:
-        if seconds > 3600:
+    def _check_polls(self, poll_seconds: int | float, timeout: int | float) -> None:
+        if poll_seconds > 3600:
             raise ConstructValidationError("poll_interval must be at most 1 hour", self)
-        if seconds and timeout / seconds > MAX_POLLS:
+        if poll_seconds and timeout / poll_seconds > MAX_POLLS:
             raise ConstructValidationError(
-                f"poll_interval {seconds} s allows {int(timeout / seconds)} polls within the {timeout} s "
+                f"poll_interval {poll_seconds} s allows {int(timeout / poll_seconds)} polls within the {timeout} s "
                 f"timeout; Step Functions keeps at most 25,000 history events ({MAX_POLLS} polls): use at "
                 f"least {seconds(poll_interval_for(timeout))} s",
                 self,
