@@ -10,7 +10,7 @@ subtree for annotation warnings (cdk-nag 3 reports through the validation report
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import jsii
@@ -74,7 +74,7 @@ def _environment_text(scope: IConstruct, arn: str) -> str | None:
 
 @jsii.implements(IValidation)
 class _LaterAcknowledgment:
-    def __init__(self, scope: IConstruct, resources: list[str], reason: str) -> None:
+    def __init__(self, scope: IConstruct, resources: Sequence[str], reason: str) -> None:
         self._args = (scope, resources, reason)
 
     def validate(self) -> list[str]:
@@ -82,10 +82,11 @@ class _LaterAcknowledgment:
         return []
 
 
-def acknowledge_wildcard_resources_at_synth(scope: IConstruct, resources: Iterable[str], reason: str) -> None:
+def acknowledge_wildcard_resources_at_synth(scope: IConstruct, resources: Sequence[str], reason: str) -> None:
     """:func:`acknowledge_wildcard_resources` once references across stacks are resolved (a nested stack's
-    token used in its parent becomes ``<NestedStack.Outputs.X>``), i.e. when the tree is validated."""
-    scope.node.add_validation(_LaterAcknowledgment(scope, list(resources), reason))
+    token used in its parent becomes ``<NestedStack.Outputs.X>``), i.e. when the tree is validated.
+    ``resources`` is read then: ARNs appended to it until synth are acknowledged too, in the same one call."""
+    scope.node.add_validation(_LaterAcknowledgment(scope, resources, reason))
 
 
 def nag_text(value: Any) -> str:
