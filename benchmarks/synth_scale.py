@@ -14,7 +14,7 @@ between the two largest sizes. Goal (issue 11): at most 100 ms and 5 MB per extr
 Each mix runs twice: with CDK's built-in CloudFormation validation (aws-cdk-lib >= 2.275 validates every
 template at synth with a WebAssembly rule engine unless ``App(builtin_cloud_formation_validation=False)``,
 ``cdk synth --no-validation`` or ``CDK_VALIDATION=false``; on is CDK's default) and without it
-(``CDK_VALIDATION=false``). Loading the engine costs ~1.3 s once per process (paid by the warm-up), then some
+(``CDK_VALIDATION=false``). Loading the engine costs ~1.3-2 s once per process (paid by the warm-up), then some
 time per template. ``CDK_VALIDATION`` set in the environment runs that mode only (``false``: off, else on).
 
 Mixed: SFT, DPO, RLVR (built-in reward), RLAIF (built-in prompt), SFT with retraining and notifications.
