@@ -6,9 +6,16 @@ its own); the process first synthesizes a one-project app to start Node and load
 process must, then builds and synthesizes the measured app. Per run: wall time of building and synthesizing,
 the CPU time it took (Python plus Node: on a machine shared with other work the wall time also counts waiting
 for a core, the CPU time does not), the peak resident memory of Python plus Node, the number of templates and
-the largest template's resource count; then the Python heap peak (tracemalloc) of a second, untimed build of the
-same app (tracing every allocation would double Python's share of the timed run). Then the marginal cost of an extra project between the two largest
-sizes. Goal (issue 11): at most 100 ms and 5 MB per extra project.
+the largest template's resource count, and the jsii round trips (requests Python sent to Node: each costs
+~0.3-0.5 ms of CPU); then the Python heap peak (tracemalloc) of a second, untimed build of the same app (tracing
+every allocation would double Python's share of the timed run). Then the marginal cost of an extra project
+between the two largest sizes. Goal (issue 11): at most 100 ms and 5 MB per extra project.
+
+Each mix runs twice: with CDK's built-in CloudFormation validation (aws-cdk-lib >= 2.275 validates every
+template at synth with a WebAssembly rule engine unless ``App(builtin_cloud_formation_validation=False)``,
+``cdk synth --no-validation`` or ``CDK_VALIDATION=false``; on is CDK's default) and without it
+(``CDK_VALIDATION=false``). Loading the engine costs ~1.3-2 s once per process (paid by the warm-up), then some
+time per template. ``CDK_VALIDATION`` set in the environment runs that mode only (``false``: off, else on).
 
 Mixed: SFT, DPO, RLVR (built-in reward), RLAIF (built-in prompt), SFT with retraining and notifications.
 
@@ -26,7 +33,9 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from cdk_sagemaker_finetuning import jsii_env
 
@@ -95,6 +104,24 @@ def node_pids() -> list[int]:
     return found
 
 
+def count_round_trips() -> Callable[[], int]:
+    """Count the requests jsii sends to its Node process from now on; returns the reader of the count."""
+    from jsii._kernel.providers import process  # jsii's internals: every kernel request goes through send
+
+    count = [0]
+    send = process._NodeProcess.send
+
+    def counted(self: Any, request: Any, response_type: Any) -> Any:
+        count[0] += 1
+        return send(self, request, response_type)
+
+    process._NodeProcess.send = counted  # type: ignore[method-assign]
+    return lambda: count[0]
+
+
+ROUND_TRIPS = count_round_trips()
+
+
 def cpu_seconds() -> float:
     """CPU time (user + system) of this process plus jsii's Node process so far, seconds."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -121,6 +148,7 @@ def synth(mix: str, count: int, *, trace_heap: bool = False) -> dict[str, float]
     if trace_heap:
         tracemalloc.start()
     cpu = cpu_seconds()
+    trips = ROUND_TRIPS()
     start = time.perf_counter()
     outdir = tempfile.mkdtemp(prefix="synth-scale-")
     app = cdk.App(outdir=outdir)
@@ -130,6 +158,7 @@ def synth(mix: str, count: int, *, trace_heap: bool = False) -> dict[str, float]
     app.synth()
     seconds = time.perf_counter() - start
     cpu = cpu_seconds() - cpu
+    trips = ROUND_TRIPS() - trips
     heap = 0
     if trace_heap:
         _, heap = tracemalloc.get_traced_memory()
@@ -142,6 +171,7 @@ def synth(mix: str, count: int, *, trace_heap: bool = False) -> dict[str, float]
         "rss": peak_rss_mib(),
         "templates": len(templates),
         "largest": max(len(t.get("Resources", {})) for t in templates),
+        "trips": trips,
     }
 
 
@@ -152,39 +182,71 @@ def child(mix: str, count: int) -> None:
     print(json.dumps(figures))
 
 
+#: Validation mode -> the child's CDK_VALIDATION (None: unset, CDK's default: on).
+VALIDATION = {"on": None, "off": "false"}
+
+
+def modes() -> list[str]:
+    """Both validation modes, or the one ``CDK_VALIDATION`` in the environment picks (aws-cdk-lib's rule:
+    anything but ``false`` is on)."""
+    chosen = os.environ.get("CDK_VALIDATION")
+    if chosen is None:
+        return list(VALIDATION)
+    return ["off" if chosen == "false" else "on"]
+
+
+def run_child(mix: str, size: int, validation: str) -> dict[str, Any]:
+    """One (mix, size) in a fresh process with ``validation`` on or off; its figures."""
+    env = {k: v for k, v in os.environ.items() if k != "CDK_VALIDATION"}
+    if VALIDATION[validation] is not None:
+        env["CDK_VALIDATION"] = VALIDATION[validation]
+    flags = [] if __debug__ else ["-O"]
+    run = subprocess.run(
+        [sys.executable, *flags, __file__, "--child", mix, str(size)], capture_output=True, text=True, env=env
+    )
+    if run.returncode:
+        sys.exit(f"{mix} x {size} (validation {validation}) failed:\n{run.stderr[-3000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
 def main(sizes: list[int]) -> None:
     checks = "off (python -O)" if not __debug__ else "on"
     print(f"jsii argument type checks: {checks}; one process per run")
     print(
-        f"{'mix':>6} {'projects':>8} {'wall s':>8} {'cpu s':>6} {'py heap MiB':>11} {'peak rss MiB':>12} {'templates':>9} {'largest':>7}"
+        "validation: CDK's built-in CloudFormation validation, on (CDK's default) or off (CDK_VALIDATION=false)"
     )
-    for mix in MIXES:
-        results = {}
-        for size in sizes:
-            flags = [] if __debug__ else ["-O"]
-            run = subprocess.run(
-                [sys.executable, *flags, __file__, "--child", mix, str(size)], capture_output=True, text=True
-            )
-            if run.returncode:
-                sys.exit(f"{mix} x {size} failed:\n{run.stderr[-3000:]}")
-            out = run.stdout
-            results[size] = r = json.loads(out.strip().splitlines()[-1])
-            print(
-                f"{mix:>6} {size:>8} {r['seconds']:>8.2f} {r['cpu']:>6.2f} {r['heap']:>11.1f} {r['rss']:>12.1f} "
-                f"{r['templates']:>9} {r['largest']:>7}"
-            )
-        if len(sizes) >= 2:
-            small, large = sizes[-2], sizes[-1]
-            extra = large - small
-            per_ms = (results[large]["seconds"] - results[small]["seconds"]) / extra * 1000
-            per_cpu = (results[large]["cpu"] - results[small]["cpu"]) / extra * 1000
-            per_heap = (results[large]["heap"] - results[small]["heap"]) / extra
-            per_rss = (results[large]["rss"] - results[small]["rss"]) / extra
-            print(
-                f"{mix:>6} marginal per extra project ({small}->{large}): {per_ms:.0f} ms ({per_cpu:.0f} ms CPU), "
-                f"{per_heap:.2f} MiB "
-                f"Python heap, {per_rss:.2f} MiB peak resident (goal: <= 100 ms and <= 5 MB)"
-            )
+    print(
+        f"{'valid.':>6} {'mix':>6} {'projects':>8} {'wall s':>8} {'cpu s':>6} {'py heap MiB':>11} "
+        f"{'peak rss MiB':>12} {'templates':>9} {'largest':>7} {'jsii trips':>10}"
+    )
+    marginals = []
+    for validation in modes():
+        for mix in MIXES:
+            results = {}
+            for size in sizes:
+                results[size] = r = run_child(mix, size, validation)
+                print(
+                    f"{validation:>6} {mix:>6} {size:>8} {r['seconds']:>8.2f} {r['cpu']:>6.2f} {r['heap']:>11.1f} "
+                    f"{r['rss']:>12.1f} {r['templates']:>9} {r['largest']:>7} {r['trips']:>10}"
+                )
+            if len(sizes) >= 2:
+                marginals.append(marginal(validation, mix, results, sizes[-2], sizes[-1]))
+    print("\n".join(marginals))
+
+
+def marginal(validation: str, mix: str, results: dict[int, dict[str, Any]], small: int, large: int) -> str:
+    """The cost of an extra project between ``small`` and ``large`` projects, as one line."""
+    extra = large - small
+
+    def per(key: str, scale: float = 1) -> float:
+        return (results[large][key] - results[small][key]) / extra * scale
+
+    return (
+        f"validation {validation:>3}, {mix:>5}: marginal per extra project ({small}->{large}): "
+        f"{per('seconds', 1000):.0f} ms ({per('cpu', 1000):.0f} ms CPU), {per('heap'):.2f} MiB Python heap, "
+        f"{per('rss'):.2f} MiB peak resident, {per('trips'):.0f} jsii round trips "
+        "(goal: <= 100 ms and <= 5 MB)"
+    )
 
 
 if __name__ == "__main__":

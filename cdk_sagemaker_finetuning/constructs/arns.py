@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import weakref
 
-from aws_cdk import Arn, ArnComponents, ArnFormat, Stack
+from aws_cdk import Arn, ArnComponents, ArnFormat, Duration, Stack
 from constructs import IConstruct
 
 from .errors import ConstructValidationError
@@ -22,6 +22,8 @@ NUMBER_TOKENS_BELOW = -1e288
 _ENVIRONMENTS: weakref.WeakKeyDictionary[IConstruct, tuple[str, str, str]] = weakref.WeakKeyDictionary()
 _STACKS: weakref.WeakKeyDictionary[IConstruct, Stack] = weakref.WeakKeyDictionary()
 _CHILDREN: weakref.WeakKeyDictionary[IConstruct, dict[str, IConstruct]] = weakref.WeakKeyDictionary()
+_PATHS: weakref.WeakKeyDictionary[IConstruct, str] = weakref.WeakKeyDictionary()
+_SECONDS: weakref.WeakKeyDictionary[Duration, int | float] = weakref.WeakKeyDictionary()
 
 
 def stack_of(scope: IConstruct) -> Stack:
@@ -29,6 +31,14 @@ def stack_of(scope: IConstruct) -> Stack:
     found = _STACKS.get(scope)
     if found is None:
         found = _STACKS[scope] = Stack.of(scope)
+    return found
+
+
+def path_of(scope: IConstruct) -> str:
+    """``scope.node.path``, remembered per scope (a construct's path never changes)."""
+    found = _PATHS.get(scope)
+    if found is None:
+        found = _PATHS[scope] = scope.node.path
     return found
 
 
@@ -90,6 +100,21 @@ def unresolved(value: object) -> bool:
     if isinstance(value, str):
         return TOKEN in value or LIST_TOKEN in value
     return isinstance(value, float) and value < NUMBER_TOKENS_BELOW
+
+
+def duration(amount: int | float) -> Duration:
+    """``Duration.seconds(amount)``, whose :func:`seconds` is then known without a jsii round trip."""
+    found = Duration.seconds(amount)
+    _SECONDS[found] = amount
+    return found
+
+
+def seconds(value: Duration) -> int | float:
+    """``value.to_seconds()``, remembered per ``Duration`` (a value: it never changes)."""
+    found = _SECONDS.get(value)
+    if found is None:
+        found = _SECONDS[value] = value.to_seconds()
+    return found
 
 
 def execution_arn(state_machine_arn: str, names: str) -> str:

@@ -11,7 +11,7 @@ from aws_cdk.interfaces import ResourceEnvironment
 from constructs import Construct, Node
 
 from ..runtime.models import RESOURCE_NAME_RE
-from .arns import format_arn, split_arn
+from .arns import format_arn, split_arn, unresolved
 from .errors import ConstructValidationError
 
 READ_ACTIONS = (
@@ -106,11 +106,11 @@ class _ModelPackageGroupBase(Resource):
 
 def _lower(name: str) -> str:
     """SageMaker writes model package ARNs in lower case; tokens are left alone."""
-    return name if Token.is_unresolved(name) else name.lower()
+    return name if unresolved(name) else name.lower()
 
 
 def _check_name(scope: Construct, name: str) -> None:
-    if not Token.is_unresolved(name) and not RESOURCE_NAME_RE.match(name):
+    if not unresolved(name) and not RESOURCE_NAME_RE.match(name):
         raise ConstructValidationError(
             f"model_package_group_name {name!r} is invalid: use 1-63 letters, digits and single hyphens, "
             "starting and ending with a letter or digit",
@@ -171,7 +171,7 @@ class ModelPackageGroup(_ModelPackageGroupBase):
     ) -> None:
         super().__init__(scope, id, physical_name=model_package_group_name)
         _check_name(self, model_package_group_name)
-        if description is not None and not Token.is_unresolved(description) and len(description) > 1024:
+        if description is not None and not unresolved(description) and len(description) > 1024:
             raise ConstructValidationError(
                 f"description is {len(description)} characters; at most 1024 are allowed", self
             )

@@ -1,25 +1,35 @@
-"""cdk-nag v3 acknowledgments with their reasons, kept next to the construct they concern."""
+"""cdk-nag v3 acknowledgments with their reasons, kept next to the construct they concern.
+
+An acknowledgment is the construct metadata ``Validations.acknowledge`` records and cdk-nag 3 reads
+(``aws:cdk:acknowledged-rules``: ``{"Annotation::<finding id>": reason}``, on the construct or an ancestor of the
+flagged resource), written here in one jsii call per construct for all its findings instead of
+``Validations.of(scope).acknowledge(...)``'s two calls and, per finding, a captured stack trace and a walk of the
+subtree for annotation warnings (cdk-nag 3 reports through the validation report, never as warnings).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct, IValidation
 
-from .arns import TOKEN, environment
+from .arns import TOKEN, environment, stack_of
 
 PSEUDO_PARAMETERS = ("AWS::Partition", "AWS::Region", "AWS::AccountId")  # the order of arns.environment
+#: ``Validations.ACKNOWLEDGED_RULES_METADATA_KEY`` (a jsii round trip to read) and the namespace
+#: ``Validations.acknowledge`` gives ids without one.
+ACKNOWLEDGED_RULES = "aws:cdk:acknowledged-rules"
+NAMESPACE = "Annotation::"
 
 
 def acknowledge(scope: IConstruct, reasons: Mapping[str, str]) -> None:
     """Acknowledge each cdk-nag finding id (e.g. ``AwsSolutions-IAM5[Resource::*]``) on ``scope`` with its reason."""
-    Validations.of(scope).acknowledge(
-        *(Acknowledgment(id=rule, reason=reason) for rule, reason in reasons.items())
-    )
+    if reasons:
+        data = {f"{NAMESPACE}{rule.replace(' ', '-')}": reason for rule, reason in reasons.items()}
+        scope.node.add_metadata(ACKNOWLEDGED_RULES, data)
 
 
 def acknowledge_wildcard_resources(scope: IConstruct, resources: Iterable[str], reason: str) -> None:
@@ -43,7 +53,7 @@ def findings(scope: IConstruct, scoped: Iterable[tuple[str, str | None]]) -> dic
     texts = [_environment_text(scope, arn) for arn, _ in wanted]
     unknown = [arn for (arn, _), text in zip(wanted, texts, strict=True) if text is None]
     if unknown:
-        resolved = iter(Stack.of(scope).resolve(unknown))
+        resolved = iter(stack_of(scope).resolve(unknown))
         texts = [nag_text(next(resolved)) if text is None else text for text in texts]
     return {
         f"AwsSolutions-IAM5[Resource::{text}]": reason
@@ -64,7 +74,7 @@ def _environment_text(scope: IConstruct, arn: str) -> str | None:
 
 @jsii.implements(IValidation)
 class _LaterAcknowledgment:
-    def __init__(self, scope: IConstruct, resources: list[str], reason: str) -> None:
+    def __init__(self, scope: IConstruct, resources: Sequence[str], reason: str) -> None:
         self._args = (scope, resources, reason)
 
     def validate(self) -> list[str]:
@@ -72,10 +82,11 @@ class _LaterAcknowledgment:
         return []
 
 
-def acknowledge_wildcard_resources_at_synth(scope: IConstruct, resources: Iterable[str], reason: str) -> None:
+def acknowledge_wildcard_resources_at_synth(scope: IConstruct, resources: Sequence[str], reason: str) -> None:
     """:func:`acknowledge_wildcard_resources` once references across stacks are resolved (a nested stack's
-    token used in its parent becomes ``<NestedStack.Outputs.X>``), i.e. when the tree is validated."""
-    scope.node.add_validation(_LaterAcknowledgment(scope, list(resources), reason))
+    token used in its parent becomes ``<NestedStack.Outputs.X>``), i.e. when the tree is validated.
+    ``resources`` is read then: ARNs appended to it until synth are acknowledged too, in the same one call."""
+    scope.node.add_validation(_LaterAcknowledgment(scope, resources, reason))
 
 
 def nag_text(value: Any) -> str:

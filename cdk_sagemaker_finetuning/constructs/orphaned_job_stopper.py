@@ -39,7 +39,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .arns import find_child
-from .nag import acknowledge_wildcard_resources
+from .nag import acknowledge_wildcard_resources_at_synth
 from .runtime_function import dead_letter_queue, runtime_function
 from .shared import shared_stack
 
@@ -114,6 +114,12 @@ class OrphanedJobStopper(Construct):
         # One statement per rule keeps each small: CDK moves statements that overflow the role's inline policy
         # (10,240 characters) into managed policies of 6,144 characters each.
         self._jobs: list[iam.PolicyStatement] = []
+        self._job_arns: list[str] = []  # acknowledged on the function's role at synth, in one call
+        acknowledge_wildcard_resources_at_synth(
+            self.function.role,
+            self._job_arns,
+            "Training jobs are named <project prefix>-<execution name> at run time; scoped to this prefix.",
+        )
 
     @classmethod
     def of(cls, scope: Construct) -> OrphanedJobStopper:
@@ -138,17 +144,14 @@ class OrphanedJobStopper(Construct):
         if not self.rules or len(self._workflows[-1].pairs) >= WORKFLOWS_PER_RULE:
             self._new_rule()
         rule, workflows = self.rules[-1], self._workflows[-1]
-        rule.add_event_pattern(detail={"stateMachineArn": [state_machine.state_machine_arn]})
-        entry: list[Any] = [state_machine.state_machine_arn, job_name_prefix]
+        state_machine_arn = state_machine.state_machine_arn
+        rule.add_event_pattern(detail={"stateMachineArn": [state_machine_arn]})
+        entry: list[Any] = [state_machine_arn, job_name_prefix]
         if evaluation_job_suffixes:
             entry.append(list(evaluation_job_suffixes))
         workflows.pairs.append(entry)
         self._jobs[-1].add_resources(job_arn)
-        acknowledge_wildcard_resources(
-            self.function.role,
-            [job_arn],
-            "Training jobs are named <project prefix>-<execution name> at run time; scoped to this prefix.",
-        )
+        self._job_arns.append(job_arn)
         return rule
 
     def notify(self, topic: sns.ITopic) -> None:

@@ -23,7 +23,7 @@ from constructs import Construct
 from ..evaluation_spec import with_evaluation
 from ..spec import FineTuningSpec, PipelineSpec, SpecError
 from ..workflow_config import job_name_prefix, runtime_config
-from .arns import environment, execution_arn, stack_of, unresolved
+from .arns import environment, execution_arn, path_of, stack_of, unresolved
 from .create_job import CreateJobWith
 from .dataset_lineage import grant_dataset_read
 from .errors import ConstructValidationError
@@ -191,7 +191,7 @@ class FineTuningProject(Construct):
             **SECURE_BUCKET,
             event_bridge_enabled=events or None,
             server_access_logs_bucket=self._logs_bucket(),
-            server_access_logs_prefix=f"{self.node.path}/{id}/",
+            server_access_logs_prefix=f"{path_of(self)}/{id}/",
         )
         if shared_stack(self) is not stack_of(self):
             Annotations.of(bucket).acknowledge_warning(

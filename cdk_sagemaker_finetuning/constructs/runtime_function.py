@@ -4,6 +4,7 @@ and the dead-letter queue their asynchronous invocations end in."""
 from __future__ import annotations
 
 import weakref
+from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -15,7 +16,7 @@ from constructs import Construct
 
 from .arns import stack_of
 from .asset_staging import runtime_asset, runtime_handler
-from .nag import acknowledge
+from .nag import acknowledge, findings
 
 DEAD_LETTER_RETENTION = Duration.days(14)  # the SQS maximum
 # Read once, not per function (each is a jsii round trip).
@@ -42,7 +43,7 @@ def runtime_function(
         scope, id, handler=handler, description=description, environment=environment, retention=retention
     )
     function = lambda_.Function(scope, id, **props)
-    finish_runtime_function(function, props)
+    finish_runtime_function(scope, function, props)
     return function
 
 
@@ -88,17 +89,19 @@ def runtime_code(scope: Construct) -> lambda_.Code:
     return code
 
 
-def finish_runtime_function(function: lambda_.Function, props: dict[str, Any]) -> None:
-    """The role before the function; the role's log-stream wildcard acknowledged (``props``: the function's
-    :func:`runtime_function_props`)."""
+def finish_runtime_function(
+    scope: Construct,
+    function: lambda_.Function,
+    props: dict[str, Any],
+    reasons: Mapping[str, str] | None = None,
+) -> None:
+    """The role before the function; the role's log-stream wildcard and ``reasons`` (cdk-nag finding id ->
+    reason) acknowledged on it in one call (``props``: the function's :func:`runtime_function_props` in
+    ``scope``)."""
     role, log_group = props["role"], props["log_group"]
     function.node.add_dependency(role)
-    acknowledge(
-        role,
-        {
-            f"AwsSolutions-IAM5[Resource::<{logical_id(log_group)}.Arn>:*]": "CloudWatch Logs names streams at run time; the grant covers this function's own log group only.",
-        },
-    )
+    reason = "CloudWatch Logs names streams at run time; the grant covers this function's own log group only."
+    acknowledge(role, {**findings(scope, [(f"{log_group.log_group_arn}:*", reason)]), **(reasons or {})})
 
 
 def dead_letter_queue(scope: Construct, id: str) -> sqs.Queue:
@@ -113,8 +116,3 @@ def dead_letter_queue(scope: Construct, id: str) -> sqs.Queue:
     )
     acknowledge(queue, {"AwsSolutions-SQS3": "This queue is itself a dead-letter queue."})
     return queue
-
-
-def logical_id(resource: Construct) -> str:
-    """The CloudFormation logical id of an L2 construct's resource."""
-    return Stack.of(resource).get_logical_id(resource.node.default_child)

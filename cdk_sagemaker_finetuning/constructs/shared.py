@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from aws_cdk import Stack
 from constructs import Construct, IConstruct
 
-from .arns import find_child, stack_of
+from .arns import find_child, path_of, stack_of
 from .errors import ConstructValidationError
 
 NAMES_ID = "FineTuningProjectNames"
@@ -51,11 +51,9 @@ class ProjectNames(Construct):
 
     def claim(self, project: IConstruct, names: Sequence[str]) -> None:
         """Reserve ``names`` for ``project``; a name claimed before fails with the path that claimed it."""
-        path = None  # read once for all names (a jsii round trip)
         for name in names:
             if name in self._claimed:
                 raise ConstructValidationError(
                     f"{name} is already used by {self._claimed[name]} in this stack (or platform)", project
                 )
-            path = path or project.node.path
-            self._claimed[name] = path
+            self._claimed[name] = path_of(project)

@@ -11,6 +11,7 @@ and region wildcarded.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import jsii
 from aws_cdk import Aws, Token
@@ -21,7 +22,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..runtime.models import PUBLIC_HUB, hub_content_name
-from .arns import format_arn, split_arn
+from .arns import format_arn, s3_arn, split_arn, unresolved
 from .errors import ConstructValidationError
 from .model_package_group import IModelPackageGroup
 from .nag import acknowledge, acknowledge_wildcard_resources, findings
@@ -61,6 +62,14 @@ MLFLOW_ACTIONS = (
     "sagemaker-mlflow:UpdateModelVersion",
     "sagemaker-mlflow:UpdateRegisteredModel",
 )
+
+
+class _Location(NamedTuple):
+    """Where the job reads or writes: the bucket's ARN, its objects' ARN pattern and the bucket's KMS key."""
+
+    bucket_arn: str
+    objects_arn: str
+    key: kms.IKey | None
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -112,7 +121,6 @@ class TrainingExecutionRole(Construct):
         super().__init__(scope, id)
         # acknowledgments of __init__, given to cdk-nag in one call at its end (two jsii round trips each)
         self._pending: tuple[dict[str, str], list[tuple[str, str | None]]] | None = ({}, [])
-        self._object_arns: dict[tuple[int, str | None], str] = {}
         self._check_locations(data_uris, output_bucket, output_uri)
         self.role = self._create_role(role_name, source_arn_condition)
         self.role_arn = self.role.role_arn
@@ -181,15 +189,11 @@ class TrainingExecutionRole(Construct):
 
     def grant_s3_read(self, bucket: s3.IBucket, prefix: str | None = None) -> iam.Grant:
         """Let the job list ``bucket`` and read objects under ``prefix`` (default: the whole bucket)."""
-        self._allow(["s3:ListBucket", "s3:GetBucketLocation"], [bucket.bucket_arn])
-        if bucket.encryption_key is not None:
-            self.grant_kms_key(bucket.encryption_key)
-        return self._allow(["s3:GetObject"], [self._objects(bucket, prefix)])
+        return self._read(self._location(bucket, prefix))
 
     def grant_s3_read_write(self, bucket: s3.IBucket, prefix: str | None = None) -> iam.Grant:
         """Let the job read and write objects under ``prefix`` of ``bucket`` (default: the whole bucket)."""
-        self.grant_s3_read(bucket, prefix)
-        return self._allow(["s3:PutObject"], [self._objects(bucket, prefix)])
+        return self._read_write(self._location(bucket, prefix))
 
     def grant_kms_key(self, key: kms.IKey) -> iam.Grant:
         """Let the job encrypt and decrypt with ``key`` (its key policy must delegate to IAM)."""
@@ -200,11 +204,11 @@ class TrainingExecutionRole(Construct):
     def _check_locations(
         self, data_uris: Sequence[str], output_bucket: s3.IBucket | None, output_uri: str | None
     ) -> None:
-        """An output location is given, and every literal data or output URI is an S3 URI."""
+        """An output location is given, and every literal data or output URI is an S3 URI naming a bucket."""
         if output_bucket is None and output_uri is None:
             raise ConstructValidationError("TrainingExecutionRole needs output_bucket or output_uri", self)
         for uri in [*data_uris, *([output_uri] if output_uri else [])]:
-            if not Token.is_unresolved(uri) and not uri.startswith("s3://"):
+            if not unresolved(uri) and not (uri.startswith("s3://") and split_s3_uri(uri)[0]):
                 raise ConstructValidationError(f"{uri!r} is not an S3 URI (s3://bucket/prefix)", self)
 
     def _create_role(self, role_name: str | None, source_arn_condition: bool) -> iam.Role:
@@ -247,16 +251,33 @@ class TrainingExecutionRole(Construct):
         else:
             self._pending[1].extend((arn, reason) for arn in resources)
 
-    def _objects(self, bucket: s3.IBucket, prefix: str | None) -> str:
-        key = (id(bucket), prefix)
-        if key in self._object_arns:  # read, then write: acknowledged once
-            return self._object_arns[key]
-        arn = self._object_arns[key] = bucket.arn_for_objects(f"{prefix or ''}*")
+    def _location(self, bucket: s3.IBucket, prefix: str | None) -> _Location:
+        return self._objects(
+            bucket.bucket_arn, bucket.arn_for_objects(f"{prefix or ''}*"), bucket.encryption_key
+        )
+
+    def _uri_location(self, uri: str) -> _Location:
+        """An S3 URI's bucket and objects (``<bucket>/<key>*``) in a bucket this stack does not own, the ARNs
+        ``s3.Bucket.from_bucket_name(...).arn_for_objects`` gives, built in Python."""
+        bucket, key = split_s3_uri(uri)
+        return self._objects(s3_arn(self, bucket), s3_arn(self, f"{bucket}/{key}*"), None)
+
+    def _objects(self, bucket_arn: str, objects_arn: str, key: kms.IKey | None) -> _Location:
         self._acknowledge_wildcards(
-            [arn],
+            [objects_arn],
             "Objects under the project's data/output location; their keys are chosen at run time.",
         )
-        return arn
+        return _Location(bucket_arn, objects_arn, key)
+
+    def _read(self, location: _Location) -> iam.Grant:
+        self._allow(["s3:ListBucket", "s3:GetBucketLocation"], [location.bucket_arn])
+        if location.key is not None:
+            self.grant_kms_key(location.key)
+        return self._allow(["s3:GetObject"], [location.objects_arn])
+
+    def _read_write(self, location: _Location) -> iam.Grant:
+        self._read(location)
+        return self._allow(["s3:PutObject"], [location.objects_arn])
 
     def _allow(self, actions: list[str], resources: list[str]) -> iam.Grant:
         return iam.Grant.add_to_principal(grantee=self.role, actions=actions, resource_arns=resources)
@@ -292,14 +313,12 @@ class TrainingExecutionRole(Construct):
         """Read the data (buckets of this stack, or URIs elsewhere); read and write the output location."""
         if data_bucket is not None:
             self.grant_s3_read(data_bucket)
-        for index, uri in enumerate(data_uris):
-            bucket, key = split_s3_uri(uri)
-            self.grant_s3_read(s3.Bucket.from_bucket_name(self, f"DataBucket{index}", bucket), key or None)
+        for uri in data_uris:
+            self._read(self._uri_location(uri))
         if output_bucket is not None:
             self.grant_s3_read_write(output_bucket)
         if output_uri is not None:
-            bucket, key = split_s3_uri(output_uri)
-            self.grant_s3_read_write(s3.Bucket.from_bucket_name(self, "OutputBucket", bucket), key or None)
+            self._read_write(self._uri_location(output_uri))
 
     def _add_base_model_read(self, hub_name: str, base_model: str, wildcard: bool) -> None:
         actions = ["sagemaker:DescribeHub", "sagemaker:ListHubContents", "sagemaker:DescribeHubContent"]

@@ -53,7 +53,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .arns import environment
+from .arns import duration, environment, seconds
 from .create_job import CreateJobWith, resolve_create_job_with
 from .errors import ConstructValidationError
 from .evaluation_function import evaluation_function, evaluation_job_suffixes, evaluation_seconds
@@ -101,8 +101,8 @@ DEFAULT_TIMEOUT_MARGIN_SECONDS = 7200  # DEFAULT_TIMEOUT_MARGIN without a jsii r
 
 def poll_interval_for(timeout: Duration | int | float) -> Duration:
     """60 s, or the shortest interval keeping a loop of ``timeout`` (seconds) under the execution history limit."""
-    seconds = timeout if isinstance(timeout, int | float) else timeout.to_seconds()
-    return Duration.seconds(max(DEFAULT_POLL_INTERVAL.to_seconds(), math.ceil(seconds / MAX_POLLS)))
+    total = timeout if isinstance(timeout, int | float) else seconds(timeout)
+    return duration(max(seconds(DEFAULT_POLL_INTERVAL), math.ceil(total / MAX_POLLS)))
 
 
 class TrainingWorkflow(Construct):
@@ -166,7 +166,7 @@ class TrainingWorkflow(Construct):
         self.settings = settings = WorkflowSettings.of(self, config)
         timeout = self._timeout_seconds(timeout_margin)
         poll_interval = poll_interval or poll_interval_for(timeout)
-        self._check_polls(poll_interval.to_seconds(), timeout)
+        self._check_polls(seconds(poll_interval), timeout)
         self._add_functions(
             training_role_arn=training_role.role_arn,
             model_package_group=model_package_group,
@@ -212,7 +212,7 @@ class TrainingWorkflow(Construct):
         margin = (
             DEFAULT_TIMEOUT_MARGIN_SECONDS
             if timeout_margin is DEFAULT_TIMEOUT_MARGIN
-            else timeout_margin.to_seconds()
+            else seconds(timeout_margin)
         )
         return self.settings.max_runtime_seconds + evaluation_seconds(self.settings.config) + margin
 
@@ -313,14 +313,14 @@ class TrainingWorkflow(Construct):
             tracing_enabled=True,
         )
 
-    def _check_polls(self, seconds: int | float, timeout: int | float) -> None:
-        if seconds > 3600:
+    def _check_polls(self, poll_seconds: int | float, timeout: int | float) -> None:
+        if poll_seconds > 3600:
             raise ConstructValidationError("poll_interval must be at most 1 hour", self)
-        if seconds and timeout / seconds > MAX_POLLS:
+        if poll_seconds and timeout / poll_seconds > MAX_POLLS:
             raise ConstructValidationError(
-                f"poll_interval {seconds} s allows {int(timeout / seconds)} polls within the {timeout} s "
+                f"poll_interval {poll_seconds} s allows {int(timeout / poll_seconds)} polls within the {timeout} s "
                 f"timeout; Step Functions keeps at most 25,000 history events ({MAX_POLLS} polls): use at "
-                f"least {poll_interval_for(timeout).to_seconds()} s",
+                f"least {seconds(poll_interval_for(timeout))} s",
                 self,
             )
 

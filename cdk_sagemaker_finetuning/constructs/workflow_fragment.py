@@ -18,7 +18,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .arns import environment
+from .arns import duration, environment, seconds
 from .create_job import CreateJobWith
 from .errors import ConstructValidationError
 from .model_package_group import IModelPackageGroup
@@ -27,8 +27,8 @@ from .workflow_functions import hub_content_arns, iam_statement, invoke_scopes, 
 from .workflow_settings import WorkflowSettings
 
 SAGEMAKER = "sagemaker.amazonaws.com"
-DEFAULT_POLL_INTERVAL = Duration.seconds(60)
-DEFAULT_RETRY_INTERVAL = Duration.seconds(5)
+DEFAULT_POLL_INTERVAL = duration(60)
+DEFAULT_RETRY_INTERVAL = duration(5)
 
 
 def _invoke(function_arn: str) -> dict[str, Any]:
@@ -117,8 +117,8 @@ def workflow_definition(
         config=settings.config,
         partition=environment(scope)[0],
         preflight_arn=preflight_arn,
-        poll_seconds=poll_interval.to_seconds(),
-        retry_seconds=retry_interval.to_seconds(),
+        poll_seconds=seconds(poll_interval),
+        retry_seconds=seconds(retry_interval),
         create_job_with=create_job_with,
         create_arn=create_arn,
         end=end,

@@ -11,19 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from .arns import environment, format_arn, s3_arn, unresolved
+from .arns import environment, format_arn, s3_arn, stack_of, unresolved
 from .dataset_lineage import grant_dataset_registration
 from .evaluator_lookup import grant_function_check
 from .hub_evaluator import EVALUATOR_ARN_RE, evaluator_hub_arn, evaluator_versions_arn
 from .model_package_group import IModelPackageGroup
-from .nag import acknowledge, findings
+from .nag import findings
 from .runtime_function import finish_runtime_function, runtime_function, runtime_function_props
 from .workflow_settings import WorkflowSettings
 
@@ -154,19 +153,19 @@ class PreflightFunction(lambda_.Function):
             id,
             handler="preflight.handler",
             description="Training workflow preflight: checks model, recipe, hyperparameters, data; builds the request",
-            environment={"WORKFLOW_CONFIG": Stack.of(scope).to_json_string(settings.config)},
+            environment={"WORKFLOW_CONFIG": stack_of(scope).to_json_string(settings.config)},
             retention=log_retention,
         )
         super().__init__(scope, id, **props)
-        finish_runtime_function(self, props)
         self.settings = settings
-        self._grant(
+        reasons = self._grant(
             props["role"],
             scope,
             model_package_group,
             recipe_spec_scopes(scope, recipe_spec_resources),
             _data_scopes(scope, settings, data_buckets),
         )
+        finish_runtime_function(scope, self, props, reasons)
 
     def _grant(
         self,
@@ -175,8 +174,9 @@ class PreflightFunction(lambda_.Function):
         group: IModelPackageGroup,
         specs: list[Scoped],
         data: list[Scoped],
-    ) -> None:
-        """The preflight's grants (one jsii call each) and, in one call, the acknowledgments of their wildcards."""
+    ) -> dict[str, str]:
+        """The preflight's grants (one jsii call each); the acknowledgments of their wildcards are returned
+        (cdk-nag finding id -> reason), for one call with the function's own."""
         settings = self.settings
         group.grant_read(role)
         hub = hub_content_scopes(scope, settings)
@@ -206,14 +206,11 @@ class PreflightFunction(lambda_.Function):
             model_packages=group.model_package_arn_pattern,
         )
         scoped = [*hub, (job, JOBS_REASON), (group.model_package_arn_pattern, PACKAGES_REASON), *specs, *data]
-        acknowledge(
-            role,
-            {
-                "AwsSolutions-IAM5[Resource::*]": "ListTrainingJobs (a read-only listing) has no resource-level "
-                "permissions; the preflight lists this project's jobs only (name prefix filter).",
-                **findings(scope, scoped),
-            },
-        )
+        return {
+            "AwsSolutions-IAM5[Resource::*]": "ListTrainingJobs (a read-only listing) has no resource-level "
+            "permissions; the preflight lists this project's jobs only (name prefix filter).",
+            **findings(scope, scoped),
+        }
 
 
 def recipe_spec_scopes(scope: Construct, resources: Sequence[str] | None) -> list[Scoped]:

@@ -192,6 +192,30 @@ def test_rejects_non_s3_data_uri(stack):
         make_role(stack, data_uris=["https://x"])
 
 
+@pytest.mark.parametrize("uri", ["s3://", "s3:///train.jsonl"])
+def test_rejects_an_s3_uri_without_a_bucket(stack, uri):
+    with pytest.raises(ConstructValidationError, match=f"'{uri}' is not an S3 URI"):
+        make_role(stack, data_uris=[uri])
+
+
+def test_uri_grants_are_those_of_the_imported_buckets(stack):
+    """ARNs built from the URIs are the ones ``s3.Bucket.from_bucket_name`` gives (partition token included)."""
+    make_role(stack, data_uris=["s3://in-bucket/data/train.jsonl"])
+    data = s3.Bucket.from_bucket_name(stack, "Data", "in-bucket")
+    out = s3.Bucket.from_bucket_name(stack, "Out", "out-bucket")
+    template = Template.from_stack(stack)
+    reads = {flat(r) for s in statements_with(template, "s3:GetObject") for r in resources_of(s)}
+    lists = {flat(r) for s in statements_with(template, "s3:ListBucket") for r in resources_of(s)}
+    [put] = statements_with(template, "s3:PutObject")
+    data_objects, out_objects = (
+        stack.resolve(data.arn_for_objects("data/train.jsonl*")),
+        stack.resolve(out.arn_for_objects("runs/*")),
+    )
+    assert reads == {flat(data_objects), flat(out_objects)}
+    assert lists == {flat(stack.resolve(data.bucket_arn)), flat(stack.resolve(out.bucket_arn))}
+    assert resources_of(put) == [out_objects]
+
+
 def test_cdk_nag_clean_with_every_option(tmp_path):
     app = cdk.App(outdir=str(tmp_path))
     stack = cdk.Stack(app, "Stack")
