@@ -48,3 +48,29 @@ def lent(*services: str, region: str = wd.REGION, config: Config | None = None) 
         yield stubbers
     finally:
         give_back(*stubbers)
+
+
+class Stubs(dict[str, Stubber]):
+    """Stubbers of pooled clients by service, each lent the first time ``stubs(service)`` asks for it."""
+
+    def __init__(self, region: str, config: Config | None) -> None:
+        super().__init__()
+        self.region, self.config = region, config
+
+    def __call__(self, service: str) -> Stubber:
+        if service not in self:
+            self[service] = lend(service, self.region, self.config)
+        return self[service]
+
+
+@contextlib.contextmanager
+def lent_on_demand(region: str = wd.REGION, config: Config | None = None) -> Iterator[Stubs]:
+    """``with lent_on_demand() as stubs:`` Stubbers lent as asked for; on a clean exit none may have a queued
+    answer left; given back on any exit."""
+    stubs = Stubs(region, config)
+    try:
+        yield stubs
+        for stubber in stubs.values():
+            stubber.assert_no_pending_responses()
+    finally:
+        give_back(*stubs.values())

@@ -36,26 +36,16 @@ class Result:
 @pytest.fixture
 def stubs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Stubber]]:
     """``stubs("sagemaker")`` returns the Stubber of the client every command gets for that service."""
-    stubbers: dict[str, Stubber] = {}
+    with stub_pool.lent_on_demand(REGION, _aws.CONFIG) as stubbers:
 
-    def get(service: str) -> Stubber:
-        if service not in stubbers:
-            stubbers[service] = stub_pool.lend(service, REGION, _aws.CONFIG)
-        return stubbers[service]
+        def fake_client(args: argparse.Namespace, service: str) -> object:
+            if service not in stubbers:
+                raise AssertionError(f"unexpected {service} client; stub it first")
+            _aws.region(args)
+            return stubbers[service].client
 
-    def fake_client(args: argparse.Namespace, service: str) -> object:
-        if service not in stubbers:
-            raise AssertionError(f"unexpected {service} client; stub it first")
-        _aws.region(args)
-        return stubbers[service].client
-
-    monkeypatch.setattr(_aws, "client", fake_client)
-    try:
-        yield get
-        for stubber in stubbers.values():
-            stubber.assert_no_pending_responses()
-    finally:
-        stub_pool.give_back(*stubbers.values())
+        monkeypatch.setattr(_aws, "client", fake_client)
+        yield stubbers
 
 
 @pytest.fixture

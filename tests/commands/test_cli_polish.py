@@ -34,26 +34,16 @@ def regional(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[Callable[[st
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    stubbers: dict[str, Stubber] = {}
     regions: list[tuple[str, str]] = []
+    with stub_pool.lent_on_demand(EU, _aws.CONFIG) as stubbers:
 
-    def stubber(service: str) -> Stubber:
-        if service not in stubbers:
-            stubbers[service] = stub_pool.lend(service, EU, _aws.CONFIG)
-        return stubbers[service]
+        def client(args: argparse.Namespace, service: str) -> object:
+            regions.append((service, _aws.region(args)))
+            return stubbers[service].client
 
-    def client(args: argparse.Namespace, service: str) -> object:
-        regions.append((service, _aws.region(args)))
-        return stubbers[service].client
-
-    monkeypatch.setattr(_aws, "client", client)
-    stubber.regions = regions  # type: ignore[attr-defined]
-    try:
-        yield stubber
-        for each in stubbers.values():
-            each.assert_no_pending_responses()
-    finally:
-        stub_pool.give_back(*stubbers.values())
+        monkeypatch.setattr(_aws, "client", client)
+        stubbers.regions = regions  # type: ignore[attr-defined]
+        yield stubbers
 
 
 def test_status_uses_the_region_of_the_execution_arn(regional, run) -> None:
