@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -215,8 +216,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     runs: it ends here rather than tearing its interpreter down (gc passes and freeing the session's jsii
     proxies, moto backends and caches take ~7 s, during which the controller waits for it)."""
     if hasattr(config, "workerinput"):
-        import sys
-
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)

@@ -252,7 +252,7 @@ class TrainingExecutionRole(Construct):
             self._pending[1].extend((arn, reason) for arn in resources)
 
     def _location(self, bucket: s3.IBucket, prefix: str | None) -> _Location:
-        return self._objects(
+        return self._acknowledged_location(
             bucket.bucket_arn, bucket.arn_for_objects(f"{prefix or ''}*"), bucket.encryption_key
         )
 
@@ -260,9 +260,10 @@ class TrainingExecutionRole(Construct):
         """An S3 URI's bucket and objects (``<bucket>/<key>*``) in a bucket this stack does not own, the ARNs
         ``s3.Bucket.from_bucket_name(...).arn_for_objects`` gives, built in Python."""
         bucket, key = split_s3_uri(uri)
-        return self._objects(s3_arn(self, bucket), s3_arn(self, f"{bucket}/{key}*"), None)
+        return self._acknowledged_location(s3_arn(self, bucket), s3_arn(self, f"{bucket}/{key}*"), None)
 
-    def _objects(self, bucket_arn: str, objects_arn: str, key: kms.IKey | None) -> _Location:
+    def _acknowledged_location(self, bucket_arn: str, objects_arn: str, key: kms.IKey | None) -> _Location:
+        """The location, with the wildcard of its objects acknowledged for cdk-nag."""
         self._acknowledge_wildcards(
             [objects_arn],
             "Objects under the project's data/output location; their keys are chosen at run time.",
